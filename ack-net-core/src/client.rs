@@ -1,0 +1,621 @@
+//! The RPC client: serialize, sign, send, classify, retry.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::credentials::{CredentialsProvider, StaticProvider};
+use crate::endpoint::{Endpoint, Network};
+use crate::error::{redact_access_key_id, ApiError, Error, ErrorClass, TransportErrorKind};
+use crate::metrics::{CallEvent, CallObserver, CallOutcome};
+use crate::rate_limit::RateLimits;
+use crate::region::RegionId;
+use crate::request::{Idempotency, RpcRequest};
+use crate::retry::{RetryBudget, RetryPolicy};
+use crate::sign::{self, percent_encode, HttpMethod, SignatureVersion, SigningInput};
+use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
+use crate::Credentials;
+
+/// The longest `ClientToken` the API accepts.
+pub const MAX_CLIENT_TOKEN_LEN: usize = 64;
+
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+struct Inner {
+    credentials: Arc<dyn CredentialsProvider>,
+    region: RegionId,
+    endpoint: Endpoint,
+    transport: Arc<dyn Transport>,
+    retry: RetryPolicy,
+    budget: RetryBudget,
+    rate_limits: RateLimits,
+    signature_version: SignatureVersion,
+    method: HttpMethod,
+    user_agent: String,
+    timeout: Duration,
+    observers: Vec<Arc<dyn CallObserver>>,
+    clock: Clock,
+}
+
+/// Calls Alibaba Cloud RPC actions: one per product version, all through one connection pool,
+/// one retry budget and one set of rate limits. Cheap to clone; clones share everything.
+///
+/// ```no_run
+/// use ack_net_core::{CallStats, Credentials, Product, RpcClient, RpcRequest};
+/// # async fn demo() -> Result<(), ack_net_core::Error> {
+/// let stats = CallStats::new();
+/// let client = RpcClient::builder()
+///     .region("cn-hangzhou")
+///     .credentials(Credentials::new("testid", "testsecret"))
+///     .endpoint("http://127.0.0.1:18080")
+///     .observer(stats.clone())
+///     .build()?;
+/// let _: serde_json::Value = client.call(RpcRequest::read(Product::Ecs, "DescribeInstanceTypes")).await?;
+/// assert_eq!(stats.calls("DescribeInstanceTypes"), 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RpcClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RpcClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcClient")
+            .field("region", &self.inner.region)
+            .field("endpoint", &self.inner.endpoint)
+            .field("signature_version", &self.inner.signature_version)
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`RpcClient`]. Only the credentials are required; the region defaults to
+/// `cn-hangzhou`.
+#[must_use]
+pub struct RpcClientBuilder {
+    credentials: Option<Arc<dyn CredentialsProvider>>,
+    region: Result<RegionId, Error>,
+    network: Network,
+    endpoint: Option<Result<Endpoint, Error>>,
+    transport: Option<Arc<dyn Transport>>,
+    retry: RetryPolicy,
+    budget: RetryBudget,
+    rate_limits: RateLimits,
+    signature_version: SignatureVersion,
+    method: HttpMethod,
+    user_agent: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    observers: Vec<Arc<dyn CallObserver>>,
+    clock: Clock,
+}
+
+impl Default for RpcClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            region: Ok(RegionId::new("cn-hangzhou").expect("valid")),
+            network: Network::Public,
+            endpoint: None,
+            transport: None,
+            retry: RetryPolicy::default(),
+            budget: RetryBudget::default(),
+            rate_limits: RateLimits::recommended(),
+            signature_version: SignatureVersion::V1,
+            method: HttpMethod::Post,
+            user_agent: format!("ack-net/{} (rust)", env!("CARGO_PKG_VERSION")),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            observers: Vec::new(),
+            clock: Arc::new(Utc::now),
+        }
+    }
+}
+
+impl RpcClientBuilder {
+    /// Fixed credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(Arc::new(StaticProvider::new(credentials)));
+        self
+    }
+
+    /// A credentials provider (the default chain, a role, your own).
+    pub fn credentials_provider(mut self, provider: impl CredentialsProvider + 'static) -> Self {
+        self.credentials = Some(Arc::new(provider));
+        self
+    }
+
+    /// A shared credentials provider.
+    pub fn credentials_provider_arc(mut self, provider: Arc<dyn CredentialsProvider>) -> Self {
+        self.credentials = Some(provider);
+        self
+    }
+
+    /// The region (`RegionId` of every call that does not set its own). Checked by `build`.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = RegionId::new(region);
+        self
+    }
+
+    /// Public or VPC-internal endpoints.
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Sends every call to this base URL instead of the resolved endpoints (`http://` or
+    /// `https://`). Checked by `build`.
+    pub fn endpoint(mut self, url: &str) -> Self {
+        self.endpoint = Some(Endpoint::parse_override(url));
+        self
+    }
+
+    /// A transport of your own (a mock, a recorder, a proxying client).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry budget shared by all calls of this client.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Client-side rate limits ([`RateLimits::recommended`] by default).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// V1 (default) or V3 signatures.
+    pub fn signature_version(mut self, version: SignatureVersion) -> Self {
+        self.signature_version = version;
+        self
+    }
+
+    /// The HTTP method of calls that do not set their own (POST by default).
+    pub fn method(mut self, method: HttpMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How long one attempt may take (10 s by default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long connecting may take (5 s by default; default transport only).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Adds an observer told of every attempt.
+    pub fn observer(mut self, observer: impl CallObserver + 'static) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Replaces the clock that timestamps requests (tests of clock skew).
+    pub fn clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<RpcClient, Error> {
+        let region = self.region?;
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::invalid_input("credentials", "no credentials or credentials provider was given"))?;
+        let endpoint = match self.endpoint {
+            Some(e) => e?,
+            None => Endpoint::Resolved { region: region.clone(), network: self.network },
+        };
+        if !self.user_agent.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(Error::invalid_input("user agent", "must be printable ASCII"));
+        }
+        let transport = match self.transport {
+            Some(t) => t,
+            None => Arc::new(ReqwestTransport::new(self.connect_timeout, 64)?),
+        };
+        Ok(RpcClient {
+            inner: Arc::new(Inner {
+                credentials,
+                region,
+                endpoint,
+                transport,
+                retry: self.retry,
+                budget: self.budget,
+                rate_limits: self.rate_limits,
+                signature_version: self.signature_version,
+                method: self.method,
+                user_agent: self.user_agent,
+                timeout: self.timeout,
+                observers: self.observers,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// What one attempt produced.
+enum AttemptError {
+    /// Retry may help, depending on class and idempotency.
+    Failed(Error),
+}
+
+impl RpcClient {
+    /// A builder.
+    pub fn builder() -> RpcClientBuilder {
+        RpcClientBuilder::default()
+    }
+
+    /// The client's region.
+    pub fn region(&self) -> &RegionId {
+        &self.inner.region
+    }
+
+    /// Where calls go.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The retry budget's remaining tokens (for observability).
+    pub fn retry_budget_available(&self) -> u32 {
+        self.inner.budget.available()
+    }
+
+    /// Calls an action and decodes the JSON answer into `T`.
+    pub async fn call<T: DeserializeOwned>(&self, request: RpcRequest) -> Result<T, Error> {
+        let action = request.action.to_string();
+        let (status, body) = self.call_raw(request).await?;
+        serde_json::from_slice(&body).map_err(|e| Error::Decode {
+            action,
+            status,
+            message: format!("{e}: {}", snippet(&body)),
+        })
+    }
+
+    /// Calls an action and returns the raw JSON answer.
+    pub async fn call_value(&self, request: RpcRequest) -> Result<serde_json::Value, Error> {
+        self.call(request).await
+    }
+
+    /// Calls an action and returns the status and body of the successful answer.
+    pub async fn call_raw(&self, mut request: RpcRequest) -> Result<(u16, Vec<u8>), Error> {
+        let inner = &*self.inner;
+        request.params.validate()?;
+        if request.with_region && !request.params.contains("RegionId") {
+            request.params.insert("RegionId", inner.region.as_str());
+        }
+        if let Idempotency::ClientToken(token) = &mut request.idempotency {
+            let token = token.get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
+            if token.is_empty() || token.len() > MAX_CLIENT_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::invalid_input("ClientToken", "must be 1-64 printable ASCII characters"));
+            }
+            let token = token.clone();
+            request.params.insert("ClientToken", token);
+        }
+        let span = tracing::debug_span!(
+            "ack_net.call",
+            product = %request.product,
+            action = %request.action,
+            attempt = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        self.call_with_retries(&request).instrument(span).await
+    }
+
+    async fn call_with_retries(&self, request: &RpcRequest) -> Result<(u16, Vec<u8>), Error> {
+        let inner = &*self.inner;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut nonce_retried = false;
+        loop {
+            attempt += 1;
+            inner.rate_limits.acquire(&request.action).await;
+            let t0 = Instant::now();
+            let result = self.attempt(request).await;
+            let latency = t0.elapsed();
+            let span = tracing::Span::current();
+            span.record("attempt", attempt);
+            span.record("latency_ms", latency.as_millis() as u64);
+            let err = match result {
+                Ok((status, body, request_id)) => {
+                    inner.budget.on_success();
+                    span.record("outcome", "success");
+                    if let Some(id) = &request_id {
+                        span.record("request_id", id.as_str());
+                    }
+                    self.notify(request, attempt, CallOutcome::Success, latency, request_id.as_deref(), true);
+                    tracing::debug!(attempt, latency_ms = latency.as_millis() as u64, "call succeeded");
+                    return Ok((status, body));
+                }
+                Err(AttemptError::Failed(e)) => e,
+            };
+            let class = err.class();
+            let may_retry = self.may_retry(request, &err, attempt, started, &mut nonce_retried);
+            let backoff = inner.retry.backoff(attempt, class);
+            let in_time = started.elapsed() + backoff < inner.retry.time_limit();
+            let retry = may_retry && in_time && inner.budget.try_acquire(class);
+            span.record("outcome", tracing::field::debug(class));
+            if let Some(id) = err.request_id() {
+                span.record("request_id", id);
+            }
+            self.notify(request, attempt, CallOutcome::Error(class), latency, err.request_id(), !retry);
+            if !retry {
+                tracing::debug!(attempt, error = %err, "call failed");
+                return Err(err);
+            }
+            tracing::debug!(attempt, error = %err, backoff_ms = backoff.as_millis() as u64, "retrying");
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    fn may_retry(
+        &self,
+        request: &RpcRequest,
+        err: &Error,
+        attempt: u32,
+        _started: Instant,
+        nonce_retried: &mut bool,
+    ) -> bool {
+        let class = err.class();
+        if class == ErrorClass::NonceReused {
+            // Re-sign with a new nonce, once, whatever the attempt count.
+            let first = !*nonce_retried;
+            *nonce_retried = true;
+            return first;
+        }
+        if attempt >= self.inner.retry.max_attempts() || !class.is_retryable() {
+            return false;
+        }
+        match request.idempotency {
+            Idempotency::ReadOnly | Idempotency::ClientToken(_) => true,
+            // Without a token, retry only what surely was not processed.
+            Idempotency::Unsafe => {
+                class == ErrorClass::Throttled
+                    || matches!(err, Error::Transport { kind: TransportErrorKind::Connect, .. })
+            }
+        }
+    }
+
+    fn notify(
+        &self,
+        request: &RpcRequest,
+        attempt: u32,
+        outcome: CallOutcome,
+        latency: Duration,
+        request_id: Option<&str>,
+        is_final: bool,
+    ) {
+        if self.inner.observers.is_empty() {
+            return;
+        }
+        let event = CallEvent {
+            product: request.product,
+            action: &request.action,
+            write: request.is_write(),
+            attempt,
+            outcome,
+            latency,
+            request_id,
+            is_final,
+        };
+        for o in &self.inner.observers {
+            o.on_attempt(&event);
+        }
+    }
+
+    /// Builds the signed HTTP request for one attempt (new nonce and timestamp each time).
+    fn build_http(&self, request: &RpcRequest, credentials: &Credentials) -> HttpRequest {
+        let inner = &*self.inner;
+        let url = inner.endpoint.url(request.product);
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let method = request.method.unwrap_or(inner.method);
+        let input = SigningInput {
+            method,
+            host: &host,
+            action: &request.action,
+            version: &request.version,
+            params: &request.params,
+        };
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let now = (inner.clock)();
+        let base = url.as_str().trim_end_matches('/');
+        let mut headers = vec![("User-Agent".to_owned(), inner.user_agent.clone())];
+        match inner.signature_version {
+            SignatureVersion::V1 => {
+                let all = sign::v1::sign(&input, credentials, now, &nonce);
+                let encoded = encode_pairs(&all);
+                match method {
+                    HttpMethod::Get => {
+                        HttpRequest { method, url: format!("{base}/?{encoded}"), headers, body: Vec::new() }
+                    }
+                    HttpMethod::Post => {
+                        headers.push(("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()));
+                        HttpRequest { method, url: format!("{base}/"), headers, body: encoded.into_bytes() }
+                    }
+                }
+            }
+            SignatureVersion::V3 => {
+                let signed = sign::v3::sign(&input, credentials, now, &nonce);
+                headers.extend(signed.headers.into_iter().filter(|(n, _)| n != "host"));
+                let encoded = encode_pairs(&signed.query);
+                let url = if encoded.is_empty() { format!("{base}/") } else { format!("{base}/?{encoded}") };
+                HttpRequest { method, url, headers, body: Vec::new() }
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &RpcRequest) -> Result<(u16, Vec<u8>, Option<String>), AttemptError> {
+        let inner = &*self.inner;
+        let credentials = inner.credentials.credentials().await.map_err(AttemptError::Failed)?;
+        credentials.validate().map_err(AttemptError::Failed)?;
+        let http = self.build_http(request, &credentials);
+        let timeout = request.timeout.unwrap_or(inner.timeout);
+        let action = request.action.to_string();
+        let response = match tokio::time::timeout(timeout, inner.transport.send(http)).await {
+            Err(_) => return Err(AttemptError::Failed(Error::Timeout { action, after: timeout })),
+            Ok(Err(f)) => {
+                return Err(AttemptError::Failed(Error::Transport { action, kind: f.kind, message: f.message }))
+            }
+            Ok(Ok(r)) => r,
+        };
+        interpret(&action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
+    }
+}
+
+/// `name=value&...` with the API's percent-encoding, in the given order.
+fn encode_pairs(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (n, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(&percent_encode(n));
+        out.push('=');
+        out.push_str(&percent_encode(v));
+    }
+    out
+}
+
+fn snippet(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let mut end = s.len().min(200);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < s.len() {
+        format!("{}...", &s[..end])
+    } else {
+        s.into_owned()
+    }
+}
+
+/// Turns a response into success (status, body, request id) or a typed error.
+fn interpret(
+    action: &str,
+    response: HttpResponse,
+    access_key_id: &str,
+) -> Result<(u16, Vec<u8>, Option<String>), Error> {
+    let status = response.status;
+    let parsed: Option<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&response.body).ok();
+    let str_field = |m: &serde_json::Map<String, serde_json::Value>, k: &str| -> Option<String> {
+        m.get(k).and_then(|v| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let api_error = |m: &serde_json::Map<String, serde_json::Value>| ApiError {
+        code: str_field(m, "Code").unwrap_or_default(),
+        message: redact_access_key_id(&str_field(m, "Message").unwrap_or_default(), access_key_id),
+        request_id: str_field(m, "RequestId").unwrap_or_default(),
+        host_id: str_field(m, "HostId").unwrap_or_default(),
+        recommend: str_field(m, "Recommend").unwrap_or_default(),
+        status,
+    };
+    if (200..300).contains(&status) {
+        let Some(map) = parsed else {
+            return Err(Error::Decode {
+                action: action.to_owned(),
+                status,
+                message: format!("not a JSON object: {}", snippet(&response.body)),
+            });
+        };
+        // A 200 that carries an error body (some gateways do this).
+        if let Some(code) = str_field(&map, "Code") {
+            if map.contains_key("Message") && !matches!(code.as_str(), "Success" | "200" | "OK") {
+                return Err(Error::Api { action: action.to_owned(), error: Box::new(api_error(&map)) });
+            }
+        }
+        let request_id = str_field(&map, "RequestId");
+        return Ok((status, response.body, request_id));
+    }
+    let error = match parsed {
+        Some(map) if map.contains_key("Code") => api_error(&map),
+        _ => ApiError {
+            code: String::new(),
+            message: redact_access_key_id(&snippet(&response.body), access_key_id),
+            status,
+            ..ApiError::default()
+        },
+    };
+    Err(Error::Api { action: action.to_owned(), error: Box::new(error) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpret_success_and_errors() {
+        let ok = HttpResponse { status: 200, body: br#"{"RequestId":"r1","Vpcs":{}}"#.to_vec() };
+        let (_, _, id) = interpret("A", ok, "ak").unwrap();
+        assert_eq!(id.as_deref(), Some("r1"));
+
+        let err = HttpResponse {
+            status: 400,
+            body: br#"{"RequestId":"r2","HostId":"h","Code":"Throttling.User","Message":"slow down","Recommend":"x"}"#
+                .to_vec(),
+        };
+        let e = interpret("A", err, "ak").unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Throttled);
+        assert_eq!(e.request_id(), Some("r2"));
+
+        let html = HttpResponse { status: 502, body: b"<html>bad gateway</html>".to_vec() };
+        assert_eq!(interpret("A", html, "ak").unwrap_err().class(), ErrorClass::Retryable);
+
+        let truncated = HttpResponse { status: 200, body: br#"{"RequestId":"r3","Vp"#.to_vec() };
+        assert_eq!(interpret("A", truncated, "ak").unwrap_err().class(), ErrorClass::Decode);
+
+        let error_in_200 = HttpResponse {
+            status: 200,
+            body: br#"{"RequestId":"r4","Code":"InternalError","Message":"oops"}"#.to_vec(),
+        };
+        assert_eq!(interpret("A", error_in_200, "ak").unwrap_err().class(), ErrorClass::Retryable);
+
+        let sig = HttpResponse {
+            status: 400,
+            body: br#"{"Code":"SignatureDoesNotMatch","Message":"server string to sign is:POST&%2F&AccessKeyId%3DLTAIsecretid%26Action"}"#.to_vec(),
+        };
+        let e = interpret("A", sig, "LTAIsecretid").unwrap_err();
+        assert!(!e.to_string().contains("LTAIsecretid"), "{e}");
+    }
+
+    #[test]
+    fn builder_rejects_bad_input() {
+        let c = Credentials::new("id", "secret");
+        assert!(RpcClient::builder().credentials(c.clone()).region("Hangzhou").build().is_err());
+        assert!(RpcClient::builder().credentials(c.clone()).endpoint("not a url").build().is_err());
+        assert!(RpcClient::builder().build().is_err());
+        assert!(RpcClient::builder().credentials(c).endpoint("http://127.0.0.1:1").build().is_ok());
+    }
+}

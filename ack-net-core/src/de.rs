@@ -1,0 +1,263 @@
+//! Decoding helpers for the API's JSON: wrapped lists and numbers sent as strings.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A list as the API wraps it: `{"Vpc": [...]}` under a field such as `Vpcs`.
+///
+/// Decodes all the shapes the API sends: a wrapper object holding an array, a wrapper
+/// holding a single object, an empty object `{}`, `null`, a missing field (with
+/// `#[serde(default)]`), and a bare array. The wrapper's key name is not checked.
+///
+/// ```
+/// use ack_net_core::de::Wrapped;
+/// #[derive(serde::Deserialize)]
+/// struct Resp { #[serde(rename = "Vpcs", default)] vpcs: Wrapped<String> }
+/// let a: Resp = serde_json::from_str(r#"{"Vpcs":{"Vpc":["a","b"]}}"#).unwrap();
+/// let b: Resp = serde_json::from_str(r#"{"Vpcs":{}}"#).unwrap();
+/// let c: Resp = serde_json::from_str(r#"{}"#).unwrap();
+/// assert_eq!(a.vpcs.len(), 2);
+/// assert!(b.vpcs.is_empty() && c.vpcs.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wrapped<T>(pub Vec<T>);
+
+impl<T> Default for Wrapped<T> {
+    fn default() -> Self {
+        Wrapped(Vec::new())
+    }
+}
+
+impl<T> Wrapped<T> {
+    /// The items.
+    pub fn into_inner(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Wrapped<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T> IntoIterator for Wrapped<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// One element or many.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Wrapped<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+            type Value = Wrapped<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a wrapped list, a list, an empty object or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Wrapped(Vec::new()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Wrapped(Vec::new()))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                // Some gateways send an empty list as "".
+                if v.is_empty() {
+                    Ok(Wrapped(Vec::new()))
+                } else {
+                    Err(E::invalid_type(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    out.push(item);
+                }
+                Ok(Wrapped(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((_k, v)) = map.next_entry::<String, Option<OneOrMany<T>>>()? {
+                    match v {
+                        Some(OneOrMany::Many(items)) => out.extend(items),
+                        Some(OneOrMany::One(item)) => out.push(item),
+                        None => {}
+                    }
+                }
+                Ok(Wrapped(out))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Serializes as `{"<inner>": [...]}` is not possible without the key; ack-net never sends
+/// a wrapped list, so this writes the plain array (used by state dumps and snapshots).
+impl<T: Serialize> Serialize for Wrapped<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A number the API may send as a JSON number or a string (`"10"`); an empty string is
+/// rejected. Use with `#[serde(deserialize_with = "ack_net_core::de::number")]`.
+pub fn number<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr + TryFrom<i64> + TryFrom<u64>,
+    <T as FromStr>::Err: fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        U(u64),
+        I(i64),
+        F(f64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::U(u) => T::try_from(u).map_err(|_| de::Error::custom(format!("{u} is out of range"))),
+        N::I(i) => T::try_from(i).map_err(|_| de::Error::custom(format!("{i} is out of range"))),
+        N::F(f) if f.fract() == 0.0 => {
+            T::try_from(f as i64).map_err(|_| de::Error::custom(format!("{f} is out of range")))
+        }
+        N::F(f) => Err(de::Error::custom(format!("{f} is not a whole number"))),
+        N::S(s) => s.trim().parse::<T>().map_err(|e| de::Error::custom(format!("{s:?}: {e}"))),
+    }
+}
+
+/// Like [`number`], but `null`, a missing field (with `#[serde(default)]`) or `""` is `None`.
+pub fn opt_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr + TryFrom<i64> + TryFrom<u64>,
+    <T as FromStr>::Err: fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        U(u64),
+        I(i64),
+        S(String),
+    }
+    match Option::<N>::deserialize(d)? {
+        None => Ok(None),
+        Some(N::S(s)) if s.trim().is_empty() => Ok(None),
+        Some(N::S(s)) => s.trim().parse::<T>().map(Some).map_err(|e| de::Error::custom(format!("{s:?}: {e}"))),
+        Some(N::U(u)) => T::try_from(u).map(Some).map_err(|_| de::Error::custom(format!("{u} is out of range"))),
+        Some(N::I(i)) => T::try_from(i).map(Some).map_err(|_| de::Error::custom(format!("{i} is out of range"))),
+    }
+}
+
+/// A boolean the API may send as `true`, `"true"`, `"True"`, `"on"`, `1`...
+pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        B(bool),
+        N(i64),
+        S(String),
+    }
+    match Option::<B>::deserialize(d)? {
+        None => Ok(false),
+        Some(B::B(b)) => Ok(b),
+        Some(B::N(n)) => Ok(n != 0),
+        Some(B::S(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "1" | "yes" => Ok(true),
+            "false" | "off" | "0" | "no" | "" => Ok(false),
+            other => Err(de::Error::custom(format!("{other:?} is not a boolean"))),
+        },
+    }
+}
+
+/// A string the API may send as a string, a number or `null` (as `""`).
+pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        S(String),
+        U(u64),
+        I(i64),
+        F(f64),
+        B(bool),
+    }
+    Ok(match Option::<S>::deserialize(d)? {
+        None => String::new(),
+        Some(S::S(s)) => s,
+        Some(S::U(u)) => u.to_string(),
+        Some(S::I(i)) => i.to_string(),
+        Some(S::F(f)) => f.to_string(),
+        Some(S::B(b)) => b.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Item {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Resp {
+        #[serde(rename = "Items", default)]
+        items: Wrapped<Item>,
+        #[serde(rename = "Count", deserialize_with = "number", default)]
+        count: u32,
+        #[serde(rename = "Opt", deserialize_with = "opt_number", default)]
+        opt: Option<i32>,
+        #[serde(rename = "Flag", deserialize_with = "boolean", default)]
+        flag: bool,
+    }
+
+    #[test]
+    fn list_shapes() {
+        for (json, n) in [
+            (r#"{"Items":{"Item":[{"Id":"a"},{"Id":"b"}]}}"#, 2),
+            (r#"{"Items":{"Item":{"Id":"a"}}}"#, 1),
+            (r#"{"Items":{}}"#, 0),
+            (r#"{"Items":null}"#, 0),
+            (r#"{}"#, 0),
+            (r#"{"Items":[{"Id":"a"}]}"#, 1),
+            (r#"{"Items":{"Item":null}}"#, 0),
+            (r#"{"Items":""}"#, 0),
+        ] {
+            let r: Resp = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(r.items.len(), n, "{json}");
+        }
+        let r: Resp = serde_json::from_str(r#"{"Items":{"Item":[{"Id":"x"}]}}"#).unwrap();
+        assert_eq!(r.items[0].id, "x");
+    }
+
+    #[test]
+    fn numbers_as_strings() {
+        let r: Resp = serde_json::from_str(r#"{"Count":"12","Opt":"","Flag":"true"}"#).unwrap();
+        assert_eq!((r.count, r.opt, r.flag), (12, None, true));
+        let r: Resp = serde_json::from_str(r#"{"Count":12,"Opt":-3,"Flag":false}"#).unwrap();
+        assert_eq!((r.count, r.opt, r.flag), (12, Some(-3), false));
+        assert!(serde_json::from_str::<Resp>(r#"{"Count":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Resp>(r#"{"Count":-1}"#).is_err());
+    }
+}

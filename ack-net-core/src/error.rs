@@ -1,0 +1,355 @@
+//! The core error type and the mapping from the API's `Code` to an [`ErrorClass`].
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of failure an error is: what retry logic and callers decide on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The cloud throttled the call; retry after backing off.
+    Throttled,
+    /// A transient server-side failure or a state conflict that resolves by itself.
+    Retryable,
+    /// The nonce was already used: re-sign and retry once.
+    NonceReused,
+    /// Credentials or permissions are wrong; never retried.
+    Auth,
+    /// The resource does not exist.
+    NotFound,
+    /// A quota or address space is exhausted; the caller decides.
+    Capacity,
+    /// The request is malformed or a parameter is invalid; never retried.
+    InvalidInput,
+    /// The request conflicts with the resource's state or another request
+    /// (e.g. `IdempotentParameterMismatch`, a dependency still exists).
+    Conflict,
+    /// Connecting or reading failed.
+    Transport,
+    /// No answer within the timeout.
+    Timeout,
+    /// The answer could not be decoded.
+    Decode,
+    /// Credentials could not be obtained.
+    Credentials,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorClass {
+    /// Whether the retry layer may retry an error of this class (subject to idempotency).
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Throttled
+                | ErrorClass::Retryable
+                | ErrorClass::NonceReused
+                | ErrorClass::Transport
+                | ErrorClass::Timeout
+        )
+    }
+}
+
+/// Classifies an API error by its `Code` (authoritative) and HTTP status (fallback), as
+/// PROTOCOL.md lists them.
+///
+/// ```
+/// use ack_net_core::{classify, ErrorClass};
+/// assert_eq!(classify("Throttling.User", 400), ErrorClass::Throttled);
+/// assert_eq!(classify("InvalidVSwitchId.IpNotEnough", 400), ErrorClass::Capacity);
+/// assert_eq!(classify("InvalidEniId.NotFound", 404), ErrorClass::NotFound);
+/// ```
+pub fn classify(code: &str, status: u16) -> ErrorClass {
+    const CAPACITY: &[&str] = &[
+        "InvalidVSwitchId.IpNotEnough",
+        "QuotaExceeded.PrivateIpAddress",
+        "VSwitchAvailableIpNotExist",
+        "EniPerInstanceLimitExceeded",
+        "MaxEniCountExceeded",
+        "InvalidOperation.Ipv4CountExceeded",
+        "InvalidOperation.Ipv6CountExceeded",
+        "InstanceBackendServerNumberOverLimit",
+    ];
+    const RETRYABLE: &[&str] = &[
+        "ServiceUnavailable",
+        "InternalError",
+        "UnknownError",
+        "SystemBusy",
+        "OperationConflict",
+        "Operation.Conflict",
+        "LastTokenProcessing",
+        "OperationFailed.LastTokenProcessing",
+        "IdempotentProcessing",
+        "TaskConflict",
+        "InvalidOperation.InvalidEniState",
+        "InvalidOperation.InvalidEcsState",
+        "ServiceUnavailable.Internal",
+    ];
+    const AUTH: &[&str] = &[
+        "InvalidAccessKeyId.NotFound",
+        "InvalidAccessKeyId.Inactive",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "InvalidTimeStamp.Expired",
+        "InvalidTimeStamp.Format",
+        "InvalidSecurityToken.Expired",
+        "InvalidSecurityToken.Malformed",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+        "NoPermission",
+        "UnsupportedSignatureType",
+    ];
+    if code.starts_with("Throttling") || code == "Rejected.Throttling" || code == "ServiceUnavailable.Throttling" {
+        return ErrorClass::Throttled;
+    }
+    if code == "SignatureNonceUsed" {
+        return ErrorClass::NonceReused;
+    }
+    if CAPACITY.contains(&code) || code.starts_with("QuotaExceeded") {
+        return ErrorClass::Capacity;
+    }
+    if RETRYABLE.contains(&code) || code.starts_with("IncorrectStatus") || code.starts_with("IncorrectInstanceStatus") {
+        return ErrorClass::Retryable;
+    }
+    if AUTH.contains(&code) || code.starts_with("Forbidden") {
+        return ErrorClass::Auth;
+    }
+    if code == "IdempotentParameterMismatch"
+        || code.starts_with("DependencyViolation")
+        || code.starts_with("ResourceInUse")
+    {
+        return ErrorClass::Conflict;
+    }
+    if code.ends_with(".NotFound") || code.ends_with("NotFound") || code.starts_with("InvalidAction.NotFound") {
+        return if code.starts_with("InvalidAction") { ErrorClass::InvalidInput } else { ErrorClass::NotFound };
+    }
+    if code.starts_with("InvalidParameter") || code.starts_with("MissingParameter") || code.starts_with("Invalid") {
+        return ErrorClass::InvalidInput;
+    }
+    match status {
+        429 => ErrorClass::Throttled,
+        500 | 502 | 503 | 504 => ErrorClass::Retryable,
+        401 | 403 => ErrorClass::Auth,
+        404 => ErrorClass::NotFound,
+        409 => ErrorClass::Conflict,
+        400 => ErrorClass::InvalidInput,
+        _ => ErrorClass::Other,
+    }
+}
+
+/// An error answered by the API: the fields of its error body and the HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ApiError {
+    /// The error code, e.g. `InvalidVSwitchId.IpNotEnough`. Authoritative.
+    #[serde(rename = "Code", default)]
+    pub code: String,
+    /// The human-readable message (secrets redacted).
+    #[serde(rename = "Message", default)]
+    pub message: String,
+    /// The request id, for support tickets.
+    #[serde(rename = "RequestId", default)]
+    pub request_id: String,
+    /// The host that answered.
+    #[serde(rename = "HostId", default)]
+    pub host_id: String,
+    /// A link to the diagnosis page, when the API gives one.
+    #[serde(rename = "Recommend", default)]
+    pub recommend: String,
+    /// The HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+}
+
+impl ApiError {
+    /// The class of this error.
+    pub fn class(&self) -> ErrorClass {
+        classify(&self.code, self.status)
+    }
+}
+
+/// How a transport-level failure happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The connection could not be made; the request was never sent.
+    Connect,
+    /// The request was sent but the answer was lost (reset, truncated read).
+    Io,
+    /// Anything else (TLS, a malformed URL at send time...).
+    Other,
+}
+
+/// The error of every ack-net call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with an error.
+    #[error("{action}: {} ({}): {} [RequestId {}]", .error.code, .error.status, .error.message, .error.request_id)]
+    Api {
+        /// The action that failed.
+        action: String,
+        /// What the API said.
+        error: Box<ApiError>,
+    },
+    /// The input was rejected before any request was sent.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What was invalid (a parameter or field name).
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Sending the request or reading the answer failed.
+    #[error("{action}: transport error ({kind:?}): {message}")]
+    Transport {
+        /// The action.
+        action: String,
+        /// How it failed.
+        kind: TransportErrorKind,
+        /// Details.
+        message: String,
+    },
+    /// No answer within the timeout.
+    #[error("{action}: no answer within {after:?}")]
+    Timeout {
+        /// The action.
+        action: String,
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// The answer was not what the API documents.
+    #[error("{action}: cannot decode the answer (HTTP {status}): {message}")]
+    Decode {
+        /// The action.
+        action: String,
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+    },
+    /// Credentials could not be obtained.
+    #[error("credentials from {provider}: {message}")]
+    Credentials {
+        /// The provider that failed.
+        provider: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`].
+    pub fn invalid_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { what: what.into(), reason: reason.into() }
+    }
+
+    /// An [`Error::Credentials`].
+    pub fn credentials(provider: impl Into<String>, message: impl fmt::Display) -> Self {
+        Error::Credentials { provider: provider.into(), message: message.to_string() }
+    }
+
+    /// The class: what retry logic and callers decide on.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Api { error, .. } => error.class(),
+            Error::InvalidInput { .. } => ErrorClass::InvalidInput,
+            Error::Transport { .. } => ErrorClass::Transport,
+            Error::Timeout { .. } => ErrorClass::Timeout,
+            Error::Decode { .. } => ErrorClass::Decode,
+            Error::Credentials { .. } => ErrorClass::Credentials,
+        }
+    }
+
+    /// The API error, when the API answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The API's error code, when the API answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.api().map(|e| e.code.as_str())
+    }
+
+    /// Whether the API answered with exactly this code.
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code() == Some(code)
+    }
+
+    /// The request id of the failed call, when the API gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api().map(|e| e.request_id.as_str()).filter(|s| !s.is_empty())
+    }
+
+    /// Whether the resource was not found.
+    pub fn is_not_found(&self) -> bool {
+        self.class() == ErrorClass::NotFound
+    }
+
+    /// Whether the class is one the retry layer may retry.
+    pub fn is_retryable(&self) -> bool {
+        self.class().is_retryable()
+    }
+}
+
+/// Removes an AccessKeyId from a server message (`SignatureDoesNotMatch` echoes the
+/// server's string-to-sign, which contains it), both as given and percent-encoded in a
+/// string to sign.
+pub fn redact_access_key_id(message: &str, access_key_id: &str) -> String {
+    let mut out = message.to_owned();
+    if !access_key_id.is_empty() {
+        out = out.replace(access_key_id, "***");
+    }
+    // Also catch any AccessKeyId=... in a (possibly double) percent-encoded string to sign.
+    for marker in ["AccessKeyId%3D", "AccessKeyId="] {
+        let mut search_from = 0;
+        while let Some(pos) = out[search_from..].find(marker) {
+            let start = search_from + pos + marker.len();
+            let end = out[start..].find(['%', '&', ' ', '"']).map_or(out.len(), |e| start + e);
+            out.replace_range(start..end, "***");
+            search_from = start + 3;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        for c in ["Throttling", "Throttling.User", "Throttling.Api", "Rejected.Throttling"] {
+            assert_eq!(classify(c, 400), ErrorClass::Throttled, "{c}");
+        }
+        for c in ["ServiceUnavailable", "InternalError", "IncorrectStatus.Eni", "InvalidOperation.InvalidEniState"] {
+            assert_eq!(classify(c, 500), ErrorClass::Retryable, "{c}");
+        }
+        assert_eq!(classify("SignatureNonceUsed", 400), ErrorClass::NonceReused);
+        assert_eq!(classify("SignatureDoesNotMatch", 400), ErrorClass::Auth);
+        assert_eq!(classify("Forbidden.RAM", 403), ErrorClass::Auth);
+        assert_eq!(classify("InvalidAccessKeyId.NotFound", 404), ErrorClass::Auth);
+        assert_eq!(classify("IdempotentParameterMismatch", 400), ErrorClass::Conflict);
+        assert_eq!(classify("InvalidParameter", 400), ErrorClass::InvalidInput);
+        assert_eq!(classify("MissingParameter", 400), ErrorClass::InvalidInput);
+        assert_eq!(classify("InvalidAction.NotFound", 404), ErrorClass::InvalidInput);
+        assert_eq!(classify("QuotaExceeded.PrivateIpAddress", 403), ErrorClass::Capacity);
+        assert_eq!(classify("Whatever", 429), ErrorClass::Throttled);
+        assert_eq!(classify("Whatever", 502), ErrorClass::Retryable);
+        assert_eq!(classify("Whatever", 418), ErrorClass::Other);
+    }
+
+    #[test]
+    fn redaction() {
+        let m = "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAIabc%26Action%3DX";
+        let r = redact_access_key_id(m, "LTAIabc");
+        assert!(!r.contains("LTAIabc"), "{r}");
+        let r = redact_access_key_id(m, "");
+        assert!(!r.contains("LTAIabc"), "{r}");
+        assert!(r.contains("AccessKeyId%3D***%26Action"), "{r}");
+    }
+}

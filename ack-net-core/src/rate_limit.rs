@@ -1,0 +1,159 @@
+//! Client-side rate limits: a token bucket per action, shared by every task using a client.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A sustained rate and a burst.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Calls per second, sustained.
+    pub per_second: f64,
+    /// Calls that may go at once after a quiet period.
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `per_minute` calls a minute (how the cloud publishes its throttles), with a burst of
+    /// a tenth of that (at least 1).
+    pub fn per_minute(per_minute: u32) -> Rate {
+        Rate { per_second: f64::from(per_minute) / 60.0, burst: (per_minute / 10).max(1) }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    rate: Rate,
+    tokens: f64,
+    last: Instant,
+}
+
+/// Per-action token buckets. Actions without a rate of their own use the default rate, if
+/// any. Waiting happens on the tokio clock, so tests can pause it.
+///
+/// ```
+/// use ack_net_core::{rate_limit::Rate, RateLimits};
+/// let limits = RateLimits::recommended().with_action("DescribeVpcs", Rate { per_second: 5.0, burst: 5 });
+/// assert!(limits.rate_for("DescribeVpcs").is_some());
+/// assert!(RateLimits::unlimited().rate_for("DescribeVpcs").is_none());
+/// ```
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    default: Option<Rate>,
+    per_action: HashMap<String, Rate>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl RateLimits {
+    /// No limit on any action.
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
+    /// Defaults a little under the cloud's published per-account throttles (ECS throttles per
+    /// region, account and API in one-minute windows): ENI writes 500/min, IP assignment
+    /// 600/min, ENI and instance-type reads 800/min and 60/min, everything else 1200/min.
+    pub fn recommended() -> Self {
+        let mut l = Self { default: Some(Rate::per_minute(1200)), ..Self::default() };
+        for a in
+            ["CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface"]
+        {
+            l.per_action.insert(a.into(), Rate::per_minute(500));
+        }
+        for a in
+            ["AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "AssignIpv6Addresses", "UnassignIpv6Addresses"]
+        {
+            l.per_action.insert(a.into(), Rate::per_minute(600));
+        }
+        l.per_action.insert("DescribeNetworkInterfaces".into(), Rate::per_minute(800));
+        l.per_action.insert("DescribeInstanceTypes".into(), Rate::per_minute(60));
+        l
+    }
+
+    /// Sets the rate of every action that has none of its own (`None`: unlimited).
+    pub fn with_default(mut self, rate: Option<Rate>) -> Self {
+        self.default = rate;
+        self
+    }
+
+    /// Sets one action's rate.
+    pub fn with_action(mut self, action: impl Into<String>, rate: Rate) -> Self {
+        self.per_action.insert(action.into(), rate);
+        self
+    }
+
+    /// The rate `action` is held to.
+    pub fn rate_for(&self, action: &str) -> Option<Rate> {
+        self.per_action.get(action).copied().or(self.default)
+    }
+
+    /// Waits until `action` may be called, then takes a token.
+    pub async fn acquire(&self, action: &str) {
+        let Some(rate) = self.rate_for(action) else { return };
+        if rate.per_second <= 0.0 {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut buckets = self.buckets.lock().expect("rate limit lock");
+                let now = Instant::now();
+                let b = buckets.entry(action.to_owned()).or_insert_with(|| Bucket {
+                    rate,
+                    tokens: f64::from(rate.burst.max(1)),
+                    last: now,
+                });
+                let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+                b.tokens = (b.tokens + elapsed * b.rate.per_second).min(f64::from(b.rate.burst.max(1)));
+                b.last = now;
+                if b.tokens >= 1.0 {
+                    b.tokens -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - b.tokens) / b.rate.per_second)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn bucket_paces_after_burst() {
+        let l = RateLimits::unlimited().with_action("X", Rate { per_second: 10.0, burst: 2 });
+        let start = Instant::now();
+        for _ in 0..12 {
+            l.acquire("X").await;
+        }
+        // 2 at once, then 10 more at 10/s.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(990) && took <= Duration::from_millis(1100), "{took:?}");
+        // Other actions are not limited.
+        let start = Instant::now();
+        for _ in 0..100 {
+            l.acquire("Y").await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shared_across_tasks() {
+        let l = std::sync::Arc::new(RateLimits::unlimited().with_default(Some(Rate { per_second: 100.0, burst: 1 })));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { l.acquire("A").await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(480), "{took:?}");
+    }
+}

@@ -1,0 +1,1 @@
+//! ack-net-eni (work in progress).

@@ -1,0 +1,1 @@
+//! ack-net-k8s (work in progress).

@@ -1,0 +1,1 @@
+//! ack-net-slb (work in progress).

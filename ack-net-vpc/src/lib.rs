@@ -1,0 +1,1 @@
+//! ack-net-vpc (work in progress).
