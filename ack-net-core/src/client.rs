@@ -17,7 +17,7 @@ use crate::rate_limit::RateLimits;
 use crate::region::RegionId;
 use crate::request::{Idempotency, RpcRequest};
 use crate::retry::{RetryBudget, RetryPolicy};
-use crate::sign::{self, percent_encode, HttpMethod, SignatureVersion, SigningInput};
+use crate::sign::{self, HttpMethod, SignatureVersion, SigningInput};
 use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 use crate::Credentials;
 
@@ -452,8 +452,7 @@ impl RpcClient {
         let mut headers = vec![("User-Agent".to_owned(), inner.user_agent.clone())];
         match inner.signature_version {
             SignatureVersion::V1 => {
-                let all = sign::v1::sign(&input, credentials, now, &nonce);
-                let encoded = encode_pairs(&all);
+                let encoded = sign::v1::sign(&input, credentials, now, &nonce).encoded;
                 match method {
                     HttpMethod::Get => {
                         HttpRequest { method, url: format!("{base}/?{encoded}"), headers, body: Vec::new() }
@@ -494,16 +493,8 @@ impl RpcClient {
 
 /// `name=value&...` with the API's percent-encoding, in the given order.
 fn encode_pairs(pairs: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (i, (n, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(&percent_encode(n));
-        out.push('=');
-        out.push_str(&percent_encode(v));
-    }
-    out
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    sign::encode_sorted(&refs)
 }
 
 fn snippet(body: &[u8]) -> String {

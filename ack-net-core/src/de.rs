@@ -172,16 +172,16 @@ where
 pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum B {
-        B(bool),
-        N(i64),
-        S(String),
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+        Text(String),
     }
-    match Option::<B>::deserialize(d)? {
+    match Option::<Flag>::deserialize(d)? {
         None => Ok(false),
-        Some(B::B(b)) => Ok(b),
-        Some(B::N(n)) => Ok(n != 0),
-        Some(B::S(s)) => match s.to_ascii_lowercase().as_str() {
+        Some(Flag::Bool(b)) => Ok(b),
+        Some(Flag::Int(n)) => Ok(n != 0),
+        Some(Flag::Text(s)) => match s.to_ascii_lowercase().as_str() {
             "true" | "on" | "1" | "yes" => Ok(true),
             "false" | "off" | "0" | "no" | "" => Ok(false),
             other => Err(de::Error::custom(format!("{other:?} is not a boolean"))),
@@ -193,20 +193,20 @@ pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum S {
-        S(String),
-        U(u64),
-        I(i64),
-        F(f64),
-        B(bool),
+    enum Scalar {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+        Float(f64),
+        Bool(bool),
     }
-    Ok(match Option::<S>::deserialize(d)? {
+    Ok(match Option::<Scalar>::deserialize(d)? {
         None => String::new(),
-        Some(S::S(s)) => s,
-        Some(S::U(u)) => u.to_string(),
-        Some(S::I(i)) => i.to_string(),
-        Some(S::F(f)) => f.to_string(),
-        Some(S::B(b)) => b.to_string(),
+        Some(Scalar::Text(s)) => s,
+        Some(Scalar::Unsigned(u)) => u.to_string(),
+        Some(Scalar::Signed(i)) => i.to_string(),
+        Some(Scalar::Float(f)) => f.to_string(),
+        Some(Scalar::Bool(b)) => b.to_string(),
     })
 }
 

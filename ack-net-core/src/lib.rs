@@ -45,7 +45,10 @@ pub mod sign;
 pub mod transport;
 
 pub use client::{RpcClient, RpcClientBuilder};
-pub use credentials::{Credentials, CredentialsProvider, StaticProvider};
+pub use credentials::{
+    CachingProvider, Credentials, CredentialsProvider, DefaultChain, EcsRamRoleProvider, Env, EnvProvider,
+    OidcProvider, ProfileProvider, StaticProvider,
+};
 pub use endpoint::{Endpoint, Network, Product};
 pub use error::{classify, ApiError, Error, ErrorClass, TransportErrorKind};
 pub use metrics::{CallEvent, CallObserver, CallOutcome, CallStats};

@@ -71,20 +71,20 @@ impl ZoneId {
     }
 
     fn split(id: &str) -> Option<&str> {
-        if let Some((region, suffix)) = id.rsplit_once('-') {
-            if is_region_form(region)
-                && !suffix.is_empty()
-                && suffix.len() <= 8
-                && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                && suffix.bytes().any(|b| b.is_ascii_lowercase())
-            {
-                return Some(region);
-            }
-        }
+        // `ap-southeast-1a`: region ending in a digit, then one or two letters.
         let letters = id.bytes().rev().take_while(|b| b.is_ascii_lowercase()).count();
         let region = &id[..id.len() - letters];
-        (letters > 0 && letters <= 2 && region.ends_with(|c: char| c.is_ascii_digit()) && is_region_form(region))
-            .then_some(region)
+        if (1..=2).contains(&letters) && region.ends_with(|c: char| c.is_ascii_digit()) {
+            return is_region_form(region).then_some(region);
+        }
+        // `cn-hangzhou-h`: region, dash, a short suffix with at least one letter.
+        let (region, suffix) = id.rsplit_once('-')?;
+        (is_region_form(region)
+            && !suffix.is_empty()
+            && suffix.len() <= 8
+            && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && suffix.bytes().any(|b| b.is_ascii_lowercase()))
+        .then_some(region)
     }
 
     /// The id as a string.

@@ -1,7 +1,51 @@
 //! Credentials and the providers that supply them.
+//!
+//! - [`StaticProvider`]: fixed AccessKeys;
+//! - [`EnvProvider`]: `ALIBABA_CLOUD_ACCESS_KEY_ID`, `_ACCESS_KEY_SECRET`, `_SECURITY_TOKEN`;
+//! - [`ProfileProvider`]: the Alibaba Cloud CLI's `~/.aliyun/config.json`;
+//! - [`EcsRamRoleProvider`]: the instance's RAM role, from the (token-protected) metadata service;
+//! - [`OidcProvider`]: RRSA, ACK's pod identity, through STS `AssumeRoleWithOIDC`;
+//! - [`DefaultChain`]: all of them in the official SDKs' order;
+//! - [`CachingProvider`]: refreshes expiring credentials ahead of expiry, once for all callers.
+//!
+//! Every provider reads the environment through an [`Env`], so tests never touch the
+//! process's, and no provider prints a secret in `Debug`, logs or errors.
+//!
+//! ```no_run
+//! use ack_net_core::credentials::DefaultChain;
+//! use ack_net_core::RpcClient;
+//! # fn demo() -> Result<(), ack_net_core::Error> {
+//! let client = RpcClient::builder().region("cn-hangzhou").credentials_provider(DefaultChain::new()).build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+
+mod cache;
+mod chain;
+mod ecs_ram_role;
+mod env;
+mod oidc;
+mod profile;
+
+pub use cache::{CachingProvider, CachingProviderBuilder, Clock, DEFAULT_REFRESH_MARGIN, DEFAULT_RETRY_AFTER_FAILURE};
+pub use chain::{ChainProvider, DefaultChain, DefaultChainBuilder};
+pub use ecs_ram_role::{EcsRamRoleProvider, EcsRamRoleProviderBuilder, DEFAULT_METADATA_URL};
+pub use env::{Env, EnvProvider};
+pub use oidc::{OidcProvider, OidcProviderBuilder, DEFAULT_STS_ENDPOINT};
+pub use profile::{Profile, ProfileFile, ProfileProvider, ProfileProviderBuilder};
+
+/// The environment variables the providers read.
+pub mod vars {
+    pub use super::ecs_ram_role::{ECS_METADATA, ECS_METADATA_DISABLED};
+    pub use super::env::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN};
+    pub use super::oidc::{
+        OIDC_PROVIDER_ARN, OIDC_TOKEN_FILE, ROLE_ARN, ROLE_SESSION_NAME, STS_ENDPOINT, STS_REGION, VPC_ENDPOINT_ENABLED,
+    };
+    pub use super::profile::{CLI_PROFILE_DISABLED, PROFILE};
+}
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -144,9 +188,52 @@ impl From<Credentials> for StaticProvider {
     }
 }
 
+/// The HTTP client of the providers that call a service (metadata, STS). The metadata
+/// service is link-local: never through a proxy.
+fn http_client(
+    provider: &str,
+    connect_timeout: Duration,
+    timeout: Duration,
+    use_proxy: bool,
+) -> Result<reqwest::Client, Error> {
+    let builder = reqwest::Client::builder().connect_timeout(connect_timeout).timeout(timeout);
+    let builder = if use_proxy { builder } else { builder.no_proxy() };
+    builder.build().map_err(|e| Error::invalid_input(provider, format!("cannot build the HTTP client: {e}")))
+}
+
+/// A reqwest error with its causes (its own `Display` is terse), without the URL's query.
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {timeout:?}");
+    }
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+/// At most `max` characters of `s`, for error messages quoting a server's answer.
+fn excerpt(s: &str, max: usize) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts() {
+        assert_eq!(excerpt("  short ", 10), "short");
+        assert_eq!(excerpt("ééééé", 3), "ééé...");
+    }
 
     #[test]
     fn debug_redacts() {

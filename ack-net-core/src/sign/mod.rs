@@ -7,13 +7,60 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 pub mod v1;
 pub mod v3;
 
-/// Bytes that stay literal in the API's percent-encoding: `A-Z a-z 0-9 - _ . ~`.
-const API_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// Which bytes stay literal in the API's percent-encoding: `A-Z a-z 0-9 - _ . ~`.
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b'~';
+        i += 1;
+    }
+    table
+};
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends the API percent-encoding of `s` to `out`.
+pub(crate) fn encode_into(out: &mut Vec<u8>, s: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if !UNRESERVED[b as usize] {
+            out.extend_from_slice(&s[start..i]);
+            out.extend_from_slice(&[b'%', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 0xf) as usize]]);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&s[start..]);
+}
+
+/// Appends the encoding of `s` to `wire` and its double encoding (as the V1 string to sign
+/// holds it) to `sts`, in one pass.
+pub(crate) fn encode_dual(wire: &mut Vec<u8>, sts: &mut Vec<u8>, s: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if !UNRESERVED[b as usize] {
+            let run = &s[start..i];
+            wire.extend_from_slice(run);
+            sts.extend_from_slice(run);
+            let (hi, lo) = (HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 0xf) as usize]);
+            wire.extend_from_slice(&[b'%', hi, lo]);
+            sts.extend_from_slice(&[b'%', b'2', b'5', hi, lo]);
+            start = i + 1;
+        }
+    }
+    wire.extend_from_slice(&s[start..]);
+    sts.extend_from_slice(&s[start..]);
+}
+
+/// Percent-encoded output is ASCII by construction.
+pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).expect("percent-encoding yields ASCII")
+}
 
 /// Percent-encodes a name or value the way the API canonicalizes it: UTF-8, uppercase hex,
 /// only `A-Z a-z 0-9 - _ . ~` literal (so a space is `%20`, `*` is `%2A`, `~` stays `~`).
@@ -22,14 +69,27 @@ const API_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').re
 /// assert_eq!(ack_net_core::sign::percent_encode("a b*~+/"), "a%20b%2A~%2B%2F");
 /// ```
 pub fn percent_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, API_ENCODE_SET).to_string()
+    let mut out = Vec::with_capacity(s.len() + s.len() / 2);
+    encode_into(&mut out, s.as_bytes());
+    ascii_string(out)
 }
 
-/// Appends the percent-encoding of `s` to `out` without an intermediate allocation.
-fn percent_encode_into(out: &mut String, s: &str) {
-    for part in percent_encoding::utf8_percent_encode(s, API_ENCODE_SET) {
-        out.push_str(part);
+/// Encodes an already canonical query a second time, as the V1 string to sign wants it.
+/// A canonical query holds only unreserved bytes, `%`, `=` and `&`, so only those three change.
+pub(crate) fn reencode_canonical_into(out: &mut String, canonical: &str) {
+    let mut start = 0;
+    for (i, b) in canonical.bytes().enumerate() {
+        let rep = match b {
+            b'%' => "%25",
+            b'=' => "%3D",
+            b'&' => "%26",
+            _ => continue,
+        };
+        out.push_str(&canonical[start..i]);
+        out.push_str(rep);
+        start = i + 1;
     }
+    out.push_str(&canonical[start..]);
 }
 
 /// The canonicalized query: parameters sorted by name (byte order), each name and value
@@ -44,18 +104,46 @@ where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
     let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
+    sort_pairs(&mut pairs);
+    encode_sorted(&pairs)
+}
+
+/// Sorts parameters by name in byte order (then value, for a total order).
+pub(crate) fn sort_pairs(pairs: &mut [(&str, &str)]) {
     pairs.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(b.1)));
-    let cap = pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() * 3 / 2;
-    let mut out = String::with_capacity(cap);
+}
+
+/// `name=value&...`, percent-encoded, in the given order.
+pub fn encode_sorted(pairs: &[(&str, &str)]) -> String {
+    let cap = pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() * 5 / 4;
+    let mut out = Vec::with_capacity(cap);
     for (i, (n, v)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push(b'&');
         }
-        percent_encode_into(&mut out, n);
-        out.push('=');
-        percent_encode_into(&mut out, v);
+        encode_into(&mut out, n.as_bytes());
+        out.push(b'=');
+        encode_into(&mut out, v.as_bytes());
     }
-    out
+    ascii_string(out)
+}
+
+/// Formats a time as `YYYY-MM-DDThh:mm:ssZ` into `out` without a format-string parser.
+fn push_timestamp(out: &mut String, time: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    fn digits(out: &mut String, n: u32, width: u32) {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+        }
+    }
+    digits(out, time.year().clamp(0, 9999) as u32, 4);
+    for (sep, n) in
+        [('-', time.month()), ('-', time.day()), ('T', time.hour()), (':', time.minute()), (':', time.second())]
+    {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    out.push('Z');
 }
 
 /// Decodes an `application/x-www-form-urlencoded` string or a raw query into pairs, accepting
@@ -109,7 +197,9 @@ pub enum SignatureVersion {
 /// assert_eq!(ack_net_core::sign::format_timestamp(t), "2016-02-23T12:46:24Z");
 /// ```
 pub fn format_timestamp(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let mut out = String::with_capacity(20);
+    push_timestamp(&mut out, time);
+    out
 }
 
 /// Parses a timestamp in the API's format (`YYYY-MM-DDThh:mm:ssZ`).
@@ -150,6 +240,15 @@ mod tests {
     #[test]
     fn decode_accepts_plus_and_percent20() {
         assert_eq!(decode_form("a=x+y&b=x%20y"), vec![("a".into(), "x y".into()), ("b".into(), "x y".into())]);
+    }
+
+    #[test]
+    fn timestamp_formatting_matches_chrono() {
+        use chrono::TimeZone;
+        for (y, mo, d, h, mi, se) in [(2016, 2, 23, 12, 46, 24), (2001, 1, 1, 0, 0, 0), (1999, 12, 31, 23, 59, 59)] {
+            let t = Utc.with_ymd_and_hms(y, mo, d, h, mi, se).unwrap();
+            assert_eq!(format_timestamp(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
     }
 
     #[test]

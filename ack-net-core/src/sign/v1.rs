@@ -6,7 +6,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
 use sha1::Sha1;
 
-use super::{canonical_query, format_timestamp, percent_encode, SigningInput};
+use super::{ascii_string, canonical_query, encode_dual, encode_into, reencode_canonical_into, SigningInput};
 use crate::Credentials;
 
 /// `METHOD & %2F & percentEncode(canonicalized query)`.
@@ -14,26 +14,53 @@ pub fn string_to_sign<'a, I>(method: &str, params: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let query = canonical_query(params);
-    let mut out = String::with_capacity(method.len() + 4 + query.len() * 3 / 2);
+    string_to_sign_of_canonical(method, &canonical_query(params))
+}
+
+fn string_to_sign_of_canonical(method: &str, canonical: &str) -> String {
+    let mut out = String::with_capacity(method.len() + 5 + canonical.len() * 5 / 4);
     out.push_str(method);
     out.push_str("&%2F&");
-    out.push_str(&percent_encode(&query));
+    reencode_canonical_into(&mut out, canonical);
     out
 }
 
 /// `base64(HMAC-SHA1(secret + "&", string_to_sign))`.
 pub fn signature(string_to_sign: &str, secret: &str) -> String {
-    let mut key = Vec::with_capacity(secret.len() + 1);
-    key.extend_from_slice(secret.as_bytes());
-    key.push(b'&');
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key).expect("HMAC takes a key of any length");
-    mac.update(string_to_sign.as_bytes());
+    hmac_base64(string_to_sign.as_bytes(), secret)
+}
+
+fn hmac_base64(string_to_sign: &[u8], secret: &str) -> String {
+    // The key is `secret + "&"`: build it on the stack for the usual short secret.
+    let mut stack = [0u8; 64];
+    let heap: Vec<u8>;
+    let key: &[u8] = if secret.len() < stack.len() {
+        stack[..secret.len()].copy_from_slice(secret.as_bytes());
+        stack[secret.len()] = b'&';
+        &stack[..=secret.len()]
+    } else {
+        heap = [secret.as_bytes(), b"&"].concat();
+        &heap
+    };
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(string_to_sign);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Signs one call: returns every parameter to send (the operation's, the common ones and
-/// `Signature`), unencoded, in canonical order with `Signature` last.
+/// A V1-signed call: the percent-encoded parameters, ready for the query string (GET) or
+/// the form body (POST), and the signature alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedV1 {
+    /// `name=value&...` in canonical order with `Signature` last, percent-encoded.
+    pub encoded: String,
+    /// The base64 signature.
+    pub signature: String,
+}
+
+/// Signs one call: adds the common parameters (`Action`, `Version`, `Format=JSON`,
+/// `AccessKeyId`, `SignatureMethod`, `SignatureVersion`, `SignatureNonce`, `Timestamp`,
+/// `SecurityToken` with STS credentials; an operation parameter of the same name wins),
+/// and returns every parameter encoded for the wire with `Signature` last.
 ///
 /// ```
 /// use ack_net_core::{sign::{v1, HttpMethod, SigningInput}, Credentials, Params};
@@ -44,35 +71,67 @@ pub fn signature(string_to_sign: &str, secret: &str) -> String {
 ///     action: "DescribeVpcs", version: "2016-04-28", params: &params };
 /// let t = chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
 /// let signed = v1::sign(&input, &creds, t, "nonce-1");
-/// assert_eq!(signed.last().unwrap().0, "Signature");
+/// assert!(signed.encoded.starts_with("AccessKeyId=testid&Action=DescribeVpcs&"));
+/// assert!(signed.encoded.contains("&Timestamp=2024-01-01T00%3A00%3A00Z&"));
 /// ```
-pub fn sign(
-    input: &SigningInput<'_>,
-    credentials: &Credentials,
-    time: DateTime<Utc>,
-    nonce: &str,
-) -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = Vec::with_capacity(input.params.len() + 10);
-    all.extend(input.params.iter().map(|(n, v)| (n.to_owned(), v.to_owned())));
-    let mut common = |n: &str, v: &str| {
-        if !all.iter().any(|(k, _)| k == n) {
-            all.push((n.to_owned(), v.to_owned()));
+pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<Utc>, nonce: &str) -> SignedV1 {
+    let timestamp = super::format_timestamp(time);
+    let token = credentials.security_token().map(|t| t.expose_secret());
+    // The common parameters, already in canonical (byte) order.
+    let common: [(&str, Option<&str>); 9] = [
+        ("AccessKeyId", Some(credentials.access_key_id())),
+        ("Action", Some(input.action)),
+        ("Format", Some("JSON")),
+        ("SecurityToken", token),
+        ("SignatureMethod", Some("HMAC-SHA1")),
+        ("SignatureNonce", Some(nonce)),
+        ("SignatureVersion", Some("1.0")),
+        ("Timestamp", Some(timestamp.as_str())),
+        ("Version", Some(input.version)),
+    ];
+    // Sort only the operation's parameters (names are unique in `Params`), then merge:
+    // much cheaper than sorting everything together.
+    let mut own: Vec<(&str, &str)> = input.params.iter().collect();
+    own.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(own.len() + common.len());
+    let mut rest = own.as_slice();
+    for (name, value) in common {
+        while let Some((first, tail)) = rest.split_first() {
+            if first.0.as_bytes() < name.as_bytes() {
+                pairs.push(*first);
+                rest = tail;
+            } else {
+                break;
+            }
         }
-    };
-    common("Action", input.action);
-    common("Version", input.version);
-    common("Format", "JSON");
-    common("AccessKeyId", credentials.access_key_id());
-    common("SignatureMethod", "HMAC-SHA1");
-    common("SignatureVersion", "1.0");
-    common("SignatureNonce", nonce);
-    common("Timestamp", &format_timestamp(time));
-    if let Some(token) = credentials.security_token() {
-        common("SecurityToken", token.expose_secret());
+        // An operation parameter of the same name wins over the common one.
+        if rest.first().is_some_and(|p| p.0 == name) {
+            continue;
+        }
+        if let Some(v) = value {
+            pairs.push((name, v));
+        }
     }
-    all.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let sts = string_to_sign(input.method.as_str(), all.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let sig = signature(&sts, credentials.access_key_secret().expose_secret());
-    all.push(("Signature".to_owned(), sig));
-    all
+    pairs.extend_from_slice(rest);
+    // One pass writes the wire form and the string to sign (which encodes it again).
+    let cap = pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum::<usize>() * 5 / 4 + 48;
+    let mut wire = Vec::with_capacity(cap);
+    let mut sts = Vec::with_capacity(cap * 5 / 4);
+    sts.extend_from_slice(input.method.as_str().as_bytes());
+    sts.extend_from_slice(b"&%2F&");
+    for (i, (n, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            wire.push(b'&');
+            sts.extend_from_slice(b"%26");
+        }
+        encode_dual(&mut wire, &mut sts, n.as_bytes());
+        wire.push(b'=');
+        sts.extend_from_slice(b"%3D");
+        encode_dual(&mut wire, &mut sts, v.as_bytes());
+    }
+    let sig = hmac_base64(&sts, credentials.access_key_secret().expose_secret());
+    wire.extend_from_slice(b"&Signature=");
+    encode_into(&mut wire, sig.as_bytes());
+    let encoded = ascii_string(wire);
+    SignedV1 { encoded, signature: sig }
 }
