@@ -60,35 +60,4 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches, parts_group);
-
-fn parts(c: &mut Criterion) {
-    let params = typical_params();
-    let mut all: Vec<(String, String)> = params.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
-    for (k, v) in [
-        ("Action", "CreateNetworkInterface"),
-        ("Version", "2014-05-26"),
-        ("Format", "JSON"),
-        ("AccessKeyId", "LTAI5tFjT3x1Example"),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-        ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
-        ("Timestamp", "2024-01-01T00:00:00Z"),
-    ] {
-        all.push((k.into(), v.into()));
-    }
-    let t = chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    c.bench_function("part_canonical_query", |b| {
-        b.iter(|| black_box(ack_net_core::sign::canonical_query(all.iter().map(|(a, b)| (a.as_str(), b.as_str())))))
-    });
-    c.bench_function("part_string_to_sign", |b| {
-        b.iter(|| black_box(v1::string_to_sign("POST", all.iter().map(|(a, b)| (a.as_str(), b.as_str())))))
-    });
-    let sts = v1::string_to_sign("POST", all.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    println!("sts len {}", sts.len());
-    c.bench_function("part_signature", |b| {
-        b.iter(|| black_box(v1::signature(black_box(&sts), "ExampleSecretKeyForBenchmarks")))
-    });
-    c.bench_function("part_timestamp", |b| b.iter(|| black_box(ack_net_core::sign::format_timestamp(black_box(t)))));
-}
-criterion_group!(parts_group, parts);
+criterion_main!(benches);

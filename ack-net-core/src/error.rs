@@ -110,7 +110,10 @@ pub fn classify(code: &str, status: u16) -> ErrorClass {
     if CAPACITY.contains(&code) || code.starts_with("QuotaExceeded") {
         return ErrorClass::Capacity;
     }
-    if RETRYABLE.contains(&code) || code.starts_with("IncorrectStatus") || code.starts_with("IncorrectInstanceStatus") {
+    // `IncorrectStatus.*`, `IncorrectVpcStatus`, `IncorrectVSwitchStatus`, `IncorrectInstanceStatus`...:
+    // the resource is busy changing state; it settles by itself.
+    let busy = code.starts_with("Incorrect") && (code.contains("Status") || code.contains("State"));
+    if RETRYABLE.contains(&code) || busy {
         return ErrorClass::Retryable;
     }
     if AUTH.contains(&code) || code.starts_with("Forbidden") {
@@ -326,7 +329,15 @@ mod tests {
         for c in ["Throttling", "Throttling.User", "Throttling.Api", "Rejected.Throttling"] {
             assert_eq!(classify(c, 400), ErrorClass::Throttled, "{c}");
         }
-        for c in ["ServiceUnavailable", "InternalError", "IncorrectStatus.Eni", "InvalidOperation.InvalidEniState"] {
+        for c in [
+            "ServiceUnavailable",
+            "InternalError",
+            "IncorrectStatus.Eni",
+            "IncorrectVpcStatus",
+            "IncorrectVSwitchStatus",
+            "IncorrectRouteEntryStatus",
+            "InvalidOperation.InvalidEniState",
+        ] {
             assert_eq!(classify(c, 500), ErrorClass::Retryable, "{c}");
         }
         assert_eq!(classify("SignatureNonceUsed", 400), ErrorClass::NonceReused);

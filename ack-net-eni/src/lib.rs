@@ -1,1 +1,84 @@
-//! ack-net-eni (work in progress).
+//! # ack-net-eni
+//!
+//! Typed Alibaba Cloud ECS APIs (version 2014-05-26) for pod networking, on top of
+//! [`ack_net_core`]:
+//!
+//! - [`EcsClient::network_interfaces`]: ENIs as one typed [`NetworkInterface`] value; every
+//!   ENI call (create, attach, detach, delete, describe with every filter and as a `Stream`,
+//!   secondary IPv4 and IPv6 addresses); waiters on the tokio clock; and two compound
+//!   operations that leave no garbage and survive a crash:
+//!   [`create_and_attach`](NetworkInterfaces::create_and_attach) and
+//!   [`detach_and_delete`](NetworkInterfaces::detach_and_delete);
+//! - [`EcsClient::instance_types`]: DescribeInstanceTypes and [`InstanceTypeLimits`] (ENIs,
+//!   addresses per ENI, trunk member ENIs, pods per node), cached with one request per type
+//!   however many callers ask at once;
+//! - [`EcsClient::security_groups`]: security groups and their rules, and the
+//!   [`RuleConverger`], which keeps the rules a tool owns (recognized by a description
+//!   prefix) equal to the rules it wants and leaves every other rule alone.
+//!
+//! Bad input (malformed ids, more than 10 addresses in one assign, a port range like
+//! `80/70`, IPv6 on a VSwitch known to have none) is a typed error before any call. Removals
+//! of what is already gone succeed. Quota and address exhaustion is recognizable with
+//! [`Error::is_capacity`].
+//!
+//! ```no_run
+//! use ack_net_core::{Credentials, RpcClient};
+//! use ack_net_eni::{EcsClient, WaitPolicy};
+//!
+//! # async fn demo() -> Result<(), ack_net_eni::Error> {
+//! let rpc = RpcClient::builder()
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("testid", "testsecret"))
+//!     .endpoint("http://127.0.0.1:18080")
+//!     .build()?;
+//! let ecs = EcsClient::new(rpc);
+//! let wait = WaitPolicy::default();
+//!
+//! // How many pod addresses can this node hold?
+//! let limits = ecs.instance_types().limits("ecs.g7.large").await?;
+//! println!("{} pods per node", limits.max_pods_multi_ip());
+//!
+//! // A second ENI with five pod addresses, attached to the node. Re-run after a crash with
+//! // the same client token, this finds the same ENI instead of creating another.
+//! let eni = ecs
+//!     .network_interfaces()
+//!     .create("vsw-bp1s5fnvk4gn2tws03624")
+//!     .security_group("sg-bp67acfmxazb4p")
+//!     .secondary_ip_count(5)
+//!     .client_token("node-i-bp1abc-eni-1")
+//!     .send_and_attach("i-bp1abc", &wait)
+//!     .await?;
+//! println!("{} on {:?}: {:?}", eni.id, eni.instance_id, eni.secondary_ips);
+//!
+//! // And away again.
+//! ecs.network_interfaces().detach_and_delete(&eni.id, &wait).await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod common;
+pub mod eni;
+mod error;
+mod ids;
+pub mod instance_type;
+pub mod pool;
+pub mod security_group;
+mod wait;
+
+pub use ack_net_core::{RegionId, ZoneId};
+pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
+pub use client::EcsClient;
+pub use common::{Removed, MAX_ADDRESSES_PER_CALL, MAX_TAGS};
+pub use eni::{DetachAndDelete, EniStatus, EniType, NetworkInterface, NetworkInterfaces, INTENT_TAG_KEY};
+pub use error::{Cleanup, Error};
+pub use ids::{EniId, InstanceId, InstanceTypeId, Mac, SecurityGroupId};
+pub use instance_type::{InstanceType, InstanceTypeLimits, InstanceTypes};
+pub use security_group::{
+    ConvergeReport, Direction, IpProtocol, Peer, Permission, Policy, PortRange, RuleConverger, RulePlan,
+    SecurityGroupRule, SecurityGroups,
+};
+
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,1 +1,38 @@
-//! ack-net-k8s (work in progress).
+//! Kubernetes glue for ack-net: turn Kubernetes objects (the `k8s-openapi` types that kube-rs
+//! uses) into ack-net specs and decisions.
+//!
+//! - [`netpol`]: the NetworkPolicy semantics as a library. Given Namespaces, Pods and
+//!   NetworkPolicies, answer whether a connection is allowed exactly as the Kubernetes API
+//!   defines it, and compile the policies into a flat, indexed rule set for a data plane.
+//!
+//! # Kubernetes version
+//!
+//! Like every library built on `k8s-openapi`, this crate enables no Kubernetes version feature
+//! itself: the final binary chooses one by depending on `k8s-openapi` with a feature such as
+//! `latest` or `v1_33`. (To build only this crate, without dev-dependencies, set
+//! `K8S_OPENAPI_ENABLED_VERSION`, e.g. `K8S_OPENAPI_ENABLED_VERSION=1.37 cargo build -p ack-net-k8s`.)
+//!
+//! # Example
+//!
+//! ```
+//! use ack_net_k8s::netpol::{Peer, PolicyEngine, Protocol};
+//! use k8s_openapi::api::core::v1::Pod;
+//! use k8s_openapi::api::networking::v1::NetworkPolicy;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pod: Pod = serde_json::from_value(serde_json::json!({
+//!     "metadata": {"namespace": "default", "name": "db", "labels": {"app": "db"}},
+//!     "status": {"podIPs": [{"ip": "10.0.0.2"}]}
+//! }))?;
+//! let deny_all: NetworkPolicy = serde_json::from_value(serde_json::json!({
+//!     "metadata": {"namespace": "default", "name": "default-deny-ingress"},
+//!     "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}
+//! }))?;
+//! let engine = PolicyEngine::new([], [&pod], [&deny_all])?;
+//! let from_outside = Peer::ip([192, 0, 2, 1]);
+//! assert!(!engine.allowed(from_outside, Peer::pod("default", "db"), 5432, Protocol::Tcp)?);
+//! assert!(engine.allowed(Peer::pod("default", "db"), from_outside, 443, Protocol::Tcp)?);
+//! # Ok(()) }
+//! ```
+
+pub mod netpol;

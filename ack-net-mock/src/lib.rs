@@ -2,16 +2,49 @@
 //!
 //! A stateful, signature-checking simulator of the Alibaba Cloud VPC, ECS and SLB RPC APIs:
 //! one process, one port, in-memory state, the real wire format.
+//!
+//! Status (kept current for the other helpers):
+//! - READY: `vpc::VpcState` contract (`vswitch`, `allocate_ipv4`, `release_ipv4`, `allocate_ipv6`,
+//!   `release_ipv6`), plus `vpc::create_vpc(state, now, NewVpc{..})` and
+//!   `vpc::create_vswitch(state, now, NewVSwitch{..})` to set up VPCs/VSwitches in unit tests.
+//! - READY: the server. `MockCloud::builder().seed(1).start().await?` (or `MockCloud::start()`),
+//!   `url()`, `with_state(|s| ..)`, `calls()`, `calls_of(action)`, `counters()`, `count(action)`,
+//!   `create_instance(InstanceSeed)`, `create_vpc(NewVpc)`, `create_vswitch(NewVSwitch)`,
+//!   `set_fault(target, FaultSpec)`, `set_pending_delay`, `set_ecs_delays`, `dump()`, `shutdown()`.
+//!   V1 (GET/POST) and V3 signatures, timestamps, nonces, routing by Version, ClientToken
+//!   idempotency (generic, in the dispatcher), DescribeRegions/DescribeZones for all products.
+//! - READY: VPC actions: CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches,
+//!   DescribeVSwitchAttributes, DeleteVSwitch, DescribeRouteTableList, CreateRouteEntry,
+//!   DeleteRouteEntry, DescribeRouteEntryList, TagResources, UntagResources, ListTagResources.
+//! - IN PROGRESS: the binary, admin API docs, tests, benchmark.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mock = ack_net_mock::MockCloud::builder().seed(7).start().await?;
+//! println!("endpoint: {}", mock.url());
+//! # Ok(()) }
+//! ```
 
+pub mod auth;
+pub mod calls;
 pub mod catalog;
+pub mod cloud;
+pub mod dispatch;
 pub mod ecs;
 pub mod error;
+pub mod faults;
 pub mod handler;
 pub mod ids;
+mod server;
 pub mod slb;
 pub mod state;
 pub mod vpc;
 
+pub use calls::{ActionCount, CallRecord};
+pub use cloud::{Error, MockCloud, MockCloudBuilder, Preload};
+pub use dispatch::Product;
+pub use ecs::InstanceSeed;
 pub use error::{HandlerResult, MockError};
+pub use faults::FaultSpec;
 pub use handler::Req;
 pub use state::State;

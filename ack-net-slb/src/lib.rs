@@ -1,1 +1,102 @@
-//! ack-net-slb (work in progress).
+//! # ack-net-slb
+//!
+//! The Alibaba Cloud SLB (Classic Load Balancer, API version 2014-05-15), typed, on top of
+//! [`ack_net_core`]: everything a Kubernetes Service, an Ingress or an operator tool needs.
+//!
+//! - [`SlbClient`] with [`load_balancers`](SlbClient::load_balancers),
+//!   [`listeners`](SlbClient::listeners), [`vserver_groups`](SlbClient::vserver_groups),
+//!   [`master_slave_groups`](SlbClient::master_slave_groups), [`rules`](SlbClient::rules),
+//!   [`tags`](SlbClient::tags), [`health`](SlbClient::health) and
+//!   [`certificates`](SlbClient::certificates): request builders that check their input before
+//!   any call, typed answers, list calls as `Stream`s over all pages, waiters;
+//! - [`ListenerSpec`]: one type for a listener of any protocol, sent by `create` and `set` and
+//!   read back by `get` and the listing, so that a wanted listener and the cloud's compare
+//!   with `==`;
+//! - [`Backend`] and [`encode_backend_servers`]: the `BackendServers` JSON made in one tested
+//!   place; backend lists longer than the client's batch size (20 by default) are split into
+//!   several calls.
+//!
+//! ```no_run
+//! use ack_net_core::{Credentials, RpcClient};
+//! use ack_net_slb::{
+//!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient, WaitPolicy,
+//! };
+//!
+//! # async fn demo() -> Result<(), ack_net_slb::Error> {
+//! let rpc = RpcClient::builder()
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("testid", "testsecret"))
+//!     .endpoint("http://127.0.0.1:18080")
+//!     .build()?;
+//! let slb = SlbClient::new(rpc);
+//! let wait = WaitPolicy::default();
+//!
+//! // A load balancer, ready to use.
+//! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(LoadBalancerSpec::S1Small).send().await?;
+//! slb.load_balancers().wait_until_active(&lb.load_balancer_id, &wait).await?;
+//!
+//! // Pods as backends: an ENI address each.
+//! let pods: Vec<Backend> = (1..=3u8)
+//!     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+//!     .collect();
+//! let group = slb.vserver_groups().create(&lb.load_balancer_id, "web").backends(pods).send().await?;
+//!
+//! // A TCP listener on port 80, started.
+//! let wanted = ListenerSpec::tcp(80, ListenerBackend::VServerGroup(group.vserver_group_id));
+//! slb.listeners().create(&lb.load_balancer_id, wanted.clone()).send().await?;
+//! slb.listeners().start(&lb.load_balancer_id, 80, ListenerProtocol::Tcp).send().await?;
+//! let running = slb.listeners().wait_until_running(&lb.load_balancer_id, 80, ListenerProtocol::Tcp, &wait).await?;
+//! assert_eq!(running.spec, wanted.normalized());
+//! # Ok(()) }
+//! ```
+
+mod backend;
+mod certificate;
+mod client;
+mod common;
+mod error;
+mod health;
+mod ids;
+mod listener;
+mod load_balancer;
+mod master_slave;
+mod rule;
+mod tags;
+mod types;
+mod vserver_group;
+mod wait;
+
+pub use ack_net_core::{RegionId, ZoneId};
+pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
+pub use backend::{
+    decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
+    MasterSlaveBackend,
+};
+pub use certificate::{Certificates, ServerCertificate, UploadServerCertificate};
+pub use client::{SlbClient, DEFAULT_BATCH_SIZE};
+pub use common::{Call, MAX_TAGS};
+pub use error::Error;
+pub use health::{BackendHealth, Health};
+pub use ids::{AclId, LoadBalancerId, MasterSlaveServerGroupId, RuleId, ServerCertificateId, VServerGroupId};
+pub use listener::{
+    CreateListener, DescribeListeners, HealthCheckTiming, HttpConfig, HttpHealthCheck, HttpsConfig, Layer7Config,
+    Listener, ListenerAcl, ListenerAction, ListenerBackend, ListenerPage, ListenerSpec, Listeners, ProtocolConfig,
+    SetListener, StickySession, TcpConfig, TcpHealthCheck, UdpConfig, UdpHealthCheck, XForwardedFor,
+    MAX_LISTENERS_PAGE,
+};
+pub use load_balancer::{
+    CreateLoadBalancer, CreateLoadBalancerResponse, DescribeLoadBalancers, ListenerPortAndProtocol, LoadBalancer,
+    LoadBalancerPage, LoadBalancers, MAX_LOAD_BALANCERS_PAGE,
+};
+pub use master_slave::{CreateMasterSlaveGroup, MasterSlaveGroup, MasterSlaveGroups};
+pub use rule::{Rule, RuleSpec, Rules, SetRule, MAX_RULES_PER_CALL};
+pub use tags::{ListTagResources, TagResource, TagResourcePage, Tags, MAX_TAG_RESOURCES};
+pub use types::{
+    AclType, AddressIpVersion, AddressType, BackendType, HealthCheckMethod, HealthStatus, HttpCodeClass,
+    InstanceChargeType, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerSpec, LoadBalancerStatus,
+    ModificationProtectionStatus, NetworkType, Scheduler, ServerType, TlsCipherPolicy,
+};
+pub use vserver_group::{
+    AssociatedListener, AssociatedObjects, AssociatedRule, BackendBatches, CreateVServerGroup, CreatedVServerGroup,
+    DescribeVServerGroups, VServerGroup, VServerGroupSummary, VServerGroups,
+};

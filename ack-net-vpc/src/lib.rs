@@ -1,1 +1,73 @@
-//! ack-net-vpc (work in progress).
+//! # ack-net-vpc
+//!
+//! Typed Alibaba Cloud VPC APIs (version 2016-04-28) on top of [`ack_net_core`], and the
+//! VPC-level primitives that ACK networking tools build on:
+//!
+//! - [`VpcClient`] with [`vpcs`](VpcClient::vpcs), [`vswitches`](VpcClient::vswitches) and
+//!   [`route_tables`](VpcClient::route_tables): request builders that check their input before
+//!   any call, typed responses, list calls as `Stream`s over all pages, waiters;
+//! - [`cidr`]: plan VSwitch CIDR blocks inside a VPC (pure functions);
+//! - [`capacity`]: a view of the free addresses of a set of VSwitches that picks one by policy
+//!   (what an IP pool or a load-balancer binder uses to choose where to allocate);
+//! - [`pod_routes`]: keep a route table's node pod-CIDR routes (the Flannel-compatible mode)
+//!   equal to a wanted set.
+//!
+//! ```no_run
+//! use ack_net_core::{Credentials, RpcClient};
+//! use ack_net_vpc::{cidr, VpcClient, WaitPolicy, ZoneId};
+//!
+//! # async fn demo() -> Result<(), ack_net_vpc::Error> {
+//! let rpc = RpcClient::builder()
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("testid", "testsecret"))
+//!     .endpoint("http://127.0.0.1:18080")
+//!     .build()?;
+//! let client = VpcClient::new(rpc);
+//! let wait = WaitPolicy::default();
+//!
+//! // A VPC, ready to use.
+//! let vpc = client.vpcs().create().cidr_block("10.0.0.0/8").name("demo").send_and_wait(&wait).await?;
+//!
+//! // Two VSwitches in two zones, their blocks planned to be free and aligned.
+//! let zones: [(ZoneId, u8); 2] = [("cn-hangzhou-h".parse()?, 20), ("cn-hangzhou-i".parse()?, 20)];
+//! for planned in cidr::plan_vswitches(vpc.cidr_block, &[], &zones)? {
+//!     let vsw = client
+//!         .vswitches()
+//!         .create(&vpc.vpc_id, &planned.zone_id, planned.cidr)
+//!         .send_and_wait(&wait)
+//!         .await?;
+//!     println!("{} {} {} free", vsw.vswitch_id, vsw.cidr_block, vsw.available_ip_address_count);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod capacity;
+pub mod cidr;
+mod client;
+mod common;
+mod error;
+mod ids;
+pub mod pod_routes;
+pub mod route_entry;
+pub mod route_table;
+pub mod vpc;
+pub mod vswitch;
+mod wait;
+
+pub use ack_net_core::{RegionId, ZoneId};
+pub use capacity::{SelectPolicy, VSwitchCapacity, VSwitchCapacityView, VSwitchSource};
+pub use client::VpcClient;
+pub use common::{ResourceStatus, Tag, MAX_TAGS};
+pub use error::Error;
+pub use ids::{RouteEntryId, RouteTableId, VRouterId, VSwitchId, VpcId};
+pub use pod_routes::{PodRouteConverger, RouteDelta};
+pub use route_entry::{NextHop, NextHopType, RouteEntry, RouteEntryStatus, RouteEntryType};
+pub use route_table::{RouteTable, RouteTableType};
+pub use vpc::Vpc;
+pub use vswitch::VSwitch;
+pub use wait::WaitPolicy;
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

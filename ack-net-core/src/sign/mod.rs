@@ -41,6 +41,13 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, s: &[u8]) {
 /// Appends the encoding of `s` to `wire` and its double encoding (as the V1 string to sign
 /// holds it) to `sts`, in one pass.
 pub(crate) fn encode_dual(wire: &mut Vec<u8>, sts: &mut Vec<u8>, s: &[u8]) {
+    // Most names and values need no encoding at all: check with a branch-free pass (which
+    // the compiler can vectorize), then copy them whole.
+    if all_unreserved(s) {
+        wire.extend_from_slice(s);
+        sts.extend_from_slice(s);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
         if !UNRESERVED[b as usize] {
@@ -55,6 +62,13 @@ pub(crate) fn encode_dual(wire: &mut Vec<u8>, sts: &mut Vec<u8>, s: &[u8]) {
     }
     wire.extend_from_slice(&s[start..]);
     sts.extend_from_slice(&s[start..]);
+}
+
+/// Whether every byte of `s` stays literal, without an early exit so that it vectorizes.
+#[inline]
+fn all_unreserved(s: &[u8]) -> bool {
+    s.iter()
+        .fold(true, |ok, &b| ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.') | (b == b'~')))
 }
 
 /// Percent-encoded output is ASCII by construction.

@@ -47,6 +47,18 @@ fn hmac_base64(string_to_sign: &[u8], secret: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// Byte-order comparison of short parameter names, inlined: names usually differ in their
+/// first bytes, where a `memcmp` call costs more than the comparison.
+#[inline]
+fn name_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// A V1-signed call: the percent-encoded parameters, ready for the query string (GET) or
 /// the form body (POST), and the signature alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,12 +104,12 @@ pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<
     // Sort only the operation's parameters (names are unique in `Params`), then merge:
     // much cheaper than sorting everything together.
     let mut own: Vec<(&str, &str)> = input.params.iter().collect();
-    own.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    own.sort_unstable_by(|a, b| name_cmp(a.0.as_bytes(), b.0.as_bytes()));
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(own.len() + common.len());
     let mut rest = own.as_slice();
     for (name, value) in common {
         while let Some((first, tail)) = rest.split_first() {
-            if first.0.as_bytes() < name.as_bytes() {
+            if name_cmp(first.0.as_bytes(), name.as_bytes()).is_lt() {
                 pairs.push(*first);
                 rest = tail;
             } else {

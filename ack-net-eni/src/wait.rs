@@ -1,0 +1,130 @@
+//! Waiting for an ENI to reach a state: poll with exponential backoff until a deadline, on
+//! the tokio clock (so tests can pause it). The policy is ack-net-vpc's [`WaitPolicy`], so
+//! one value configures every waiter of the family.
+
+use std::future::Future;
+
+use tokio::time::Instant;
+
+use crate::{Error, WaitPolicy};
+
+/// What one look found.
+pub(crate) enum Look<T> {
+    /// Done.
+    Ready(T),
+    /// Not yet; the status seen.
+    NotYet(String),
+}
+
+/// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
+/// [`Error::WaitTimeout`]) or a look fails with an error that is neither retryable nor
+/// "not found" (a resource just created may not be visible yet). A look in flight at the
+/// deadline is abandoned.
+pub(crate) async fn wait_for<T, F, Fut>(
+    policy: &WaitPolicy,
+    resource: &'static str,
+    id: &str,
+    wanted: &str,
+    mut look: F,
+) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Look<T>, Error>>,
+{
+    let started = Instant::now();
+    let deadline = started + policy.timeout();
+    let mut last_seen = String::from("nothing yet");
+    let mut n = 0u32;
+    loop {
+        n += 1;
+        match tokio::time::timeout_at(deadline, look()).await {
+            Err(_) => break,
+            Ok(Ok(Look::Ready(t))) => {
+                tracing::debug!(
+                    resource,
+                    id,
+                    wanted,
+                    looks = n,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "ready"
+                );
+                return Ok(t);
+            }
+            Ok(Ok(Look::NotYet(status))) => last_seen = status,
+            Ok(Err(e)) if e.is_not_found() => last_seen = "not found".to_owned(),
+            Ok(Err(e)) if e.is_retryable() => {
+                tracing::debug!(resource, id, error = %e, "retryable error while waiting");
+                last_seen = format!("error: {e}");
+            }
+            Ok(Err(e)) => return Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep(policy.delay(n).min(deadline - now)).await;
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    Err(Error::WaitTimeout {
+        resource,
+        id: id.to_owned(),
+        wanted: wanted.to_owned(),
+        waited: started.elapsed(),
+        last_seen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_with_backoff_then_times_out() {
+        let policy =
+            WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_secs(1), Duration::from_secs(4));
+        let looks = AtomicU32::new(0);
+        let t0 = Instant::now();
+        let r: Result<(), Error> = wait_for(&policy, "ENI", "eni-1", "Available", || {
+            looks.fetch_add(1, Ordering::SeqCst);
+            async { Ok(Look::NotYet("InUse".to_owned())) }
+        })
+        .await;
+        match r {
+            Err(Error::WaitTimeout { last_seen, wanted, .. }) => {
+                assert_eq!(last_seen, "InUse");
+                assert_eq!(wanted, "Available");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t0.elapsed(), Duration::from_secs(10));
+        // Looks at 0, 1, 3, 7 s (delays 1, 2, 4, then capped by the deadline).
+        assert_eq!(looks.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_after_some_looks_and_fatal_errors_stop() {
+        let policy =
+            WaitPolicy::new(Duration::from_secs(60)).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let looks = AtomicU32::new(0);
+        let got = wait_for(&policy, "ENI", "eni-1", "InUse", || {
+            let n = looks.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 3 {
+                    Ok(Look::NotYet("Attaching".into()))
+                } else {
+                    Ok(Look::Ready(n))
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, 3);
+        let r: Result<(), Error> =
+            wait_for(&policy, "ENI", "eni-1", "InUse", || async { Err(Error::invalid_input("x", "y")) }).await;
+        assert!(r.unwrap_err().is_invalid_input());
+    }
+}

@@ -1,0 +1,113 @@
+//! Shared setup of the integration tests: a mock cloud with a VPC, two VSwitches (one with
+//! IPv6), a security group and an instance, and an ECS client that counts its calls.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, WaitPolicy};
+use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_mock::{InstanceSeed, MockCloud};
+
+pub const REGION: &str = "cn-hangzhou";
+pub const ZONE: &str = "cn-hangzhou-h";
+
+pub struct Env {
+    pub mock: MockCloud,
+    pub ecs: EcsClient,
+    pub stats: CallStats,
+    pub vpc: String,
+    pub vsw: String,
+    pub vsw6: String,
+    pub sg: SecurityGroupId,
+    pub instance: InstanceId,
+}
+
+/// Short waits: the mock settles attach and detach after `ECS_DELAY`.
+pub const ECS_DELAY: Duration = Duration::from_millis(150);
+
+pub fn wait() -> WaitPolicy {
+    WaitPolicy::new(Duration::from_secs(5)).with_backoff(Duration::from_millis(20), Duration::from_millis(100))
+}
+
+pub fn client_for(mock: &MockCloud, stats: &CallStats) -> EcsClient {
+    let rpc = RpcClient::builder()
+        .region(REGION)
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(RetryPolicy::no_retry())
+        .observer(stats.clone())
+        .build()
+        .expect("client");
+    EcsClient::new(rpc)
+}
+
+pub async fn env(instance_type: &str) -> Env {
+    let mock = MockCloud::builder().seed(11).ecs_delays(ECS_DELAY, ECS_DELAY).start().await.expect("mock");
+    let stats = CallStats::new();
+    let ecs = client_for(&mock, &stats);
+    let vpc = mock
+        .create_vpc(NewVpc {
+            region_id: REGION.into(),
+            cidr_block: Some("192.168.0.0/16".into()),
+            enable_ipv6: true,
+            ..NewVpc::default()
+        })
+        .expect("vpc");
+    let vsw = mock
+        .create_vswitch(NewVSwitch {
+            vpc_id: vpc.clone(),
+            zone_id: ZONE.into(),
+            cidr_block: "192.168.1.0/24".into(),
+            ..NewVSwitch::default()
+        })
+        .expect("vswitch");
+    let vsw6 = mock
+        .create_vswitch(NewVSwitch {
+            vpc_id: vpc.clone(),
+            zone_id: ZONE.into(),
+            cidr_block: "192.168.2.0/24".into(),
+            ipv6_index: Some(1),
+            ..NewVSwitch::default()
+        })
+        .expect("vswitch");
+    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let created = mock
+        .create_instance(InstanceSeed {
+            region_id: REGION.into(),
+            zone_id: ZONE.into(),
+            instance_type: instance_type.into(),
+            vswitch_id: vsw.clone(),
+            security_group_ids: vec![sg.to_string()],
+            instance_id: None,
+        })
+        .expect("instance");
+    let instance = InstanceId::new(created["InstanceId"].as_str().expect("id")).expect("instance id");
+    stats.reset();
+    Env { mock, ecs, stats, vpc, vsw, vsw6, sg, instance }
+}
+
+impl Env {
+    /// Another instance of `instance_type` in the same VSwitch.
+    pub fn another_instance(&self, instance_type: &str) -> InstanceId {
+        let created = self
+            .mock
+            .create_instance(InstanceSeed {
+                region_id: REGION.into(),
+                zone_id: ZONE.into(),
+                instance_type: instance_type.into(),
+                vswitch_id: self.vsw.clone(),
+                security_group_ids: vec![self.sg.to_string()],
+                instance_id: None,
+            })
+            .expect("instance");
+        InstanceId::new(created["InstanceId"].as_str().expect("id")).expect("instance id")
+    }
+
+    /// A create request in the plain VSwitch with the test security group.
+    pub fn create(&self) -> ack_net_eni::eni::CreateNetworkInterface {
+        self.ecs.network_interfaces().create(&self.vsw).security_group(&self.sg)
+    }
+}

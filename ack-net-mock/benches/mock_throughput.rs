@@ -1,0 +1,172 @@
+//! Signed calls per second against the mock on loopback: many concurrent callers, V1 and V3
+//! signatures checked on every call.
+//!
+//! `cargo bench -p ack-net-mock --bench mock_throughput -- --warm-up-time 1 --measurement-time 3`
+
+use std::sync::Arc;
+
+use ack_net_core::{Credentials, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_mock::MockCloud;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+fn client(url: &str, sig: SignatureVersion) -> RpcClient {
+    RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(url)
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(RetryPolicy::no_retry())
+        .signature_version(sig)
+        .build()
+        .expect("client")
+}
+
+/// One batch: `callers` tasks, each making `per_caller` calls back to back.
+async fn batch(client: Arc<RpcClient>, callers: usize, per_caller: usize) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..callers {
+        let c = client.clone();
+        set.spawn(async move {
+            for _ in 0..per_caller {
+                let v = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.expect("call");
+                assert!(v.get("RequestId").is_some());
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("caller");
+    }
+}
+
+fn throughput(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let mock = rt.block_on(async {
+        let mock = MockCloud::builder().seed(1).call_log_capacity(10_000).start().await.expect("mock");
+        let setup = client(&mock.url(), SignatureVersion::V1);
+        let vpc = setup
+            .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+            .await
+            .expect("vpc");
+        let vpc = vpc["VpcId"].as_str().expect("id").to_owned();
+        for i in 0..5 {
+            setup
+                .call_value(
+                    RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+                        .param("VpcId", &vpc)
+                        .param("ZoneId", "cn-hangzhou-h")
+                        .param("CidrBlock", format!("10.{i}.0.0/16")),
+                )
+                .await
+                .expect("vswitch");
+        }
+        mock
+    });
+    let per_caller = 8;
+    let mut group = c.benchmark_group("signed_calls");
+    for sig in [SignatureVersion::V1, SignatureVersion::V3] {
+        let client = Arc::new(client(&mock.url(), sig));
+        for callers in [32usize, 64] {
+            group.throughput(Throughput::Elements((callers * per_caller) as u64));
+            group.bench_with_input(BenchmarkId::new(format!("{sig:?}"), callers), &callers, |b, &callers| {
+                b.to_async(&rt).iter(|| batch(client.clone(), callers, per_caller));
+            });
+        }
+    }
+    let seq = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    for callers in [32usize, 64] {
+        group.throughput(Throughput::Elements((callers * per_caller * 4) as u64));
+        group.bench_with_input(BenchmarkId::new("V1-lean-client", callers), &callers, |b, &callers| {
+            b.to_async(&rt).iter(|| lean_batch(mock.addr(), callers, per_caller * 4, seq.clone()));
+        });
+    }
+    group.finish();
+    rt.block_on(mock.shutdown());
+}
+
+/// `callers` lean HTTP/1.1 keep-alive connections (hyper's client, no pool, no retries), each
+/// making `per_caller` V1-signed POSTs: what the mock itself sustains.
+async fn lean_batch(addr: std::net::SocketAddr, callers: usize, per_caller: usize, seq: Arc<std::sync::atomic::AtomicU64>) {
+    use ack_net_core::sign::{v1, HttpMethod, SigningInput};
+    use http_body_util::{BodyExt, Full};
+
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..callers {
+        let seq = seq.clone();
+        set.spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+            tokio::spawn(conn);
+            let creds = Credentials::new("testid", "testsecret");
+            let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
+            let input = SigningInput {
+                method: HttpMethod::Post,
+                host: "127.0.0.1",
+                action: "DescribeVSwitches",
+                version: "2016-04-28",
+                params: &params,
+            };
+            for _ in 0..per_caller {
+                let n = seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let signed = v1::sign(&input, &creds, chrono::Utc::now(), &format!("lean-{n}"));
+                let req = hyper::Request::post("/")
+                    .header("host", addr.to_string())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Full::new(bytes::Bytes::from(signed.encoded)))
+                    .expect("request");
+                send.ready().await.expect("ready");
+                let resp = send.send_request(req).await.expect("send");
+                assert_eq!(resp.status(), 200);
+                let body = resp.into_body().collect().await.expect("body").to_bytes();
+                assert!(!body.is_empty());
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("caller");
+    }
+}
+
+/// The server's work for one call without the network: parse, verify the V1 signature,
+/// check the nonce, run the handler, log, encode.
+fn server_pipeline(c: &mut Criterion) {
+    use ack_net_core::sign::{v1, HttpMethod, SigningInput};
+    use ack_net_mock::auth::{Credentials as Accepted, Incoming};
+    use ack_net_mock::dispatch::{Core, Outcome};
+    use ack_net_mock::faults::Faults;
+    use ack_net_mock::state::State;
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut accepted = Accepted::default();
+    accepted.add("testid", "testsecret");
+    let core = Core::new(State::new(1), accepted, Faults::new(1), 10_000, 1);
+    let creds = Credentials::new("testid", "testsecret");
+    let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
+    let input = SigningInput {
+        method: HttpMethod::Post,
+        host: "127.0.0.1",
+        action: "DescribeVSwitches",
+        version: "2016-04-28",
+        params: &params,
+    };
+    let headers = vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+    let mut n = 0u64;
+    let mut group = c.benchmark_group("server_pipeline");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("DescribeVSwitches_v1", |b| {
+        b.iter(|| {
+            n += 1;
+            let signed = v1::sign(&input, &creds, chrono::Utc::now(), &format!("nonce-{n}"));
+            let incoming = Incoming { method: "POST", query: "", headers: &headers, body: signed.encoded.as_bytes() };
+            match rt.block_on(core.process(&incoming)) {
+                Outcome::Respond { status, .. } => assert_eq!(status, 200),
+                Outcome::Drop => panic!("dropped"),
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, throughput, server_pipeline);
+criterion_main!(benches);

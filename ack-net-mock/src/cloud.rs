@@ -1,0 +1,371 @@
+//! [`MockCloud`]: start the mock on a loopback port, reach into its state, read its call log,
+//! inject faults, stop it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::Credentials;
+use crate::calls::{ActionCount, CallRecord};
+use crate::dispatch::Core;
+use crate::ecs::InstanceSeed;
+use crate::error::{HandlerResult, MockError};
+use crate::faults::{FaultSpec, Faults};
+use crate::state::State;
+use crate::vpc::{NewVSwitch, NewVpc};
+
+/// Why the mock could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Binding the port failed.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The preloaded state was refused.
+    #[error("preload: {0}")]
+    Preload(MockError),
+    /// A fault rule is invalid.
+    #[error("fault rule for {target}: {reason}")]
+    Fault {
+        /// The action or `*`.
+        target: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// State to create at start: VPCs, then VSwitches, then instances (each with its primary ENI).
+///
+/// ```json
+/// {"vpcs": [{"RegionId": "cn-hangzhou", "CidrBlock": "10.0.0.0/8", "VpcId": "vpc-preload1"}],
+///  "vswitches": [{"VpcId": "vpc-preload1", "ZoneId": "cn-hangzhou-h", "CidrBlock": "10.1.0.0/16"}],
+///  "instances": [{"RegionId": "cn-hangzhou", "ZoneId": "cn-hangzhou-h", "InstanceType": "ecs.g7.large",
+///                 "VSwitchId": "vsw-..."}]}
+/// ```
+/// VSwitches without a `VSwitchId` get a generated one; an instance may name its VSwitch by
+/// the VSwitch's `VSwitchName` instead of its id.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Preload {
+    /// VPCs to create.
+    pub vpcs: Vec<NewVpc>,
+    /// VSwitches to create.
+    pub vswitches: Vec<NewVSwitch>,
+    /// Instances to create.
+    pub instances: Vec<InstanceSeed>,
+}
+
+impl Preload {
+    /// Creates everything in `state`; answers the ids created.
+    pub fn apply(&self, state: &mut State) -> Result<Value, MockError> {
+        let now = tokio::time::Instant::now();
+        // Preloaded resources are Available at once.
+        let delay = std::mem::take(&mut state.vpc.pending_delay);
+        let result = (|| {
+            let mut vpcs = Vec::new();
+            for v in &self.vpcs {
+                vpcs.push(crate::vpc::create_vpc(state, now, v.clone())?);
+            }
+            let mut vswitches = Vec::new();
+            for v in &self.vswitches {
+                vswitches.push(crate::vpc::create_vswitch(state, now, v.clone())?);
+            }
+            let mut instances = Vec::new();
+            for i in &self.instances {
+                let mut seed = i.clone();
+                if state.vpc.vswitch(&seed.vswitch_id).is_none() {
+                    if let Some(e) = state.vpc.vswitches.values().find(|e| e.name == seed.vswitch_id) {
+                        seed.vswitch_id = e.info.id.clone();
+                    }
+                }
+                instances.push(crate::ecs::create_instance(state, seed)?);
+            }
+            Ok(json!({ "VpcIds": vpcs, "VSwitchIds": vswitches, "Instances": instances }))
+        })();
+        state.vpc.pending_delay = delay;
+        result
+    }
+}
+
+/// Configures and starts a [`MockCloud`].
+#[derive(Debug)]
+pub struct MockCloudBuilder {
+    seed: u64,
+    creds: Credentials,
+    listen: SocketAddr,
+    ecs_delays: Option<(Duration, Duration)>,
+    pending_delay: Duration,
+    faults: Vec<(String, FaultSpec)>,
+    preload: Option<Preload>,
+    call_log_capacity: usize,
+}
+
+impl Default for MockCloudBuilder {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            creds: Credentials::default(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ecs_delays: None,
+            pending_delay: Duration::ZERO,
+            faults: Vec::new(),
+            preload: None,
+            call_log_capacity: 100_000,
+        }
+    }
+}
+
+impl MockCloudBuilder {
+    /// Seeds ids, MACs, addresses, request ids and fault decisions (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Accepts this AccessKey pair; repeatable. Without any, `testid`/`testsecret`.
+    pub fn credentials(mut self, id: &str, secret: &str) -> Self {
+        self.creds.add(id, secret);
+        self
+    }
+
+    /// Accepts this STS triple: the key works only with this SecurityToken.
+    pub fn sts_credentials(mut self, id: &str, secret: &str, token: &str) -> Self {
+        self.creds.add_sts(id, secret, token);
+        self
+    }
+
+    /// Accepts this SecurityToken together with any configured key; repeatable.
+    pub fn sts_token(mut self, token: &str) -> Self {
+        self.creds.add_token(token);
+        self
+    }
+
+    /// Where to listen (default `127.0.0.1:0`, a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// How long ENIs stay `Attaching` and `Detaching`.
+    pub fn ecs_delays(mut self, attach: Duration, detach: Duration) -> Self {
+        self.ecs_delays = Some((attach, detach));
+        self
+    }
+
+    /// How long new VPCs, VSwitches and route entries stay `Pending` (default zero).
+    pub fn pending_delay(mut self, delay: Duration) -> Self {
+        self.pending_delay = delay;
+        self
+    }
+
+    /// Injects faults into calls of `target` (an action name, or `*` for every action).
+    pub fn fault(mut self, target: &str, spec: FaultSpec) -> Self {
+        self.faults.push((target.to_owned(), spec));
+        self
+    }
+
+    /// State to create at start.
+    pub fn preload(mut self, preload: Preload) -> Self {
+        self.preload = Some(preload);
+        self
+    }
+
+    /// How many calls the log keeps (oldest fall off; default 100,000; counters are exact).
+    pub fn call_log_capacity(mut self, n: usize) -> Self {
+        self.call_log_capacity = n;
+        self
+    }
+
+    /// Binds the port and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<MockCloud, Error> {
+        let mut creds = self.creds;
+        if creds.is_empty() {
+            creds.add("testid", "testsecret");
+        }
+        let mut faults = Faults::new(self.seed);
+        for (target, spec) in self.faults {
+            faults.set(&target, spec).map_err(|reason| Error::Fault { target: target.clone(), reason })?;
+        }
+        let mut state = State::new(self.seed);
+        if let Some((attach, detach)) = self.ecs_delays {
+            state.ecs.set_delays(attach, detach);
+        }
+        if let Some(p) = &self.preload {
+            p.apply(&mut state).map_err(Error::Preload)?;
+        }
+        state.vpc.set_pending_delay(self.pending_delay);
+        let listener =
+            TcpListener::bind(self.listen).await.map_err(|source| Error::Bind { addr: self.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind { addr: self.listen, source })?;
+        let core = Arc::new(Core::new(state, creds, faults, self.call_log_capacity, self.seed));
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(crate::server::serve(listener, core.clone(), rx));
+        tracing::debug!(%addr, "ack-net-mock listening");
+        Ok(MockCloud { core, addr, shutdown: tx, task: Some(task) })
+    }
+}
+
+/// A running mock cloud. Dropping it stops the server; [`MockCloud::shutdown`] also waits
+/// for it.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+///
+/// let mock = ack_net_mock::MockCloud::builder().seed(1).start().await?;
+/// let client = RpcClient::builder()
+///     .region("cn-hangzhou")
+///     .credentials(Credentials::new("testid", "testsecret"))
+///     .endpoint(&mock.url())
+///     .build()?;
+/// let vpc: serde_json::Value =
+///     client.call(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
+/// assert!(vpc["VpcId"].as_str().unwrap().starts_with("vpc-"));
+/// assert_eq!(mock.counters()["CreateVpc"].ok, 1);
+/// mock.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct MockCloud {
+    core: Arc<Core>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockCloud {
+    /// A builder with the defaults (seed 0, `testid`/`testsecret`, a free loopback port).
+    pub fn builder() -> MockCloudBuilder {
+        MockCloudBuilder::default()
+    }
+
+    /// Starts a mock with the defaults.
+    pub async fn start() -> Result<MockCloud, Error> {
+        Self::builder().start().await
+    }
+
+    /// `http://127.0.0.1:PORT`, the endpoint to give a client.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Runs `f` on the state, under the lock every request takes.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.core.world().state)
+    }
+
+    /// The calls logged so far, oldest first.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.core.calls().records()
+    }
+
+    /// The logged calls of one action.
+    pub fn calls_of(&self, action: &str) -> Vec<CallRecord> {
+        self.calls().into_iter().filter(|c| c.action == action).collect()
+    }
+
+    /// Calls per action.
+    pub fn counters(&self) -> BTreeMap<String, ActionCount> {
+        self.core.calls().counters()
+    }
+
+    /// How many calls of `action` arrived (whatever their outcome).
+    pub fn count(&self, action: &str) -> u64 {
+        self.core.calls().counters().get(action).map(|c| c.total).unwrap_or(0)
+    }
+
+    /// Forgets the call log and counters.
+    pub fn clear_calls(&self) {
+        self.core.calls().clear();
+    }
+
+    /// Creates an ECS instance with its primary ENI (as the admin API does).
+    pub fn create_instance(&self, seed: InstanceSeed) -> HandlerResult {
+        crate::ecs::create_instance(&mut self.core.world().state, seed)
+    }
+
+    /// Creates a VPC directly (no call logged); returns its id.
+    pub fn create_vpc(&self, spec: NewVpc) -> Result<String, MockError> {
+        crate::vpc::create_vpc(&mut self.core.world().state, tokio::time::Instant::now(), spec)
+    }
+
+    /// Creates a VSwitch directly (no call logged); returns its id.
+    pub fn create_vswitch(&self, spec: NewVSwitch) -> Result<String, MockError> {
+        crate::vpc::create_vswitch(&mut self.core.world().state, tokio::time::Instant::now(), spec)
+    }
+
+    /// Creates preloaded state now.
+    pub fn preload(&self, p: &Preload) -> Result<Value, MockError> {
+        p.apply(&mut self.core.world().state)
+    }
+
+    /// Sets the fault rule for `target` (an action or `*`); `FaultSpec::none()` removes it.
+    pub fn set_fault(&self, target: &str, spec: FaultSpec) -> Result<(), Error> {
+        self.core.faults().set(target, spec).map_err(|reason| Error::Fault { target: target.to_owned(), reason })
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.core.faults().clear();
+    }
+
+    /// How long new VPCs, VSwitches and route entries stay `Pending`.
+    pub fn set_pending_delay(&self, delay: Duration) {
+        self.core.world().state.vpc.set_pending_delay(delay);
+    }
+
+    /// How long ENIs stay `Attaching` and `Detaching`.
+    pub fn set_ecs_delays(&self, attach: Duration, detach: Duration) {
+        self.core.world().state.ecs.set_delays(attach, detach);
+    }
+
+    /// The whole state as JSON (VPC, ECS and SLB parts, fault rules, counters).
+    pub fn dump(&self) -> Value {
+        dump_core(&self.core)
+    }
+
+    /// Stops accepting, lets open requests finish (up to a few seconds) and waits.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockCloud {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The state dump behind [`MockCloud::dump`] and `GET /__mock/state`.
+pub(crate) fn dump_core(core: &Core) -> Value {
+    let (vpc, ecs, slb) = {
+        let w = core.world();
+        (w.state.vpc.dump(), w.state.ecs.dump(), w.state.slb.dump())
+    };
+    let faults = serde_json::to_value(core.faults().rules()).unwrap_or_default();
+    let counters = serde_json::to_value(core.calls().counters()).unwrap_or_default();
+    json!({ "vpc": vpc, "ecs": ecs, "slb": slb, "faults": faults, "counters": counters })
+}

@@ -1,0 +1,86 @@
+//! Runs the `ack-net-mock` binary, not only the library.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use ack_net_core::{Credentials, Product, RetryPolicy, RpcClient, RpcRequest};
+use serde_json::Value;
+
+/// Kills the child even when an assertion fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn binary_serves_signed_calls() {
+    let dir = std::env::temp_dir().join(format!("ack-net-mock-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let preload = dir.join("preload.json");
+    std::fs::write(
+        &preload,
+        r#"{"vpcs": [{"RegionId": "cn-hangzhou", "CidrBlock": "10.0.0.0/8", "VpcId": "vpc-preloaded"}],
+            "vswitches": [{"VpcId": "vpc-preloaded", "ZoneId": "cn-hangzhou-h", "CidrBlock": "10.1.0.0/16"}]}"#,
+    )
+    .unwrap();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_ack-net-mock"))
+            .args(["--listen", "127.0.0.1:0", "--credential", "binid:binsecret", "--seed", "4"])
+            .args(["--fault", "DescribeVSwitches=throttle:1"])
+            .arg("--preload")
+            .arg(&preload)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ack-net-mock"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("URL on stdout").to_owned();
+
+    let c = RpcClient::builder()
+        .credentials(Credentials::new("binid", "binsecret"))
+        .endpoint(&url)
+        .retry_policy(RetryPolicy::no_retry())
+        .build()
+        .unwrap();
+    let v: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    assert_eq!(v["Vpcs"]["Vpc"][0]["VpcId"], "vpc-preloaded");
+    let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap_err();
+    assert_eq!(e.code(), Some("Throttling.User"));
+    let wrong = RpcClient::builder()
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&url)
+        .retry_policy(RetryPolicy::no_retry())
+        .build()
+        .unwrap();
+    assert_eq!(common::code(wrong.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await), "InvalidAccessKeyId.NotFound");
+
+    // SIGTERM (where there is one) stops it cleanly.
+    #[cfg(unix)]
+    {
+        let pid = child.0.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let exit = tokio::task::spawn_blocking(move || {
+            let s = child.0.wait();
+            (s, child)
+        })
+        .await
+        .unwrap();
+        assert!(exit.0.unwrap().success());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

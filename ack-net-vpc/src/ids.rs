@@ -1,0 +1,42 @@
+//! Validated id newtypes. Region and zone ids come from `ack-net-core`.
+
+ack_net_core::define_id!(
+    /// A VPC id, `vpc-...`.
+    ///
+    /// ```
+    /// use ack_net_vpc::VpcId;
+    /// assert!("vpc-bp1qpo0kug3a20qqe2xyz".parse::<VpcId>().is_ok());
+    /// assert!("vsw-bp1qpo0kug3a20qqe2xyz".parse::<VpcId>().is_err());
+    /// ```
+    VpcId,
+    "VPC id",
+    ["vpc-"]
+);
+
+ack_net_core::define_id!(
+    /// A VSwitch id, `vsw-...`.
+    VSwitchId,
+    "VSwitch id",
+    ["vsw-"]
+);
+
+ack_net_core::define_id!(
+    /// A route table id, `vtb-...`.
+    RouteTableId,
+    "route table id",
+    ["vtb-"]
+);
+
+ack_net_core::define_id!(
+    /// A VRouter id, `vrt-...`: the router of a VPC that its route tables belong to.
+    VRouterId,
+    "VRouter id",
+    ["vrt-"]
+);
+
+ack_net_core::define_id!(
+    /// A route entry id, `rte-...`.
+    RouteEntryId,
+    "route entry id",
+    ["rte-"]
+);
