@@ -62,3 +62,8 @@ pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
 /// `Result` with the core [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

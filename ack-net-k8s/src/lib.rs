@@ -36,3 +36,9 @@
 //! ```
 
 pub mod netpol;
+pub mod service;
+
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,5 +1,6 @@
 //! Signed calls per second against the mock on loopback: many concurrent callers, V1 and V3
-//! signatures checked on every call.
+//! signatures checked on every call. The call is DescribeVSwitchAttributes of one VSwitch (a
+//! simple read with a one-object answer).
 //!
 //! `cargo bench -p ack-net-mock --bench mock_throughput -- --warm-up-time 1 --measurement-time 3`
 
@@ -22,13 +23,15 @@ fn client(url: &str, sig: SignatureVersion) -> RpcClient {
 }
 
 /// One batch: `callers` tasks, each making `per_caller` calls back to back.
-async fn batch(client: Arc<RpcClient>, callers: usize, per_caller: usize) {
+async fn batch(client: Arc<RpcClient>, vsw: Arc<str>, callers: usize, per_caller: usize) {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..callers {
         let c = client.clone();
+        let vsw = vsw.clone();
         set.spawn(async move {
             for _ in 0..per_caller {
-                let v = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.expect("call");
+                let req = RpcRequest::read(Product::Vpc, "DescribeVSwitchAttributes").param("VSwitchId", &*vsw);
+                let v = c.call_value(req).await.expect("call");
                 assert!(v.get("RequestId").is_some());
             }
         });
@@ -40,7 +43,7 @@ async fn batch(client: Arc<RpcClient>, callers: usize, per_caller: usize) {
 
 fn throughput(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let mock = rt.block_on(async {
+    let (mock, vsw) = rt.block_on(async {
         let mock = MockCloud::builder().seed(1).call_log_capacity(10_000).start().await.expect("mock");
         let setup = client(&mock.url(), SignatureVersion::V1);
         let vpc = setup
@@ -48,18 +51,17 @@ fn throughput(c: &mut Criterion) {
             .await
             .expect("vpc");
         let vpc = vpc["VpcId"].as_str().expect("id").to_owned();
-        for i in 0..5 {
-            setup
-                .call_value(
-                    RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
-                        .param("VpcId", &vpc)
-                        .param("ZoneId", "cn-hangzhou-h")
-                        .param("CidrBlock", format!("10.{i}.0.0/16")),
-                )
-                .await
-                .expect("vswitch");
-        }
-        mock
+        let vsw = setup
+            .call_value(
+                RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+                    .param("VpcId", &vpc)
+                    .param("ZoneId", "cn-hangzhou-h")
+                    .param("CidrBlock", "10.0.0.0/16"),
+            )
+            .await
+            .expect("vswitch");
+        let vsw: Arc<str> = Arc::from(vsw["VSwitchId"].as_str().expect("id"));
+        (mock, vsw)
     });
     let per_caller = 8;
     let mut group = c.benchmark_group("signed_calls");
@@ -68,7 +70,7 @@ fn throughput(c: &mut Criterion) {
         for callers in [32usize, 64] {
             group.throughput(Throughput::Elements((callers * per_caller) as u64));
             group.bench_with_input(BenchmarkId::new(format!("{sig:?}"), callers), &callers, |b, &callers| {
-                b.to_async(&rt).iter(|| batch(client.clone(), callers, per_caller));
+                b.to_async(&rt).iter(|| batch(client.clone(), vsw.clone(), callers, per_caller));
             });
         }
     }
@@ -76,7 +78,7 @@ fn throughput(c: &mut Criterion) {
     for callers in [32usize, 64] {
         group.throughput(Throughput::Elements((callers * per_caller * 4) as u64));
         group.bench_with_input(BenchmarkId::new("V1-lean-client", callers), &callers, |b, &callers| {
-            b.to_async(&rt).iter(|| lean_batch(mock.addr(), callers, per_caller * 4, seq.clone()));
+            b.to_async(&rt).iter(|| lean_batch(mock.addr(), vsw.clone(), callers, per_caller * 4, seq.clone()));
         });
     }
     group.finish();
@@ -85,13 +87,20 @@ fn throughput(c: &mut Criterion) {
 
 /// `callers` lean HTTP/1.1 keep-alive connections (hyper's client, no pool, no retries), each
 /// making `per_caller` V1-signed POSTs: what the mock itself sustains.
-async fn lean_batch(addr: std::net::SocketAddr, callers: usize, per_caller: usize, seq: Arc<std::sync::atomic::AtomicU64>) {
+async fn lean_batch(
+    addr: std::net::SocketAddr,
+    vsw: Arc<str>,
+    callers: usize,
+    per_caller: usize,
+    seq: Arc<std::sync::atomic::AtomicU64>,
+) {
     use ack_net_core::sign::{v1, HttpMethod, SigningInput};
     use http_body_util::{BodyExt, Full};
 
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..callers {
         let seq = seq.clone();
+        let vsw = vsw.clone();
         set.spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
             stream.set_nodelay(true).expect("nodelay");
@@ -99,11 +108,11 @@ async fn lean_batch(addr: std::net::SocketAddr, callers: usize, per_caller: usiz
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
             tokio::spawn(conn);
             let creds = Credentials::new("testid", "testsecret");
-            let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
+            let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou").with("VSwitchId", &*vsw);
             let input = SigningInput {
                 method: HttpMethod::Post,
                 host: "127.0.0.1",
-                action: "DescribeVSwitches",
+                action: "DescribeVSwitchAttributes",
                 version: "2016-04-28",
                 params: &params,
             };

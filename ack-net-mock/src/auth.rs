@@ -194,7 +194,14 @@ pub fn parse(incoming: &Incoming<'_>) -> Parsed {
             version = Some(v.to_owned());
         }
     }
-    Parsed { style, query, form, action: action.filter(|a| !a.is_empty()), version: version.filter(|v| !v.is_empty()), params }
+    Parsed {
+        style,
+        query,
+        form,
+        action: action.filter(|a| !a.is_empty()),
+        version: version.filter(|v| !v.is_empty()),
+        params,
+    }
 }
 
 fn missing(name: &str) -> MockError {
@@ -225,17 +232,16 @@ fn check_time(value: &str, now: DateTime<Utc>) -> Result<i64, MockError> {
     })?;
     let skew = (now - t).num_seconds().abs();
     if skew > MAX_SKEW_SECONDS {
-        return Err(MockError::bad_request("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."));
+        return Err(MockError::bad_request(
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
     }
     Ok(t.timestamp())
 }
 
 fn eq_ct(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Checks the signature, timestamp, nonce and security token. Returns the AccessKeyId.
@@ -248,10 +254,12 @@ pub fn authenticate(
 ) -> Result<String, MockError> {
     let (key_id, nonce, ts, token) = match parsed.style {
         Style::V1 => {
-            let all: Vec<(String, String)> = parsed.query.iter().chain(parsed.form.iter()).cloned().collect();
-            let key_id = first(&all, "AccessKeyId").filter(|s| !s.is_empty()).ok_or_else(|| missing("AccessKeyId"))?;
-            let sig = first(&all, "Signature").filter(|s| !s.is_empty()).ok_or_else(incomplete)?;
-            if let Some(m) = first(&all, "SignatureMethod") {
+            let all: Vec<(&str, &str)> =
+                parsed.query.iter().chain(parsed.form.iter()).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let first = |name: &str| all.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+            let key_id = first("AccessKeyId").filter(|s| !s.is_empty()).ok_or_else(|| missing("AccessKeyId"))?;
+            let sig = first("Signature").filter(|s| !s.is_empty()).ok_or_else(incomplete)?;
+            if let Some(m) = first("SignatureMethod") {
                 if m != "HMAC-SHA1" {
                     return Err(MockError::bad_request(
                         "InvalidSignatureMethod",
@@ -259,18 +267,15 @@ pub fn authenticate(
                     ));
                 }
             }
-            let ts_raw = first(&all, "Timestamp").ok_or_else(|| missing("Timestamp"))?;
+            let ts_raw = first("Timestamp").ok_or_else(|| missing("Timestamp"))?;
             let ts = check_time(ts_raw, now)?;
-            let nonce = first(&all, "SignatureNonce").filter(|s| !s.is_empty()).ok_or_else(|| missing("SignatureNonce"))?;
+            let nonce = first("SignatureNonce").filter(|s| !s.is_empty()).ok_or_else(|| missing("SignatureNonce"))?;
             let secret = creds.keys.get(key_id).ok_or_else(not_found_key)?;
-            let sts = v1::string_to_sign(
-                incoming.method,
-                all.iter().filter(|(k, _)| k != "Signature").map(|(k, v)| (k.as_str(), v.as_str())),
-            );
+            let sts = v1::string_to_sign(incoming.method, all.iter().filter(|(k, _)| *k != "Signature").copied());
             if !eq_ct(&v1::signature(&sts, &secret.secret), sig) {
                 return Err(mismatch(&sts));
             }
-            (key_id.to_owned(), nonce.to_owned(), ts, first(&all, "SecurityToken").map(str::to_owned))
+            (key_id.to_owned(), nonce.to_owned(), ts, first("SecurityToken").map(str::to_owned))
         }
         Style::V3 => {
             let auth = incoming.header("authorization").and_then(v3::parse_authorization).ok_or_else(incomplete)?;
@@ -322,7 +327,10 @@ pub fn authenticate(
             ))
         }
         (None, Some(got)) if !creds.tokens.contains(got) => {
-            return Err(MockError::bad_request("InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed."))
+            return Err(MockError::bad_request(
+                "InvalidSecurityToken.Malformed",
+                "Specified SecurityToken is malformed.",
+            ))
         }
         _ => {}
     }

@@ -10,8 +10,8 @@ use serde::Serialize;
 pub struct CallRecord {
     /// 1 for the first call, then increasing.
     pub seq: u64,
-    /// Wall-clock time the call arrived, `YYYY-MM-DDThh:mm:ss.sssZ`.
-    pub time: String,
+    /// Wall-clock time the call arrived (RFC 3339 in JSON).
+    pub time: chrono::DateTime<chrono::Utc>,
     /// `Vpc`, `Ecs`, `Slb`, or empty when the call never got that far.
     pub product: String,
     /// The action (empty if missing).

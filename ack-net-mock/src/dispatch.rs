@@ -154,12 +154,12 @@ impl Core {
         let parsed = auth::parse(incoming);
         let mut record = CallRecord {
             seq: 0,
-            time: time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            time,
             product: String::new(),
             action: parsed.action.clone().unwrap_or_default(),
             version: parsed.version.clone().unwrap_or_default(),
             signature: parsed.style.as_str(),
-            params: parsed.params.clone(),
+            params: BTreeMap::new(),
             status: 0,
             code: None,
             request_id: request_id.clone(),
@@ -173,7 +173,10 @@ impl Core {
         let routed = self.route(incoming, &parsed, time);
         let (product, action) = match routed {
             Ok(x) => x,
-            Err(e) => return self.finish(record, Err(e), &request_id, &host_default),
+            Err(e) => {
+                record.params = parsed.params;
+                return self.finish(record, Err(e), &request_id, &host_default);
+            }
         };
         record.product = product.name().to_owned();
         let host = product.host();
@@ -190,13 +193,22 @@ impl Core {
             tokio::time::sleep(delay).await;
         }
         let result = match injected {
-            Injected::Pass => self.execute(product, &action, parsed),
-            Injected::Error(e) => Err(e),
+            Injected::Pass => {
+                let (result, params) = self.execute(product, &action, parsed);
+                record.params = params;
+                result
+            }
+            Injected::Error(e) => {
+                record.params = parsed.params;
+                Err(e)
+            }
             Injected::Drop => {
+                record.params = parsed.params;
                 self.calls().push(record);
                 return Outcome::Drop;
             }
             Injected::Hang(d) => {
+                record.params = parsed.params;
                 tokio::time::sleep(d).await;
                 self.calls().push(record);
                 return Outcome::Drop;
@@ -218,13 +230,19 @@ impl Core {
         Ok((product, action))
     }
 
-    fn execute(&self, product: Product, action: &str, parsed: Parsed) -> HandlerResult {
+    /// Runs the action; gives the parameters back for the call log.
+    fn execute(&self, product: Product, action: &str, parsed: Parsed) -> (HandlerResult, BTreeMap<String, String>) {
         let req = Req {
             action: action.to_owned(),
             version: parsed.version.unwrap_or_default(),
             params: parsed.params,
             now: tokio::time::Instant::now(),
         };
+        let result = self.execute_req(product, action, &req);
+        (result, req.params)
+    }
+
+    fn execute_req(&self, product: Product, action: &str, req: &Req) -> HandlerResult {
         let token = req.opt_str("ClientToken").map(str::to_owned);
         if let Some(t) = &token {
             if t.len() > 64 || !t.is_ascii() {
@@ -250,7 +268,7 @@ impl Core {
             }
         }
         let state = &mut world.state;
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(state, product, &req)))
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(state, product, req)))
             .unwrap_or_else(|_| Err(MockError::new(500, "InternalError", "The mock's handler panicked.")));
         if let (Some(t), Ok(answer)) = (token, &result) {
             world.tokens.insert((product, action.to_owned(), t), (fingerprint(), answer.clone()));

@@ -280,7 +280,11 @@ impl Faults {
             Injected::Error(throttled())
         } else if roll(&mut self.rng, spec.server_error) {
             Injected::Error(if self.rng.bool() {
-                MockError::new(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+                MockError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "The request has failed due to a temporary failure of the server.",
+                )
             } else {
                 MockError::new(500, "InternalError", "The request processing has failed due to some unknown error.")
             })

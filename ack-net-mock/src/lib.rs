@@ -16,7 +16,13 @@
 //! - READY: VPC actions: CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches,
 //!   DescribeVSwitchAttributes, DeleteVSwitch, DescribeRouteTableList, CreateRouteEntry,
 //!   DeleteRouteEntry, DescribeRouteEntryList, TagResources, UntagResources, ListTagResources.
-//! - IN PROGRESS: the binary, admin API docs, tests, benchmark.
+//! - READY: the binary (`ack-net-mock --listen 127.0.0.1:0 --credential ID:SECRET --seed N
+//!   --preload FILE --fault 'ACTION_OR_*=throttle:0.2,5xx:0.05,latency:100ms'`), the admin API
+//!   under `/__mock/` (see README.md), integration tests in `tests/`, the `mock_throughput` bench.
+//!
+//! Modules: [`cloud`] (the [`MockCloud`] handle), [`dispatch`]
+//! (routing, idempotency, call log), [`auth`] (V1/V3 verification), [`faults`], [`calls`],
+//! [`catalog`] (regions, zones), [`vpc`], [`ecs`], [`slb`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -77,7 +77,8 @@ pub(crate) async fn serve(listener: TcpListener, core: Arc<Core>, mut shutdown: 
 fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=utf-8"));
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=utf-8"));
     r
 }
 
@@ -103,8 +104,12 @@ async fn handle(core: Arc<Core>, req: Request<HyperBody>) -> Result<Response<Ful
         .iter()
         .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
         .collect();
-    let incoming =
-        Incoming { method: parts.method.as_str(), query: parts.uri.query().unwrap_or(""), headers: &headers, body: &body };
+    let incoming = Incoming {
+        method: parts.method.as_str(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
     match core.process(&incoming).await {
         Outcome::Respond { status, body } => Ok(json_response(status, body)),
         Outcome::Drop => Err(DropConnection),
@@ -135,7 +140,8 @@ fn admin(core: &Core, method: &str, path: &str, query: &str, body: &[u8]) -> Res
         ("GET", "/health") => value_response(200, &json!({ "ok": true })),
         ("GET", "/state") => value_response(200, &crate::cloud::dump_core(core)),
         ("GET", "/calls") => {
-            let action = ack_net_core::sign::decode_form(query).into_iter().find(|(k, _)| k == "action").map(|(_, v)| v);
+            let action =
+                ack_net_core::sign::decode_form(query).into_iter().find(|(k, _)| k == "action").map(|(_, v)| v);
             let calls: Vec<_> =
                 core.calls().records().into_iter().filter(|c| action.as_ref().is_none_or(|a| &c.action == a)).collect();
             value_response(200, &serde_json::to_value(calls).unwrap_or_default())
@@ -152,7 +158,9 @@ fn admin(core: &Core, method: &str, path: &str, query: &str, body: &[u8]) -> Res
         ("POST", "/vpcs") => match parse_body::<crate::vpc::NewVpc>(body) {
             Ok(spec) => {
                 let now = tokio::time::Instant::now();
-                result_response(crate::vpc::create_vpc(&mut core.world().state, now, spec).map(|id| json!({ "VpcId": id })))
+                result_response(
+                    crate::vpc::create_vpc(&mut core.world().state, now, spec).map(|id| json!({ "VpcId": id })),
+                )
             }
             Err(r) => *r,
         },

@@ -66,7 +66,10 @@ async fn binary_serves_signed_calls() {
         .retry_policy(RetryPolicy::no_retry())
         .build()
         .unwrap();
-    assert_eq!(common::code(wrong.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await), "InvalidAccessKeyId.NotFound");
+    assert_eq!(
+        common::code(wrong.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await),
+        "InvalidAccessKeyId.NotFound"
+    );
 
     // SIGTERM (where there is one) stops it cleanly.
     #[cfg(unix)]

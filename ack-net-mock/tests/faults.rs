@@ -62,7 +62,11 @@ async fn server_errors_latency_and_runtime_changes() {
     let t = Instant::now();
     c.call_value(RpcRequest::read(Product::Ecs, "DescribeRegions")).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(120));
-    mock.set_fault("DescribeRegions", FaultSpec::none().with_latency_range(Duration::from_millis(10), Duration::from_millis(30))).unwrap();
+    mock.set_fault(
+        "DescribeRegions",
+        FaultSpec::none().with_latency_range(Duration::from_millis(10), Duration::from_millis(30)),
+    )
+    .unwrap();
     let t = Instant::now();
     c.call_value(RpcRequest::read(Product::Ecs, "DescribeRegions")).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(10));
@@ -76,7 +80,11 @@ async fn server_errors_latency_and_runtime_changes() {
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .rate_limits(ack_net_core::RateLimits::unlimited())
-        .retry_policy(RetryPolicy::default().with_attempt_limit(10).with_backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_attempt_limit(10)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
         .build()
         .unwrap();
     for _ in 0..10 {
@@ -153,7 +161,12 @@ async fn admin_api() {
             body.len()
         )
     };
-    let (s, v) = raw_http(addr, post("vpcs", json!({"RegionId": "cn-hangzhou", "CidrBlock": "10.0.0.0/8", "VpcId": "vpc-fixed"})).as_bytes()).await.unwrap();
+    let (s, v) = raw_http(
+        addr,
+        post("vpcs", json!({"RegionId": "cn-hangzhou", "CidrBlock": "10.0.0.0/8", "VpcId": "vpc-fixed", "Tags": [{"Key": "team", "Value": "net"}]})).as_bytes(),
+    )
+    .await
+    .unwrap();
     assert_eq!((s, v["VpcId"].as_str()), (200, Some("vpc-fixed")));
     let (s, v) = raw_http(
         addr,
@@ -162,7 +175,13 @@ async fn admin_api() {
     .await
     .unwrap();
     assert_eq!((s, v["VSwitchId"].as_str()), (200, Some("vsw-fixed")));
-    let (s, v) = raw_http(addr, post("vswitches", json!({"VpcId": "vpc-nope", "ZoneId": "cn-hangzhou-h", "CidrBlock": "10.9.0.0/16"})).as_bytes()).await.unwrap();
+    let (s, v) = raw_http(
+        addr,
+        post("vswitches", json!({"VpcId": "vpc-nope", "ZoneId": "cn-hangzhou-h", "CidrBlock": "10.9.0.0/16"}))
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
     assert_eq!((s, v["Code"].as_str()), (404, Some("InvalidVpcId.NotFound")));
     let (s, _) = raw_http(addr, post("vpcs", json!("garbage")).as_bytes()).await.unwrap();
     assert_eq!(s, 400);
@@ -186,6 +205,7 @@ async fn admin_api() {
     let (s, v) = raw_http(addr, get("state").as_bytes()).await.unwrap();
     assert_eq!(s, 200);
     assert_eq!(v["vpc"]["VSwitches"][0]["VSwitchId"], "vsw-fixed");
+    assert_eq!(v["vpc"]["Vpcs"][0]["Tags"]["Tag"][0]["Key"], "team");
     let (_, v) = raw_http(addr, get("calls?action=DescribeVpcs").as_bytes()).await.unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     let (_, v) = raw_http(addr, get("counters").as_bytes()).await.unwrap();

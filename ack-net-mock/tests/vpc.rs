@@ -53,12 +53,14 @@ async fn vpc_and_vswitch_lifecycle() {
     assert_eq!(a["AvailableIpAddressCount"], 252);
     assert_eq!(a["ZoneId"], "cn-hangzhou-h");
     assert_eq!(a["VpcId"], vpc.as_str());
-    assert!(a["Ipv6CidrBlock"].as_str().unwrap().ends_with(":3::/64") || a["Ipv6CidrBlock"].as_str().unwrap().ends_with("03::/64"), "{a}");
+    assert!(
+        a["Ipv6CidrBlock"].as_str().unwrap().ends_with(":3::/64")
+            || a["Ipv6CidrBlock"].as_str().unwrap().ends_with("03::/64"),
+        "{a}"
+    );
 
     // Addresses taken by other products show in AvailableIpAddressCount.
-    let ips = mock.with_state(|s| {
-        (0..10).map(|_| s.vpc.allocate_ipv4(&vsw, None).unwrap()).collect::<Vec<_>>()
-    });
+    let ips = mock.with_state(|s| (0..10).map(|_| s.vpc.allocate_ipv4(&vsw, None).unwrap()).collect::<Vec<_>>());
     assert_eq!(ips[0].to_string(), "192.168.1.1");
     let l: Value = c.call(read("DescribeVSwitches").param("VpcId", &vpc)).await.unwrap();
     assert_eq!(l["VSwitches"]["VSwitch"][0]["AvailableIpAddressCount"], 242);
@@ -145,7 +147,10 @@ async fn describe_paging_limits_and_filters() {
         ids.push(create_vpc(&c, &format!("10.{i}.0.0/16")).await);
     }
     let d: Value = c.call(read("DescribeVpcs")).await.unwrap();
-    assert_eq!((d["TotalCount"].as_u64(), d["PageSize"].as_u64(), d["PageNumber"].as_u64()), (Some(12), Some(10), Some(1)));
+    assert_eq!(
+        (d["TotalCount"].as_u64(), d["PageSize"].as_u64(), d["PageNumber"].as_u64()),
+        (Some(12), Some(10), Some(1))
+    );
     assert_eq!(d["Vpcs"]["Vpc"].as_array().unwrap().len(), 10);
     let d: Value = c.call(read("DescribeVpcs").param("PageNumber", 2)).await.unwrap();
     assert_eq!(d["Vpcs"]["Vpc"].as_array().unwrap().len(), 2);
@@ -161,11 +166,21 @@ async fn describe_paging_limits_and_filters() {
     assert_eq!(d["TotalCount"], 0);
 
     for i in 0..12 {
-        create_vswitch(&c, &ids[0], if i % 2 == 0 { "cn-hangzhou-h" } else { "cn-hangzhou-i" }, &format!("10.0.{i}.0/24")).await;
+        create_vswitch(
+            &c,
+            &ids[0],
+            if i % 2 == 0 { "cn-hangzhou-h" } else { "cn-hangzhou-i" },
+            &format!("10.0.{i}.0/24"),
+        )
+        .await;
     }
-    let d: Value = c.call(read("DescribeVSwitches").param("VpcId", &ids[0]).param("ZoneId", "cn-hangzhou-i")).await.unwrap();
+    let d: Value =
+        c.call(read("DescribeVSwitches").param("VpcId", &ids[0]).param("ZoneId", "cn-hangzhou-i")).await.unwrap();
     assert_eq!(d["TotalCount"], 6);
-    let d: Value = c.call(read("DescribeVSwitches").param("VpcId", &ids[0]).param("PageSize", 5).param("PageNumber", 3)).await.unwrap();
+    let d: Value = c
+        .call(read("DescribeVSwitches").param("VpcId", &ids[0]).param("PageSize", 5).param("PageNumber", 3))
+        .await
+        .unwrap();
     assert_eq!(d["VSwitches"]["VSwitch"].as_array().unwrap().len(), 2);
     assert_eq!(code(c.call_value(read("DescribeVSwitches").param("PageSize", 100)).await), "InvalidParameter");
 }
@@ -240,7 +255,12 @@ async fn route_tables_and_entries() {
     assert_eq!(seen.len(), 17); // 15 custom + 100.64.0.0/10 + the VSwitch's
     assert!(ids.iter().all(|id| seen.contains(id)));
     let custom: Value = c
-        .call(read("DescribeRouteEntryList").param("RouteTableId", &rtb).param("RouteEntryType", "Custom").param("MaxResult", 100))
+        .call(
+            read("DescribeRouteEntryList")
+                .param("RouteTableId", &rtb)
+                .param("RouteEntryType", "Custom")
+                .param("MaxResult", 100),
+        )
         .await
         .unwrap();
     let first = &custom["RouteEntrys"]["RouteEntry"][0];
@@ -258,7 +278,12 @@ async fn route_tables_and_entries() {
     let del = RpcRequest::write(Product::Vpc, "DeleteRouteEntry").param("RouteEntryId", &ids[0]);
     assert_eq!(code(c.call_value(del).await), "InvalidRouteEntry.NotFound");
     let custom: Value = c
-        .call(read("DescribeRouteEntryList").param("RouteTableId", &rtb).param("RouteEntryType", "Custom").param("MaxResult", 100))
+        .call(
+            read("DescribeRouteEntryList")
+                .param("RouteTableId", &rtb)
+                .param("RouteEntryType", "Custom")
+                .param("MaxResult", 100),
+        )
         .await
         .unwrap();
     assert_eq!(custom["TotalCount"], 13);
@@ -271,10 +296,12 @@ async fn tags_on_vpcs_and_vswitches() {
     let vpc = create_vpc(&c, "10.0.0.0/8").await;
     let other = create_vpc(&c, "192.168.0.0/16").await;
     let vsw = create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/16").await;
-    let mut tag = RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc);
+    let mut tag =
+        RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc);
     tag.params_mut().tags("Tag", "Key", "Value", [("team", "net"), ("env", "test")]);
     c.call_value(tag).await.unwrap();
-    let mut tag = RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VSWITCH").param("ResourceId.1", &vsw);
+    let mut tag =
+        RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VSWITCH").param("ResourceId.1", &vsw);
     tag.params_mut().tags("Tag", "Key", "Value", [("team", "net")]);
     c.call_value(tag).await.unwrap();
 
@@ -286,7 +313,12 @@ async fn tags_on_vpcs_and_vswitches() {
     assert_eq!(d["Vpcs"]["Vpc"][0]["Tags"]["Tag"].as_array().unwrap().len(), 2);
 
     let l: Value = c
-        .call(read("ListTagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc).param("ResourceId.2", &other))
+        .call(
+            read("ListTagResources")
+                .param("ResourceType", "VPC")
+                .param("ResourceId.1", &vpc)
+                .param("ResourceId.2", &other),
+        )
         .await
         .unwrap();
     assert_eq!(l["TagResources"]["TagResource"].as_array().unwrap().len(), 2);
@@ -295,7 +327,8 @@ async fn tags_on_vpcs_and_vswitches() {
         .param("ResourceId.1", &vpc)
         .param("TagKey.1", "env");
     c.call_value(untag).await.unwrap();
-    let l: Value = c.call(read("ListTagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc)).await.unwrap();
+    let l: Value =
+        c.call(read("ListTagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc)).await.unwrap();
     assert_eq!(l["TagResources"]["TagResource"][0]["TagKey"], "team");
     let bad = RpcRequest::write(Product::Vpc, "TagResources")
         .param("ResourceType", "VPC")
@@ -348,4 +381,64 @@ async fn concurrent_creates_stay_consistent() {
     all.dedup();
     assert_eq!(all.len(), n);
     assert_eq!(n, 4000);
+}
+
+#[tokio::test]
+async fn concurrent_enis_never_share_an_address() {
+    let mock = MockCloud::builder().seed(8).start().await.unwrap();
+    let c = client(&mock);
+    let vpc = create_vpc(&c, "10.0.0.0/8").await;
+    let vsw = create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/24").await;
+    let sg: Value =
+        c.call(RpcRequest::idempotent_write(Product::Ecs, "CreateSecurityGroup").param("VpcId", &vpc)).await.unwrap();
+    let sg = sg["SecurityGroupId"].as_str().unwrap().to_owned();
+    // 64 callers want 6 addresses each (384) from a /24 that offers 252.
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let c = c.clone();
+        let (vsw, sg) = (vsw.clone(), sg.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = RpcRequest::idempotent_write(Product::Ecs, "CreateNetworkInterface")
+                .param("VSwitchId", vsw)
+                .param("SecurityGroupId", sg)
+                .param("SecondaryPrivateIpAddressCount", 5);
+            c.call_value(r).await
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(e) => assert_eq!(e.code(), Some("InvalidVSwitchId.IpNotEnough"), "{e}"),
+        }
+    }
+    assert_eq!(created, 42); // 42 * 6 = 252
+    let mut ips = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page: Value = c
+            .call(
+                RpcRequest::read(Product::Ecs, "DescribeNetworkInterfaces")
+                    .param("VSwitchId", &vsw)
+                    .param("MaxResults", 500)
+                    .opt_param("NextToken", token.clone()),
+            )
+            .await
+            .unwrap();
+        for eni in page["NetworkInterfaceSets"]["NetworkInterfaceSet"].as_array().unwrap() {
+            for ip in eni["PrivateIpSets"]["PrivateIpSet"].as_array().unwrap() {
+                ips.push(ip["PrivateIpAddress"].as_str().unwrap().to_owned());
+            }
+        }
+        match page["NextToken"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    let n = ips.len();
+    ips.sort();
+    ips.dedup();
+    assert_eq!((n, ips.len()), (252, 252));
+    let a: Value = c.call(read("DescribeVSwitchAttributes").param("VSwitchId", &vsw)).await.unwrap();
+    assert_eq!(a["AvailableIpAddressCount"], 0);
 }

@@ -181,8 +181,9 @@ async fn client_token_idempotency() {
     // A failed first call is not remembered.
     let bad = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token("token-2").param("CidrBlock", "bad");
     assert_eq!(code(c.call_value(bad).await), "InvalidCidrBlock.Malformed");
-    let fixed =
-        RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token("token-2").param("CidrBlock", "172.16.0.0/12");
+    let fixed = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc")
+        .client_token("token-2")
+        .param("CidrBlock", "172.16.0.0/12");
     let second: Value = c.call(fixed).await.unwrap();
     assert_ne!(second["VpcId"], a["VpcId"]);
     let total: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();

@@ -51,6 +51,7 @@
 //! ```
 
 mod backend;
+pub mod binding;
 mod certificate;
 mod client;
 mod common;

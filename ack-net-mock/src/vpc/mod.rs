@@ -217,10 +217,12 @@ impl VpcState {
                 let entries: Vec<serde_json::Value> = t
                     .entries
                     .iter()
-                    .map(|e| json!({
-                        "RouteEntryId": e.id, "DestinationCidrBlock": e.destination, "Type": e.kind,
-                        "NextHopType": e.next_hop_type, "NextHopId": e.next_hop_id,
-                    }))
+                    .map(|e| {
+                        json!({
+                            "RouteEntryId": e.id, "DestinationCidrBlock": e.destination, "Type": e.kind,
+                            "NextHopType": e.next_hop_type, "NextHopId": e.next_hop_id,
+                        })
+                    })
                     .collect();
                 json!({ "RouteTableId": t.id, "VpcId": t.vpc_id, "RouteTableType": t.kind, "Entries": entries })
             })
@@ -297,6 +299,30 @@ fn take_error(e: TakeError, vswitch_id: &str, requested: Option<String>) -> Mock
     }
 }
 
+/// Serde for tags as the VPC API writes them: `[{"Key": "k", "Value": "v"}]`.
+pub mod tag_list {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Tag {
+        #[serde(rename = "Key")]
+        key: String,
+        #[serde(rename = "Value", default)]
+        value: String,
+    }
+
+    /// Writes `[{"Key","Value"}]`.
+    pub fn serialize<S: Serializer>(tags: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<Tag> = tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect();
+        list.serialize(s)
+    }
+
+    /// Reads `[{"Key","Value"}]`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        Ok(Vec::<Tag>::deserialize(d)?.into_iter().map(|t| (t.key, t.value)).collect())
+    }
+}
+
 /// The current wall-clock time as the API formats `CreationTime`.
 pub fn now_string() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -313,8 +339,7 @@ pub fn status(ready_at: Instant, now: Instant) -> &'static str {
 
 /// VPC-style tags: `{"Tag":[{"Key","Value"}]}`.
 pub fn tags_json(tags: &[(String, String)]) -> serde_json::Value {
-    let items: Vec<serde_json::Value> =
-        tags.iter().map(|(k, v)| serde_json::json!({ "Key": k, "Value": v })).collect();
+    let items: Vec<serde_json::Value> = tags.iter().map(|(k, v)| serde_json::json!({ "Key": k, "Value": v })).collect();
     serde_json::json!({ "Tag": items })
 }
 

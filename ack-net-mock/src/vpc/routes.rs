@@ -168,7 +168,8 @@ pub(super) fn create_entry(state: &mut State, req: &Req) -> HandlerResult {
     }
     if let IpNet::V4(d4) = dest {
         if let Some(v) = state.vpc.vswitches.values().find(|v| {
-            state.vpc.vpcs.get(&v.info.vpc_id).is_some_and(|p| p.route_table_id == table.id) && v.info.cidr.contains(&d4)
+            state.vpc.vpcs.get(&v.info.vpc_id).is_some_and(|p| p.route_table_id == table.id)
+                && v.info.cidr.contains(&d4)
         }) {
             return Err(MockError::bad_request(
                 "InvalidCIDRBlock.Duplicate",

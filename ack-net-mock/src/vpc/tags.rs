@@ -45,7 +45,8 @@ fn tags_of<'a>(state: &'a mut State, kind: Kind, id: &str) -> Result<&'a mut Vec
 
 fn check_key(k: &str) -> Result<(), MockError> {
     let lower = k.to_ascii_lowercase();
-    if k.chars().count() > 128 || lower.starts_with("aliyun") || lower.starts_with("acs:") || lower.starts_with("http") {
+    if k.chars().count() > 128 || lower.starts_with("aliyun") || lower.starts_with("acs:") || lower.starts_with("http")
+    {
         return Err(MockError::bad_request("IllegalParam.TagKey", format!("The param of TagKey \"{k}\" is illegal.")));
     }
     Ok(())

@@ -32,8 +32,8 @@ pub struct NewVpc {
     /// `ResourceGroupId`.
     #[serde(rename = "ResourceGroupId", default)]
     pub resource_group_id: String,
-    /// Tags.
-    #[serde(rename = "Tags", default)]
+    /// Tags, as `[{"Key": "k", "Value": "v"}]` in JSON.
+    #[serde(rename = "Tags", default, with = "super::tag_list")]
     pub tags: Vec<(String, String)>,
     /// A fixed id (preload only).
     #[serde(rename = "VpcId", default)]
@@ -50,7 +50,10 @@ const FORBIDDEN: [(&str, &str); 5] = [
 ];
 
 fn malformed(cidr: &str, why: &str) -> MockError {
-    MockError::bad_request("InvalidCidrBlock.Malformed", format!("Specified CIDR block \"{cidr}\" is not valid: {why}."))
+    MockError::bad_request(
+        "InvalidCidrBlock.Malformed",
+        format!("Specified CIDR block \"{cidr}\" is not valid: {why}."),
+    )
 }
 
 /// Parses and checks a VPC CIDR: network-aligned, prefix /8 to /28, not in a reserved range.
@@ -151,7 +154,10 @@ fn new_ipv6_56(state: &mut State) -> Ipv6Net {
 
 /// `InvalidRegionId.NotFound` (404).
 pub fn region_not_found(region: &str) -> MockError {
-    MockError::not_found("InvalidRegionId.NotFound", format!("Specified value of \"RegionId\" \"{region}\" is not supported."))
+    MockError::not_found(
+        "InvalidRegionId.NotFound",
+        format!("Specified value of \"RegionId\" \"{region}\" is not supported."),
+    )
 }
 
 fn check_name(req: &Req, param: &str) -> Result<String, MockError> {
@@ -280,7 +286,10 @@ pub(super) fn delete(state: &mut State, req: &Req) -> HandlerResult {
         }
     }
     if vpc.ready_at > req.now {
-        return Err(MockError::bad_request("IncorrectVpcStatus", "The current status of the VPC does not support this operation."));
+        return Err(MockError::bad_request(
+            "IncorrectVpcStatus",
+            "The current status of the VPC does not support this operation.",
+        ));
     }
     if state.vpc.vswitches.values().any(|v| v.info.vpc_id == id) {
         return Err(MockError::bad_request(

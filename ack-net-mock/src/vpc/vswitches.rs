@@ -37,8 +37,8 @@ pub struct NewVSwitch {
     /// `Description`.
     #[serde(rename = "Description", default)]
     pub description: String,
-    /// Tags.
-    #[serde(rename = "Tags", default)]
+    /// Tags, as `[{"Key": "k", "Value": "v"}]` in JSON.
+    #[serde(rename = "Tags", default, with = "super::tag_list")]
     pub tags: Vec<(String, String)>,
     /// A fixed id (preload only).
     #[serde(rename = "VSwitchId", default)]
@@ -46,7 +46,10 @@ pub struct NewVSwitch {
 }
 
 fn malformed(cidr: &str, why: &str) -> MockError {
-    MockError::bad_request("InvalidCidrBlock.Malformed", format!("Specified CIDR block \"{cidr}\" is not valid: {why}."))
+    MockError::bad_request(
+        "InvalidCidrBlock.Malformed",
+        format!("Specified CIDR block \"{cidr}\" is not valid: {why}."),
+    )
 }
 
 /// Creates a VSwitch after every check the real API makes; returns its id.
@@ -79,7 +82,10 @@ pub fn create_vswitch(state: &mut State, now: Instant, spec: NewVSwitch) -> Resu
     if let Some(other) = siblings.iter().find(|v| v.info.cidr.contains(&cidr) || cidr.contains(&v.info.cidr)) {
         return Err(MockError::bad_request(
             "InvalidCidrBlock.Overlapped",
-            format!("Specified CIDR block \"{cidr}\" overlapped with VSwitch \"{}\" ({}).", other.info.id, other.info.cidr),
+            format!(
+                "Specified CIDR block \"{cidr}\" overlapped with VSwitch \"{}\" ({}).",
+                other.info.id, other.info.cidr
+            ),
         ));
     }
     if siblings.len() >= MAX_VSWITCHES_PER_VPC {
@@ -138,13 +144,7 @@ pub fn create_vswitch(state: &mut State, now: Instant, spec: NewVSwitch) -> Resu
     state.vpc.vswitches.insert(
         id.clone(),
         VSwitchEntry {
-            info: VSwitch {
-                id: id.clone(),
-                vpc_id: spec.vpc_id,
-                zone_id: spec.zone_id,
-                cidr,
-                ipv6_cidr,
-            },
+            info: VSwitch { id: id.clone(), vpc_id: spec.vpc_id, zone_id: spec.zone_id, cidr, ipv6_cidr },
             region_id,
             name: spec.name,
             description: spec.description,
@@ -166,7 +166,9 @@ pub(super) fn create(state: &mut State, req: &Req) -> HandlerResult {
         cidr_block: req.str("CidrBlock")?.to_owned(),
         ipv6_index: match req.opt::<u16>("Ipv6CidrBlock")? {
             None => None,
-            Some(i) => Some(u8::try_from(i).map_err(|_| MockError::invalid_param("Ipv6CidrBlock", "must be 0 to 255"))?),
+            Some(i) => {
+                Some(u8::try_from(i).map_err(|_| MockError::invalid_param("Ipv6CidrBlock", "must be 0 to 255"))?)
+            }
         },
         name: check_name(req)?,
         description: req.opt_str("Description").unwrap_or_default().to_owned(),
@@ -279,7 +281,10 @@ pub(super) fn delete(state: &mut State, req: &Req) -> HandlerResult {
         return Err(vswitch_not_found(id));
     }
     if v.ready_at > req.now {
-        return Err(MockError::bad_request("IncorrectVSwitchStatus", "The current status of the VSwitch does not support this operation."));
+        return Err(MockError::bad_request(
+            "IncorrectVSwitchStatus",
+            "The current status of the VSwitch does not support this operation.",
+        ));
     }
     if v.has_allocations() {
         return Err(MockError::bad_request("DependencyViolation", "Specified object has dependent resources."));

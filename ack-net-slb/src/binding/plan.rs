@@ -363,8 +363,8 @@ pub struct Plan {
     pub owner: OwnerId,
     /// The owner (`cluster/service`), for display.
     pub service: String,
-    /// The load balancer.
-    pub load_balancer: LoadBalancerRef,
+    /// The load balancer (`None` when a deletion found none).
+    pub load_balancer: Option<LoadBalancerRef>,
     /// The steps, in an order that respects their dependencies.
     pub steps: Vec<Step>,
     /// Differences the plan does not act on (attributes that cannot change in place...).

@@ -183,16 +183,16 @@ impl LoadBalancerAttributes {
     }
 
     fn validate(&self, owner: &Owner) -> Result<(), BindingError> {
-        let bad = BindingError::invalid_spec;
+        let bad = |what: &str, reason: String| BindingError::invalid_spec(what, reason);
         if !self.address_type.is_known() {
             return Err(bad("address_type", format!("{} is not internet or intranet", self.address_type)));
         }
         let intranet = self.address_type == AddressType::Intranet;
         if intranet && self.vswitch_id.is_none() {
-            return Err(bad("vswitch_id", "an intranet load balancer needs a VSwitch"));
+            return Err(bad("vswitch_id", "an intranet load balancer needs a VSwitch".into()));
         }
         if !intranet && (self.vswitch_id.is_some() || self.address.is_some()) {
-            return Err(bad("vswitch_id", "VSwitch and address are for intranet load balancers"));
+            return Err(bad("vswitch_id", "VSwitch and address are for intranet load balancers".into()));
         }
         if let Billing::PayBySpec(s) = &self.billing {
             if !s.is_known() {
@@ -208,7 +208,7 @@ impl LoadBalancerAttributes {
             }
         }
         if self.master_zone_id.is_some() && self.master_zone_id == self.slave_zone_id {
-            return Err(bad("slave_zone_id", "must differ from the master zone"));
+            return Err(bad("slave_zone_id", "must differ from the master zone".into()));
         }
         if self.tags.iter().any(|t| t.key == CLUSTER_TAG || t.key == SERVICE_TAG) {
             return Err(bad("tags", format!("{CLUSTER_TAG} and {SERVICE_TAG} are the binding's own tags")));

@@ -1,0 +1,209 @@
+//! # ServiceBinding: a service's load balancer as desired state
+//!
+//! What a cloud controller manager does for a `type: LoadBalancer` Service, as a library
+//! primitive, with the decision kept apart from the doing:
+//!
+//! 1. [`LoadBalancerSpec`]: who owns the binding, the load balancer (created with these
+//!    attributes, or an existing one reused), one listener per port, each with the
+//!    backends of its VServer group: ECS instances or ENI addresses (pods), with weights.
+//! 2. [`observe`]: reads what the plan needs: the load balancer by the id the caller
+//!    remembers, else by the binding's ownership tags; its listeners; the binding's groups.
+//!    [`ObserveMode::Fast`] reads `1 + ports` times for a converged binding.
+//! 3. [`plan`]: a pure function of the two: ordered [`Step`]s with their dependencies, which
+//!    print as a readable diff. A converged binding plans nothing.
+//! 4. [`apply`]: carries the plan out, independent steps at once, and reports every call.
+//!
+//! ## Ownership
+//! A load balancer the binding creates carries the tags [`CLUSTER_TAG`] and [`SERVICE_TAG`];
+//! its listeners a [`ListenerMarker`] in their description; its groups a name made by
+//! [`OwnerId::group_name`]; its backends a marker in their description. The binding never
+//! changes or deletes anything without its marker: a wanted port held by another listener
+//! is [`BindingError::PortConflict`] before any write, and on a reused load balancer
+//! everything else stays.
+//!
+//! ## No dropped traffic
+//! New backends are added before leaving ones are removed while the group has room; when
+//! it is full, leaving backends are swapped for new ones a batch at a time in one atomic
+//! call each (unhealthy ones first). A leaving backend is set to weight 0 and removed after
+//! the [`DrainPolicy`] period (or once health checks show it out). A listener setting the
+//! API can change is set in place; one it cannot (the protocol, an HTTP redirect) is
+//! deleted and created again, which the plan shows as `recreate`.
+//!
+//! ## Crashes
+//! Every step is one call and every prefix of a plan is a valid plan: after a crash, a new
+//! [`ObserveMode::Full`] observation and plan pick up where the last run stopped (the load
+//! balancer is created with a `ClientToken` derived from the owner, so a lost answer does
+//! not make a second one; groups left without a listener are found by name and reused).
+//!
+//! ```no_run
+//! use ack_net_core::{Credentials, RpcClient};
+//! use ack_net_slb::binding::{LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PortSpec, ServiceBinding};
+//! use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let rpc = RpcClient::builder()
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("testid", "testsecret"))
+//!     .endpoint("http://127.0.0.1:18080")
+//!     .build()?;
+//! let pods: Vec<Backend> = (1..=3u8)
+//!     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+//!     .collect();
+//! let spec = LoadBalancerSpec::create(Owner::new("c-1", "default/web"), LoadBalancerAttributes::internet(InstanceSpec::S1Small))
+//!     .port(PortSpec::tcp(80, pods));
+//! let binding = ServiceBinding::new(SlbClient::new(rpc), spec)?;
+//!
+//! let observed = binding.observe(None).await?;
+//! let plan = binding.plan(&observed)?;
+//! println!("{plan}");
+//! let report = binding.apply(&plan).await?;
+//! let lb = report.load_balancer_id.clone();
+//!
+//! // Later: a cheap check that nothing changed (1 + ports reads, no write).
+//! let observed = binding.observe_with(lb.as_ref(), &ObserveOptions::fast()).await?;
+//! assert!(binding.plan(&observed)?.is_empty());
+//! # Ok(()) }
+//! ```
+
+mod apply;
+mod backends;
+mod diff;
+mod display;
+mod error;
+mod observe;
+mod ownership;
+mod plan;
+mod spec;
+
+pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, StepHook, StepReport};
+pub use diff::{plan, plan_delete, plan_with};
+pub use error::{BindingError, PortHolder};
+pub use observe::{
+    observe, FoundBy, ObserveMode, ObserveOptions, Observed, ObservedGroup, ObservedListener, ObservedLoadBalancer,
+};
+pub use ownership::{fingerprint, ListenerMarker, Owner, OwnerId, CLUSTER_TAG, MARKER_PREFIX, SERVICE_TAG};
+pub use plan::{
+    Action, DrainPolicy, GroupRef, LoadBalancerRef, Plan, PlanOptions, SetPurpose, Step, DEFAULT_GROUP_QUOTA,
+};
+pub use spec::{
+    Billing, InstanceSpec, LoadBalancerAttributes, LoadBalancerSource, LoadBalancerSpec, PortSpec,
+    MAX_BACKEND_DESCRIPTION,
+};
+
+use crate::{LoadBalancerId, SlbClient};
+
+/// A binding: a client, a spec and the options of each phase. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ServiceBinding {
+    client: SlbClient,
+    spec: LoadBalancerSpec,
+    plan_options: PlanOptions,
+    observe_options: ObserveOptions,
+    apply_options: ApplyOptions,
+}
+
+/// What [`ServiceBinding::reconcile`] and [`ServiceBinding::delete`] did.
+#[derive(Clone, Debug)]
+pub struct Reconciled {
+    /// Reads made while observing.
+    pub observe_reads: u64,
+    /// The plan carried out.
+    pub plan: Plan,
+    /// What applying it did.
+    pub report: ApplyReport,
+}
+
+impl Reconciled {
+    /// The load balancer to remember for the next observation.
+    pub fn load_balancer_id(&self) -> Option<&LoadBalancerId> {
+        self.report.load_balancer_id.as_ref()
+    }
+}
+
+impl ServiceBinding {
+    /// A binding of `spec` through `client`; checks the spec. Backends are sent in batches
+    /// of the client's batch size.
+    pub fn new(client: SlbClient, spec: LoadBalancerSpec) -> Result<Self, BindingError> {
+        let plan_options = PlanOptions::default().with_batch_size(client.batch_size());
+        spec.validate_with_quota(plan_options.group_quota)?;
+        Ok(Self { client, spec, plan_options, observe_options: ObserveOptions::default(), apply_options: ApplyOptions::default() })
+    }
+
+    /// Sets the planning options (batch size, group quota, drain policy).
+    pub fn with_plan_options(mut self, options: PlanOptions) -> Self {
+        self.plan_options = options;
+        self
+    }
+
+    /// Sets the default observation options.
+    pub fn with_observe_options(mut self, options: ObserveOptions) -> Self {
+        self.observe_options = options;
+        self
+    }
+
+    /// Sets the apply options.
+    pub fn with_apply_options(mut self, options: ApplyOptions) -> Self {
+        self.apply_options = options;
+        self
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &LoadBalancerSpec {
+        &self.spec
+    }
+
+    /// The client.
+    pub fn client(&self) -> &SlbClient {
+        &self.client
+    }
+
+    /// The planning options.
+    pub fn plan_options(&self) -> &PlanOptions {
+        &self.plan_options
+    }
+
+    /// Observes with the binding's default options.
+    pub async fn observe(&self, remembered: Option<&LoadBalancerId>) -> Result<Observed, BindingError> {
+        observe(&self.client, &self.spec, remembered, &self.observe_options).await
+    }
+
+    /// Observes with these options.
+    pub async fn observe_with(
+        &self,
+        remembered: Option<&LoadBalancerId>,
+        options: &ObserveOptions,
+    ) -> Result<Observed, BindingError> {
+        observe(&self.client, &self.spec, remembered, options).await
+    }
+
+    /// The plan from `observed` to the spec.
+    pub fn plan(&self, observed: &Observed) -> Result<Plan, BindingError> {
+        plan_with(&self.spec, observed, &self.plan_options)
+    }
+
+    /// The plan that removes the binding.
+    pub fn plan_delete(&self, observed: &Observed) -> Result<Plan, BindingError> {
+        plan_delete(&self.spec, observed)
+    }
+
+    /// Carries out a plan.
+    pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport, ApplyError> {
+        apply(&self.client, plan, &self.apply_options).await
+    }
+
+    /// Observes, plans and applies.
+    pub async fn reconcile(&self, remembered: Option<&LoadBalancerId>) -> Result<Reconciled, BindingError> {
+        let observed = self.observe(remembered).await?;
+        let plan = self.plan(&observed)?;
+        let report = self.apply(&plan).await.map_err(|e| e.source)?;
+        Ok(Reconciled { observe_reads: observed.reads, plan, report })
+    }
+
+    /// Observes fully and removes the binding (see [`plan_delete`]).
+    pub async fn delete(&self, remembered: Option<&LoadBalancerId>) -> Result<Reconciled, BindingError> {
+        let observed = self.observe_with(remembered, &ObserveOptions::full()).await?;
+        let plan = self.plan_delete(&observed)?;
+        let report = self.apply(&plan).await.map_err(|e| e.source)?;
+        Ok(Reconciled { observe_reads: observed.reads, plan, report })
+    }
+}

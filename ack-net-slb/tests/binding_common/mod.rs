@@ -1,0 +1,127 @@
+//! Shared setup for the ServiceBinding tests against ack-net-mock.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_slb::binding::{
+    DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Observed, Owner, Plan, PlanOptions,
+    ServiceBinding,
+};
+use ack_net_slb::{Backend, LoadBalancerId, LoadBalancerSpec as InstanceSpec, SlbClient, VSwitchId};
+
+/// A mock cloud, a client pointed at it, and ECS instances to use as backends.
+pub struct Env {
+    pub mock: MockCloud,
+    pub slb: SlbClient,
+    pub stats: CallStats,
+    pub vswitch: VSwitchId,
+    pub instances: Vec<String>,
+    /// (ENI id, its primary address) of each instance.
+    pub enis: Vec<(String, std::net::IpAddr)>,
+}
+
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_attempt_limit(8)
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(10))
+        .with_throttle_backoff(Duration::from_millis(2))
+}
+
+pub async fn env(instances: usize) -> Env {
+    env_with(instances, RetryPolicy::no_retry()).await
+}
+
+pub async fn env_with(instances: usize, retry: RetryPolicy) -> Env {
+    let mock = MockCloud::builder().seed(7).start().await.expect("mock starts");
+    let stats = CallStats::new();
+    let rpc = RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(retry)
+        .observer(stats.clone())
+        .build()
+        .expect("client");
+    let vpc = mock
+        .create_vpc(NewVpc { region_id: "cn-hangzhou".into(), cidr_block: Some("10.0.0.0/8".into()), ..Default::default() })
+        .expect("vpc");
+    let vsw = mock
+        .create_vswitch(NewVSwitch {
+            vpc_id: vpc,
+            zone_id: "cn-hangzhou-h".into(),
+            cidr_block: "10.1.0.0/16".into(),
+            ..Default::default()
+        })
+        .expect("vswitch");
+    let mut ids = Vec::new();
+    let mut enis = Vec::new();
+    for _ in 0..instances {
+        let v = mock
+            .create_instance(InstanceSeed {
+                region_id: "cn-hangzhou".into(),
+                zone_id: "cn-hangzhou-h".into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: vsw.clone(),
+                security_group_ids: vec![],
+                instance_id: None,
+            })
+            .expect("instance");
+        ids.push(v["InstanceId"].as_str().expect("id").to_owned());
+        enis.push((
+            v["NetworkInterfaceId"].as_str().expect("eni").to_owned(),
+            v["PrivateIpAddress"].as_str().expect("ip").parse().expect("ip"),
+        ));
+    }
+    Env { mock, slb: SlbClient::new(rpc), stats, vswitch: vsw.parse().expect("vsw"), instances: ids, enis }
+}
+
+impl Env {
+    /// `n` ECS backends: the instances on ports from `base` up, weight 100.
+    pub fn backends(&self, n: usize, base: u16) -> Vec<Backend> {
+        (0..n)
+            .map(|i| {
+                let inst = &self.instances[i % self.instances.len()];
+                Backend::ecs(inst, base + (i / self.instances.len()) as u16)
+            })
+            .collect()
+    }
+
+    /// The binding of `spec` with no draining and the mock's quota.
+    pub fn binding(&self, spec: LoadBalancerSpec) -> ServiceBinding {
+        ServiceBinding::new(self.slb.clone(), spec)
+            .expect("valid spec")
+            .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
+    }
+
+    /// Observes fully and plans.
+    pub async fn full_plan(&self, b: &ServiceBinding, lb: Option<&LoadBalancerId>) -> (Observed, Plan) {
+        let o = b.observe_with(lb, &ObserveOptions::full()).await.expect("observe");
+        let p = b.plan(&o).expect("plan");
+        (o, p)
+    }
+
+    /// The backends of a group as (server id, ip, port, weight), sorted.
+    pub fn group_backends(&self, id: &str) -> Option<Vec<(String, String, u16, u8)>> {
+        self.mock.with_state(|s| s.slb.vserver_group_backends(id)).map(|mut v| {
+            v.sort();
+            v
+        })
+    }
+
+    pub fn lb_count(&self) -> usize {
+        self.mock.with_state(|s| s.slb.load_balancer_count())
+    }
+}
+
+pub fn owner() -> Owner {
+    Owner::new("c-test", "default/web")
+}
+
+pub fn attrs() -> LoadBalancerAttributes {
+    LoadBalancerAttributes::internet(InstanceSpec::S1Small).name("web")
+}
