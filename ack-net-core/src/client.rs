@@ -510,6 +510,22 @@ fn snippet(body: &[u8]) -> String {
     }
 }
 
+/// The fields of an answer that say whether it is an error; serde skips everything else
+/// without building it, so a success costs one light scan before the caller's typed decode.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "Code", default, deserialize_with = "crate::de::string")]
+    code: String,
+    #[serde(rename = "Message", default)]
+    message: Option<serde_json::Value>,
+    #[serde(rename = "RequestId", default, deserialize_with = "crate::de::string")]
+    request_id: String,
+    #[serde(rename = "HostId", default, deserialize_with = "crate::de::string")]
+    host_id: String,
+    #[serde(rename = "Recommend", default, deserialize_with = "crate::de::string")]
+    recommend: String,
+}
+
 /// Turns a response into success (status, body, request id) or a typed error.
 fn interpret(
     action: &str,
@@ -517,24 +533,24 @@ fn interpret(
     access_key_id: &str,
 ) -> Result<(u16, Vec<u8>, Option<String>), Error> {
     let status = response.status;
-    let parsed: Option<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&response.body).ok();
-    let str_field = |m: &serde_json::Map<String, serde_json::Value>, k: &str| -> Option<String> {
-        m.get(k).and_then(|v| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-    };
-    let api_error = |m: &serde_json::Map<String, serde_json::Value>| ApiError {
-        code: str_field(m, "Code").unwrap_or_default(),
-        message: redact_access_key_id(&str_field(m, "Message").unwrap_or_default(), access_key_id),
-        request_id: str_field(m, "RequestId").unwrap_or_default(),
-        host_id: str_field(m, "HostId").unwrap_or_default(),
-        recommend: str_field(m, "Recommend").unwrap_or_default(),
+    let probe: Option<Probe> = serde_json::from_slice(&response.body).ok();
+    let api_error = |p: Probe| ApiError {
+        message: redact_access_key_id(
+            &match p.message {
+                Some(serde_json::Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => String::new(),
+            },
+            access_key_id,
+        ),
+        code: p.code,
+        request_id: p.request_id,
+        host_id: p.host_id,
+        recommend: p.recommend,
         status,
     };
     if (200..300).contains(&status) {
-        let Some(map) = parsed else {
+        let Some(probe) = probe else {
             return Err(Error::Decode {
                 action: action.to_owned(),
                 status,
@@ -542,16 +558,15 @@ fn interpret(
             });
         };
         // A 200 that carries an error body (some gateways do this).
-        if let Some(code) = str_field(&map, "Code") {
-            if map.contains_key("Message") && !matches!(code.as_str(), "Success" | "200" | "OK") {
-                return Err(Error::Api { action: action.to_owned(), error: Box::new(api_error(&map)) });
-            }
+        if !probe.code.is_empty() && probe.message.is_some() && !matches!(probe.code.as_str(), "Success" | "200" | "OK")
+        {
+            return Err(Error::Api { action: action.to_owned(), error: Box::new(api_error(probe)) });
         }
-        let request_id = str_field(&map, "RequestId");
+        let request_id = Some(probe.request_id).filter(|r| !r.is_empty());
         return Ok((status, response.body, request_id));
     }
-    let error = match parsed {
-        Some(map) if map.contains_key("Code") => api_error(&map),
+    let error = match probe {
+        Some(p) if !p.code.is_empty() => api_error(p),
         _ => ApiError {
             code: String::new(),
             message: redact_access_key_id(&snippet(&response.body), access_key_id),
