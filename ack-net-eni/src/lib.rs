@@ -61,6 +61,7 @@ pub mod eni;
 mod error;
 mod ids;
 pub mod instance_type;
+pub mod pod_network;
 pub mod pool;
 pub mod security_group;
 mod wait;

@@ -64,6 +64,14 @@ fn throughput(c: &mut Criterion) {
         (mock, vsw)
     });
     let per_caller = 8;
+    {
+        let v1 = Arc::new(client(&mock.url(), SignatureVersion::V1));
+        let v3 = Arc::new(client(&mock.url(), SignatureVersion::V3));
+        let seq = Arc::new(std::sync::atomic::AtomicU64::new(1 << 40));
+        sustained(&rt, "RpcClient V1, 64 callers", 64 * 300, || batch(v1, vsw.clone(), 64, 300));
+        sustained(&rt, "RpcClient V3, 64 callers", 64 * 300, || batch(v3, vsw.clone(), 64, 300));
+        sustained(&rt, "lean client V1, 64 callers", 64 * 300, || lean_batch(mock.addr(), vsw.clone(), 64, 300, seq));
+    }
     let mut group = c.benchmark_group("signed_calls");
     for sig in [SignatureVersion::V1, SignatureVersion::V3] {
         let client = Arc::new(client(&mock.url(), sig));
@@ -134,6 +142,41 @@ async fn lean_batch(
     }
     while let Some(r) = set.join_next().await {
         r.expect("caller");
+    }
+}
+
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (Linux).
+fn cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10)) // USER_HZ is 100 on Linux
+}
+
+/// A fixed run of `total` calls by `callers` concurrent callers: prints calls per second of
+/// wall time, and the CPU (both sides, one process) per call, which gives the capacity of an
+/// otherwise idle two-core machine independently of whatever else runs on it.
+fn sustained<F, Fut>(rt: &tokio::runtime::Runtime, name: &str, total: usize, run: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let cpu0 = cpu_time();
+    let t0 = std::time::Instant::now();
+    rt.block_on(run());
+    let wall = t0.elapsed();
+    let per_s = total as f64 / wall.as_secs_f64();
+    match (cpu0, cpu_time()) {
+        (Some(a), Some(b)) => {
+            let cpu_us = (b - a).as_secs_f64() * 1e6 / total as f64;
+            println!(
+                "sustained {name}: {total} calls in {wall:.2?} = {per_s:.0} calls/s wall; {cpu_us:.1} us CPU per call \
+                 (client + mock) = {:.0} calls/s on 2 idle cores",
+                2e6 / cpu_us
+            );
+        }
+        _ => println!("sustained {name}: {total} calls in {wall:.2?} = {per_s:.0} calls/s wall"),
     }
 }
 

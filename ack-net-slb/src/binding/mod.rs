@@ -74,6 +74,8 @@ mod observe;
 mod ownership;
 mod plan;
 mod spec;
+#[cfg(test)]
+mod tests;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, StepHook, StepReport};
 pub use diff::{plan, plan_delete, plan_with};
@@ -121,11 +123,12 @@ impl Reconciled {
 }
 
 impl ServiceBinding {
-    /// A binding of `spec` through `client`; checks the spec. Backends are sent in batches
-    /// of the client's batch size.
+    /// A binding of `spec` through `client`; checks the spec (the group quota is checked
+    /// when planning, with the plan options' quota). Backends are sent in batches of the
+    /// client's batch size.
     pub fn new(client: SlbClient, spec: LoadBalancerSpec) -> Result<Self, BindingError> {
         let plan_options = PlanOptions::default().with_batch_size(client.batch_size());
-        spec.validate_with_quota(plan_options.group_quota)?;
+        spec.validate_with_quota(usize::MAX)?;
         Ok(Self { client, spec, plan_options, observe_options: ObserveOptions::default(), apply_options: ApplyOptions::default() })
     }
 

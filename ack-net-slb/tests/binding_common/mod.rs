@@ -125,3 +125,32 @@ pub fn owner() -> Owner {
 pub fn attrs() -> LoadBalancerAttributes {
     LoadBalancerAttributes::internet(InstanceSpec::S1Small).name("web")
 }
+
+/// The group serving `port`, from a full observation.
+pub fn group_of(o: &Observed, port: u16) -> ack_net_slb::VServerGroupId {
+    let lb = o.load_balancer.as_ref().expect("a load balancer");
+    lb.listeners.iter().find(|l| l.port == port).and_then(|l| l.group()).expect("a listener with a group")
+}
+
+/// Observes fully until the plan is empty, applying each plan; panics after `rounds`.
+pub async fn converge(b: &ServiceBinding, mut lb: Option<LoadBalancerId>, rounds: usize) -> LoadBalancerId {
+    for _ in 0..rounds {
+        let o = match b.observe_with(lb.as_ref(), &ObserveOptions::full()).await {
+            Ok(o) => o,
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => panic!("observe: {e}"),
+        };
+        let p = b.plan(&o).expect("plan");
+        if p.is_empty() {
+            return lb.or_else(|| o.load_balancer.map(|l| l.attributes.load_balancer_id)).expect("a load balancer");
+        }
+        match b.apply(&p).await {
+            Ok(r) => lb = r.load_balancer_id.or(lb),
+            Err(e) => {
+                assert!(e.source.is_retryable(), "apply failed for good: {e}\n{p}");
+                lb = e.report.load_balancer_id.or(lb);
+            }
+        }
+    }
+    panic!("did not converge in {rounds} rounds");
+}

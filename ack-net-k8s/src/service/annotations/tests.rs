@@ -183,36 +183,108 @@ fn every_known_annotation_has_a_case() {
     assert_eq!(covered, known);
 }
 
-#[test]
-fn each_annotation_valid_under_both_prefixes() {
-    for c in cases() {
+/// Runs one annotation's case: its valid value under both prefixes, and each invalid value
+/// under both prefixes as an `InvalidAnnotation` naming the key as written and the value.
+fn run(suffix: &str) {
+    let all = cases();
+    let c = all.iter().find(|c| c.suffix == suffix).unwrap_or_else(|| panic!("no case for {suffix}"));
+    for legacy in [false, true] {
+        let parsed = ServiceAnnotations::parse(&with(c, c.good, legacy))
+            .unwrap_or_else(|e| panic!("{} = {:?}: {e}", c.suffix, c.good));
+        assert!((c.check)(&parsed), "{} = {:?} parsed to {parsed:?}", c.suffix, c.good);
+        assert!(parsed.unrecognized.is_empty());
+    }
+    assert!(!c.bad.is_empty(), "{} has no invalid value", c.suffix);
+    for bad in c.bad {
         for legacy in [false, true] {
-            let parsed = ServiceAnnotations::parse(&with(&c, c.good, legacy))
-                .unwrap_or_else(|e| panic!("{} = {:?}: {e}", c.suffix, c.good));
-            assert!((c.check)(&parsed), "{} = {:?} parsed to {parsed:?}", c.suffix, c.good);
-            assert!(parsed.unrecognized.is_empty());
+            let written = format!("{}{}", if legacy { LEGACY_PREFIX } else { PREFIX }, c.suffix);
+            match ServiceAnnotations::parse(&with(c, bad, legacy)) {
+                Err(e @ Error::InvalidAnnotation { .. }) => {
+                    assert!(e.is_invalid_input());
+                    let Error::InvalidAnnotation { annotation, value, reason } = e else { unreachable!() };
+                    assert_eq!(annotation, written);
+                    assert_eq!(value, bad.trim());
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("{written} = {bad:?}: expected InvalidAnnotation, got {other:?}"),
+            }
         }
     }
 }
 
+/// One test per annotation, named after it.
+macro_rules! per_annotation {
+    ($($test:ident => $suffix:literal),+ $(,)?) => {
+        $( #[test] fn $test() { run($suffix); } )+
+        const TESTED: &[&str] = &[$($suffix),+];
+    };
+}
+
+per_annotation! {
+    address_type => "address-type",
+    id => "id",
+    force_override_listeners => "force-override-listeners",
+    spec => "spec",
+    instance_charge_type => "instance-charge-type",
+    charge_type => "charge-type",
+    bandwidth => "bandwidth",
+    vswitch_id => "vswitch-id",
+    ip => "ip",
+    ip_version => "ip-version",
+    master_zoneid => "master-zoneid",
+    slave_zoneid => "slave-zoneid",
+    resource_group_id => "resource-group-id",
+    delete_protection => "delete-protection",
+    modification_protection => "modification-protection",
+    additional_resource_tags => "additional-resource-tags",
+    name => "name",
+    preserve_lb_on_delete => "preserve-lb-on-delete",
+    protocol_port => "protocol-port",
+    cert_id => "cert-id",
+    forward_port => "forward-port",
+    scheduler => "scheduler",
+    persistence_timeout => "persistence-timeout",
+    established_timeout => "established-timeout",
+    connection_drain => "connection-drain",
+    connection_drain_timeout => "connection-drain-timeout",
+    proxy_protocol => "proxy-protocol",
+    acl_status => "acl-status",
+    acl_id => "acl-id",
+    acl_type => "acl-type",
+    idle_timeout => "idle-timeout",
+    request_timeout => "request-timeout",
+    http2_enabled => "http2-enabled",
+    tls_cipher_policy => "tls-cipher-policy",
+    sticky_session => "sticky-session",
+    sticky_session_type => "sticky-session-type",
+    cookie_timeout => "cookie-timeout",
+    cookie => "cookie",
+    xforwardedfor_proto => "xforwardedfor-proto",
+    xforwardedfor_slbport => "xforwardedfor-slbport",
+    xforwardedfor_clientsrcport => "xforwardedfor-clientsrcport",
+    health_check_switch => "health-check-switch",
+    health_check_flag => "health-check-flag",
+    health_check_type => "health-check-type",
+    health_check_connect_port => "health-check-connect-port",
+    health_check_connect_timeout => "health-check-connect-timeout",
+    health_check_timeout => "health-check-timeout",
+    healthy_threshold => "healthy-threshold",
+    unhealthy_threshold => "unhealthy-threshold",
+    health_check_interval => "health-check-interval",
+    health_check_uri => "health-check-uri",
+    health_check_domain => "health-check-domain",
+    health_check_httpcode => "health-check-httpcode",
+    health_check_method => "health-check-method",
+    vgroup_port => "vgroup-port",
+    weight => "weight",
+    backend_label => "backend-label",
+    remove_unscheduled_backend => "remove-unscheduled-backend",
+}
+
 #[test]
-fn each_annotation_invalid_is_a_typed_error_naming_key_and_value() {
-    for c in cases() {
-        assert!(!c.bad.is_empty(), "{} has no invalid value", c.suffix);
-        for bad in c.bad {
-            for legacy in [false, true] {
-                let written = format!("{}{}", if legacy { LEGACY_PREFIX } else { PREFIX }, c.suffix);
-                match ServiceAnnotations::parse(&with(&c, bad, legacy)) {
-                    Err(Error::InvalidAnnotation { annotation, value, reason }) => {
-                        assert_eq!(annotation, written);
-                        assert_eq!(value, bad.trim());
-                        assert!(!reason.is_empty());
-                    }
-                    other => panic!("{written} = {bad:?}: expected InvalidAnnotation, got {other:?}"),
-                }
-            }
-        }
-    }
+fn every_annotation_has_its_own_test() {
+    let tested: BTreeSet<&str> = TESTED.iter().copied().collect();
+    assert_eq!(tested, KNOWN.iter().copied().collect::<BTreeSet<_>>());
 }
 
 #[test]

@@ -1,0 +1,204 @@
+//! Shared setup of the pool tests: a mock cloud with a VPC (IPv6 on), VSwitches in one
+//! zone, a security group and an instance; pool configurations; what the cloud holds.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY};
+use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
+use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_mock::{InstanceSeed, MockCloud};
+use serde_json::Value;
+
+pub const REGION: &str = "cn-hangzhou";
+pub const ZONE: &str = "cn-hangzhou-h";
+pub const POOL: &str = "node-1";
+pub const CLUSTER: &str = "c-test";
+
+pub struct World {
+    pub mock: MockCloud,
+    pub rpc: RpcClient,
+    pub stats: CallStats,
+    pub vpc: String,
+    /// VSwitches: 192.168.1.0/24 (IPv6), 192.168.2.0/24 (IPv6), 192.168.3.0/24.
+    pub vswitches: Vec<VSwitchId>,
+    pub sg: SecurityGroupId,
+    pub instance: InstanceId,
+    pub instance_type: String,
+}
+
+pub fn rpc_for(mock: &MockCloud, stats: &CallStats, retry: RetryPolicy) -> RpcClient {
+    RpcClient::builder()
+        .region(REGION)
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(retry)
+        .observer(stats.clone())
+        .build()
+        .expect("client")
+}
+
+/// Retries quickly (the mock's faults are seeded and short).
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_attempt_limit(6)
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(100))
+        .with_throttle_backoff(Duration::from_millis(10))
+}
+
+pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs: &[(&str, bool)]) -> World {
+    let mock = MockCloud::builder().seed(seed).ecs_delays(attach, attach).start().await.expect("mock");
+    let stats = CallStats::new();
+    let rpc = rpc_for(&mock, &stats, fast_retry());
+    let vpc = mock
+        .create_vpc(NewVpc {
+            region_id: REGION.into(),
+            cidr_block: Some("192.168.0.0/16".into()),
+            enable_ipv6: true,
+            ..NewVpc::default()
+        })
+        .expect("vpc");
+    let mut vswitches = Vec::new();
+    for (i, (cidr, v6)) in cidrs.iter().enumerate() {
+        let id = mock
+            .create_vswitch(NewVSwitch {
+                vpc_id: vpc.clone(),
+                zone_id: ZONE.into(),
+                cidr_block: (*cidr).into(),
+                ipv6_index: v6.then_some(i as u8 + 1),
+                ..NewVSwitch::default()
+            })
+            .expect("vswitch");
+        vswitches.push(id.parse().expect("vswitch id"));
+    }
+    let ecs = EcsClient::new(rpc.clone());
+    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let node_vsw = mock
+        .create_vswitch(NewVSwitch {
+            vpc_id: vpc.clone(),
+            zone_id: ZONE.into(),
+            cidr_block: "192.168.100.0/24".into(),
+            ..NewVSwitch::default()
+        })
+        .expect("node vswitch");
+    let created = mock
+        .create_instance(InstanceSeed {
+            region_id: REGION.into(),
+            zone_id: ZONE.into(),
+            instance_type: instance_type.into(),
+            vswitch_id: node_vsw,
+            security_group_ids: vec![sg.to_string()],
+            instance_id: None,
+        })
+        .expect("instance");
+    let instance = created["InstanceId"].as_str().expect("id").parse().expect("instance id");
+    stats.reset();
+    mock.clear_calls();
+    World { mock, rpc, stats, vpc, vswitches, sg, instance, instance_type: instance_type.into() }
+}
+
+pub async fn world(instance_type: &str) -> World {
+    world_with(instance_type, 7, Duration::from_millis(30), &[("192.168.1.0/24", true), ("192.168.2.0/24", true), ("192.168.3.0/24", false)])
+        .await
+}
+
+pub fn waits() -> WaitPolicy {
+    WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_millis(10), Duration::from_millis(100))
+}
+
+impl World {
+    /// A pool configuration on the first VSwitch, no cooldown, short waits and deadlines.
+    pub fn config(&self) -> PoolConfig {
+        PoolConfig::new(POOL, CLUSTER, self.instance.clone(), self.instance_type.parse().expect("type"))
+            .vswitch(self.vswitches[0].clone())
+            .security_group(self.sg.clone())
+            .cooldown(Duration::ZERO)
+            .allocate_timeout(Duration::from_secs(10))
+            .gc_grace(Duration::ZERO, Duration::ZERO)
+            .wait_policy(waits())
+    }
+
+    pub fn cloud(&self) -> EcsPoolCloud {
+        EcsPoolCloud::new(self.rpc.clone())
+    }
+
+    pub async fn start(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> Result<IpPool, PoolError> {
+        let (cloud, capacity) = self.cloud().into_arcs();
+        IpPool::start(config, cloud, capacity, store).await
+    }
+
+    /// The ENIs as the mock holds them.
+    pub fn enis(&self) -> Vec<Value> {
+        self.mock.dump()["ecs"]["NetworkInterfaces"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The mock's ENIs carrying the pool's owner tags: (id, status, IPv4 and IPv6 addresses).
+    pub fn pool_enis(&self, pool: &str) -> Vec<(String, String, BTreeSet<Ipv4Addr>, BTreeSet<Ipv6Addr>)> {
+        self.enis()
+            .into_iter()
+            .filter(|e| {
+                let tags = e["Tags"]["Tag"].as_array().cloned().unwrap_or_default();
+                let has = |k: &str, v: &str| tags.iter().any(|t| t["TagKey"] == k && t["TagValue"] == v);
+                has(OWNER_TAG_KEY, pool) && has(CLUSTER_TAG_KEY, CLUSTER)
+            })
+            .map(|e| {
+                let v4 = e["PrivateIpSets"]["PrivateIpSet"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|p| p["PrivateIpAddress"].as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
+                let v6 = e["Ipv6Sets"]["Ipv6Set"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|p| p["Ipv6Address"].as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
+                (e["NetworkInterfaceId"].as_str().unwrap_or_default().to_owned(), e["Status"].as_str().unwrap_or_default().to_owned(), v4, v6)
+            })
+            .collect()
+    }
+
+    /// Asserts the cloud holds exactly the pool's ENIs and addresses.
+    pub fn assert_cloud_matches(&self, pool: &IpPool) {
+        let cloud = self.pool_enis(POOL);
+        let cloud_enis: BTreeSet<String> = cloud.iter().map(|e| e.0.clone()).collect();
+        let pool_enis: BTreeSet<String> = pool.enis().iter().map(ToString::to_string).collect();
+        assert_eq!(cloud_enis, pool_enis, "ENIs: cloud vs pool");
+        for e in &cloud {
+            assert_eq!(e.1, "InUse", "{} is {}", e.0, e.1);
+        }
+        let cloud_v4: BTreeSet<(String, Ipv4Addr)> =
+            cloud.iter().flat_map(|e| e.2.iter().map(move |ip| (e.0.clone(), *ip))).collect();
+        let pool_v4: BTreeSet<(String, Ipv4Addr)> =
+            pool.addresses().into_iter().map(|(e, ip, _)| (e.to_string(), ip)).collect();
+        if pool.policy().exclusive {
+            assert!(pool_v4.is_subset(&cloud_v4));
+        } else {
+            assert_eq!(cloud_v4, pool_v4, "IPv4 addresses: cloud vs pool");
+        }
+        let cloud_v6: BTreeSet<Ipv6Addr> = cloud.iter().flat_map(|e| e.3.iter().copied()).collect();
+        let pool_v6: BTreeSet<Ipv6Addr> = pool.addresses().into_iter().filter_map(|(_, _, v6)| v6).collect();
+        assert_eq!(cloud_v6, pool_v6, "IPv6 addresses: cloud vs pool");
+    }
+
+    pub fn count(&self, action: &str) -> u64 {
+        self.mock.count(action)
+    }
+}
+
+/// Waits until `f` holds (polling every 10 ms), or panics after `secs`.
+pub async fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the pool is quiet and its plan empty.
+pub async fn settle(pool: &IpPool) {
+    eventually(20, "a quiet pool", || pool.is_quiet() && pool.plan().is_empty()).await;
+}
