@@ -15,23 +15,27 @@
 
 use std::process::ExitCode;
 
-use ack_net_core::{CallStats, Credentials, DefaultChain, RpcClient};
-use ack_net_eni::{EcsClient, InstanceId, NetworkInterface};
+use ack_net_eni::{EcsClient, InstanceId};
 use ack_net_examples::{BoxError, Cloud};
-use ack_net_mock::MockCloud;
 use ack_net_slb::SlbClient;
-use ack_net_vpc::{cidr, RegionId, VSwitch, VSwitchId, Vpc, VpcClient, VpcId, ZoneId};
+use ack_net_vpc::{RegionId, VSwitchId, VpcClient, VpcId, ZoneId};
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[path = "cli/demo.rs"]
 mod demo;
+#[path = "cli/enis.rs"]
+mod enis;
 #[path = "cli/lbs.rs"]
 mod lbs;
 #[path = "cli/output.rs"]
 mod output;
+#[path = "cli/vpc.rs"]
+mod vpc;
 
-use output::{numbered_pages, or_dash, token_pages, Progress, RetryNotice, Table};
+use enis::{eni_json, enis_table, list_enis};
+use output::{Progress, RetryNotice, Table};
+use vpc::{list_vpcs, list_vswitches, vpc_json, vpcs_table, vswitch_json, vswitches_table};
 
 /// The region when neither `--region` nor `ALIBABA_CLOUD_REGION_ID` names one.
 const DEFAULT_REGION: &str = "cn-hangzhou";
@@ -44,7 +48,7 @@ struct Cli {
     #[arg(long, global = true)]
     region: Option<RegionId>,
     /// How to print the result.
-    #[arg(long, short, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(long, short, global = true, value_enum, value_name = "FORMAT", default_value_t = Format::Table)]
     output: Format,
     /// Create the demo estate first (the default on the embedded mock; refused elsewhere).
     #[arg(long, global = true, overrides_with = "no_demo")]
@@ -126,6 +130,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         demo::create(mock, &cloud.rpc, &region, &progress).await?;
     }
     let calls_before = cloud.stats.total();
+    let listing = std::time::Instant::now();
 
     let out = match cli.command {
         Command::Vpcs => {
@@ -153,9 +158,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     };
     print!("{out}");
     progress.say(format_args!(
-        "{} read call(s) in {:.0?}",
+        "listed with {} API call(s) in {:.0?}",
         cloud.stats.total() - calls_before,
-        progress.elapsed()
+        listing.elapsed()
     ));
     if let Some(mock) = cloud.mock {
         mock.shutdown().await;
@@ -165,20 +170,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 
 /// The client, to `endpoint` with the standard credential chain, or to a new embedded mock.
 async fn connect(endpoint: Option<&str>, region: &RegionId, quiet: bool) -> Result<Cloud, BoxError> {
-    let stats = CallStats::new();
-    let builder =
-        RpcClient::builder().region(region.as_str()).observer(stats.clone()).observer(RetryNotice { quiet });
-    Ok(match endpoint {
-        Some(endpoint) => {
-            let rpc = builder.endpoint(endpoint).credentials_provider(DefaultChain::new()).build()?;
-            Cloud { rpc, stats, mock: None }
-        }
-        None => {
-            let mock = MockCloud::builder().seed(42).start().await?;
-            let rpc = builder.endpoint(&mock.url()).credentials(Credentials::new("testid", "testsecret")).build()?;
-            Cloud { rpc, stats, mock: Some(mock) }
-        }
-    })
+    Cloud::connect_with(endpoint, region.as_str(), Some(std::sync::Arc::new(RetryNotice { quiet }))).await
 }
 
 /// `items` as a table or JSON; a sentence instead of an empty table.
@@ -202,210 +194,6 @@ fn pretty(v: &Value) -> String {
     format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
 }
 
-async fn list_vpcs(client: &VpcClient, progress: &Progress) -> Result<Vec<Vpc>, BoxError> {
-    progress.say("fetching VPCs...");
-    let size = ack_net_vpc::vpc::MAX_PAGE_SIZE;
-    numbered_pages(progress, "VPCs", size, |page| {
-        let req = client.vpcs().describe().page_number(page).page_size(size);
-        async move {
-            let r = req.send().await?;
-            Ok::<_, BoxError>((r.vpcs, Some(r.total_count)))
-        }
-    })
-    .await
-}
-
-fn vpcs_table(vpcs: &[Vpc]) -> Table {
-    let mut t = Table::new(&["VPC", "NAME", "CIDR", "STATUS", "VSWITCHES", "DEFAULT"]).right_align(&[4]);
-    for v in vpcs {
-        let cidrs: Vec<String> =
-            std::iter::once(v.cidr_block).chain(v.secondary_cidr_blocks.iter().copied()).map(|c| c.to_string()).collect();
-        t.row(vec![
-            v.vpc_id.to_string(),
-            v.vpc_name.clone(),
-            cidrs.join(","),
-            v.status.to_string(),
-            v.vswitch_ids.len().to_string(),
-            if v.is_default { "yes" } else { "no" }.to_owned(),
-        ]);
-    }
-    t
-}
-
-fn vpc_json(v: &Vpc) -> Value {
-    json!({
-        "vpc_id": v.vpc_id,
-        "name": v.vpc_name,
-        "cidr_block": v.cidr_block,
-        "secondary_cidr_blocks": v.secondary_cidr_blocks,
-        "status": v.status.to_string(),
-        "is_default": v.is_default,
-        "vswitch_ids": v.vswitch_ids,
-        "route_table_ids": v.route_table_ids,
-        "creation_time": v.creation_time,
-    })
-}
-
-async fn list_vswitches(
-    client: &VpcClient,
-    vpc: Option<VpcId>,
-    zone: Option<ZoneId>,
-    progress: &Progress,
-) -> Result<Vec<VSwitch>, BoxError> {
-    progress.say("fetching VSwitches...");
-    let size = ack_net_vpc::vswitch::MAX_PAGE_SIZE;
-    numbered_pages(progress, "VSwitches", size, |page| {
-        let mut req = client.vswitches().describe().page_number(page).page_size(size);
-        if let Some(v) = &vpc {
-            req = req.vpc_id(v);
-        }
-        if let Some(z) = &zone {
-            req = req.zone_id(z);
-        }
-        async move {
-            let r = req.send().await?;
-            Ok::<_, BoxError>((r.vswitches, Some(r.total_count)))
-        }
-    })
-    .await
-}
-
-fn vswitches_table(vswitches: &[VSwitch]) -> Table {
-    let mut t = Table::new(&["VSWITCH", "NAME", "VPC", "ZONE", "CIDR", "FREE", "USABLE", "USED", "STATUS"])
-        .right_align(&[5, 6, 7]);
-    for v in vswitches {
-        let usable = cidr::usable_addresses(v.cidr_block);
-        t.row(vec![
-            v.vswitch_id.to_string(),
-            v.vswitch_name.clone(),
-            v.vpc_id.to_string(),
-            v.zone_id.to_string(),
-            v.cidr_block.to_string(),
-            v.available_ip_address_count.to_string(),
-            usable.to_string(),
-            used_percent(usable, v.available_ip_address_count),
-            v.status.to_string(),
-        ]);
-    }
-    t
-}
-
-/// The share of usable addresses in use, `12.5%`.
-fn used_percent(usable: u64, free: u64) -> String {
-    if usable == 0 {
-        return "-".to_owned();
-    }
-    format!("{:.1}%", usable.saturating_sub(free) as f64 * 100.0 / usable as f64)
-}
-
-fn vswitch_json(v: &VSwitch) -> Value {
-    json!({
-        "vswitch_id": v.vswitch_id,
-        "name": v.vswitch_name,
-        "vpc_id": v.vpc_id,
-        "zone_id": v.zone_id,
-        "cidr_block": v.cidr_block,
-        "free_addresses": v.available_ip_address_count,
-        "usable_addresses": cidr::usable_addresses(v.cidr_block),
-        "status": v.status.to_string(),
-        "is_default": v.is_default,
-    })
-}
-
-async fn list_enis(
-    client: &EcsClient,
-    instance: Option<InstanceId>,
-    vswitch: Option<VSwitchId>,
-    progress: &Progress,
-) -> Result<Vec<NetworkInterface>, BoxError> {
-    match &instance {
-        Some(i) => progress.say(format_args!("fetching the ENIs of {i}...")),
-        None => progress.say("fetching ENIs..."),
-    }
-    let mut enis = token_pages(progress, "ENIs", |token| {
-        let mut req = client.network_interfaces().describe().max_results(100);
-        if let Some(i) = &instance {
-            req = req.instance_id(i);
-        }
-        if let Some(v) = &vswitch {
-            req = req.vswitch_id(v);
-        }
-        if let Some(t) = token {
-            req = req.next_token(t);
-        }
-        async move {
-            let p = req.send().await?;
-            Ok::<_, BoxError>((p.network_interfaces, Some(p.next_token), p.total_count))
-        }
-    })
-    .await?;
-    // An instance's ENIs together, in device order; detached ones last.
-    enis.sort_by(|a, b| {
-        (a.instance_id.is_none(), &a.instance_id, a.device_index).cmp(&(b.instance_id.is_none(), &b.instance_id, b.device_index))
-    });
-    Ok(enis)
-}
-
-fn enis_table(enis: &[NetworkInterface]) -> Table {
-    let mut t = Table::new(&[
-        "ENI",
-        "TYPE",
-        "STATUS",
-        "INSTANCE",
-        "DEVICE",
-        "VSWITCH",
-        "PRIMARY IP",
-        "SECONDARY IPS",
-        "MAC",
-    ])
-    .right_align(&[4]);
-    for e in enis {
-        t.row(vec![
-            e.id.to_string(),
-            e.eni_type.to_string(),
-            e.status.to_string(),
-            or_dash(e.instance_id.as_ref()),
-            or_dash(e.device_index),
-            e.vswitch_id.to_string(),
-            e.primary_ip.to_string(),
-            address_list(&e.secondary_ips),
-            e.mac.to_string(),
-        ]);
-    }
-    t
-}
-
-/// Up to three addresses, then how many more (the JSON output has them all).
-fn address_list(ips: &[std::net::Ipv4Addr]) -> String {
-    match ips {
-        [] => "-".to_owned(),
-        _ if ips.len() <= 3 => ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
-        _ => format!("{},{} +{} more", ips[0], ips[1], ips.len() - 2),
-    }
-}
-
-fn eni_json(e: &NetworkInterface) -> Value {
-    let tags: serde_json::Map<String, Value> = e.tags.iter().map(|t| (t.key.clone(), json!(t.value))).collect();
-    json!({
-        "eni_id": e.id,
-        "name": e.name,
-        "type": e.eni_type.to_string(),
-        "status": e.status.to_string(),
-        "instance_id": e.instance_id,
-        "device_index": e.device_index,
-        "mac": e.mac,
-        "vpc_id": e.vpc_id,
-        "vswitch_id": e.vswitch_id,
-        "zone_id": e.zone_id,
-        "primary_ip": e.primary_ip,
-        "secondary_ips": e.secondary_ips,
-        "ipv6": e.ipv6,
-        "security_group_ids": e.security_group_ids,
-        "tags": tags,
-        "creation_time": e.creation_time,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,8 +202,9 @@ mod tests {
     #[test]
     fn the_command_line_parses_and_checks_ids() {
         Cli::command().debug_assert();
-        let cli = Cli::try_parse_from(["ack_net", "vswitches", "--vpc", "vpc-1", "--zone", "cn-hangzhou-h", "-o", "json"])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["ack_net", "vswitches", "--vpc", "vpc-1", "--zone", "cn-hangzhou-h", "-o", "json"])
+                .unwrap();
         assert_eq!(cli.output, Format::Json);
         assert!(matches!(cli.command, Command::Vswitches { vpc: Some(_), zone: Some(_) }));
         // Bad ids are refused by the parser, before anything starts.
@@ -426,14 +215,41 @@ mod tests {
         assert!(!cli.demo && cli.no_demo);
     }
 
-    #[test]
-    fn addresses_and_usage_read_compactly() {
-        let ips: Vec<std::net::Ipv4Addr> = (1..=5).map(|i| std::net::Ipv4Addr::new(10, 0, 0, i)).collect();
-        assert_eq!(address_list(&[]), "-");
-        assert_eq!(address_list(&ips[..2]), "10.0.0.1,10.0.0.2");
-        assert_eq!(address_list(&ips), "10.0.0.1,10.0.0.2 +3 more");
-        assert_eq!(used_percent(252, 252), "0.0%");
-        assert_eq!(used_percent(252, 189), "25.0%");
-        assert_eq!(used_percent(0, 0), "-");
+    #[tokio::test]
+    async fn every_command_lists_the_demo_estate() {
+        let region = RegionId::new("cn-hangzhou").unwrap();
+        let progress = Progress::new(true);
+        let cloud = connect(None, &region, true).await.unwrap();
+        let mock = cloud.mock.as_ref().unwrap();
+        demo::create(mock, &cloud.rpc, &region, &progress).await.unwrap();
+
+        let vpc_client = VpcClient::new(cloud.rpc.clone());
+        let vpcs = list_vpcs(&vpc_client, &progress).await.unwrap();
+        assert_eq!(vpcs.len(), 1);
+        let vswitches = list_vswitches(&vpc_client, Some(vpcs[0].vpc_id.clone()), None, &progress).await.unwrap();
+        assert_eq!(vswitches.len(), 2);
+        // The node VSwitch lends addresses to two primaries, two pod addresses and the VIP.
+        let free: Vec<u64> = vswitches.iter().map(|v| v.available_ip_address_count).collect();
+        assert_eq!(free, vec![247, 252]);
+        assert!(vswitches_table(&vswitches).render().contains("  247     252  2.0%  Available"));
+
+        let enis = list_enis(&EcsClient::new(cloud.rpc.clone()), None, None, &progress).await.unwrap();
+        assert_eq!(enis.iter().map(|e| e.device_index).collect::<Vec<_>>(), vec![Some(0), Some(1)]);
+        let instance = enis[0].instance_id.clone();
+        let only = list_enis(&EcsClient::new(cloud.rpc.clone()), instance, None, &progress).await.unwrap();
+        assert_eq!(only.len(), 2);
+        assert_eq!(eni_json(&only[1])["secondary_ips"].as_array().map(Vec::len), Some(2));
+
+        let views = lbs::fetch(&SlbClient::new(cloud.rpc.clone()), &progress).await.unwrap();
+        let json = lbs::to_json(&views);
+        let listener = &json[0]["listeners"][0];
+        assert_eq!((listener["protocol"].as_str(), listener["port"].as_u64()), (Some("tcp"), Some(80)));
+        assert_eq!(listener["forwards_to"]["kind"], "vserver-group");
+        let backends = listener["backends"].as_array().unwrap();
+        let kinds: Vec<&str> = backends.iter().filter_map(|b| b["type"].as_str()).collect();
+        assert_eq!(kinds, ["ecs", "eni"]);
+        assert!(backends.iter().all(|b| b["health"].is_string()));
+        let tables = lbs::render_tables(&views);
+        assert_eq!(tables.lines().count(), 6, "{tables}");
     }
 }

@@ -1,7 +1,9 @@
 //! Shared set-up for the ack-net examples: every example talks to the embedded mock cloud
 //! unless `ACK_NET_ENDPOINT` names another endpoint.
 
-use ack_net_core::{CallStats, DefaultChain, Error as CoreError, RpcClient};
+use std::sync::Arc;
+
+use ack_net_core::{CallEvent, CallObserver, CallStats, Credentials, DefaultChain, RpcClient};
 use ack_net_mock::MockCloud;
 
 /// Where an example's calls go, and what they cost.
@@ -22,34 +24,35 @@ impl Cloud {
     /// `ALIBABA_CLOUD_REGION_ID`, default `cn-hangzhou`), or starts the embedded mock cloud
     /// (seeded, so runs are reproducible) and uses its test credentials.
     pub async fn connect() -> Result<Cloud, BoxError> {
-        let stats = CallStats::new();
         let region = std::env::var("ALIBABA_CLOUD_REGION_ID").unwrap_or_else(|_| "cn-hangzhou".to_owned());
-        match std::env::var("ACK_NET_ENDPOINT") {
-            Ok(endpoint) if !endpoint.is_empty() => {
-                let rpc = RpcClient::builder()
-                    .region(&region)
-                    .endpoint(&endpoint)
-                    .credentials_provider(DefaultChain::new())
-                    .observer(stats.clone())
-                    .build()?;
+        let endpoint = std::env::var("ACK_NET_ENDPOINT").ok().filter(|e| !e.is_empty());
+        Self::connect_with(endpoint.as_deref(), &region, None).await
+    }
+
+    /// Like [`Cloud::connect`], with the endpoint (`None`: the embedded mock), the region and
+    /// one more observer given explicitly.
+    pub async fn connect_with(
+        endpoint: Option<&str>,
+        region: &str,
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<Cloud, BoxError> {
+        let stats = CallStats::new();
+        let mut builder = RpcClient::builder().region(region).observer(stats.clone());
+        if let Some(o) = observer {
+            builder = builder.observer(ObserverRef(o));
+        }
+        match endpoint {
+            Some(endpoint) => {
+                let rpc = builder.endpoint(endpoint).credentials_provider(DefaultChain::new()).build()?;
                 Ok(Cloud { rpc, stats, mock: None })
             }
-            _ => {
+            None => {
                 let mock = MockCloud::builder().seed(42).start().await?;
-                let rpc = Self::mock_client(&mock, &region, &stats)?;
+                let rpc =
+                    builder.endpoint(&mock.url()).credentials(Credentials::new("testid", "testsecret")).build()?;
                 Ok(Cloud { rpc, stats, mock: Some(mock) })
             }
         }
-    }
-
-    /// A client for `mock` with its default test credentials.
-    pub fn mock_client(mock: &MockCloud, region: &str, stats: &CallStats) -> Result<RpcClient, CoreError> {
-        RpcClient::builder()
-            .region(region)
-            .endpoint(&mock.url())
-            .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-            .observer(stats.clone())
-            .build()
     }
 
     /// Where the calls go, for printing.
@@ -58,5 +61,15 @@ impl Cloud {
             Some(m) => format!("the embedded mock cloud at {}", m.url()),
             None => "the endpoint in ACK_NET_ENDPOINT".to_owned(),
         }
+    }
+}
+
+/// Shares an observer the caller keeps.
+#[derive(Debug)]
+struct ObserverRef(Arc<dyn CallObserver>);
+
+impl CallObserver for ObserverRef {
+    fn on_attempt(&self, event: &CallEvent<'_>) {
+        self.0.on_attempt(event);
     }
 }

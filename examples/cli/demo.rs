@@ -8,9 +8,7 @@ use ack_net_core::{Product, RpcRequest};
 use ack_net_eni::EcsClient;
 use ack_net_examples::BoxError;
 use ack_net_mock::{InstanceSeed, MockCloud};
-use ack_net_slb::{
-    AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient,
-};
+use ack_net_slb::{AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient};
 use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
 
 use super::output::Progress;
@@ -65,7 +63,11 @@ pub async fn create(
         .name("ack-net-demo-pods")
         .send_and_attach(&instance_id, &wait)
         .await?;
-    progress.say(format_args!("  ENI {} attached to {instance_id} with {} secondary addresses", eni.id, eni.secondary_ips.len()));
+    progress.say(format_args!(
+        "  ENI {} attached to {instance_id} with {} secondary addresses",
+        eni.id,
+        eni.secondary_ips.len()
+    ));
 
     let lb = slb
         .load_balancers()

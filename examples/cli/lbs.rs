@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use ack_net_core::{Product, RpcRequest};
 use ack_net_examples::BoxError;
 use ack_net_slb::{
-    decode_backend_servers, Backend, BackendHealth, Listener, ListenerBackend, LoadBalancer, LoadBalancerId,
-    SlbClient, MAX_LISTENERS_PAGE, MAX_LOAD_BALANCERS_PAGE,
+    decode_backend_servers, Backend, BackendHealth, Listener, ListenerBackend, LoadBalancer, LoadBalancerId, SlbClient,
+    MAX_LISTENERS_PAGE, MAX_LOAD_BALANCERS_PAGE,
 };
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -195,8 +195,9 @@ fn health_of(health: &[BackendHealth], listener: &Listener, backend: &Backend) -
 
 /// The load balancers table, then one row per listener backend.
 pub fn render_tables(views: &[LbView]) -> String {
-    let mut lbs = Table::new(&["LOAD BALANCER", "NAME", "ADDRESS", "TYPE", "STATUS", "SPEC", "VPC", "VSWITCH", "LISTENERS"])
-        .right_align(&[8]);
+    let mut lbs =
+        Table::new(&["LOAD BALANCER", "NAME", "ADDRESS", "TYPE", "STATUS", "SPEC", "VPC", "VSWITCH", "LISTENERS"])
+            .right_align(&[8]);
     let mut rows = Table::new(&[
         "LOAD BALANCER",
         "LISTENER",
@@ -331,7 +332,10 @@ mod tests {
         )
         .unwrap();
         let got = default_group_backends(&answer, 8080).unwrap();
-        assert_eq!(got, vec![Backend::ecs("i-a", 8080), Backend::eni("eni-b", "10.0.0.7".parse().unwrap(), 8080).with_weight(50)]);
+        assert_eq!(
+            got,
+            vec![Backend::ecs("i-a", 8080), Backend::eni("eni-b", "10.0.0.7".parse().unwrap(), 8080).with_weight(50)]
+        );
         assert!(default_group_backends(&json!({"LoadBalancerId": "lb-1"}), 80).unwrap().is_empty());
     }
 

@@ -3,7 +3,6 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::time::Instant;
 
 use ack_net_core::{CallEvent, CallObserver, CallOutcome};
 
@@ -84,13 +83,12 @@ pub fn or_dash<T: Display>(value: Option<T>) -> String {
 #[derive(Clone, Debug)]
 pub struct Progress {
     quiet: bool,
-    started: Instant,
 }
 
 impl Progress {
     /// Progress that prints unless `quiet`.
     pub fn new(quiet: bool) -> Self {
-        Self { quiet, started: Instant::now() }
+        Self { quiet }
     }
 
     /// Prints one line.
@@ -106,11 +104,6 @@ impl Progress {
             Some(t) => self.say(format_args!("  page {page}: {on_page} {what} ({so_far} of {t})")),
             None => self.say(format_args!("  page {page}: {on_page} {what} ({so_far} so far)")),
         }
-    }
-
-    /// Time since the command started.
-    pub fn elapsed(&self) -> std::time::Duration {
-        self.started.elapsed()
     }
 }
 
