@@ -70,19 +70,23 @@ def summary(lat):
     }
 
 
-def sequential(client, domain, warmup, n):
+def sequential(client, domain, warmup, warmup_max_secs, n, max_secs):
+    t0 = time.perf_counter()
     for _ in range(warmup):
+        if time.perf_counter() - t0 >= warmup_max_secs:
+            break
         call(client, domain)
     lat = []
     t0 = time.perf_counter()
-    for _ in range(n):
+    while len(lat) < n and time.perf_counter() - t0 < max_secs:
         t = time.perf_counter()
         call(client, domain)
         lat.append(time.perf_counter() - t)
     wall = time.perf_counter() - t0
     s = summary(lat)
     s["wall_s"] = wall
-    s["calls_per_s"] = n / wall
+    s["calls_per_s"] = len(lat) / wall
+    s["cut_short"] = len(lat) < n
     return s
 
 
@@ -135,7 +139,9 @@ def main():
     ap.add_argument("--key-id", default="testid")
     ap.add_argument("--key-secret", default="testsecret")
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--warmup-max-secs", type=float, default=3.0)
     ap.add_argument("--seq", type=int, default=2000)
+    ap.add_argument("--seq-max-secs", type=float, default=20.0)
     ap.add_argument("--threads", type=int, default=16, help="concurrent callers (threads); 0 skips the phase")
     ap.add_argument("--conc-warmup-secs", type=float, default=1.0)
     ap.add_argument("--duration-secs", type=float, default=5.0)
@@ -157,7 +163,7 @@ def main():
         return
 
     try:
-        seq = sequential(client, domain, a.warmup, a.seq)
+        seq = sequential(client, domain, a.warmup, a.warmup_max_secs, a.seq, a.seq_max_secs)
     except Exception as e:  # noqa: BLE001
         print("bench_python.py: sequential call failed: %s" % describe(e), file=sys.stderr)
         sys.exit(1)

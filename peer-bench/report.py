@@ -60,6 +60,14 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def shown_path(path, repo):
+    """`path` relative to the repo when it is inside it, else as given."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(repo + os.sep):
+        return os.path.relpath(absolute, repo)
+    return path
+
+
 def ms(us):
     return "%.2f" % (us / 1000.0)
 
@@ -68,6 +76,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--results", required=True)
+    ap.add_argument("--append", action="store_true", help="append as a section instead of overwriting")
+    ap.add_argument("--title", default="", help="the section title when appending")
+    ap.add_argument("--command", default="peer-bench/run.sh", help="the command line shown under 'How it was run'")
     a = ap.parse_args()
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -97,8 +108,10 @@ def main():
     lines.append("POST, response (2 preloaded VPCs, ~2 KB of JSON) decoded and checked; all three clients against the same")
     lines.append("`ack-net-mock` process (release build, signature verification on), one client after another.")
     lines.append("")
-    lines.append("| Client | Sequential p50 (ms) | Sequential p99 (ms) | Sequential calls/s | Concurrent callers | Throughput (calls/s) | Concurrent p50 (ms) | Concurrent p99 (ms) | Errors |")
-    lines.append("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    lines.append("| Client | Sequential calls | Sequential p50 (ms) | Sequential p99 (ms) | Sequential calls/s"
+                 " | Concurrent callers | Throughput (calls/s) | Concurrent p50 (ms) | Concurrent p99 (ms) | Errors |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    notes = []
     rejected = []
     for key, label in ROWS:
         jpath = os.path.join(a.out_dir, key + ".json")
@@ -112,33 +125,45 @@ def main():
                         ms(c["p99_us"]), str(c["errors"]))
             else:
                 conc = ("-", "-", "-", "-", "-")
-            lines.append("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s |" % (
-                label, ms(s["p50_us"]), ms(s["p99_us"]), s["calls_per_s"], *conc))
+            n = str(s["n"]) + (" (time cap)" if s.get("cut_short") else "")
+            lines.append("| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s |" % (
+                label, n, ms(s["p50_us"]), ms(s["p99_us"]), s["calls_per_s"], *conc))
+            b = r.get("peer_http_client_build")
+            if b and "p50_us" in b:
+                notes.append("%s builds a new `reqwest` 0.11 client inside every call (no connection reuse);"
+                             " `reqwest::ClientBuilder::new().build()` alone took p50 %s ms (n=%d) on this machine"
+                             " during the run." % (label, ms(b["p50_us"]), b["n"]))
+            if c and c.get("first_error"):
+                notes.append("%s: first error under load: `%s`" % (label, c["first_error"]))
         elif os.path.exists(rpath):
             reason = open(rpath, encoding="utf-8").read().strip().replace("|", "\\|").replace("\n", " ")
+            reason = re.sub(r"^(peer-bench|bench_python\.py): .*? rejected: ", "", reason)
             rejected.append((label, reason))
-            lines.append("| %s | rejected | rejected | - | - | - | - | - | all |" % label)
+            lines.append("| %s | 0 | rejected | rejected | - | - | - | - | - | all |" % label)
         else:
-            lines.append("| %s | not run | | | | | | | |" % label)
+            lines.append("| %s | not run | | | | | | | | |" % label)
     lines.append("")
+    for n in notes:
+        lines.append(n)
+        lines.append("")
     for label, reason in rejected:
         lines.append("%s: every request was rejected by the mock, so it was not measured. The mock answered: `%s`"
                      % (label, reason))
         lines.append("")
-    lines.append("Sequential: %s measured calls one at a time after a warm-up; p50/p99 are nearest-rank percentiles of"
-                 " per-call wall time. Concurrent: callers loop for the measured seconds after a warm-up of load;"
-                 " throughput = completed calls / wall time; p50/p99 are per-call latencies under that load."
-                 % meta.get("KNOBS", "SEQ=?").split()[0].split("=")[1])
+    lines.append("Sequential: calls one at a time after a warm-up, up to SEQ calls or SEQ_MAX_SECS seconds (knobs"
+                 " below); p50/p99 are nearest-rank percentiles of per-call wall time. Concurrent: the callers loop"
+                 " for DURATION seconds after CONC_WARMUP seconds of load; throughput = completed calls / wall time"
+                 " (until the last caller is done); p50/p99 are per-call latencies under that load.")
     lines.append("")
     lines.append("## How it was run")
     lines.append("")
     lines.append("```")
-    lines.append("peer-bench/run.sh")
+    lines.append(a.command)
     lines.append("```")
     lines.append("")
     lines.append("- Knobs: `%s`" % meta.get("KNOBS", "?"))
     lines.append("- Mock: `%s` (started once, `--listen 127.0.0.1:0 --seed 1 --preload peer-bench/preload.json`)"
-                 % os.path.relpath(meta.get("MOCK_BIN", "?"), repo))
+                 % shown_path(meta.get("MOCK_BIN", "?"), repo))
     lines.append("- Measuring took %s s (builds and venv not included)." % meta.get("RUN_SECS", "?"))
     lines.append("- Date (UTC): %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"))
     lines.append("")
@@ -151,13 +176,20 @@ def main():
     lines.append("- Rust: `%s`, `%s`" % (sh("rustc", "-V"), sh("cargo", "-V")))
     lines.append("- ack-net: ack-net-core %s at commit %s; mock ack-net-mock %s" % (v("ack-net-core"), commit_note,
                                                                                     v("ack-net-mock")))
-    lines.append("- aliyun-openapi-core-rust-sdk %s (reqwest %s in the build, tokio %s)" % (
-        v("aliyun-openapi-core-rust-sdk"), v("reqwest"), v("tokio")))
+    lines.append("- aliyun-openapi-core-rust-sdk %s (on reqwest 0.11: %s; ack-net-core is on reqwest 0.13: %s; tokio %s)" % (
+        v("aliyun-openapi-core-rust-sdk"), ", ".join(x for x in lock.get("reqwest", []) if x.startswith("0.11")) or "?",
+        ", ".join(x for x in lock.get("reqwest", []) if x.startswith("0.13")) or "?", v("tokio")))
     lines.append("- Python: CPython %s, aliyun-python-sdk-core %s (pinned in peer-bench/requirements.txt)" % (
         platform.python_version(), py_sdk))
     lines.append("")
-    with open(a.results, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+    if a.append:
+        body = ["#" + l if l.startswith("## ") else l for l in lines[4:]]
+        text = "\n## " + (a.title or "Another run") + "\n\n" + "\n".join(body)
+        with open(a.results, "a", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        with open(a.results, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines))
     print("\n".join(lines[8:8 + 2 + len(ROWS)]))
     return 0
 

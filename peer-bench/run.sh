@@ -7,11 +7,14 @@
 #   peer-bench/run.sh              # from anywhere; takes ~1 minute once built
 #
 # Environment knobs (defaults in brackets):
-#   SEQ [2000] measured sequential calls per client (after WARMUP [200])
+#   SEQ [2000] measured sequential calls per client (after WARMUP [200]); a client that is slower stops
+#     after SEQ_MAX_SECS [20] (warm-up after WARMUP_MAX_SECS [3]) and the table gives the calls it made
 #   DURATION [5] seconds of the measured throughput phase (after CONC_WARMUP [1] seconds of load)
 #   RUST_TASKS [64] concurrent tokio tasks for the Rust clients; PY_THREADS [16] threads for Python
 #   MOCK_BIN [built here from ../ack-net-mock] the mock binary to run; RESULTS [RESULTS.md] output file
 #   PYTHON [python3] the interpreter the venv is made with
+#   RESULTS_APPEND [0] 1 appends this run to RESULTS as a section titled RESULTS_TITLE, with the command line
+#     RESULTS_COMMAND, instead of overwriting it
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +22,8 @@ cd "$here"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 SEQ="${SEQ:-2000}"
 WARMUP="${WARMUP:-200}"
+SEQ_MAX_SECS="${SEQ_MAX_SECS:-20}"
+WARMUP_MAX_SECS="${WARMUP_MAX_SECS:-3}"
 DURATION="${DURATION:-5}"
 CONC_WARMUP="${CONC_WARMUP:-1}"
 RUST_TASKS="${RUST_TASKS:-64}"
@@ -26,8 +31,8 @@ PY_THREADS="${PY_THREADS:-16}"
 RESULTS="${RESULTS:-$here/RESULTS.md}"
 PYTHON="${PYTHON:-python3}"
 out="$here/out"
+rm -rf "$out"
 mkdir -p "$out"
-rm -f "$out"/*.json "$out"/*.rejected "$out"/meta.env
 
 log() { printf '[peer-bench] %s\n' "$*" >&2; }
 
@@ -83,11 +88,14 @@ run_client() {
     log "$id: measuring"
     "$@" >"$out/$id.json"
 }
-run_client ack-net "$bench" --client ack-net --url "$url" --warmup "$WARMUP" --seq "$SEQ" \
+run_client ack-net "$bench" --client ack-net --url "$url" --warmup "$WARMUP" --warmup-max-secs "$WARMUP_MAX_SECS" \
+    --seq "$SEQ" --seq-max-secs "$SEQ_MAX_SECS" \
     --concurrency "$RUST_TASKS" --conc-warmup-secs "$CONC_WARMUP" --duration-secs "$DURATION"
-run_client aliyun-rs "$bench" --client aliyun-rs --url "$url" --warmup "$WARMUP" --seq "$SEQ" \
+run_client aliyun-rs "$bench" --client aliyun-rs --url "$url" --warmup "$WARMUP" --warmup-max-secs "$WARMUP_MAX_SECS" \
+    --seq "$SEQ" --seq-max-secs "$SEQ_MAX_SECS" \
     --concurrency "$RUST_TASKS" --conc-warmup-secs "$CONC_WARMUP" --duration-secs "$DURATION"
-run_client python "$py" "$here/bench_python.py" --url "$url" --warmup "$WARMUP" --seq "$SEQ" \
+run_client python "$py" "$here/bench_python.py" --url "$url" --warmup "$WARMUP" --warmup-max-secs "$WARMUP_MAX_SECS" \
+    --seq "$SEQ" --seq-max-secs "$SEQ_MAX_SECS" \
     --threads "$PY_THREADS" --conc-warmup-secs "$CONC_WARMUP" --duration-secs "$DURATION"
 
 stop_mock
@@ -100,7 +108,11 @@ log "measured in ${run_secs}s"
     echo "LOAD_BEFORE=$load_before"
     echo "RUN_SECS=$run_secs"
     echo "MOCK_BIN=$mock_bin"
-    echo "SEQ=$SEQ WARMUP=$WARMUP DURATION=$DURATION CONC_WARMUP=$CONC_WARMUP RUST_TASKS=$RUST_TASKS PY_THREADS=$PY_THREADS"
+    echo "SEQ=$SEQ SEQ_MAX_SECS=$SEQ_MAX_SECS WARMUP=$WARMUP WARMUP_MAX_SECS=$WARMUP_MAX_SECS DURATION=$DURATION CONC_WARMUP=$CONC_WARMUP RUST_TASKS=$RUST_TASKS PY_THREADS=$PY_THREADS"
 } >"$out/meta.env"
-"$py" "$here/report.py" --out-dir "$out" --results "$RESULTS"
+report_args=(--out-dir "$out" --results "$RESULTS" --command "${RESULTS_COMMAND:-peer-bench/run.sh}")
+if [ "${RESULTS_APPEND:-0}" = 1 ]; then
+    report_args+=(--append --title "${RESULTS_TITLE:-Another run}")
+fi
+"$py" "$here/report.py" "${report_args[@]}"
 log "wrote $RESULTS"

@@ -226,8 +226,16 @@ fn not_found_key() -> MockError {
     MockError::not_found("InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 }
 
+/// Parses a request timestamp. The API documents `YYYY-MM-DDThh:mm:ssZ`, but the live
+/// gateway also accepts fractional seconds (some SDKs send nanoseconds), so the mock does too.
+fn parse_request_time(value: &str) -> Option<DateTime<Utc>> {
+    sign::parse_timestamp(value).or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.fZ").ok().map(|t| t.and_utc())
+    })
+}
+
 fn check_time(value: &str, now: DateTime<Utc>) -> Result<i64, MockError> {
-    let t = sign::parse_timestamp(value.trim()).ok_or_else(|| {
+    let t = parse_request_time(value.trim()).ok_or_else(|| {
         MockError::bad_request("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
     })?;
     let skew = (now - t).num_seconds().abs();
@@ -378,6 +386,15 @@ mod tests {
         let e = authenticate(&creds, &nonces, &inc, &parse(&inc), now).unwrap_err();
         assert_eq!(e.code, "SignatureDoesNotMatch");
         assert!(e.message.contains("GET&%2F&AccessKeyId%3Dtestid"));
+    }
+
+    #[test]
+    fn fractional_seconds_are_accepted_and_garbage_is_not() {
+        let now = sign::parse_timestamp("2026-11-25T16:02:30Z").unwrap();
+        assert!(check_time("2026-11-25T16:02:30.823595496Z", now).is_ok());
+        assert!(check_time("2026-11-25T16:02:30Z", now).is_ok());
+        assert_eq!(check_time("2026-11-25 16:02:30", now).unwrap_err().code, "InvalidTimeStamp.Format");
+        assert_eq!(check_time("2026-11-25T16:02:30.5", now).unwrap_err().code, "InvalidTimeStamp.Format");
     }
 
     #[test]

@@ -48,9 +48,15 @@ struct Args {
     /// Sequential calls before the measured ones.
     #[arg(long, default_value_t = 200)]
     warmup: usize,
+    /// Stop the warm-up after this many seconds even if fewer calls were made.
+    #[arg(long, default_value_t = 3.0)]
+    warmup_max_secs: f64,
     /// Measured sequential calls (one at a time).
     #[arg(long, default_value_t = 2000)]
     seq: usize,
+    /// Stop the sequential phase after this many seconds even if fewer calls were made.
+    #[arg(long, default_value_t = 20.0)]
+    seq_max_secs: f64,
     /// Concurrent callers (tokio tasks) for the throughput phase; 0 skips it.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -71,7 +77,7 @@ struct Args {
 #[derive(Clone)]
 enum Client {
     AckNet(RpcClient),
-    AliyunRs(RPClient),
+    AliyunRs(Box<RPClient>),
 }
 
 impl Client {
@@ -90,7 +96,7 @@ impl Client {
                 // The peer appends `?Signature=..` straight to the endpoint, so it wants the trailing
                 // slash its own examples use ("https://vpc.aliyuncs.com/").
                 let endpoint = format!("{}/", args.url.trim_end_matches('/'));
-                Client::AliyunRs(RPClient::new(args.key_id.clone(), args.key_secret.clone(), endpoint))
+                Client::AliyunRs(Box::new(RPClient::new(args.key_id.clone(), args.key_secret.clone(), endpoint)))
             }
         })
     }
@@ -98,9 +104,11 @@ impl Client {
     /// One `DescribeVpcs`, decoded; an error is the client's own message (with the mock's code and text).
     async fn call(&self) -> Result<Value, String> {
         let v: Value = match self {
-            Client::AckNet(c) => c.call_value(RpcRequest::read(Product::Vpc, ACTION)).await.map_err(|e| e.to_string())?,
-            Client::AliyunRs(c) => c
-                .clone()
+            Client::AckNet(c) => {
+                c.call_value(RpcRequest::read(Product::Vpc, ACTION)).await.map_err(|e| e.to_string())?
+            }
+            // As its docs show: the builder consumes the client, so each call starts from a clone.
+            Client::AliyunRs(c) => RPClient::clone(c)
                 .version(VERSION)
                 .post(ACTION)
                 .query([("RegionId", REGION)])
@@ -142,22 +150,43 @@ fn summary(mut lat: Vec<Duration>) -> Value {
     })
 }
 
-async fn sequential(client: &Client, warmup: usize, n: usize) -> Result<Value, String> {
-    for _ in 0..warmup {
+/// `warmup` then `n` calls one at a time, each phase cut short after its time limit.
+async fn sequential(client: &Client, args: &Args) -> Result<Value, String> {
+    let t0 = Instant::now();
+    for _ in 0..args.warmup {
+        if t0.elapsed().as_secs_f64() >= args.warmup_max_secs {
+            break;
+        }
         client.call().await?;
     }
-    let mut lat = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(args.seq);
     let t0 = Instant::now();
-    for _ in 0..n {
+    while lat.len() < args.seq && t0.elapsed().as_secs_f64() < args.seq_max_secs {
         let t = Instant::now();
         client.call().await?;
         lat.push(t.elapsed());
     }
     let wall = t0.elapsed().as_secs_f64();
+    let n = lat.len();
     let mut s = summary(lat);
     s["wall_s"] = json!(wall);
     s["calls_per_s"] = json!(n as f64 / wall);
+    s["cut_short"] = json!(n < args.seq);
     Ok(s)
+}
+
+/// What `reqwest` 0.11's `ClientBuilder::new().build()` costs here: the peer builds a new HTTP client
+/// (with its TLS connector and the system's root certificates) inside every `send()`.
+fn peer_client_build_us(n: usize) -> Value {
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        if let Err(e) = reqwest011::ClientBuilder::new().build() {
+            return json!({ "error": e.to_string() });
+        }
+        lat.push(t.elapsed());
+    }
+    summary(lat)
 }
 
 struct Phase {
@@ -245,7 +274,7 @@ async fn main() -> std::process::ExitCode {
         };
     }
 
-    let seq = match sequential(&client, args.warmup, args.seq).await {
+    let seq = match sequential(&client, &args).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("peer-bench: {:?} sequential call failed: {e}", args.client);
@@ -258,6 +287,9 @@ async fn main() -> std::process::ExitCode {
         "runtime": format!("tokio multi-thread, {} worker threads", std::thread::available_parallelism().map_or(1, |n| n.get())),
         "sequential": seq,
     });
+    if matches!(args.client, Which::AliyunRs) {
+        out["peer_http_client_build"] = peer_client_build_us(20);
+    }
     if args.concurrency > 0 {
         let warm = concurrent(&client, args.concurrency, args.conc_warmup_secs, args.max_calls).await;
         if warm.errors > 0 {
@@ -279,4 +311,47 @@ async fn main() -> std::process::ExitCode {
     }
     println!("{out}");
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&x| Duration::from_micros(x)).collect()
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let s = us(&(1..=100).collect::<Vec<_>>());
+        assert_eq!(pct(&s, 50.0), 50.0);
+        assert_eq!(pct(&s, 99.0), 99.0);
+        assert_eq!(pct(&s, 100.0), 100.0);
+        assert_eq!(pct(&us(&[7]), 99.0), 7.0);
+        assert!(pct(&[], 50.0).is_nan());
+        let sum = summary(us(&[30, 10, 20]));
+        assert_eq!(sum["n"], 3);
+        assert_eq!(sum["p50_us"], 20.0);
+        assert_eq!(sum["mean_us"], 20.0);
+    }
+
+    fn args(client: &str, url: &str) -> Args {
+        Args::parse_from(["peer-bench", "--client", client, "--url", url, "--warmup", "2", "--seq", "5"])
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ack_net_calls_are_accepted_and_measured() {
+        let mock = ack_net_mock::MockCloud::builder().seed(1).start().await.expect("mock starts");
+        let a = args("ack-net", &mock.url());
+        let client = Client::new(&a).expect("client");
+        let v = client.call().await.expect("the mock accepts ack-net's DescribeVpcs");
+        assert!(v["Vpcs"].is_object(), "{v}");
+        let s = sequential(&client, &a).await.expect("sequential");
+        assert_eq!(s["n"], 5);
+        let p = concurrent(&client, 4, 0.2, 40).await;
+        assert_eq!(p.errors, 0, "{:?}", p.first_error);
+        assert!(p.calls > 0 && p.calls <= 40, "{}", p.calls);
+        assert_eq!(mock.count("DescribeVpcs"), 1 + 2 + 5 + p.calls);
+        mock.shutdown().await;
+    }
 }
