@@ -1,53 +1,159 @@
-//! The ack-net quickstart: a VPC and two VSwitches, an ECS instance, and a summary of the
-//! API calls it took — against the embedded mock cloud unless `ACK_NET_ENDPOINT` is set.
+//! The ack-net quickstart, the whole mission in one run: a VPC and VSwitches, an ECS
+//! instance as the node, a warm IP pool, pods given their networks, a Service bound to a
+//! load balancer (plan printed, applied, and a second apply that makes no write), a pod
+//! deleted and its address returned, and the API calls it all took — against the embedded
+//! mock cloud unless `ACK_NET_ENDPOINT` is set.
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ack_net_eni::pod_network::PodNetwork;
+use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::{EcsClient, IpProtocol, Peer, PortRange, SecurityGroupRule};
 use ack_net_examples::{BoxError, Cloud};
+use ack_net_slb::binding::{
+    DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PlanOptions, PortSpec, ServiceBinding,
+};
+use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
 use ack_net_vpc::{cidr, VpcClient, WaitPolicy, ZoneId};
+
+const CLUSTER: &str = "c-quickstart";
+const INSTANCE_TYPE: &str = "ecs.g7.xlarge";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let started = Instant::now();
     let cloud = Cloud::connect().await?;
-    println!("ack-net quickstart: talking to {}\n", cloud.describe());
+    println!("ack-net quickstart, talking to {}\n", cloud.describe());
 
     // 1. A VPC, and two VSwitches in two zones with blocks the planner proves free.
-    let vpc_client = VpcClient::new(cloud.rpc.clone());
+    let vpcs = VpcClient::new(cloud.rpc.clone());
     let wait = WaitPolicy::default().with_timeout(Duration::from_secs(60));
-    let vpc =
-        vpc_client.vpcs().create().cidr_block("192.168.0.0/16").name("ack-net-quickstart").send_and_wait(&wait).await?;
-    println!("VPC      {}  {}", vpc.vpc_id, vpc.cidr_block);
+    let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name("ack-net-quickstart").send_and_wait(&wait).await?;
+    println!("== network\nVPC       {}  {}", vpc.vpc_id, vpc.cidr_block);
     let zones: [(ZoneId, u8); 2] = [("cn-hangzhou-h".parse()?, 24), ("cn-hangzhou-i".parse()?, 24)];
     let mut vswitches = Vec::new();
     for planned in cidr::plan_vswitches(vpc.cidr_block, &[], &zones)? {
-        let vsw =
-            vpc_client.vswitches().create(&vpc.vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?;
+        let vsw = vpcs.vswitches().create(&vpc.vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?;
         println!(
-            "VSwitch  {}  {}  {}  {} addresses free",
+            "VSwitch   {}  {}  {}  {} free",
             vsw.vswitch_id, vsw.zone_id, vsw.cidr_block, vsw.available_ip_address_count
         );
         vswitches.push(vsw);
     }
 
-    // 2. An ECS instance to be the node (the mock creates it through its admin API).
-    if let Some(mock) = &cloud.mock {
-        let node = mock.create_instance(ack_net_mock::InstanceSeed {
-            region_id: "cn-hangzhou".into(),
-            zone_id: vswitches[0].zone_id.to_string(),
-            instance_type: "ecs.g7.xlarge".into(),
-            vswitch_id: vswitches[0].vswitch_id.to_string(),
-            security_group_ids: Vec::new(),
-            instance_id: None,
-        })?;
-        println!("Node     {}", node["InstanceId"].as_str().unwrap_or("?"));
-    }
+    // 2. A security group that lets the VPC reach pods, and a node.
+    let ecs = EcsClient::new(cloud.rpc.clone());
+    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("pods").send().await?;
+    ecs.security_groups()
+        .converger(group.as_str(), "ack-net:quickstart")
+        .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))
+        .apply()
+        .await?;
+    let Some(mock) = &cloud.mock else {
+        println!("\nOn a real account the rest needs a node: run it against the mock to see it all.");
+        return Ok(());
+    };
+    let node = mock.create_instance(ack_net_mock::InstanceSeed {
+        region_id: "cn-hangzhou".into(),
+        zone_id: vswitches[0].zone_id.to_string(),
+        instance_type: INSTANCE_TYPE.into(),
+        vswitch_id: vswitches[0].vswitch_id.to_string(),
+        security_group_ids: vec![group.to_string()],
+        instance_id: None,
+    })?;
+    let node_id = node["InstanceId"].as_str().ok_or("the mock did not name the instance")?.to_owned();
+    let limits = ecs.instance_types().limits(INSTANCE_TYPE).await?;
+    println!("Node      {node_id}  {INSTANCE_TYPE}: up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
-    println!("\nAPI calls made:\n{}", cloud.stats);
-    println!("done in {:.2?}", started.elapsed());
+    // 3. A warm pool of pod addresses on the node.
+    let config = PoolConfig::new(format!("pool-{node_id}"), CLUSTER, node_id.parse()?, INSTANCE_TYPE.parse()?)
+        .vswitch(vswitches[0].vswitch_id.clone())
+        .security_group(group.clone())
+        .warm_band(4, 12);
+    let (pool_cloud, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
+    let t = Instant::now();
+    let pool = IpPool::start(config, pool_cloud, capacity, Arc::new(MemoryStore::new())).await?;
+    let mut pods = Vec::new();
+    println!("\n== pods\n{:<14} {:<16} {:<28} {:<14} {}", "POD", "IP", "ENI", "GATEWAY", "MAC");
+    for i in 0..5 {
+        let key = format!("default/web-{i}");
+        let net = PodNetwork::setup(&pool, &key).await?;
+        println!(
+            "{key:<14} {:<16} {:<28} {:<14} {}",
+            net.ipv4.to_string(),
+            net.eni_id.to_string(),
+            net.gateway4.to_string(),
+            net.mac
+        );
+        pods.push(net);
+    }
+    let m = pool.metrics();
+    println!(
+        "pool: {} in use, {} idle, {} ENI(s); first five pods served in {:.0?}",
+        m.in_use,
+        m.idle,
+        m.enis,
+        t.elapsed()
+    );
+    let cni = pods[0].cni_result("eth0", Some("/var/run/netns/web-0"))?;
+    println!("CNI result of web-0: {}", serde_json::to_string(&cni)?);
+
+    // 4. A Service bound to a load balancer: plan, apply, and prove it converged.
+    let slb = SlbClient::new(cloud.rpc.clone());
+    let backends = |pods: &[PodNetwork]| -> Vec<Backend> {
+        pods.iter().map(|p| Backend::eni(p.eni_id.as_str(), p.ipv4.addr().into(), 8080)).collect()
+    };
+    let spec_for = |pods: &[PodNetwork]| {
+        LoadBalancerSpec::create(
+            Owner::new(CLUSTER, "default/web"),
+            LoadBalancerAttributes::intranet(vswitches[0].vswitch_id.clone(), InstanceSpec::S1Small),
+        )
+        .port(PortSpec::tcp(80, backends(pods)))
+    };
+    let binding = ServiceBinding::new(slb.clone(), spec_for(&pods))?;
+    let observed = binding.observe(None).await?;
+    let plan = binding.plan(&observed)?;
+    println!("\n== service default/web -> load balancer\n{plan}");
+    let report = binding.apply(&plan).await?;
+    let lb = report.load_balancer_id.clone().ok_or("the binding made no load balancer")?;
+    println!("applied: load balancer {lb}, {} API call(s)", report.total_calls());
+    let (writes, reads) = (cloud.stats.writes(), cloud.stats.reads());
+    let observed = binding.observe_with(Some(&lb), &ObserveOptions::fast()).await?;
+    let again = binding.plan(&observed)?;
+    binding.apply(&again).await?;
+    println!(
+        "second apply: {} step(s), {} write(s), {} read(s): converged",
+        again.steps.len(),
+        cloud.stats.writes() - writes,
+        cloud.stats.reads() - reads
+    );
+
+    // 5. A pod goes away: its backend leaves the group, its address returns to the pool.
+    let gone = pods.remove(4);
+    // Leaving backends drain at weight 0 before they go (a second here; 30 s by default).
+    let drain = PlanOptions { drain: DrainPolicy::for_period(Duration::from_secs(1)), ..PlanOptions::default() };
+    let binding = ServiceBinding::new(slb, spec_for(&pods))?.with_plan_options(drain);
+    let observed = binding.observe_with(Some(&lb), &ObserveOptions::fast()).await?;
+    let plan = binding.plan(&observed)?;
+    print!("{plan}");
+    binding.apply(&plan).await?;
+    PodNetwork::teardown(&pool, &gone.pod).await?;
+    let m = pool.metrics();
+    println!(
+        "\n== {} deleted\nbackend removed ({} step(s)); {} back in the pool: {} in use, {} idle or cooling",
+        gone.pod,
+        plan.steps.len(),
+        gone.ipv4.addr(),
+        m.in_use,
+        m.idle + m.cooling
+    );
+
+    println!("\n== API calls\n{}", cloud.stats);
+    println!("total {} calls ({} writes) in {:.2?}", cloud.stats.total(), cloud.stats.writes(), started.elapsed());
     Ok(())
 }
