@@ -31,7 +31,9 @@ async fn holds_exactly(env: &Env, b: &ServiceBinding, lb: &LoadBalancerId) {
             let have = env.group_backends(g.as_str()).unwrap();
             assert_eq!(have.len(), p.backends.len());
             for w in &p.backends {
-                assert!(have.iter().any(|(id, _, port, weight)| *id == w.server_id && *port == w.port && *weight == w.weight));
+                assert!(have
+                    .iter()
+                    .any(|(id, _, port, weight)| *id == w.server_id && *port == w.port && *weight == w.weight));
             }
         }
     }

@@ -6,7 +6,9 @@ mod binding_common;
 use ack_net_slb::binding::{
     BindingError, FoundBy, LoadBalancerSpec, Owner, PortHolder, PortSpec, CLUSTER_TAG, SERVICE_TAG,
 };
-use ack_net_slb::{AddressType, Backend, ListenerBackend, ListenerSpec, LoadBalancerId, LoadBalancerSpec as InstanceSpec, Tag};
+use ack_net_slb::{
+    AddressType, Backend, ListenerBackend, ListenerSpec, LoadBalancerId, LoadBalancerSpec as InstanceSpec, Tag,
+};
 use binding_common::*;
 
 /// A load balancer a person made, with a listener on 8000 and a group of their own.
@@ -24,7 +26,8 @@ async fn foreign_lb(env: &Env) -> (LoadBalancerId, ack_net_slb::VServerGroupId) 
         .unwrap()
         .load_balancer_id;
     let g = slb.vserver_groups().create(&lb, "manual").backends(env.backends(2, 7000)).send().await.unwrap();
-    let theirs = ListenerSpec::tcp(8000, ListenerBackend::VServerGroup(g.vserver_group_id.clone())).with_description("ops");
+    let theirs =
+        ListenerSpec::tcp(8000, ListenerBackend::VServerGroup(g.vserver_group_id.clone())).with_description("ops");
     slb.listeners().create(&lb, theirs).send().await.unwrap();
     (lb, g.vserver_group_id)
 }
@@ -96,8 +99,12 @@ async fn two_bindings_on_one_load_balancer() {
     converge(&web, None, 3).await;
     let o = greedy.observe(None).await.unwrap();
     let e = greedy.plan(&o).unwrap_err();
-    assert!(matches!(&e, BindingError::PortConflict { port: 80, holder: PortHolder::Binding(id), .. } if *id == owner().id().to_string()), "{e}");
-    let api = env.binding(LoadBalancerSpec::reuse(api_owner, lb.clone()).port(PortSpec::tcp(81, env.backends(2, 9090))));
+    assert!(
+        matches!(&e, BindingError::PortConflict { port: 80, holder: PortHolder::Binding(id), .. } if *id == owner().id().to_string()),
+        "{e}"
+    );
+    let api =
+        env.binding(LoadBalancerSpec::reuse(api_owner, lb.clone()).port(PortSpec::tcp(81, env.backends(2, 9090))));
     converge(&api, None, 3).await;
     assert!(env.full_plan(&web, None).await.1.is_empty(), "each binding keeps to its own");
     api.delete(None).await.unwrap();
@@ -120,7 +127,7 @@ async fn ownership_is_by_tags_and_never_guessed() {
     let o = b.observe(None).await.unwrap();
     assert_eq!(o.load_balancer.unwrap().found_by, FoundBy::OwnershipTags);
     // Two load balancers carrying the binding's tags: a typed error.
-    env.slb.tags().tag(&[theirs.clone()], &owner().tags()).send().await.unwrap();
+    env.slb.tags().tag(std::slice::from_ref(&theirs), &owner().tags()).send().await.unwrap();
     let e = b.observe(None).await.unwrap_err();
     assert!(matches!(&e, BindingError::AmbiguousOwnership { ids, .. } if ids.len() == 2), "{e}");
     assert!(e.is_conflict());
@@ -190,14 +197,17 @@ async fn a_retried_create_makes_one_load_balancer() {
 #[tokio::test]
 async fn pods_as_eni_backends() {
     let env = env(3).await;
-    let pods: Vec<Backend> = env.enis.iter().map(|(eni, ip)| Backend::eni(eni, *ip, 8080).with_description("pod")).collect();
+    let pods: Vec<Backend> =
+        env.enis.iter().map(|(eni, ip)| Backend::eni(eni, *ip, 8080).with_description("pod")).collect();
     let spec = LoadBalancerSpec::create(owner(), attrs()).port(PortSpec::tcp(80, pods.clone()));
     let b = env.binding(spec.clone());
     let lb = converge(&b, None, 3).await;
     let (o, _) = env.full_plan(&b, Some(&lb)).await;
     let in_group = env.group_backends(group_of(&o, 80).as_str()).unwrap();
     assert_eq!(in_group.len(), 3);
-    assert!(in_group.iter().all(|(id, ip, port, w)| id.starts_with("eni-") && !ip.is_empty() && *port == 8080 && *w == 100));
+    assert!(in_group
+        .iter()
+        .all(|(id, ip, port, w)| id.starts_with("eni-") && !ip.is_empty() && *port == 8080 && *w == 100));
     let mut fewer = spec.clone();
     fewer.ports[0].backends.pop();
     converge(&env.binding(fewer), Some(lb.clone()), 3).await;

@@ -34,10 +34,8 @@ fn port_gen() -> impl Strategy<Value = PortGen> {
 
 fn spec_gen() -> impl Strategy<Value = SpecGen> {
     let port = |p: u16| proptest::option::of(port_gen()).prop_map(move |g| g.map(|g| (p, g)));
-    (any::<bool>(), port(80), port(53), port(8080)).prop_map(|(renamed, a, b, c)| SpecGen {
-        renamed,
-        ports: [a, b, c].into_iter().flatten().collect(),
-    })
+    (any::<bool>(), port(80), port(53), port(8080))
+        .prop_map(|(renamed, a, b, c)| SpecGen { renamed, ports: [a, b, c].into_iter().flatten().collect() })
 }
 
 fn build(env: &Env, g: &SpecGen) -> LoadBalancerSpec {
@@ -50,7 +48,10 @@ fn build(env: &Env, g: &SpecGen) -> LoadBalancerSpec {
             1 => PortSpec::udp(*port, b),
             _ => PortSpec::http(*port, b),
         };
-        p.listener = ListenerSpec { scheduler: [Scheduler::Wrr, Scheduler::Wlc, Scheduler::Rr][*sched as usize].clone(), ..p.listener };
+        p.listener = ListenerSpec {
+            scheduler: [Scheduler::Wrr, Scheduler::Wlc, Scheduler::Rr][*sched as usize].clone(),
+            ..p.listener
+        };
         spec = spec.port(p);
     }
     spec

@@ -150,7 +150,10 @@ pub async fn apply(client: &SlbClient, plan: &Plan, options: &ApplyOptions) -> R
                 step: s.id,
                 action: s.action.api_action().unwrap_or("Wait"),
                 report,
-                source: BindingError::UnresolvedReference { step: s.id, missing: "an earlier step it depends on".into() },
+                source: BindingError::UnresolvedReference {
+                    step: s.id,
+                    missing: "an earlier step it depends on".into(),
+                },
             });
         }
     }
@@ -281,9 +284,11 @@ async fn execute(
     group: Option<VServerGroupId>,
     calls: &mut u64,
 ) -> Result<Made, BindingError> {
-    let lb_id = || lb.clone().ok_or_else(|| BindingError::UnresolvedReference { step: s.id, missing: "load balancer".into() });
-    let group_id =
-        || group.clone().ok_or_else(|| BindingError::UnresolvedReference { step: s.id, missing: "VServer group".into() });
+    let lb_id =
+        || lb.clone().ok_or_else(|| BindingError::UnresolvedReference { step: s.id, missing: "load balancer".into() });
+    let group_id = || {
+        group.clone().ok_or_else(|| BindingError::UnresolvedReference { step: s.id, missing: "VServer group".into() })
+    };
     if s.action.api_action().is_some() {
         *calls += 1;
     }
@@ -354,8 +359,12 @@ async fn execute(
             let created = groups.create(&lb_id()?, name.clone()).backends(backends.clone()).send().await?;
             Ok(Made::Group(*port, created.vserver_group_id))
         }
-        Action::AddBackends { backends, .. } => unit(groups.add_backends(&group_id()?, backends.clone()).send().await.map(drop)),
-        Action::SetBackends { backends, .. } => unit(groups.set_backends(&group_id()?, backends.clone()).send().await.map(drop)),
+        Action::AddBackends { backends, .. } => {
+            unit(groups.add_backends(&group_id()?, backends.clone()).send().await.map(drop))
+        }
+        Action::SetBackends { backends, .. } => {
+            unit(groups.set_backends(&group_id()?, backends.clone()).send().await.map(drop))
+        }
         Action::RemoveBackends { backends, .. } => {
             unit(groups.remove_backends(&group_id()?, backends.clone()).send().await.map(drop))
         }

@@ -3,19 +3,42 @@
 //! it.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 
 use super::error::BindingError;
-use super::ownership::OwnerId;
+use super::ownership::{FxBuild, IdentityBuild, OwnerId};
 use super::plan::{Action, Builder, GroupRef, PlanOptions, SetPurpose};
-use crate::{Backend, BackendHealth, BackendKey, BackendType, HealthStatus, ListenerProtocol};
+use super::spec::{key, key_hash, Key};
+use crate::{Backend, BackendHealth, BackendKey, HealthStatus, ListenerProtocol};
 
-/// A backend's identity without allocating: server id, address (for `eni`/`eci`), port.
-type Key<'a> = (&'a str, Option<IpAddr>, u16);
+/// Observed backends by key, from some position on: by the keys' 64-bit hashes (small
+/// and quick), or by the keys themselves when two observed keys share a hash.
+enum Index<'a> {
+    ByHash(HashMap<u64, usize, IdentityBuild>),
+    ByKey(HashMap<Key<'a>, usize, FxBuild>),
+}
 
-fn key(b: &Backend) -> Key<'_> {
-    let ip = if b.kind == BackendType::Ecs { None } else { b.server_ip };
-    (b.server_id.as_str(), ip, b.port)
+impl<'a> Index<'a> {
+    fn new(observed: &'a [Backend], from: usize) -> Self {
+        let n = observed.len().saturating_sub(from);
+        let mut by_hash = HashMap::with_capacity_and_hasher(n, IdentityBuild::default());
+        for (i, o) in observed.iter().enumerate().skip(from) {
+            if by_hash.insert(key_hash(o), i).is_some() {
+                let mut by_key = HashMap::with_capacity_and_hasher(n, FxBuild::default());
+                for (i, o) in observed.iter().enumerate().skip(from) {
+                    by_key.insert(key(o), i);
+                }
+                return Index::ByKey(by_key);
+            }
+        }
+        Index::ByHash(by_hash)
+    }
+
+    fn get(&self, observed: &[Backend], k: Key<'_>, hash: u64) -> Option<usize> {
+        match self {
+            Index::ByHash(m) => m.get(&hash).copied().filter(|i| key(&observed[*i]) == k),
+            Index::ByKey(m) => m.get(&k).copied(),
+        }
+    }
 }
 
 /// What the group's plan needs to know.
@@ -30,6 +53,8 @@ pub(crate) struct GroupInput<'a> {
     pub observed: &'a [Backend],
     /// What it should hold (as the spec gives them, without markers).
     pub wanted: &'a [Backend],
+    /// The [`key_hash`] of each wanted backend, when known (from validation).
+    pub wanted_hashes: Option<&'a [u64]>,
     /// The listener serving from the group now, for health checks while draining.
     pub listener: Option<(u16, ListenerProtocol)>,
     /// Health of the backends behind that listener, when observed.
@@ -47,7 +72,8 @@ pub(crate) fn plan_group(
 ) -> Result<Option<usize>, BindingError> {
     let port = input.port;
     let batch = options.batch_size.max(1);
-    let marked = |w: &Backend| Backend { description: Some(owner.backend_description(w.description.as_deref())), ..w.clone() };
+    let marked =
+        |w: &Backend| Backend { description: Some(owner.backend_description(w.description.as_deref())), ..w.clone() };
     let mut chain = Chain { last: None, after };
 
     if let GroupRef::New(_) = input.group {
@@ -57,27 +83,43 @@ pub(crate) fn plan_group(
             Action::CreateGroup { port, name: input.name.to_owned(), backends: first.iter().map(marked).collect() },
         );
         for c in rest.chunks(batch) {
-            chain.push(b, Action::AddBackends { port, group: input.group.clone(), backends: c.iter().map(marked).collect() });
+            chain.push(
+                b,
+                Action::AddBackends { port, group: input.group.clone(), backends: c.iter().map(marked).collect() },
+            );
         }
         return Ok(chain.last);
     }
 
     let observed = input.observed;
-    let mut index: HashMap<Key<'_>, usize> = HashMap::with_capacity(observed.len());
-    for (i, o) in observed.iter().enumerate() {
-        index.insert(key(o), i);
-    }
+    let owned: Vec<bool> = observed.iter().map(|o| owner.owns_backend(o)).collect();
     let mut seen = vec![false; observed.len()];
     let mut adds = Vec::new();
     let mut updates = Vec::new();
-    for w in input.wanted {
-        match index.get(&key(w)) {
+    // The cloud lists a group's backends in the order they were added, which is usually
+    // the spec's order: match position by position while the keys agree, and index the
+    // rest only from the first difference on (the prefix is matched one to one, and the
+    // spec's keys are unique, so no later wanted backend can be in it).
+    let mut index: Option<Index<'_>> = None;
+    for (n, w) in input.wanted.iter().enumerate() {
+        let wk = key(w);
+        let found = if index.is_none() && observed.get(n).is_some_and(|o| key(o) == wk) {
+            Some(n)
+        } else {
+            let hash = input.wanted_hashes.and_then(|h| h.get(n).copied()).unwrap_or_else(|| key_hash(w));
+            index.get_or_insert_with(|| Index::new(observed, n)).get(observed, wk, hash)
+        };
+        match found {
             None => adds.push(marked(w)),
-            Some(&i) => {
+            Some(i) => {
                 let o = &observed[i];
                 seen[i] = true;
-                if !owner.owns_backend(o) {
-                    return Err(BindingError::ForeignBackend { port, server_id: w.server_id.clone(), backend_port: w.port });
+                if !owned[i] {
+                    return Err(BindingError::ForeignBackend {
+                        port,
+                        server_id: w.server_id.clone(),
+                        backend_port: w.port,
+                    });
                 }
                 let same_description = owner.backend_description_is(o.description.as_deref(), w.description.as_deref());
                 if o.weight != w.weight || !same_description {
@@ -86,7 +128,7 @@ pub(crate) fn plan_group(
             }
         }
     }
-    let foreign = observed.iter().filter(|o| !owner.owns_backend(o)).count();
+    let foreign = owned.iter().filter(|o| !**o).count();
     if input.wanted.len() + foreign > options.group_quota {
         return Err(BindingError::TooManyBackends {
             port,
@@ -95,7 +137,7 @@ pub(crate) fn plan_group(
             quota: options.group_quota,
         });
     }
-    let unhealthy: HashSet<Key<'_>> = input
+    let unhealthy: HashSet<Key<'_>, FxBuild> = input
         .health
         .unwrap_or_default()
         .iter()
@@ -109,9 +151,15 @@ pub(crate) fn plan_group(
     };
     // Leaving: the binding's backends not wanted any more, those that carry no traffic
     // (unhealthy) first.
-    let mut leaving: Vec<&Backend> =
-        observed.iter().zip(&seen).filter(|(o, s)| !**s && owner.owns_backend(o)).map(|(o, _)| o).collect();
-    leaving.sort_by_key(|o| !is_unhealthy(o));
+    let mut leaving: Vec<&Backend> = observed
+        .iter()
+        .zip(seen.iter().zip(&owned))
+        .filter(|(_, (seen, owned))| !**seen && **owned)
+        .map(|(o, _)| o)
+        .collect();
+    if !unhealthy.is_empty() {
+        leaving.sort_by_key(|o| !is_unhealthy(o));
+    }
 
     let room = options.group_quota.saturating_sub(observed.len());
     let (now, later) = adds.split_at(adds.len().min(room));
@@ -129,15 +177,17 @@ pub(crate) fn plan_group(
         // Already at weight 0 (an earlier run began draining): no need to set it again,
         // but the wait still runs. Unhealthy backends carry no traffic: no drain at all.
         let serving: Vec<&&Backend> = set.iter().filter(|o| !is_unhealthy(o)).collect();
-        let to_zero: Vec<Backend> = serving
-            .iter()
-            .filter(|o| o.weight > 0)
-            .map(|o| Backend { weight: 0, ..(***o).clone() })
-            .collect();
+        let to_zero: Vec<Backend> =
+            serving.iter().filter(|o| o.weight > 0).map(|o| Backend { weight: 0, ..(***o).clone() }).collect();
         for c in to_zero.chunks(batch) {
             chain.push(
                 b,
-                Action::SetBackends { port, group: input.group.clone(), backends: c.to_vec(), purpose: SetPurpose::Drain },
+                Action::SetBackends {
+                    port,
+                    group: input.group.clone(),
+                    backends: c.to_vec(),
+                    purpose: SetPurpose::Drain,
+                },
             );
         }
         if !serving.is_empty() {

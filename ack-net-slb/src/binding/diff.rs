@@ -6,13 +6,13 @@ use serde_json::Value;
 
 use super::backends::{plan_group, GroupInput};
 use super::error::{BindingError, PortHolder};
-use super::observe::{same_port_space, ObservedGroup, ObservedListener, ObservedLoadBalancer, Observed};
+use super::observe::{same_port_space, Observed, ObservedGroup, ObservedListener, ObservedLoadBalancer};
 use super::ownership::{client_token, fingerprint, ListenerMarker, OwnerId, CLUSTER_TAG, SERVICE_TAG};
 use super::plan::{Action, Builder, GroupRef, LoadBalancerRef, Plan, PlanOptions};
 use super::spec::{Billing, LoadBalancerAttributes, LoadBalancerSource, LoadBalancerSpec, PortSpec};
 use crate::{
-    AddressType, InstanceChargeType, ListenerBackend, ListenerSpec, ListenerStatus,
-    ModificationProtectionStatus, ProtocolConfig, VServerGroupId,
+    AddressType, InstanceChargeType, ListenerBackend, ListenerSpec, ListenerStatus, ModificationProtectionStatus,
+    ProtocolConfig, VServerGroupId,
 };
 
 /// The plan that makes the cloud hold `spec`, with the default [`PlanOptions`].
@@ -26,7 +26,7 @@ pub fn plan(spec: &LoadBalancerSpec, observed: &Observed) -> Result<Plan, Bindin
 
 /// [`plan`] with options (batch size, group quota, drain policy).
 pub fn plan_with(spec: &LoadBalancerSpec, observed: &Observed, options: &PlanOptions) -> Result<Plan, BindingError> {
-    spec.validate_with_quota(options.group_quota)?;
+    let hashes = spec.validate_hashed(options.group_quota)?;
     let owner = spec.owner.id();
     let mut b = Builder::default();
     let mut notes = Vec::new();
@@ -51,7 +51,7 @@ pub fn plan_with(spec: &LoadBalancerSpec, observed: &Observed, options: &PlanOpt
             (LoadBalancerRef::Existing(o.attributes.load_balancer_id.clone()), Vec::new())
         }
     };
-    plan_ports(&mut b, spec, lb, &owner, options, &lb_after)?;
+    plan_ports(&mut b, spec, &hashes, lb, &owner, options, &lb_after)?;
     Ok(Plan {
         owner,
         service: spec.owner.to_string(),
@@ -86,7 +86,8 @@ pub fn plan_delete(spec: &LoadBalancerSpec, observed: &Observed) -> Result<Plan,
         });
     };
     let id = o.attributes.load_balancer_id.clone();
-    let created = matches!(spec.load_balancer, LoadBalancerSource::Create(_)) && spec.owner.owns_tags(&o.attributes.tags);
+    let created =
+        matches!(spec.load_balancer, LoadBalancerSource::Create(_)) && spec.owner.owns_tags(&o.attributes.tags);
     if created && !spec.preserve_on_delete {
         let mut after = Vec::new();
         if o.attributes.delete_protection {
@@ -95,7 +96,7 @@ pub fn plan_delete(spec: &LoadBalancerSpec, observed: &Observed) -> Result<Plan,
         let foreign: Vec<String> = o
             .listeners
             .iter()
-            .filter(|l| !l.marker().is_some_and(|m| m.owner == owner))
+            .filter(|l| l.marker().is_none_or(|m| m.owner != owner))
             .map(|l| format!("{}/{}", l.port, l.protocol))
             .collect();
         if !foreign.is_empty() {
@@ -158,7 +159,12 @@ fn check_conflicts(spec: &LoadBalancerSpec, o: &ObservedLoadBalancer, owner: &Ow
 
 /// Attribute changes of a load balancer the binding created: in place where the API
 /// can; the rest become notes.
-fn load_balancer_steps(b: &mut Builder, want: &LoadBalancerAttributes, o: &ObservedLoadBalancer, notes: &mut Vec<String>) {
+fn load_balancer_steps(
+    b: &mut Builder,
+    want: &LoadBalancerAttributes,
+    o: &ObservedLoadBalancer,
+    notes: &mut Vec<String>,
+) {
     let have = &o.attributes;
     if let Some(n) = &want.name {
         if *n != have.name {
@@ -235,7 +241,12 @@ enum Decision {
 }
 
 /// The listener's settings as the cloud will hold them: with the group and the marker.
-pub(crate) fn full_listener(w: &ListenerSpec, owner: &OwnerId, fp: &str, group: Option<&VServerGroupId>) -> ListenerSpec {
+pub(crate) fn full_listener(
+    w: &ListenerSpec,
+    owner: &OwnerId,
+    fp: &str,
+    group: Option<&VServerGroupId>,
+) -> ListenerSpec {
     let mut l = w.clone();
     l.backend = group.cloned().map(ListenerBackend::VServerGroup);
     let marker = ListenerMarker { owner: owner.clone(), fingerprint: fp.to_owned(), group: group.cloned() };
@@ -250,13 +261,7 @@ fn forward_port(l: &ListenerSpec) -> Option<u16> {
     }
 }
 
-fn compare(
-    cur: &ObservedListener,
-    w: &ListenerSpec,
-    fp: &str,
-    group: Option<&GroupRef>,
-    owner: &OwnerId,
-) -> Decision {
+fn compare(cur: &ObservedListener, w: &ListenerSpec, fp: &str, group: Option<&GroupRef>, owner: &OwnerId) -> Decision {
     let gid = match group {
         Some(GroupRef::Existing(g)) => Some(g),
         _ => None,
@@ -311,11 +316,11 @@ fn placeholder() -> VServerGroupId {
 /// The group a wanted port keeps using: its listener's, else that of a listener of
 /// another protocol on the port, else an orphan named for the port (a crash between
 /// creating a group and its listener). Only groups whose backends were read qualify.
-fn pick_group<'a>(
+fn pick_group(
     candidates: impl Iterator<Item = Option<VServerGroupId>>,
-    groups: Option<&'a std::collections::BTreeMap<VServerGroupId, ObservedGroup>>,
+    groups: Option<&std::collections::BTreeMap<VServerGroupId, ObservedGroup>>,
     port: u16,
-) -> Option<&'a ObservedGroup> {
+) -> Option<&ObservedGroup> {
     let groups = groups?;
     for id in candidates.flatten() {
         if let Some(g) = groups.get(&id).filter(|g| g.backends.is_some()) {
@@ -331,6 +336,7 @@ fn pick_group<'a>(
 fn plan_ports(
     b: &mut Builder,
     spec: &LoadBalancerSpec,
+    hashes: &[Vec<u64>],
     lb: Option<&ObservedLoadBalancer>,
     owner: &OwnerId,
     options: &PlanOptions,
@@ -341,8 +347,8 @@ fn plan_ports(
         listeners.iter().filter(|l| l.marker().is_some_and(|m| m.owner == *owner)).collect();
     let groups = lb.map(|o| &o.groups);
     let health = lb.and_then(|o| o.health.as_deref());
-    let mut ports: Vec<&PortSpec> = spec.ports.iter().collect();
-    ports.sort_by_key(|p| (p.redirects_to().is_some(), p.port()));
+    let mut ports: Vec<(usize, &PortSpec)> = spec.ports.iter().enumerate().collect();
+    ports.sort_by_key(|(_, p)| (p.redirects_to().is_some(), p.port()));
     // Port -> the step after which its listener exists anew.
     let mut ready: HashMap<u16, usize> = HashMap::new();
     // Group -> the steps after which no listener of the binding uses it any more.
@@ -350,7 +356,7 @@ fn plan_ports(
     let mut used: HashSet<VServerGroupId> = HashSet::new();
     let service = spec.owner.service();
 
-    for p in ports {
+    for (at, p) in ports {
         let port = p.port();
         let w = &p.listener;
         let protocol = w.listener_protocol();
@@ -378,6 +384,7 @@ fn plan_ports(
                 name: &name,
                 observed: observed_backends,
                 wanted: &p.backends,
+                wanted_hashes: hashes.get(at).map(Vec::as_slice),
                 listener: current.map(|l| (l.port, l.protocol.clone())),
                 health,
             };
@@ -392,10 +399,8 @@ fn plan_ports(
         }
         let mut deleted = Vec::new();
         for l in &stale {
-            let d = b.push(
-                Action::DeleteListener { port, protocol: l.protocol.clone(), recreate: true },
-                lb_after.to_vec(),
-            );
+            let d = b
+                .push(Action::DeleteListener { port, protocol: l.protocol.clone(), recreate: true }, lb_after.to_vec());
             deleted.push(d);
             if let Some(g) = l.group() {
                 release.entry(g).or_default().push(d);
@@ -417,7 +422,10 @@ fn plan_ports(
             }
             Some(cur) => match compare(cur, w, &fp, group.as_ref(), owner) {
                 Decision::Recreate => {
-                    let d = b.push(Action::DeleteListener { port, protocol: protocol.clone(), recreate: true }, lb_after.to_vec());
+                    let d = b.push(
+                        Action::DeleteListener { port, protocol: protocol.clone(), recreate: true },
+                        lb_after.to_vec(),
+                    );
                     if let Some(g) = cur.group() {
                         release.entry(g).or_default().push(d);
                     }
@@ -429,7 +437,12 @@ fn plan_ports(
                     let mut last = None;
                     if let Decision::Set(changes) = decision {
                         let s = b.push(
-                            Action::SetListener { listener: w.clone(), group: group.clone(), fingerprint: fp.clone(), changes },
+                            Action::SetListener {
+                                listener: w.clone(),
+                                group: group.clone(),
+                                fingerprint: fp.clone(),
+                                changes,
+                            },
                             create_after,
                         );
                         if let Some(g) = cur.group() {

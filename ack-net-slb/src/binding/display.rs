@@ -63,15 +63,27 @@ impl fmt::Display for Action {
                 let t: Vec<String> = tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
                 write!(f, "~ tags + {}", t.join(", "))
             }
-            Action::UntagLoadBalancer { keys } => write!(f, "~ tags - {} (the binding lets the load balancer go)", keys.join(", ")),
+            Action::UntagLoadBalancer { keys } => {
+                write!(f, "~ tags - {} (the binding lets the load balancer go)", keys.join(", "))
+            }
             Action::DeleteLoadBalancer { load_balancer_id } => write!(f, "- delete load balancer {load_balancer_id}"),
             Action::CreateGroup { port, name, backends: b } => {
                 write!(f, "+ port {port}: create VServer group {name:?} with {}", backends(b))
             }
-            Action::AddBackends { port, group: g, backends: b } => write!(f, "+ port {port}: add {} to {}", backends(b), group(g)),
+            Action::AddBackends { port, group: g, backends: b } => {
+                write!(f, "+ port {port}: add {} to {}", backends(b), group(g))
+            }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Update } => {
-                let w: Vec<String> = b.iter().take(3).map(|b| format!("{}:{} weight {}", b.server_id, b.port, b.weight)).collect();
-                write!(f, "~ port {port}: set {} in {} ({}{})", backends(b), group(g), w.join(", "), if b.len() > 3 { ", ..." } else { "" })
+                let w: Vec<String> =
+                    b.iter().take(3).map(|b| format!("{}:{} weight {}", b.server_id, b.port, b.weight)).collect();
+                write!(
+                    f,
+                    "~ port {port}: set {} in {} ({}{})",
+                    backends(b),
+                    group(g),
+                    w.join(", "),
+                    if b.len() > 3 { ", ..." } else { "" }
+                )
             }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Drain } => {
                 write!(f, "~ port {port}: drain {} in {} (weight 0)", backends(b), group(g))
@@ -83,7 +95,9 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
-            Action::RemoveBackends { port, group: g, backends: b } => write!(f, "- port {port}: remove {} from {}", backends(b), group(g)),
+            Action::RemoveBackends { port, group: g, backends: b } => {
+                write!(f, "- port {port}: remove {} from {}", backends(b), group(g))
+            }
             Action::ReplaceBackends { port, group: g, old, new } => {
                 write!(f, "~ port {port}: swap in {} for {} in {} (group full)", backends(new), backends(old), group(g))
             }

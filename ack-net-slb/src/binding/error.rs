@@ -63,7 +63,9 @@ pub enum BindingError {
         backend_port: u16,
     },
     /// A group would hold more backends than its quota allows.
-    #[error("port {port} wants {wanted} backends (plus {foreign} not the binding's) but a group holds at most {quota}")]
+    #[error(
+        "port {port} wants {wanted} backends (plus {foreign} not the binding's) but a group holds at most {quota}"
+    )]
     TooManyBackends {
         /// The listener port.
         port: u16,
@@ -115,7 +117,9 @@ impl BindingError {
             | BindingError::ForeignBackend { .. }
             | BindingError::AmbiguousOwnership { .. } => ErrorClass::Conflict,
             BindingError::ReusedNotFound(_) => ErrorClass::NotFound,
-            BindingError::NeedsFullObservation(_) | BindingError::UnresolvedReference { .. } => ErrorClass::InvalidInput,
+            BindingError::NeedsFullObservation(_) | BindingError::UnresolvedReference { .. } => {
+                ErrorClass::InvalidInput
+            }
         }
     }
 

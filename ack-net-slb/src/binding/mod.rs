@@ -129,7 +129,13 @@ impl ServiceBinding {
     pub fn new(client: SlbClient, spec: LoadBalancerSpec) -> Result<Self, BindingError> {
         let plan_options = PlanOptions::default().with_batch_size(client.batch_size());
         spec.validate_with_quota(usize::MAX)?;
-        Ok(Self { client, spec, plan_options, observe_options: ObserveOptions::default(), apply_options: ApplyOptions::default() })
+        Ok(Self {
+            client,
+            spec,
+            plan_options,
+            observe_options: ObserveOptions::default(),
+            apply_options: ApplyOptions::default(),
+        })
     }
 
     /// Sets the planning options (batch size, group quota, drain policy).

@@ -225,7 +225,8 @@ pub async fn observe(
         for g in client.vserver_groups().describe(&lb_id).send().await? {
             let Some((o, port)) = OwnerId::parse_group_name(&g.name) else { continue };
             if o == owner {
-                named.insert(g.vserver_group_id.clone(), ObservedGroup { id: g.vserver_group_id, port, backends: None });
+                named
+                    .insert(g.vserver_group_id.clone(), ObservedGroup { id: g.vserver_group_id, port, backends: None });
             }
         }
         // Only groups named as the binding's are its own, whatever a listener points at.
@@ -234,9 +235,8 @@ pub async fn observe(
     let to_read: BTreeSet<VServerGroupId> = groups
         .values()
         .filter(|g| {
-            let used_by_wanted = listeners
-                .iter()
-                .any(|l| ours(l) && wanted.contains(&l.port) && l.group().as_ref() == Some(&g.id));
+            let used_by_wanted =
+                listeners.iter().any(|l| ours(l) && wanted.contains(&l.port) && l.group().as_ref() == Some(&g.id));
             used_by_wanted || (wanted.contains(&g.port) && !covered.contains(&g.port))
         })
         .map(|g| g.id.clone())

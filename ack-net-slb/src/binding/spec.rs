@@ -1,13 +1,14 @@
 //! [`LoadBalancerSpec`]: a service's load balancer as desired state.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use ack_net_core::ZoneId;
 use serde::{Deserialize, Serialize};
 
 use super::error::BindingError;
-use super::ownership::{Owner, CLUSTER_TAG, MARKER_PREFIX, SERVICE_TAG};
+use super::ownership::{FxBuild, IdentityBuild, Owner, CLUSTER_TAG, MARKER_PREFIX, SERVICE_TAG};
 use crate::common::validate_tags;
 use crate::{
     AddressIpVersion, AddressType, Backend, BackendType, HttpConfig, HttpsConfig, InternetChargeType, ListenerBackend,
@@ -52,6 +53,8 @@ pub struct LoadBalancerSpec {
 }
 
 /// Which load balancer a binding uses.
+// A spec is built once per reconcile; boxing the attributes would only make it clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoadBalancerSource {
     /// One the binding creates, tags as its own and keeps at these attributes.
@@ -283,12 +286,22 @@ impl PortSpec {
 impl LoadBalancerSpec {
     /// A binding that creates its own load balancer.
     pub fn create(owner: Owner, attributes: LoadBalancerAttributes) -> Self {
-        Self { owner, load_balancer: LoadBalancerSource::Create(attributes), ports: Vec::new(), preserve_on_delete: false }
+        Self {
+            owner,
+            load_balancer: LoadBalancerSource::Create(attributes),
+            ports: Vec::new(),
+            preserve_on_delete: false,
+        }
     }
 
     /// A binding on an existing load balancer.
     pub fn reuse(owner: Owner, load_balancer_id: LoadBalancerId) -> Self {
-        Self { owner, load_balancer: LoadBalancerSource::Reuse(load_balancer_id), ports: Vec::new(), preserve_on_delete: false }
+        Self {
+            owner,
+            load_balancer: LoadBalancerSource::Reuse(load_balancer_id),
+            ports: Vec::new(),
+            preserve_on_delete: false,
+        }
     }
 
     /// Adds a port.
@@ -324,17 +337,24 @@ impl LoadBalancerSpec {
 
     /// Checks the spec; a port may have at most `quota` backends.
     pub fn validate_with_quota(&self, quota: usize) -> Result<(), BindingError> {
+        self.validate_hashed(quota).map(drop)
+    }
+
+    /// Checks the spec; answers, for each port in order, the [`key_hash`] of each backend
+    /// (the planner reuses them).
+    pub(crate) fn validate_hashed(&self, quota: usize) -> Result<Vec<Vec<u64>>, BindingError> {
         self.owner.validate()?;
         if let LoadBalancerSource::Create(a) = &self.load_balancer {
             a.validate(&self.owner)?;
         }
         let mut ports = HashSet::new();
+        let mut hashes = Vec::with_capacity(self.ports.len());
         for p in &self.ports {
             let port = p.port();
             if !ports.insert(port) {
                 return Err(BindingError::invalid_spec(format!("port {port}"), "one listener per port"));
             }
-            validate_port(p, quota)?;
+            hashes.push(validate_port(p, quota)?);
             if let Some(https) = p.redirects_to() {
                 let target = self.port_spec(https).map(|t| t.listener.listener_protocol());
                 if target != Some(crate::ListenerProtocol::Https) {
@@ -345,25 +365,28 @@ impl LoadBalancerSpec {
                 }
             }
         }
-        Ok(())
+        Ok(hashes)
     }
 }
 
-fn validate_port(p: &PortSpec, quota: usize) -> Result<(), BindingError> {
+fn validate_port(p: &PortSpec, quota: usize) -> Result<Vec<u64>, BindingError> {
     let port = p.port();
     let what = || format!("port {port}");
     if p.listener.description.is_some() {
         return Err(BindingError::invalid_spec(what(), "leave the listener description to the binding (its marker)"));
     }
     if p.listener.backend.is_some() {
-        return Err(BindingError::invalid_spec(what(), "leave the listener backend to the binding (its VServer group)"));
+        return Err(BindingError::invalid_spec(
+            what(),
+            "leave the listener backend to the binding (its VServer group)",
+        ));
     }
     if p.redirects_to().is_some() {
         p.listener.validate()?;
         if !p.backends.is_empty() {
             return Err(BindingError::invalid_spec(what(), "a redirecting listener has no backends"));
         }
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut check = p.listener.clone();
     check.backend = Some(ListenerBackend::VServerGroup(placeholder_group()));
@@ -371,7 +394,6 @@ fn validate_port(p: &PortSpec, quota: usize) -> Result<(), BindingError> {
     if p.backends.len() > quota {
         return Err(BindingError::TooManyBackends { port, wanted: p.backends.len(), foreign: 0, quota });
     }
-    let mut keys = HashSet::with_capacity(p.backends.len());
     for b in &p.backends {
         b.validate()?;
         if b.description.as_deref().is_some_and(|d| d.chars().count() > MAX_BACKEND_DESCRIPTION || d.contains('\n')) {
@@ -380,15 +402,51 @@ fn validate_port(p: &PortSpec, quota: usize) -> Result<(), BindingError> {
                 format!("its description has room for {MAX_BACKEND_DESCRIPTION} characters after the marker"),
             ));
         }
-        let ip = if b.kind == BackendType::Ecs { None } else { b.server_ip };
-        if !keys.insert((b.server_id.as_str(), ip, b.port)) {
-            return Err(BindingError::invalid_spec(
-                format!("port {port} backend {}", b.server_id),
-                format!("given twice (port {})", b.port),
-            ));
+    }
+    // Unique keys: a map of 64-bit hashes is much cheaper than a set of the keys; only
+    // when two hashes agree are the keys themselves compared (and on a true collision of
+    // hashes, every key).
+    let hashes: Vec<u64> = p.backends.iter().map(key_hash).collect();
+    let mut first: HashMap<u64, usize, IdentityBuild> =
+        HashMap::with_capacity_and_hasher(p.backends.len(), IdentityBuild::default());
+    let mut collided = false;
+    for (i, (b, h)) in p.backends.iter().zip(&hashes).enumerate() {
+        match first.entry(*h) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if key(&p.backends[*o.get()]) == key(b) => {
+                return Err(twice(port, b));
+            }
+            std::collections::hash_map::Entry::Occupied(_) => collided = true,
         }
     }
-    Ok(())
+    if collided {
+        let mut keys: HashSet<_, FxBuild> = HashSet::with_capacity_and_hasher(p.backends.len(), FxBuild::default());
+        if let Some(b) = p.backends.iter().find(|b| !keys.insert(key(b))) {
+            return Err(twice(port, b));
+        }
+    }
+    Ok(hashes)
+}
+
+fn twice(port: u16, b: &Backend) -> BindingError {
+    BindingError::invalid_spec(format!("port {port} backend {}", b.server_id), format!("given twice (port {})", b.port))
+}
+
+/// A backend's identity within a group, without allocating: server id, address (for
+/// `eni` and `eci`), port.
+pub(crate) type Key<'a> = (&'a str, Option<IpAddr>, u16);
+
+/// A backend's [`Key`].
+pub(crate) fn key(b: &Backend) -> Key<'_> {
+    let ip = if b.kind == BackendType::Ecs { None } else { b.server_ip };
+    (b.server_id.as_str(), ip, b.port)
+}
+
+/// The 64-bit hash of a backend's [`Key`].
+pub(crate) fn key_hash(b: &Backend) -> u64 {
+    FxBuild::default().hash_one(key(b))
 }
 
 fn placeholder_group() -> crate::VServerGroupId {
@@ -429,16 +487,22 @@ mod tests {
         let mut described = PortSpec::tcp(80, vec![]);
         described.listener.description = Some("mine".into());
         assert!(is_invalid(spec().port(described)));
-        assert!(is_invalid(spec().port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80).with_description("d".repeat(60))]))));
+        assert!(is_invalid(
+            spec().port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80).with_description("d".repeat(60))]))
+        ));
         let many: Vec<Backend> = (1..=201).map(|p| Backend::ecs("i-a", p)).collect();
-        assert!(matches!(spec().port(PortSpec::tcp(80, many.clone())).validate(), Err(BindingError::TooManyBackends { .. })));
+        assert!(matches!(
+            spec().port(PortSpec::tcp(80, many.clone())).validate(),
+            Err(BindingError::TooManyBackends { .. })
+        ));
         assert!(spec().port(PortSpec::tcp(80, many)).validate_with_quota(1000).is_ok());
         let mut a = LoadBalancerAttributes::internet(InstanceSpec::S1Small);
         a.address_type = AddressType::Intranet;
         assert!(is_invalid(LoadBalancerSpec::create(owner(), a)));
         let a = LoadBalancerAttributes::internet(InstanceSpec::S1Small).tag(Tag::new(SERVICE_TAG, "x"));
         assert!(is_invalid(LoadBalancerSpec::create(owner(), a)));
-        let a = LoadBalancerAttributes::internet(InstanceSpec::S1Small).internet_spec(InternetChargeType::PayByBandwidth, Some(0));
+        let a = LoadBalancerAttributes::internet(InstanceSpec::S1Small)
+            .internet_spec(InternetChargeType::PayByBandwidth, Some(0));
         assert!(is_invalid(LoadBalancerSpec::create(owner(), a)));
     }
 }

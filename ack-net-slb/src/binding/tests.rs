@@ -64,7 +64,10 @@ fn converged(spec: &LoadBalancerSpec) -> Observed {
             let backends = p
                 .backends
                 .iter()
-                .map(|b| Backend { description: Some(owner.backend_description(b.description.as_deref())), ..b.clone() })
+                .map(|b| Backend {
+                    description: Some(owner.backend_description(b.description.as_deref())),
+                    ..b.clone()
+                })
                 .collect();
             groups.insert(g.clone(), ObservedGroup { id: g, port: p.port(), backends: Some(backends) });
         }
@@ -129,15 +132,28 @@ fn creation_counts_and_order() {
     for st in &p.steps {
         assert!(st.after.iter().all(|a| *a < st.id));
     }
-    let create80 = p.steps.iter().find(|s| matches!(&s.action, Action::CreateListener { listener, .. } if listener.port == 80)).unwrap();
-    let last_add = p.steps.iter().filter(|s| matches!(s.action, Action::AddBackends { port: 80, .. })).map(|s| s.id).max().unwrap();
+    let create80 = p
+        .steps
+        .iter()
+        .find(|s| matches!(&s.action, Action::CreateListener { listener, .. } if listener.port == 80))
+        .unwrap();
+    let last_add = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::AddBackends { port: 80, .. }))
+        .map(|s| s.id)
+        .max()
+        .unwrap();
     assert!(create80.after.contains(&last_add));
     let Action::CreateLoadBalancer { tags, client_token, .. } = &p.steps[0].action else { unreachable!() };
     assert!(owner().owns_tags(tags));
-    assert_eq!(client_token, &match &plan(&s, &Observed::default()).unwrap().steps[0].action {
-        Action::CreateLoadBalancer { client_token, .. } => client_token.clone(),
-        _ => unreachable!(),
-    });
+    assert_eq!(
+        client_token,
+        &match &plan(&s, &Observed::default()).unwrap().steps[0].action {
+            Action::CreateLoadBalancer { client_token, .. } => client_token.clone(),
+            _ => unreachable!(),
+        }
+    );
 }
 
 #[test]
@@ -168,7 +184,8 @@ fn adds_come_before_removals_and_never_empty_a_group() {
     let o = converged(&s);
     let mut b = s.clone();
     b.ports[0].backends = pods(30, 9090); // all replaced
-    let p = plan_with(&b, &o, &PlanOptions::default().with_drain(DrainPolicy::for_period(Duration::from_secs(1)))).unwrap();
+    let p =
+        plan_with(&b, &o, &PlanOptions::default().with_drain(DrainPolicy::for_period(Duration::from_secs(1)))).unwrap();
     let a = actions(&p);
     let first_remove = a.iter().position(|x| *x == "RemoveVServerGroupBackendServers").unwrap();
     let last_add = a.iter().rposition(|x| *x == "AddVServerGroupBackendServers").unwrap();
@@ -200,11 +217,14 @@ fn a_full_group_swaps_batch_by_batch_unhealthy_first() {
     let a = actions(&p);
     assert!(!a.contains(&"AddVServerGroupBackendServers"), "no room to add first\n{p}");
     assert_eq!(a.iter().filter(|x| **x == "ModifyVServerGroupBackendServers").count(), 2);
-    let Action::ReplaceBackends { old, .. } = &p.steps.iter().find(|s| matches!(s.action, Action::ReplaceBackends { .. })).unwrap().action
+    let Action::ReplaceBackends { old, .. } =
+        &p.steps.iter().find(|s| matches!(s.action, Action::ReplaceBackends { .. })).unwrap().action
     else {
         unreachable!()
     };
-    assert!(old[..2].iter().all(|o| o.server_ip == s.ports[0].backends[38].server_ip || o.server_ip == s.ports[0].backends[39].server_ip));
+    assert!(old[..2]
+        .iter()
+        .all(|o| o.server_ip == s.ports[0].backends[38].server_ip || o.server_ip == s.ports[0].backends[39].server_ip));
     // The first swap drains 18 healthy ones (the 2 unhealthy need no drain).
     let Action::SetBackends { backends, .. } = &p.steps[0].action else { panic!("{p}") };
     assert_eq!(backends.len(), 18);
@@ -227,7 +247,10 @@ fn listener_changes_set_in_place_or_recreate() {
     let mut http = s.clone();
     http.ports[0] = PortSpec::http(80, pods(3, 8080));
     let p = plan(&http, &o).unwrap();
-    assert_eq!(actions(&p), ["DeleteLoadBalancerListener", "CreateLoadBalancerHTTPListener", "StartLoadBalancerListener"]);
+    assert_eq!(
+        actions(&p),
+        ["DeleteLoadBalancerListener", "CreateLoadBalancerHTTPListener", "StartLoadBalancerListener"]
+    );
     assert!(p.to_string().contains("recreate"), "{p}");
     let Action::CreateListener { group: Some(GroupRef::Existing(g)), .. } = &p.steps[1].action else { panic!("{p}") };
     assert_eq!(*g, gid(80), "the group is kept");
@@ -242,7 +265,11 @@ fn removed_ports_and_orphans_are_cleaned_up() {
     let s = spec().port(PortSpec::tcp(80, pods(3, 8080))).port(PortSpec::tcp(81, pods(3, 8081)));
     let mut o = converged(&s);
     let orphan: VServerGroupId = "rsp-orphan".parse().unwrap();
-    o.load_balancer.as_mut().unwrap().groups.insert(orphan.clone(), ObservedGroup { id: orphan, port: 80, backends: None });
+    o.load_balancer
+        .as_mut()
+        .unwrap()
+        .groups
+        .insert(orphan.clone(), ObservedGroup { id: orphan, port: 80, backends: None });
     let mut b = s.clone();
     b.ports.pop();
     let p = plan(&b, &o).unwrap();
@@ -271,7 +298,13 @@ fn conflicts_are_found_before_any_write() {
     o.load_balancer.as_mut().unwrap().listeners[0].protocol = ListenerProtocol::Udp;
     assert!(plan(&s, &o).is_ok());
     // Another binding's listener.
-    let other = converged(&LoadBalancerSpec::create(Owner::new("c1", "default/api"), LoadBalancerAttributes::internet(InstanceSpec::S1Small)).port(PortSpec::tcp(80, vec![])));
+    let other = converged(
+        &LoadBalancerSpec::create(
+            Owner::new("c1", "default/api"),
+            LoadBalancerAttributes::internet(InstanceSpec::S1Small),
+        )
+        .port(PortSpec::tcp(80, vec![])),
+    );
     let mut shared = converged(&spec());
     shared.load_balancer.as_mut().unwrap().listeners = other.load_balancer.unwrap().listeners;
     let e = plan(&s, &shared).unwrap_err();
@@ -319,7 +352,11 @@ fn load_balancer_attributes_in_place_and_notes() {
 
 #[test]
 fn deletion_in_each_mode() {
-    let s = spec().port(PortSpec::tcp(80, pods(3, 8080))).port(PortSpec::http_redirect(81, 443)).port(PortSpec::https(443, "1_a".parse().unwrap(), pods(1, 8443)));
+    let s = spec().port(PortSpec::tcp(80, pods(3, 8080))).port(PortSpec::http_redirect(81, 443)).port(PortSpec::https(
+        443,
+        "1_a".parse().unwrap(),
+        pods(1, 8443),
+    ));
     let mut o = converged(&s);
     o.load_balancer.as_mut().unwrap().attributes.delete_protection = true;
     let p = plan_delete(&s, &o).unwrap();
@@ -352,4 +389,26 @@ fn a_prefix_of_a_plan_is_a_plan() {
         assert_eq!(t.steps.len(), n);
         assert!(t.steps.iter().all(|st| st.after.iter().all(|a| *a < n)));
     }
+}
+
+#[test]
+fn the_order_the_cloud_lists_backends_in_does_not_matter() {
+    let s = spec().port(PortSpec::tcp(80, pods(300, 8080)));
+    let mut o = converged(&s);
+    for g in o.load_balancer.as_mut().unwrap().groups.values_mut() {
+        let b = g.backends.as_mut().unwrap();
+        b.rotate_left(7);
+        b.swap(0, 200);
+    }
+    let opts = no_drain().with_group_quota(1000);
+    assert!(plan_with(&s, &o, &opts).unwrap().is_empty());
+    let mut changed = s.clone();
+    changed.ports[0].backends[150].weight = 1;
+    changed.ports[0].backends.remove(3);
+    changed.ports[0].backends.push(Backend::eni("eni-a", "10.9.9.9".parse().unwrap(), 8080));
+    let p = plan_with(&changed, &o, &opts).unwrap();
+    assert_eq!(
+        actions(&p),
+        ["AddVServerGroupBackendServers", "SetVServerGroupAttribute", "RemoveVServerGroupBackendServers"]
+    );
 }

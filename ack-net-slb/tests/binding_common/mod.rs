@@ -48,7 +48,11 @@ pub async fn env_with(instances: usize, retry: RetryPolicy) -> Env {
         .build()
         .expect("client");
     let vpc = mock
-        .create_vpc(NewVpc { region_id: "cn-hangzhou".into(), cidr_block: Some("10.0.0.0/8".into()), ..Default::default() })
+        .create_vpc(NewVpc {
+            region_id: "cn-hangzhou".into(),
+            cidr_block: Some("10.0.0.0/8".into()),
+            ..Default::default()
+        })
         .expect("vpc");
     let vsw = mock
         .create_vswitch(NewVSwitch {
