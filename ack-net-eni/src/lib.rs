@@ -74,6 +74,8 @@ pub use eni::{DetachAndDelete, EniStatus, EniType, NetworkInterface, NetworkInte
 pub use error::{Cleanup, Error};
 pub use ids::{EniId, InstanceId, InstanceTypeId, Mac, SecurityGroupId};
 pub use instance_type::{InstanceType, InstanceTypeLimits, InstanceTypes};
+pub use pod_network::PodNetwork;
+pub use pool::{IpPool, PoolConfig, PoolError};
 pub use security_group::{
     ConvergeReport, Direction, IpProtocol, Peer, Permission, Policy, PortRange, RuleConverger, RulePlan,
     SecurityGroupRule, SecurityGroups,

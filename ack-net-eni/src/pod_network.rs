@@ -264,7 +264,10 @@ mod tests {
         let net = PodNetwork::new(&alloc(true, true), &vsw(true)).unwrap();
         let r = net.cni_result("eth0", None).unwrap();
         assert_eq!(r["interfaces"], json!([{"name": "eth0", "mac": "00:16:3e:00:00:01"}]));
-        assert_eq!(r["ips"][1], json!({"address": "2408:4005:300:1::a/64", "gateway": "2408:4005:300:1:ffff:ffff:ffff:fffd", "interface": 0}));
+        assert_eq!(
+            r["ips"][1],
+            json!({"address": "2408:4005:300:1::a/64", "gateway": "2408:4005:300:1:ffff:ffff:ffff:fffd", "interface": 0})
+        );
         assert_eq!(r["routes"][1], json!({"dst": "::/0", "gw": "2408:4005:300:1:ffff:ffff:ffff:fffd"}));
         assert_eq!(net.mode, PoolMode::Exclusive);
         assert_eq!(net.device_index, Some(1));

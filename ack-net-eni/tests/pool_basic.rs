@@ -94,6 +94,7 @@ async fn a_full_vswitch_is_set_aside_and_the_next_one_used() {
         let config = w
             .config()
             .mode(mode)
+            .warm_band(0, 0)
             .vswitches(w.vswitches.clone())
             .vswitch_selection(ack_net_vpc::SelectPolicy::Ordered, Duration::from_secs(60));
         let pool = w.start(config, Arc::new(MemoryStore::new())).await.unwrap();
@@ -106,11 +107,15 @@ async fn a_full_vswitch_is_set_aside_and_the_next_one_used() {
             let a = pool.allocate(&format!("ns/{i}")).await.unwrap();
             assert_eq!(a.vswitch_id, w.vswitches[1], "{mode:?}");
         }
-        let failed = w.mock.calls().into_iter().filter(|c| c.code.as_deref() == Some("InvalidVSwitchId.IpNotEnough")).count();
+        let failed =
+            w.mock.calls().into_iter().filter(|c| c.code.as_deref() == Some("InvalidVSwitchId.IpNotEnough")).count();
         assert_eq!(failed, 1, "{mode:?}: asked the full VSwitch once, then set it aside");
         settle(&pool).await;
         pool.gc(pool.pods()).await.unwrap();
-        assert!(w.enis().iter().any(|e| e["NetworkInterfaceId"] == foreign.id.as_str()), "a foreign ENI is never touched");
+        assert!(
+            w.enis().iter().any(|e| e["NetworkInterfaceId"] == foreign.id.as_str()),
+            "a foreign ENI is never touched"
+        );
         w.assert_cloud_matches(&pool);
     }
 }
@@ -130,10 +135,12 @@ async fn no_vswitch_room_is_a_typed_exhaustion() {
 async fn shrinks_in_batches_and_deletes_unused_enis() {
     let w = world("ecs.c7.2xlarge").await;
     let pool = w.start(w.config().warm_band(0, 3), Arc::new(MemoryStore::new())).await.unwrap();
-    let tasks: Vec<_> = (0..30).map(|i| {
-        let p = pool.clone();
-        tokio::spawn(async move { p.allocate(&format!("ns/{i}")).await })
-    }).collect();
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let p = pool.clone();
+            tokio::spawn(async move { p.allocate(&format!("ns/{i}")).await })
+        })
+        .collect();
     for t in tasks {
         t.await.unwrap().unwrap();
     }
@@ -155,7 +162,8 @@ async fn shrinks_in_batches_and_deletes_unused_enis() {
 #[tokio::test]
 async fn dual_stack_pairs_every_address() {
     let w = world("ecs.g7.large").await;
-    let pool = w.start(w.config().stack(IpStack::DualStack).warm_band(1, 3), Arc::new(MemoryStore::new())).await.unwrap();
+    let pool =
+        w.start(w.config().stack(IpStack::DualStack).warm_band(1, 3), Arc::new(MemoryStore::new())).await.unwrap();
     let a = pool.allocate("ns/a").await.unwrap();
     let b = pool.allocate("ns/b").await.unwrap();
     assert!(a.ipv6.is_some() && b.ipv6.is_some() && a.ipv6 != b.ipv6);
@@ -169,10 +177,8 @@ async fn dual_stack_without_ipv6_is_refused_before_any_change() {
     let config = w.config().vswitch(w.vswitches[2].clone()).stack(IpStack::DualStack);
     let e = w.start(config, Arc::new(MemoryStore::new())).await.unwrap_err();
     assert!(matches!(&e, PoolError::InvalidConfig(m) if m.contains("IPv6")), "{e}");
-    let e = w
-        .start(w.config().stack(IpStack::DualStack).max_pods(100), Arc::new(MemoryStore::new()))
-        .await
-        .unwrap_err();
+    let e =
+        w.start(w.config().stack(IpStack::DualStack).max_pods(100), Arc::new(MemoryStore::new())).await.unwrap_err();
     assert!(matches!(&e, PoolError::InvalidConfig(m) if m.contains("max_pods")), "{e}");
     // g6.large has one IPv6 address per ENI; fine. A type without IPv6 is refused.
     assert_eq!(w.count("CreateNetworkInterface"), 0);
@@ -181,7 +187,8 @@ async fn dual_stack_without_ipv6_is_refused_before_any_change() {
 #[tokio::test]
 async fn exclusive_mode_gives_each_pod_its_own_eni() {
     let w = world("ecs.g7.large").await;
-    let pool = w.start(w.config().mode(PoolMode::Exclusive).warm_band(0, 0), Arc::new(MemoryStore::new())).await.unwrap();
+    let pool =
+        w.start(w.config().mode(PoolMode::Exclusive).warm_band(0, 0), Arc::new(MemoryStore::new())).await.unwrap();
     let a = pool.allocate("ns/a").await.unwrap();
     let b = pool.allocate("ns/b").await.unwrap();
     assert!(a.exclusive && b.exclusive);
@@ -193,4 +200,68 @@ async fn exclusive_mode_gives_each_pod_its_own_eni() {
     settle(&pool).await;
     assert_eq!(pool.enis(), vec![b.eni_id.clone()], "max_idle 0: the ENI is deleted");
     w.assert_cloud_matches(&pool);
+}
+
+#[tokio::test]
+async fn throttled_past_the_deadline_is_typed() {
+    let w = world("ecs.g7.large").await;
+    let config = w.config().allocate_timeout(Duration::from_millis(400));
+    let pool = w.start(config, Arc::new(MemoryStore::new())).await.unwrap();
+    w.mock.set_fault("CreateNetworkInterface", ack_net_mock::FaultSpec::throttle(1.0)).unwrap();
+    let e = pool.allocate("ns/a").await.unwrap_err();
+    assert!(matches!(e, PoolError::Throttled { .. }), "{e}");
+    assert_eq!(e.class(), ack_net_core::ErrorClass::Throttled);
+    w.mock.clear_faults();
+    pool.allocate("ns/a").await.unwrap();
+    assert!(pool.metrics().api_failures["CreateNetworkInterface"] >= 1);
+}
+
+#[tokio::test]
+async fn gc_releases_gone_pods_and_deletes_orphans_after_grace() {
+    let w = world("ecs.g7.large").await;
+    let grace = Duration::from_millis(150);
+    let config = w.config().warm_band(0, 6).gc_grace(grace, grace);
+    let pool = w.start(config, Arc::new(MemoryStore::new())).await.unwrap();
+    for p in ["ns/a", "ns/b", "ns/c"] {
+        pool.allocate(p).await.unwrap();
+    }
+    // An ENI of the pool nobody explains (e.g. a creation whose answer was lost).
+    let ecs = ack_net_eni::EcsClient::new(w.rpc.clone());
+    let orphan = ecs
+        .network_interfaces()
+        .create(&w.vswitches[0])
+        .security_group(&w.sg)
+        .tag(ack_net_eni::Tag::new(ack_net_eni::pool::OWNER_TAG_KEY, POOL))
+        .tag(ack_net_eni::Tag::new(ack_net_eni::pool::CLUSTER_TAG_KEY, CLUSTER))
+        .send()
+        .await
+        .unwrap();
+    let first = pool.gc(["ns/a"]).await.unwrap();
+    assert!(first.released_pods.is_empty() && first.deleted_enis.is_empty(), "within the grace period: {first:?}");
+    tokio::time::sleep(grace + Duration::from_millis(50)).await;
+    let second = pool.gc(["ns/a"]).await.unwrap();
+    assert_eq!(second.released_pods, vec!["ns/b".to_owned(), "ns/c".to_owned()]);
+    assert_eq!(second.deleted_enis, vec![orphan.id.clone()]);
+    assert_eq!(pool.pods().into_iter().collect::<Vec<_>>(), vec!["ns/a".to_owned()]);
+    settle(&pool).await;
+    w.assert_cloud_matches(&pool);
+}
+
+#[tokio::test]
+async fn pod_network_from_the_pool() {
+    use ack_net_eni::pod_network::PodNetwork;
+    let w = world("ecs.g7.large").await;
+    let pool = w.start(w.config().stack(IpStack::DualStack), Arc::new(MemoryStore::new())).await.unwrap();
+    let net = PodNetwork::setup(&pool, "ns/web-0").await.unwrap();
+    assert_eq!(net.gateway4.to_string(), "192.168.1.253");
+    assert_eq!(net.ipv4.prefix_len(), 24);
+    assert_eq!(net.ipv6.unwrap().prefix_len(), 64);
+    assert!(net.device_index.is_some_and(|i| i > 0));
+    let cni = net.cni_result("eth0", Some("/var/run/netns/cni-1")).unwrap();
+    assert_eq!(cni["cniVersion"], "1.0.0");
+    assert_eq!(cni["ips"].as_array().unwrap().len(), 2);
+    assert_eq!(cni["routes"][0]["gw"], "192.168.1.253");
+    assert_eq!(PodNetwork::setup(&pool, "ns/web-0").await.unwrap(), net, "a repeated ADD");
+    assert_eq!(PodNetwork::teardown(&pool, "ns/web-0").await.unwrap(), Released::Released(net.ipv4.addr()));
+    assert_eq!(PodNetwork::teardown(&pool, "ns/web-0").await.unwrap(), Released::NotHeld, "a repeated DEL");
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use ack_net_eni::pool::{
     CreateEniSpec, EcsPoolCloud, EniInfo, FileStore, IntentOp, IpPool, MemoryStore, PodRecord, PoolCloud, PoolStore,
 };
-use ack_net_eni::{EcsClient, EniId, Error, InstanceId, InstanceTypeId, InstanceTypeLimits, Removed, Tag, VSwitchId, WaitPolicy};
+use ack_net_eni::{
+    EcsClient, EniId, Error, InstanceId, InstanceTypeId, InstanceTypeLimits, Removed, Tag, VSwitchId, WaitPolicy,
+};
 use async_trait::async_trait;
 use pool_support::*;
 use tokio::sync::Notify;
@@ -35,7 +37,12 @@ struct Crashy {
 
 impl Crashy {
     fn new(w: &World) -> Arc<Crashy> {
-        Arc::new(Crashy { cloud: w.cloud(), ecs: EcsClient::new(w.rpc.clone()), at: Mutex::new(None), hit: Notify::new() })
+        Arc::new(Crashy {
+            cloud: w.cloud(),
+            ecs: EcsClient::new(w.rpc.clone()),
+            at: Mutex::new(None),
+            hit: Notify::new(),
+        })
     }
 
     fn arm(&self, at: CrashAt) {
@@ -72,6 +79,9 @@ impl PoolCloud for Crashy {
     }
     async fn tagged_enis(&self, tags: &[Tag]) -> Result<Vec<EniInfo>, Error> {
         self.cloud.tagged_enis(tags).await
+    }
+    async fn eni(&self, id: &EniId) -> Result<Option<EniInfo>, Error> {
+        self.cloud.eni(id).await
     }
     async fn create_eni(&self, spec: &CreateEniSpec) -> Result<EniInfo, Error> {
         let r = self.cloud.create_eni(spec).await;
@@ -118,7 +128,12 @@ impl PoolCloud for Crashy {
     }
 }
 
-async fn start_crashy(w: &World, crashy: &Arc<Crashy>, config: ack_net_eni::pool::PoolConfig, store: &MemoryStore) -> IpPool {
+async fn start_crashy(
+    w: &World,
+    crashy: &Arc<Crashy>,
+    config: ack_net_eni::pool::PoolConfig,
+    store: &MemoryStore,
+) -> IpPool {
     let cloud: Arc<dyn PoolCloud> = crashy.clone();
     let capacity: Arc<dyn ack_net_vpc::VSwitchSource> = Arc::new(w.cloud());
     IpPool::start(config, cloud, capacity, Arc::new(store.clone())).await.unwrap()
@@ -187,7 +202,7 @@ async fn assign_sent_but_reply_lost() {
     let w = world("ecs.g7.large").await;
     let store = MemoryStore::new();
     let crashy = Crashy::new(&w);
-    let pool = start_crashy(&w, &crashy, w.config().warm_band(0, 6), &store).await;
+    let pool = start_crashy(&w, &crashy, w.config().warm_band(0, 0), &store).await;
     let a = pool.allocate("ns/a").await.unwrap();
     settle(&pool).await;
     crashy.arm(CrashAt::AfterAssign);

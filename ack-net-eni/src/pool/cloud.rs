@@ -12,8 +12,8 @@ use futures_util::TryStreamExt;
 use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::{
-    EcsClient, EniId, EniStatus, EniType, Error, InstanceId, InstanceTypeId, InstanceTypeLimits, Mac,
-    NetworkInterface, Removed, SecurityGroupId, Tag, VSwitchId, WaitPolicy, ZoneId,
+    EcsClient, EniId, EniStatus, EniType, Error, InstanceId, InstanceTypeId, InstanceTypeLimits, Mac, NetworkInterface,
+    Removed, SecurityGroupId, Tag, VSwitchId, WaitPolicy, ZoneId,
 };
 
 /// An ENI as the pool sees it.
@@ -152,6 +152,8 @@ pub trait PoolCloud: Send + Sync {
     async fn instance_enis(&self, instance: &InstanceId) -> Result<Vec<EniInfo>, Error>;
     /// Every ENI carrying all these tags, wherever it is.
     async fn tagged_enis(&self, tags: &[Tag]) -> Result<Vec<EniInfo>, Error>;
+    /// One ENI (DescribeNetworkInterfaceAttribute); `None` when it does not exist.
+    async fn eni(&self, id: &EniId) -> Result<Option<EniInfo>, Error>;
     /// CreateNetworkInterface.
     async fn create_eni(&self, spec: &CreateEniSpec) -> Result<EniInfo, Error>;
     /// AttachNetworkInterface (asynchronous).
@@ -243,6 +245,14 @@ impl PoolCloud for EcsPoolCloud {
         // Filters are the cloud's; check again, as nothing foreign may be touched.
         out.retain(|e| tags.iter().all(|t| e.tag(&t.key) == Some(t.value.as_str())));
         Ok(out)
+    }
+
+    async fn eni(&self, id: &EniId) -> Result<Option<EniInfo>, Error> {
+        match self.ecs.network_interfaces().get(id).await {
+            Ok(e) => Ok(Some(e.into())),
+            Err(e) if e.is_code("InvalidEniId.NotFound") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn create_eni(&self, spec: &CreateEniSpec) -> Result<EniInfo, Error> {

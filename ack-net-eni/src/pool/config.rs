@@ -461,8 +461,12 @@ mod tests {
         let v = [vsw("vsw-a", "cn-hangzhou-h", false), vsw("vsw-b", "cn-hangzhou-h", true)];
         let l = limits(3, 6, 6);
         let err = |c: PoolConfig, l: &InstanceTypeLimits, f: u32| c.resolve(l, f, Some(&zone), &v).unwrap_err();
-        assert!(matches!(err(config().stack(IpStack::DualStack), &l, 0), PoolError::InvalidConfig(m) if m.contains("vsw-a")));
-        assert!(matches!(err(config().stack(IpStack::DualStack), &limits(3, 6, 0), 0), PoolError::InvalidConfig(m) if m.contains("IPv6")));
+        assert!(
+            matches!(err(config().stack(IpStack::DualStack), &l, 0), PoolError::InvalidConfig(m) if m.contains("vsw-a"))
+        );
+        assert!(
+            matches!(err(config().stack(IpStack::DualStack), &limits(3, 6, 0), 0), PoolError::InvalidConfig(m) if m.contains("IPv6"))
+        );
         assert!(matches!(err(config(), &l, 2), PoolError::InvalidConfig(m) if m.contains("no room")));
         assert!(matches!(err(config().max_pods(13), &l, 0), PoolError::InvalidConfig(m) if m.contains("exceeds")));
         assert!(err(config().warm_band(3, 2), &l, 0).to_string().contains("min_idle"));

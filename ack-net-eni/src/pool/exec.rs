@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     pub supply: Notify,
     pub metrics: Metrics,
     pub eni_permits: Semaphore,
+    /// ENIs the instance type holds besides the primary one.
+    pub secondary_adapters: u32,
 }
 
 impl Inner {
@@ -82,8 +84,8 @@ impl Inner {
         st.promote(now);
         let policy = self.effective_policy(&st);
         let p = plan(&st.view(now), &policy);
-        let shortfall = (p.shortfall > 0)
-            .then_some(if p.eni_bound { ExhaustedReason::EniQuota } else { ExhaustedReason::IpQuota });
+        let shortfall =
+            (p.shortfall > 0).then_some(if p.eni_bound { ExhaustedReason::EniQuota } else { ExhaustedReason::IpQuota });
         let news = shortfall.is_some() && st.shortfall != shortfall;
         st.shortfall = shortfall;
         if news && st.waiting > 0 {
@@ -245,14 +247,7 @@ impl Inner {
     /// it. Settles `token` at the end.
     async fn bring_up(&self, eni: EniId, token: String) {
         let instance = self.cfg.instance_id().clone();
-        let r = self.cloud.attach_eni(&eni, &instance).await;
-        self.metrics.call(ApiKind::AttachEni, r.is_ok());
-        let attached = match r {
-            Ok(()) => Ok(()),
-            // An attach in flight (or done) already: the wait tells.
-            Err(e) if e.is_retryable() || e.class() == ErrorClass::Conflict => Ok(()),
-            Err(e) => Err(e),
-        };
+        let attached = self.attach(&eni, &instance).await;
         let result = match attached {
             Ok(()) => {
                 let r = self.cloud.wait_in_use(&eni, &instance, self.cfg.waits()).await;
@@ -281,14 +276,17 @@ impl Inner {
                         let ours = st.enis.values().filter(|x| x.phase != EniPhase::Deleting && x.id != eni).count();
                         st.max_enis = st.max_enis.min(ours as u32);
                     }
-                    let ips: Vec<Ipv4Addr> = st.enis.get(&eni).map(|x| x.v4.iter().copied().collect()).unwrap_or_default();
+                    let ips: Vec<Ipv4Addr> =
+                        st.enis.get(&eni).map(|x| x.v4.iter().copied().collect()).unwrap_or_default();
                     for ip in ips {
                         st.set_state(ip, SlotState::Leaving);
                     }
                     st.set_phase(&eni, EniPhase::Deleting);
                     self.failed(&mut st, e.class(), e.to_string(), quota.then_some(ExhaustedReason::EniQuota));
                 }
-                match self.retry_removal(ApiKind::DeleteEni, || self.cloud.detach_and_delete(&eni, self.cfg.waits())).await
+                match self
+                    .retry_removal(ApiKind::DeleteEni, || self.cloud.detach_and_delete(&eni, self.cfg.waits()))
+                    .await
                 {
                     Ok(()) => {
                         let mut st = self.st();
@@ -301,6 +299,34 @@ impl Inner {
             }
         }
         self.settle(&token).await;
+    }
+
+    /// AttachNetworkInterface, retried while the ENI is still `Available` after a
+    /// retryable failure (an attach in flight or done already is left to the wait).
+    async fn attach(&self, eni: &EniId, instance: &crate::InstanceId) -> Result<(), Error> {
+        let mut n = 0;
+        loop {
+            n += 1;
+            let r = self.cloud.attach_eni(eni, instance).await;
+            self.metrics.call(ApiKind::AttachEni, r.is_ok());
+            let e = match r {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_retryable() || e.class() == ErrorClass::Conflict => e,
+                Err(e) => return Err(e),
+            };
+            if n >= 5 {
+                return Err(e);
+            }
+            tokio::time::sleep(backoff(n)).await;
+            let r = self.cloud.eni(eni).await;
+            self.metrics.call(ApiKind::Describe, r.is_ok());
+            match r {
+                Ok(Some(x)) if x.status == crate::EniStatus::Available => {}
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) => return Err(e),
+                Err(_) => {}
+            }
+        }
     }
 
     async fn resume(&self, eni: EniId, token: String) {
@@ -352,7 +378,8 @@ impl Inner {
                     let now = Instant::now();
                     let mut exhausted = None;
                     if let Some(x) = st.enis.get_mut(eni) {
-                        if e.is_code("InvalidOperation.Ipv4CountExceeded") || e.is_code("InvalidOperation.Ipv6CountExceeded")
+                        if e.is_code("InvalidOperation.Ipv4CountExceeded")
+                            || e.is_code("InvalidOperation.Ipv6CountExceeded")
                         {
                             x.capacity = x.v4.len() as u32;
                         } else if e.code().is_some_and(is_vswitch_full) {
@@ -426,7 +453,8 @@ impl Inner {
                     for ip in &v4 {
                         st.set_state(*ip, SlotState::Idle);
                     }
-                    let paired: Vec<Ipv6Addr> = v4.iter().filter_map(|ip| st.slots.get(ip).and_then(|s| s.v6)).collect();
+                    let paired: Vec<Ipv6Addr> =
+                        v4.iter().filter_map(|ip| st.slots.get(ip).and_then(|s| s.v6)).collect();
                     if let Some(e) = st.enis.get_mut(&eni) {
                         e.spare_v6.extend(v6.iter().filter(|x| !paired.contains(x)));
                     }
@@ -467,7 +495,8 @@ impl Inner {
                 let t = new_token();
                 if !self.journal(&Intent::new(&t, IntentOp::DeleteEni { eni_id: eni.clone() })).await {
                     let mut st = self.st();
-                    let ips: Vec<Ipv4Addr> = st.enis.get(&eni).map(|x| x.v4.iter().copied().collect()).unwrap_or_default();
+                    let ips: Vec<Ipv4Addr> =
+                        st.enis.get(&eni).map(|x| x.v4.iter().copied().collect()).unwrap_or_default();
                     st.set_phase(&eni, EniPhase::Ready);
                     for ip in ips {
                         st.set_state(ip, SlotState::Idle);

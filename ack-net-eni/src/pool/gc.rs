@@ -40,6 +40,7 @@ impl IpPool {
     ///
     /// - pods the pool knows (holding, releasing, quarantined with, or journaled without a
     ///   cloud address) that are not in `live_pods` for the pod grace period are released;
+    /// - the pool's ENI quota is recounted from the ENIs others hold on the instance;
     /// - ENIs with the pool's owner tags that are detached (`Available`) and not part of any
     ///   operation for the ENI grace period are deleted;
     /// - the pool's addresses are compared with the cloud's (one DescribeNetworkInterfaces
@@ -71,13 +72,26 @@ impl IpPool {
             self.release(&pod).await?;
             let quarantined_with = {
                 let st = inner.st();
-                st.slots.values().any(|s| matches!(&s.state, SlotState::Quarantined { pods, .. } if pods.contains(&pod)))
+                st.slots
+                    .values()
+                    .any(|s| matches!(&s.state, SlotState::Quarantined { pods, .. } if pods.contains(&pod)))
             };
             if quarantined_with {
                 self.forget_stale(&pod).await?;
             }
             inner.st().gone_since.remove(&pod);
             report.released_pods.push(pod);
+        }
+
+        // Others may have attached or detached ENIs: the pool's ENI quota follows.
+        let r = inner.cloud.instance_enis(inner.cfg.instance_id()).await;
+        inner.metrics.call(ApiKind::Describe, r.is_ok());
+        let on_instance = r?;
+        let owner = |e: &EniInfo| inner.owner_tags.iter().all(|t| e.tag(&t.key) == Some(t.value.as_str()));
+        let foreign = super::recover::foreign_enis(&on_instance, &owner);
+        {
+            let mut st = inner.st();
+            st.max_enis = inner.policy.max_enis.min(inner.secondary_adapters.saturating_sub(foreign));
         }
 
         let epoch = inner.st().epoch;
@@ -88,7 +102,9 @@ impl IpPool {
         for eni in orphans {
             let token = super::exec::new_token();
             inner.store.begin(&Intent::new(&token, IntentOp::DeleteEni { eni_id: eni.clone() })).await?;
-            let r = inner.retry_removal(ApiKind::DeleteEni, || inner.cloud.detach_and_delete(&eni, inner.cfg.waits())).await;
+            let r = inner
+                .retry_removal(ApiKind::DeleteEni, || inner.cloud.detach_and_delete(&eni, inner.cfg.waits()))
+                .await;
             inner.store.settle(&token).await?;
             r?;
             let mut st = inner.st();
@@ -102,7 +118,13 @@ impl IpPool {
 
     /// Compares the state with the cloud's view of the pool's ENIs; answers the orphans to
     /// delete now.
-    fn resync(&self, ours: &[EniInfo], epoch: u64, eni_grace: std::time::Duration, report: &mut GcReport) -> Vec<EniId> {
+    fn resync(
+        &self,
+        ours: &[EniInfo],
+        epoch: u64,
+        eni_grace: std::time::Duration,
+        report: &mut GcReport,
+    ) -> Vec<EniId> {
         let inner = &*self.inner;
         let instance = inner.cfg.instance_id();
         let now = Instant::now();
@@ -159,7 +181,8 @@ impl IpPool {
                 found => {
                     // Gone, or no longer attached here: forget it; pods on it become stale.
                     tracing::error!(eni = %id, state = ?found.map(|e| &e.status), "an ENI of the pool left the instance");
-                    let ips: Vec<Ipv4Addr> = st.enis.get(&id).map(|e| e.v4.iter().copied().collect()).unwrap_or_default();
+                    let ips: Vec<Ipv4Addr> =
+                        st.enis.get(&id).map(|e| e.v4.iter().copied().collect()).unwrap_or_default();
                     for ip in ips {
                         self.forget_slot(&mut st, ip, report);
                     }

@@ -143,7 +143,7 @@ impl Metrics {
         LatencySummary {
             count: n,
             failures: self.allocation_failures.load(Ordering::Relaxed),
-            mean: if n == 0 { Duration::ZERO } else { Duration::from_nanos(sum / n) },
+            mean: Duration::from_nanos(sum.checked_div(n).unwrap_or(0)),
             p50: quantile(0.5),
             p99: quantile(0.99),
             max: Duration::from_nanos(self.latency_max_ns.load(Ordering::Relaxed)),

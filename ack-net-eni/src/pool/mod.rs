@@ -223,10 +223,13 @@ impl IpPool {
 
     fn step(&self, st: &mut PoolState, pod: &str, registered: bool) -> Step {
         if let Some(ip) = st.pods.get(pod).copied() {
-            let journaled = matches!(&st.slots.get(&ip).map(|s| &s.state), Some(SlotState::InUse { journaled: true, .. }));
+            let journaled =
+                matches!(&st.slots.get(&ip).map(|s| &s.state), Some(SlotState::InUse { journaled: true, .. }));
             return match self.allocation(st, pod, ip) {
                 Some(a) => Step::Got(a, !journaled),
-                None => Step::Fail(PoolError::InvalidInput { what: "pod key", reason: "inconsistent pool state".into() }),
+                None => {
+                    Step::Fail(PoolError::InvalidInput { what: "pod key", reason: "inconsistent pool state".into() })
+                }
             };
         }
         let now = Instant::now();
@@ -283,10 +286,17 @@ impl IpPool {
             let step = {
                 let mut st = inner.st();
                 let step = self.step(&mut st, pod, waiting.registered);
-                if matches!(step, Step::Wait(_)) && !waiting.registered {
-                    st.waiting += 1;
-                    waiting.registered = true;
-                    inner.kick.notify_one();
+                match step {
+                    Step::Wait(_) if !waiting.registered => {
+                        st.waiting += 1;
+                        waiting.registered = true;
+                        inner.kick.notify_one();
+                    }
+                    Step::Got(..) | Step::Fail(_) if waiting.registered => {
+                        st.waiting = st.waiting.saturating_sub(1);
+                        waiting.registered = false;
+                    }
+                    _ => {}
                 }
                 step
             };
@@ -299,7 +309,9 @@ impl IpPool {
                         let waited = inner.cfg.allocate_deadline();
                         let last = inner.st().last_error.clone();
                         return Err(match last {
-                            Some((ack_net_core::ErrorClass::Throttled, e)) => PoolError::Throttled { waited, last_error: e },
+                            Some((ack_net_core::ErrorClass::Throttled, e)) => {
+                                PoolError::Throttled { waited, last_error: e }
+                            }
                             other => PoolError::Timeout { waited, last_error: other.map(|(_, e)| e) },
                         });
                     }

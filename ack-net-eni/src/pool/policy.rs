@@ -209,6 +209,8 @@ impl Plan {
 ///   coming: first on attached ENIs with room (the fullest first, at most `per_call`
 ///   addresses per assign), then as new ENIs created with their addresses in the same call
 ///   (as many as `create_slots` allows), counting the room ENIs being prepared will have;
+///   a call's batch is filled beyond the need while that stays within `max_idle`, so that
+///   demand arriving in pieces does not cost a call per piece;
 /// - **complete** dual-stack pairs (assign the missing IPv6 addresses);
 /// - **shrink**, once nothing is waiting or coming, what is ready beyond `max_idle`: whole
 ///   ENIs none of whose addresses is used first (the smallest first), then idle secondary
@@ -235,22 +237,29 @@ pub fn plan(view: &PoolView, cfg: &PolicyConfig) -> Plan {
 
     let idle: u32 = ready().map(EniView::idle_count).sum();
     let coming: u32 = ready().map(|e| e.incoming_v4 + e.incomplete).sum::<u32>()
-        + view.enis.iter().filter(|e| e.phase == EniPhase::Attaching).map(|e| e.slots - e.busy.min(e.slots)).sum::<u32>()
+        + view
+            .enis
+            .iter()
+            .filter(|e| e.phase == EniPhase::Attaching)
+            .map(|e| e.slots - e.busy.min(e.slots))
+            .sum::<u32>()
         + view.creating.iter().sum::<u32>();
     let total: u32 = live().map(|e| e.slots + e.incoming_v4).sum::<u32>() + view.creating.iter().sum::<u32>();
-    let enis = live().count() as u32 + view.creating.len() as u32;
+    // ENIs being deleted still hold their place on the instance until they are gone.
+    let enis = view.enis.len() as u32 + view.creating.len() as u32;
     let supply = idle + view.cooling + coming;
 
     let eni_capacity: u32 = live().map(|e| if e.no_room { e.slots + e.incoming_v4 } else { e.capacity }).sum::<u32>()
         + (view.creating.len() as u32 + cfg.max_enis.saturating_sub(enis)) * cfg.slots_per_eni;
     let pod_capacity = cfg.max_pods + view.quarantined;
     let capacity = eni_capacity.min(pod_capacity);
-    let need = view
-        .waiting
-        .saturating_sub(idle + coming)
-        .max((cfg.min_idle + view.waiting).saturating_sub(supply));
+    let need = view.waiting.saturating_sub(idle + coming).max((cfg.min_idle + view.waiting).saturating_sub(supply));
     let mut grow = need.min(capacity.saturating_sub(total));
     let shortfall = need - grow;
+    // What may be added beyond the need without going over max_idle or a quota: used to
+    // fill a call's batch rather than make another call for the rest later.
+    let mut spare =
+        (cfg.max_idle + view.waiting).saturating_sub(supply + need).min(capacity.saturating_sub(total + grow));
 
     // Complete dual-stack pairs, and give back IPv6 addresses no IPv4 address needs.
     if cfg.dual_stack {
@@ -276,8 +285,11 @@ pub fn plan(view: &PoolView, cfg: &PolicyConfig) -> Plan {
         let mut with_room: Vec<&EniView> = ready().filter(|e| e.room() > 0).collect();
         with_room.sort_by(|a, b| (b.slots + b.incoming_v4).cmp(&(a.slots + a.incoming_v4)).then(a.id.cmp(&b.id)));
         for e in with_room {
-            let mut k = e.room().min(grow);
-            grow -= k;
+            let want = e.room().min(grow);
+            grow -= want;
+            let extra = (want.div_ceil(per_call) * per_call - want).min(e.room() - want).min(spare);
+            spare -= extra;
+            let mut k = want + extra;
             while k > 0 {
                 let n = k.min(per_call);
                 let v6 = if cfg.dual_stack { n } else { 0 };
@@ -300,7 +312,10 @@ pub fn plan(view: &PoolView, cfg: &PolicyConfig) -> Plan {
     // New ENIs, created with as many addresses as one call allows.
     let mut n_enis = enis;
     while grow > 0 && n_enis < cfg.max_enis {
-        let k = grow.min(cfg.create_slots.max(1));
+        let want = grow.min(cfg.create_slots.max(1));
+        let extra = (cfg.create_slots.max(1) - want).min(spare);
+        spare -= extra;
+        let k = want + extra;
         let secondary_ipv4 = if cfg.exclusive { 0 } else { k - 1 };
         let ipv6 = if cfg.dual_stack { k } else { 0 };
         deltas.push(Delta::CreateEni { secondary_ipv4, ipv6 });

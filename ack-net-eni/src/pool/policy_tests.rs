@@ -168,8 +168,11 @@ fn coming_addresses_are_not_asked_twice() {
     e.incoming_v4 = 4;
     e.busy = 6;
     let v = PoolView { enis: vec![e], ..PoolView::default() };
-    // 4 are coming, min_idle is 5: one more, not five.
-    assert_eq!(plan(&v, &c).deltas, vec![Delta::Assign { eni: eni(1), ipv4: 1, ipv6: 0 }]);
+    // 4 are coming, min_idle is 5: one more is needed, not five; the call's batch is
+    // filled up to max_idle (4 + 6 = 10).
+    assert_eq!(plan(&v, &c).deltas, vec![Delta::Assign { eni: eni(1), ipv4: 6, ipv6: 0 }]);
+    let tight = cfg(3, 20, 5, 5);
+    assert_eq!(plan(&v, &tight).deltas, vec![Delta::Assign { eni: eni(1), ipv4: 1, ipv6: 0 }]);
 }
 
 #[test]
@@ -178,7 +181,10 @@ fn quotas_bound_growth() {
     c.max_pods = 15;
     let v = PoolView { waiting: 30, ..PoolView::default() };
     let p = plan(&v, &c);
-    assert_eq!(p.deltas, vec![Delta::CreateEni { secondary_ipv4: 9, ipv6: 0 }, Delta::CreateEni { secondary_ipv4: 4, ipv6: 0 }]);
+    assert_eq!(
+        p.deltas,
+        vec![Delta::CreateEni { secondary_ipv4: 9, ipv6: 0 }, Delta::CreateEni { secondary_ipv4: 4, ipv6: 0 }]
+    );
     assert_eq!(p.shortfall, 15);
     assert!(!p.eni_bound, "max_pods binds first");
     c.max_pods = 100;
@@ -278,7 +284,13 @@ fn case() -> impl Strategy<Value = Case> {
             let mut c = cfg(max_enis, slots, min_idle, min_idle + extra);
             c.exclusive = exclusive;
             c.dual_stack = dual;
-            c.create_slots = if exclusive { 1 } else if dual { slots.min(10) } else { slots.min(11) };
+            c.create_slots = if exclusive {
+                1
+            } else if dual {
+                slots.min(10)
+            } else {
+                slots.min(11)
+            };
             c.max_pods = (max_enis * slots).saturating_sub(pods_cut).max(1);
             let mut sim = Sim { enis: Vec::new(), waiting: 0, next: 0 };
             let mut in_use_total = 0;
@@ -289,14 +301,8 @@ fn case() -> impl Strategy<Value = Case> {
                 let cooling = cooling.min(total - in_use);
                 let idle = total - in_use - cooling;
                 let idle_primary = in_use + cooling == 0;
-                let mut e = SimEni {
-                    id: eni(i as u32),
-                    capacity: slots,
-                    idle_primary,
-                    idle: Vec::new(),
-                    in_use,
-                    cooling,
-                };
+                let mut e =
+                    SimEni { id: eni(i as u32), capacity: slots, idle_primary, idle: Vec::new(), in_use, cooling };
                 for _ in 0..idle - u32::from(idle_primary) {
                     e.idle.push(sim.addr(dual));
                 }
@@ -325,7 +331,7 @@ proptest! {
                 Delta::CreateEni { secondary_ipv4, ipv6 } => {
                     creates += 1;
                     prop_assert!(*secondary_ipv4 <= 10 && *ipv6 <= 10);
-                    prop_assert!(secondary_ipv4 + 1 <= c.create_slots);
+                    prop_assert!(*secondary_ipv4 < c.create_slots);
                     if c.exclusive { prop_assert_eq!(*secondary_ipv4, 0); }
                     prop_assert_eq!(*ipv6, if c.dual_stack { secondary_ipv4 + 1 } else { 0 });
                     added += secondary_ipv4 + 1;

@@ -51,10 +51,7 @@ pub(crate) async fn start(
     let ours: Vec<EniInfo> = r?;
     let is_ours = |e: &EniInfo| ours.iter().any(|o| o.id == e.id);
     let zone = on_instance.iter().find(|e| e.eni_type == EniType::Primary).and_then(|e| e.zone_id.clone());
-    let foreign = on_instance
-        .iter()
-        .filter(|e| matches!(e.eni_type, EniType::Secondary | EniType::Trunk) && !is_ours(e))
-        .count() as u32;
+    let foreign = foreign_enis(&on_instance, &is_ours);
 
     let mut ids: Vec<VSwitchId> = cfg.vswitch_ids().to_vec();
     for e in &ours {
@@ -128,7 +125,10 @@ pub(crate) async fn start(
             }
         }
         let intent = e.tag(INTENT_TAG_KEY).filter(|t| creates.contains_key(*t)).map(str::to_owned);
-        if let Some(t) = &intent {
+        let resumes = matches!(e.status, EniStatus::Attaching)
+            || (e.status == EniStatus::Available && (intent.is_some() || holds_pods));
+        if let (Some(t), true) = (&intent, resumes) {
+            // The resumed attach settles it; any other outcome settles it now.
             handled_creates.insert(t.clone());
         }
         match &e.status {
@@ -152,7 +152,9 @@ pub(crate) async fn start(
                 adopt_eni(&mut st, e, EniPhase::Deleting, SlotState::Leaving, cap, &claim);
                 jobs.push(Job::Delete { eni: e.id.clone(), token: None });
             }
-            other => tracing::warn!(eni = %e.id, status = %other, "an ENI of the pool in an unexpected state: left alone"),
+            other => {
+                tracing::warn!(eni = %e.id, status = %other, "an ENI of the pool in an unexpected state: left alone")
+            }
         }
     }
     // Creations that left no ENI behind, deletions of ENIs that are gone.
@@ -230,6 +232,10 @@ pub(crate) async fn start(
 
     let (select, ttl) = cfg.selection();
     let view = VSwitchCapacityView::new(source, usable.iter().map(|v| v.vswitch_id.clone()), select).with_ttl(ttl);
+    // Counted now, so that the first refill does not wait for them.
+    if let Err(e) = view.refresh().await {
+        tracing::warn!(error = %e, "cannot count the VSwitches' free addresses yet");
+    }
     let vswitches = infos.into_iter().map(|v| (v.vswitch_id.clone(), v)).collect();
     tracing::info!(
         pool = cfg.pool_id(),
@@ -255,6 +261,13 @@ pub(crate) async fn start(
         supply: Notify::new(),
         metrics,
         eni_permits: Semaphore::new(permits),
+        secondary_adapters: limits.secondary_adapters(),
     };
     Ok((Arc::new(inner), jobs))
+}
+
+/// ENIs on the instance that take an adapter and are not the pool's.
+pub(crate) fn foreign_enis(on_instance: &[EniInfo], is_ours: &dyn Fn(&EniInfo) -> bool) -> u32 {
+    on_instance.iter().filter(|e| matches!(e.eni_type, EniType::Secondary | EniType::Trunk) && !is_ours(e)).count()
+        as u32
 }

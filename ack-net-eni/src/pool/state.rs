@@ -89,14 +89,33 @@ impl EniState {
 #[derive(Clone, Debug)]
 pub(crate) enum Job {
     /// A new ENI; `job` keys it in `creating`.
-    Create { job: String, secondary_ipv4: u32, ipv6: u32 },
+    Create {
+        job: String,
+        secondary_ipv4: u32,
+        ipv6: u32,
+    },
     /// Finish attaching an ENI an interrupted run created (settles `token`).
-    Resume { eni: EniId, token: String },
-    Assign { eni: EniId, ipv4: u32, ipv6: u32 },
+    Resume {
+        eni: EniId,
+        token: String,
+    },
+    Assign {
+        eni: EniId,
+        ipv4: u32,
+        ipv6: u32,
+    },
     /// Give addresses back; `token` is an interrupted run's intent to finish.
-    Unassign { eni: EniId, ipv4: Vec<Ipv4Addr>, ipv6: Vec<Ipv6Addr>, token: Option<String> },
+    Unassign {
+        eni: EniId,
+        ipv4: Vec<Ipv4Addr>,
+        ipv6: Vec<Ipv6Addr>,
+        token: Option<String>,
+    },
     /// Detach and delete; `token` is an interrupted run's intent to finish.
-    Delete { eni: EniId, token: Option<String> },
+    Delete {
+        eni: EniId,
+        token: Option<String>,
+    },
 }
 
 /// The pool's state.
@@ -218,12 +237,11 @@ impl PoolState {
     pub fn add_v6(&mut self, eni: &EniId, ips: &[Ipv6Addr]) {
         let Some(e) = self.enis.get(eni) else { return };
         let known: BTreeSet<Ipv6Addr> = e.v4.iter().filter_map(|a| self.slots.get(a).and_then(|s| s.v6)).collect();
-        let mut lacking: Vec<Ipv4Addr> = e
-            .v4
-            .iter()
-            .filter(|a| self.slots.get(a).is_some_and(|s| s.v6.is_none() && s.state != SlotState::Leaving))
-            .copied()
-            .collect();
+        let mut lacking: Vec<Ipv4Addr> =
+            e.v4.iter()
+                .filter(|a| self.slots.get(a).is_some_and(|s| s.v6.is_none() && s.state != SlotState::Leaving))
+                .copied()
+                .collect();
         lacking.reverse();
         for ip6 in ips {
             if known.contains(ip6) || self.enis.get(eni).is_some_and(|e| e.spare_v6.contains(ip6)) {
@@ -304,7 +322,10 @@ impl PoolState {
 
     /// When the next cooling address becomes idle.
     pub fn next_cooling(&self) -> Option<Instant> {
-        self.cooling.iter().find(|(u, ip)| self.slots.get(ip).is_some_and(|s| s.state == SlotState::Cooling { until: *u })).map(|(u, _)| *u)
+        self.cooling
+            .iter()
+            .find(|(u, ip)| self.slots.get(ip).is_some_and(|s| s.state == SlotState::Cooling { until: *u }))
+            .map(|(u, _)| *u)
     }
 
     /// An idle address, if any (the lowest).
@@ -341,22 +362,20 @@ impl PoolState {
             }
         }
         if self.dual {
-            n += self
-                .slots
-                .values()
-                .filter(|s| s.v6.is_none() && s.state == SlotState::Idle)
-                .count() as u32;
+            n += self.slots.values().filter(|s| s.v6.is_none() && s.state == SlotState::Idle).count() as u32;
         }
         n
     }
 
     /// The pool as the policy sees it at `now`.
     pub fn view(&self, now: Instant) -> PoolView {
-        let mut v = PoolView::default();
-        v.waiting = self.waiting;
-        v.cooling = self.counts[Self::COOLING];
-        v.quarantined = self.counts[Self::QUARANTINED];
-        v.creating = self.creating.values().copied().collect();
+        let mut v = PoolView {
+            waiting: self.waiting,
+            cooling: self.counts[Self::COOLING],
+            quarantined: self.counts[Self::QUARANTINED],
+            creating: self.creating.values().copied().collect(),
+            ..PoolView::default()
+        };
         for e in self.enis.values() {
             let mut ev = EniView::new(e.id.clone(), e.phase, e.capacity, e.v4.len() as u32);
             ev.incoming_v4 = e.incoming_v4;
@@ -446,7 +465,10 @@ impl PoolState {
 
     /// The slot a pod is releasing, if a release was interrupted.
     pub fn releasing_slot(&self, pod: &str) -> Option<Ipv4Addr> {
-        self.slots.iter().find(|(_, s)| matches!(&s.state, SlotState::Releasing { pod: p } if p == pod)).map(|(ip, _)| *ip)
+        self.slots
+            .iter()
+            .find(|(_, s)| matches!(&s.state, SlotState::Releasing { pod: p } if p == pod))
+            .map(|(ip, _)| *ip)
     }
 
     /// Checks the indexes against the slots (tests).

@@ -104,8 +104,13 @@ pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs:
 }
 
 pub async fn world(instance_type: &str) -> World {
-    world_with(instance_type, 7, Duration::from_millis(30), &[("192.168.1.0/24", true), ("192.168.2.0/24", true), ("192.168.3.0/24", false)])
-        .await
+    world_with(
+        instance_type,
+        7,
+        Duration::from_millis(30),
+        &[("192.168.1.0/24", true), ("192.168.2.0/24", true), ("192.168.3.0/24", false)],
+    )
+    .await
 }
 
 pub fn waits() -> WaitPolicy {
@@ -156,7 +161,12 @@ impl World {
                     .as_array()
                     .map(|a| a.iter().filter_map(|p| p["Ipv6Address"].as_str()?.parse().ok()).collect())
                     .unwrap_or_default();
-                (e["NetworkInterfaceId"].as_str().unwrap_or_default().to_owned(), e["Status"].as_str().unwrap_or_default().to_owned(), v4, v6)
+                (
+                    e["NetworkInterfaceId"].as_str().unwrap_or_default().to_owned(),
+                    e["Status"].as_str().unwrap_or_default().to_owned(),
+                    v4,
+                    v6,
+                )
             })
             .collect()
     }
