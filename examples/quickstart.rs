@@ -79,7 +79,7 @@ async fn main() -> Result<(), BoxError> {
     let t = Instant::now();
     let pool = IpPool::start(config, pool_cloud, capacity, Arc::new(MemoryStore::new())).await?;
     let mut pods = Vec::new();
-    println!("\n== pods\n{:<14} {:<16} {:<28} {:<14} {}", "POD", "IP", "ENI", "GATEWAY", "MAC");
+    println!("\n== pods\n{:<14} {:<16} {:<28} {:<14} MAC", "POD", "IP", "ENI", "GATEWAY");
     for i in 0..5 {
         let key = format!("default/web-{i}");
         let net = PodNetwork::setup(&pool, &key).await?;

@@ -229,9 +229,8 @@ fn not_found_key() -> MockError {
 /// Parses a request timestamp. The API documents `YYYY-MM-DDThh:mm:ssZ`, but the live
 /// gateway also accepts fractional seconds (some SDKs send nanoseconds), so the mock does too.
 fn parse_request_time(value: &str) -> Option<DateTime<Utc>> {
-    sign::parse_timestamp(value).or_else(|| {
-        chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.fZ").ok().map(|t| t.and_utc())
-    })
+    sign::parse_timestamp(value)
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.fZ").ok().map(|t| t.and_utc()))
 }
 
 fn check_time(value: &str, now: DateTime<Utc>) -> Result<i64, MockError> {
