@@ -5,7 +5,7 @@
 //! ```sh
 //! cargo run --example ack_net -- vswitches
 //! cargo run --example ack_net -- lbs --output json
-//! ACK_NET_ENDPOINT=https://... cargo run --example ack_net -- enis --instance i-bp1...
+//! ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- enis --instance i-bp1...
 //! ```
 //!
 //! Without `ACK_NET_ENDPOINT` it starts the embedded mock cloud and first creates a small demo

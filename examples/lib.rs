@@ -20,8 +20,9 @@ pub struct Cloud {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Cloud {
-    /// Connects to `ACK_NET_ENDPOINT` with credentials from the standard chain (region from
-    /// `ALIBABA_CLOUD_REGION_ID`, default `cn-hangzhou`), or starts the embedded mock cloud
+    /// Connects to `ACK_NET_ENDPOINT` (`aliyun` for Alibaba Cloud's own endpoints, or a URL)
+    /// with credentials from the standard chain (region from `ALIBABA_CLOUD_REGION_ID`,
+    /// default `cn-hangzhou`), or starts the embedded mock cloud
     /// (seeded, so runs are reproducible) and uses its test credentials.
     pub async fn connect() -> Result<Cloud, BoxError> {
         let region = std::env::var("ALIBABA_CLOUD_REGION_ID").unwrap_or_else(|_| "cn-hangzhou".to_owned());
@@ -43,7 +44,12 @@ impl Cloud {
         }
         match endpoint {
             Some(endpoint) => {
-                let rpc = builder.endpoint(endpoint).credentials_provider(DefaultChain::new()).build()?;
+                // `aliyun`: Alibaba Cloud's own endpoints for the region; anything else is a URL
+                // that receives every product's calls (a proxy, a private gateway, the mock binary).
+                if endpoint != "aliyun" {
+                    builder = builder.endpoint(endpoint);
+                }
+                let rpc = builder.credentials_provider(DefaultChain::new()).build()?;
                 Ok(Cloud { rpc, stats, mock: None })
             }
             None => {
@@ -59,7 +65,7 @@ impl Cloud {
     pub fn describe(&self) -> String {
         match &self.mock {
             Some(m) => format!("the embedded mock cloud at {}", m.url()),
-            None => "the endpoint in ACK_NET_ENDPOINT".to_owned(),
+            None => format!("{:?}", self.rpc.endpoint()),
         }
     }
 }

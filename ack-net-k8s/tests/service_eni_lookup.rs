@@ -41,14 +41,8 @@ async fn finds_the_eni_of_each_pod_address_in_batches() {
     let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
     let mut want = Vec::new();
     for _ in 0..2 {
-        let eni = ecs
-            .network_interfaces()
-            .create(&vsw)
-            .security_group(&sg)
-            .secondary_ip_count(3)
-            .send()
-            .await
-            .expect("eni");
+        let eni =
+            ecs.network_interfaces().create(&vsw).security_group(&sg).secondary_ip_count(3).send().await.expect("eni");
         for ip in &eni.secondary_ips {
             want.push((IpAddr::V4(*ip), eni.id.to_string()));
         }

@@ -1,7 +1,5 @@
 //! The one error type of the Service side.
 
-use std::net::IpAddr;
-
 /// A boxed error from a caller-supplied seam (an [`EniLookup`](super::EniLookup)).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -63,12 +61,28 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// No ENI holds a ready pod's address (ENI backends).
-    #[error("no ENI holds the pod address {ip}")]
-    EniNotFound {
-        /// The pod address.
-        ip: IpAddr,
-    },
+    /// The spec made from the Service is refused by the binding (a limit of the load
+    /// balancer the annotations did not catch: a name too long for the API, too many tags...).
+    #[error("the load balancer spec is invalid: {0}")]
+    Spec(#[source] ack_net_slb::binding::BindingError),
+    /// Observing, planning or applying the load balancer failed (an API call, a conflict
+    /// with a listener the binding does not own...).
+    #[error("reconciling the load balancer failed: {0}")]
+    LoadBalancer(#[source] ack_net_slb::binding::BindingError),
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The controller's caches of Nodes and EndpointSlices did not fill in time (their
+    /// watches fail: check the controller's RBAC permissions).
+    #[error("the {0} cache is not ready")]
+    CacheNotReady(&'static str),
+    /// The cache writers were already taken (by an earlier [`run`] or
+    /// [`take_writers`]): a reconciler runs once.
+    ///
+    /// [`run`]: super::ServiceReconciler::run
+    /// [`take_writers`]: super::ServiceReconciler::take_writers
+    #[error("the reconciler's cache writers were already taken")]
+    CachesTaken,
     /// The caller's ENI lookup failed.
     #[error("looking up the ENIs of pod addresses failed: {0}")]
     EniLookup(#[source] BoxError),
@@ -87,8 +101,8 @@ impl Error {
         Error::InvalidService { service: service.to_owned(), reason: reason.into() }
     }
 
-    /// Whether the error comes from the Service's own definition (its annotations, ports...):
-    /// retrying does not help until the Service changes.
+    /// Whether the error comes from the Service's own definition (its annotations, ports, a
+    /// port another listener holds...): retrying does not help until something changes.
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
@@ -97,7 +111,8 @@ impl Error {
                 | Error::AnnotationCombination { .. }
                 | Error::UnsupportedAnnotation { .. }
                 | Error::InvalidService { .. }
-        )
+        ) || matches!(self, Error::Spec(e) if !e.is_retryable())
+            || matches!(self, Error::LoadBalancer(e) if e.is_conflict())
     }
 
     /// The annotation the error is about, if any.

@@ -29,9 +29,24 @@ const fn case(suffix: &'static str, good: &'static str, check: Check, bad: &'sta
 fn cases() -> Vec<Case> {
     use ack_net_slb::LoadBalancerSpec as S;
     vec![
-        case("address-type", "intranet", |a| a.load_balancer.address_type == Some(AddressType::Intranet), &["vpc", "public"]),
-        case("id", "lb-bp1abc", |a| a.load_balancer.id.as_ref().map(|i| i.as_str()) == Some("lb-bp1abc"), &["rsp-bp1abc", "lb-"]),
-        case("force-override-listeners", "true", |a| a.load_balancer.force_override_listeners == Some(true), &["yes", "1"]),
+        case(
+            "address-type",
+            "intranet",
+            |a| a.load_balancer.address_type == Some(AddressType::Intranet),
+            &["vpc", "public"],
+        ),
+        case(
+            "id",
+            "lb-bp1abc",
+            |a| a.load_balancer.id.as_ref().map(|i| i.as_str()) == Some("lb-bp1abc"),
+            &["rsp-bp1abc", "lb-"],
+        ),
+        case(
+            "force-override-listeners",
+            "true",
+            |a| a.load_balancer.force_override_listeners == Some(true),
+            &["yes", "1"],
+        ),
         case("spec", "slb.s3.large", |a| a.load_balancer.spec == Some(S::S3Large), &["slb.s9.huge", "large"]),
         case(
             "instance-charge-type",
@@ -56,7 +71,12 @@ fn cases() -> Vec<Case> {
             &["Hangzhou K", "cn hangzhou"],
         ),
         case("slave-zoneid", "cn-hangzhou-j", |a| a.load_balancer.slave_zone_id.is_some(), &["zone j"]),
-        case("resource-group-id", "rg-acfm2", |a| a.load_balancer.resource_group_id.as_deref() == Some("rg-acfm2"), &["acfm2", "rg-a b"]),
+        case(
+            "resource-group-id",
+            "rg-acfm2",
+            |a| a.load_balancer.resource_group_id.as_deref() == Some("rg-acfm2"),
+            &["acfm2", "rg-a b"],
+        ),
         case("delete-protection", "off", |a| a.load_balancer.delete_protection == Some(false), &["disabled"]),
         case(
             "modification-protection",
@@ -71,7 +91,7 @@ fn cases() -> Vec<Case> {
                 a.load_balancer.additional_tags
                     == vec![Tag::new("team", "web"), Tag::new("cost", "a"), Tag::new("flag", "")]
             },
-            &["=v", "a=1,a=2", "a=1,,b=2"],
+            &["=v", "a=1,a=2", "a=1,,b=2", "aliyun:x=1", "k=acs:y"],
         ),
         case("name", "web-lb", |a| a.load_balancer.name.as_deref() == Some("web-lb"), &["line\nbreak"]),
         case("preserve-lb-on-delete", "true", |a| a.load_balancer.preserve_on_delete, &["keep", "yes"]),
@@ -94,13 +114,23 @@ fn cases() -> Vec<Case> {
         },
         Case {
             companions: &[("protocol-port", "https:443,http:80"), ("cert-id", CERT)],
-            ..case("forward-port", "80:443", |a| a.listener.forward_port == BTreeMap::from([(80, 443)]), &["80", "80:x", "0:443"])
+            ..case(
+                "forward-port",
+                "80:443",
+                |a| a.listener.forward_port == BTreeMap::from([(80, 443)]),
+                &["80", "80:x", "0:443"],
+            )
         },
         case("scheduler", "wlc", |a| a.listener.scheduler == Some(Scheduler::Wlc), &["random"]),
         case("persistence-timeout", "0", |a| a.listener.persistence_timeout == Some(0), &["3601", "-1", "1h"]),
         case("established-timeout", "60", |a| a.listener.established_timeout == Some(60), &["9", "901"]),
         case("connection-drain", "off", |a| a.listener.connection_drain == Some(false), &["drain"]),
-        case("connection-drain-timeout", "30", |a| a.listener.connection_drain_timeout == Some(30), &["5", "1000", "30s"]),
+        case(
+            "connection-drain-timeout",
+            "30",
+            |a| a.listener.connection_drain_timeout == Some(30),
+            &["5", "1000", "30s"],
+        ),
         case("proxy-protocol", "on", |a| a.listener.proxy_protocol == Some(true), &["v2"]),
         case("acl-status", "off", |a| a.listener.acl_status == Some(false), &["enabled"]),
         case("acl-id", "acl-bp1abc", |a| a.listener.acl_id.is_some(), &["bp1abc", "rsp-1"]),
@@ -125,23 +155,33 @@ fn cases() -> Vec<Case> {
         case("cookie", "SESSION", |a| a.listener.cookie.as_deref() == Some("SESSION"), &["$x", "a;b", "a b"]),
         case("xforwardedfor-proto", "on", |a| a.listener.x_forwarded_proto == Some(true), &["proto"]),
         case("xforwardedfor-slbport", "on", |a| a.listener.x_forwarded_slb_port == Some(true), &["2"]),
-        case(
-            "xforwardedfor-clientsrcport",
-            "ON",
-            |a| a.listener.x_forwarded_client_src_port == Some(true),
-            &["o n"],
-        ),
+        case("xforwardedfor-clientsrcport", "ON", |a| a.listener.x_forwarded_client_src_port == Some(true), &["o n"]),
         case("health-check-switch", "off", |a| a.health_check.switch == Some(false), &["none"]),
         case("health-check-flag", "on", |a| a.health_check.flag == Some(true), &["1"]),
         case("health-check-type", "http", |a| a.health_check.kind == Some(HealthCheckType::Http), &["icmp"]),
-        case("health-check-connect-port", "8080", |a| a.health_check.connect_port == Some(8080), &["0", "65536", "http"]),
+        case(
+            "health-check-connect-port",
+            "8080",
+            |a| a.health_check.connect_port == Some(8080),
+            &["0", "65536", "http"],
+        ),
         case("health-check-connect-timeout", "8", |a| a.health_check.connect_timeout == Some(8), &["0", "301"]),
         case("health-check-timeout", "10", |a| a.health_check.timeout == Some(10), &["0", "301"]),
         case("healthy-threshold", "4", |a| a.health_check.healthy_threshold == Some(4), &["1", "11"]),
         case("unhealthy-threshold", "10", |a| a.health_check.unhealthy_threshold == Some(10), &["1", "11"]),
         case("health-check-interval", "3", |a| a.health_check.interval == Some(3), &["0", "51"]),
-        case("health-check-uri", "/test/index.html", |a| a.health_check.uri.as_deref() == Some("/test/index.html"), &["test", "/a b"]),
-        case("health-check-domain", "www.aliyun.com", |a| a.health_check.domain.as_deref() == Some("www.aliyun.com"), &["www aliyun", "a_b"]),
+        case(
+            "health-check-uri",
+            "/test/index.html",
+            |a| a.health_check.uri.as_deref() == Some("/test/index.html"),
+            &["test", "/a b"],
+        ),
+        case(
+            "health-check-domain",
+            "www.aliyun.com",
+            |a| a.health_check.domain.as_deref() == Some("www.aliyun.com"),
+            &["www aliyun", "a_b"],
+        ),
         case(
             "health-check-httpcode",
             "http_2xx,http_3xx",
@@ -293,7 +333,9 @@ fn backend_type() {
     assert_eq!(parse("eni").unwrap().backend.backend_type, Some(BackendKind::Eni));
     assert_eq!(parse("ECS").unwrap().backend.backend_type, Some(BackendKind::Ecs));
     let err = parse("eci").unwrap_err();
-    assert!(matches!(&err, Error::InvalidAnnotation { annotation, value, .. } if annotation == BACKEND_TYPE && value == "eci"));
+    assert!(
+        matches!(&err, Error::InvalidAnnotation { annotation, value, .. } if annotation == BACKEND_TYPE && value == "eci")
+    );
     assert!(err.is_invalid_input());
 }
 
@@ -348,7 +390,10 @@ fn combination_error(pairs: &[(&str, &str)]) -> String {
 #[test]
 fn combinations() {
     assert_eq!(combination_error(&[(INSTANCE_CHARGE_TYPE, "PayByCLCU"), (SPEC, "slb.s1.small")]), SPEC);
-    assert_eq!(combination_error(&[(MASTER_ZONE_ID, "cn-hangzhou-k"), (SLAVE_ZONE_ID, "cn-hangzhou-k")]), SLAVE_ZONE_ID);
+    assert_eq!(
+        combination_error(&[(MASTER_ZONE_ID, "cn-hangzhou-k"), (SLAVE_ZONE_ID, "cn-hangzhou-k")]),
+        SLAVE_ZONE_ID
+    );
     assert_eq!(combination_error(&[(ACL_STATUS, "on"), (ACL_TYPE, "white")]), ACL_ID);
     assert_eq!(combination_error(&[(ACL_STATUS, "on"), (ACL_ID, "acl-a")]), ACL_TYPE);
     assert_eq!(combination_error(&[(CONNECTION_DRAIN, "on")]), CONNECTION_DRAIN_TIMEOUT);

@@ -64,6 +64,7 @@ pub fn slices_of<'a>(service: &Service, slices: impl IntoIterator<Item = &'a End
 }
 
 /// A slice's endpoints (a list before Kubernetes 1.36, an optional list since).
+#[allow(clippy::needless_return)] // one of the two returns is compiled, depending on the version
 fn endpoints(slice: &EndpointSlice) -> &[Endpoint] {
     k8s_openapi::k8s_if_le_1_35! {
         return &slice.endpoints;

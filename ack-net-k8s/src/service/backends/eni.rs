@@ -54,7 +54,8 @@ impl EniLookup for ack_net_eni::EcsClient {
                 IpAddr::V4(a) => Some(*a),
                 IpAddr::V6(_) => None,
             });
-            let enis: Vec<_> = self.network_interfaces().describe().private_ips(addrs).into_stream().try_collect().await?;
+            let enis: Vec<_> =
+                self.network_interfaces().describe().private_ips(addrs).into_stream().try_collect().await?;
             for eni in enis {
                 for a in eni.ipv4_addresses() {
                     if wanted.contains(&IpAddr::V4(a)) {

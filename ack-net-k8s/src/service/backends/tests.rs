@@ -159,7 +159,9 @@ fn node_modes_need_node_ports() {
     svc.spec.as_mut().unwrap().ports.as_mut().unwrap()[1].node_port = None;
     let a = ServiceAnnotations::default();
     let err = service_backends(&svc, &a, &[node("a", "i-a")], &[], &EniMap::new(), &NodeFilter::default()).unwrap_err();
-    assert!(matches!(&err, Error::InvalidService { service, reason } if service == "shop/web" && reason.contains("port 53")));
+    assert!(
+        matches!(&err, Error::InvalidService { service, reason } if service == "shop/web" && reason.contains("port 53"))
+    );
     // ENI mode does not use node ports.
     let eni = ServiceAnnotations::parse(&BTreeMap::from([(BACKEND_TYPE.to_owned(), "eni".to_owned())])).unwrap();
     assert!(service_backends(&svc, &eni, &[], &[], &EniMap::new(), &NodeFilter::default()).is_ok());
@@ -218,7 +220,10 @@ fn local_mode_serves_nodes_with_ready_pods_weighted_by_count() {
     );
     assert_eq!(b.ports[0].notes, vec![BackendNote::IneligibleNode { node: "x".into(), endpoints: 1 }]);
     // The UDP port has the same endpoints, on its own node port.
-    assert_eq!(b.ports[1].backends.iter().map(|b| (b.port, b.weight)).collect::<Vec<_>>(), vec![(30053, 3), (30053, 1), (30053, 0)]);
+    assert_eq!(
+        b.ports[1].backends.iter().map(|b| (b.port, b.weight)).collect::<Vec<_>>(),
+        vec![(30053, 3), (30053, 1), (30053, 0)]
+    );
 }
 
 #[test]
@@ -236,7 +241,8 @@ fn local_mode_weight_annotation_is_a_share_of_pods() {
 
 #[test]
 fn local_mode_counts_large_nodes_up_to_100_and_reports_unplaced_endpoints() {
-    let eps: Vec<Value> = (0..150).map(|i| ep(&format!("10.1.{}.{}", i / 200, i % 200 + 1), "a", Some(true), None)).collect();
+    let eps: Vec<Value> =
+        (0..150).map(|i| ep(&format!("10.1.{}.{}", i / 200, i % 200 + 1), "a", Some(true), None)).collect();
     let mut eps = eps;
     eps.push(json!({"addresses": ["10.9.9.9"], "conditions": {"ready": true}}));
     let b = backends(&service("Local", &[]), &[node("a", "i-a")], &[slice("s", "web", 8080, eps)], &EniMap::new());

@@ -1,0 +1,523 @@
+//! Shared setup of the Service reconciler tests: ack-net-mock for SLB and ECS, and a fake
+//! Kubernetes API behind kube's `Client` (a tower-test mock service answered by a task)
+//! that keeps Services, Nodes and EndpointSlices, applies merge patches with the
+//! resourceVersion precondition, serves lists and watches, echoes Events, and records every
+//! request so that tests can assert them.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_eni::EcsClient;
+use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_slb::SlbClient;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+pub type RespBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// One request the fake API received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+}
+
+impl Recorded {
+    /// `PATCH services/web/status`-like summary: method and path after the namespace.
+    pub fn short(&self) -> String {
+        let path = self.path.split("/namespaces/").nth(1).map(|p| p.split_once('/').map_or(p, |(_, rest)| rest));
+        format!("{} {}", self.method, path.unwrap_or(&self.path))
+    }
+}
+
+/// The kinds the fake serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Service,
+    Node,
+    EndpointSlice,
+    Event,
+}
+
+impl Kind {
+    fn list_kind(self) -> &'static str {
+        match self {
+            Kind::Service => "ServiceList",
+            Kind::Node => "NodeList",
+            Kind::EndpointSlice => "EndpointSliceList",
+            Kind::Event => "EventList",
+        }
+    }
+
+    fn api_version(self) -> &'static str {
+        match self {
+            Kind::Service | Kind::Node => "v1",
+            Kind::EndpointSlice => "discovery.k8s.io/v1",
+            Kind::Event => "events.k8s.io/v1",
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    objects: BTreeMap<(Kind, String, String), Value>,
+    history: Vec<(u64, Kind, &'static str, Value)>,
+    requests: Vec<Recorded>,
+}
+
+/// The fake Kubernetes API.
+#[derive(Clone)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+    live: broadcast::Sender<(u64, Kind, &'static str, Value)>,
+}
+
+fn key_of(obj: &Value) -> (String, String) {
+    let m = &obj["metadata"];
+    (m["namespace"].as_str().unwrap_or_default().to_owned(), m["name"].as_str().unwrap_or_default().to_owned())
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target.is_object(), patch) {
+        (true, Value::Object(p)) => {
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (false, Value::Object(_)) => {
+            *target = json!({});
+            merge(target, patch);
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+fn response(status: StatusCode, body: &Value) -> Response<RespBody> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())).boxed_unsync())
+        .expect("response")
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<RespBody> {
+    response(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code.as_u16()}),
+    )
+}
+
+impl FakeApi {
+    pub fn new() -> Self {
+        Self { state: Arc::default(), live: broadcast::channel(1024).0 }
+    }
+
+    /// A kube client whose requests this fake answers.
+    pub fn client(&self) -> kube::Client {
+        let (service, mut handle) = tower_test::mock::pair::<Request<kube::client::Body>, Response<RespBody>>();
+        let api = self.clone();
+        tokio::spawn(async move {
+            while let Some((req, send)) = handle.next_request().await {
+                let api = api.clone();
+                tokio::spawn(async move { send.send_response(api.answer(req).await) });
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    fn write(&self, kind: Kind, event: &'static str, mut obj: Value) -> Value {
+        let mut s = self.state.lock().expect("state");
+        s.rv += 1;
+        let rv = s.rv;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let (ns, name) = key_of(&obj);
+        if event == "DELETED" {
+            s.objects.remove(&(kind, ns, name));
+        } else {
+            s.objects.insert((kind, ns, name), obj.clone());
+        }
+        s.history.push((rv, kind, event, obj.clone()));
+        let _ = self.live.send((rv, kind, event, obj.clone()));
+        obj
+    }
+
+    /// Creates or replaces an object (as a user would).
+    pub fn put(&self, kind: Kind, mut obj: Value) -> Value {
+        let (ns, name) = key_of(&obj);
+        let exists = self.state.lock().expect("state").objects.contains_key(&(kind, ns, name.clone()));
+        if obj["metadata"]["uid"].is_null() {
+            obj["metadata"]["uid"] = json!(format!("uid-{name}"));
+        }
+        self.write(kind, if exists { "MODIFIED" } else { "ADDED" }, obj)
+    }
+
+    /// Deletes an object: with finalizers it only gets a deletionTimestamp.
+    pub fn delete(&self, kind: Kind, ns: &str, name: &str) {
+        let Some(mut obj) = self.get(kind, ns, name) else { return };
+        if obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+            obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+            self.write(kind, "MODIFIED", obj);
+        } else {
+            self.write(kind, "DELETED", obj);
+        }
+    }
+
+    pub fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<Value> {
+        self.state.lock().expect("state").objects.get(&(kind, ns.to_owned(), name.to_owned())).cloned()
+    }
+
+    /// The Service as the API holds it now.
+    pub fn service(&self, ns: &str, name: &str) -> Option<k8s_openapi::api::core::v1::Service> {
+        self.get(Kind::Service, ns, name).map(|v| serde_json::from_value(v).expect("service"))
+    }
+
+    /// The requests so far, and forgets them.
+    pub fn take_requests(&self) -> Vec<Recorded> {
+        std::mem::take(&mut self.state.lock().expect("state").requests)
+    }
+
+    /// The objects of one kind.
+    pub fn objects(&self, kind: Kind) -> Vec<Value> {
+        let s = self.state.lock().expect("state");
+        s.objects.iter().filter(|((k, _, _), _)| *k == kind).map(|(_, v)| v.clone()).collect()
+    }
+
+    async fn answer(&self, req: Request<kube::client::Body>) -> Response<RespBody> {
+        let (parts, body) = req.into_parts();
+        let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        let watching = query.split('&').any(|q| q == "watch=true");
+        // Watches and lists are the controller's business; tests assert the writes.
+        if parts.method != Method::GET {
+            self.state.lock().expect("state").requests.push(Recorded {
+                method: parts.method.clone(),
+                path: path.clone(),
+                query: query.clone(),
+                body: body.clone(),
+            });
+        }
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // /api/v1/... or /apis/<group>/<version>/...
+        let rest: &[&str] = match segs.as_slice() {
+            ["api", "v1", rest @ ..] => rest,
+            ["apis", _, _, rest @ ..] => rest,
+            _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
+        };
+        let (ns, rest) = match rest {
+            ["namespaces", ns, rest @ ..] => (Some(*ns), rest),
+            rest => (None, rest),
+        };
+        let kind = match rest.first() {
+            Some(&"services") => Kind::Service,
+            Some(&"nodes") => Kind::Node,
+            Some(&"endpointslices") => Kind::EndpointSlice,
+            Some(&"events") => Kind::Event,
+            _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
+        };
+        match (&parts.method, rest) {
+            (&Method::GET, [_]) if watching => self.watch(kind, ns, &query),
+            (&Method::GET, [_]) => self.list(kind, ns),
+            (&Method::POST, [_]) => {
+                let mut obj = body;
+                obj["metadata"]["namespace"] = json!(ns.unwrap_or_default());
+                if obj["metadata"]["name"].is_null() {
+                    let n = self.state.lock().expect("state").rv;
+                    let prefix = obj["metadata"]["generateName"].as_str().unwrap_or("obj-").to_owned();
+                    obj["metadata"]["name"] = json!(format!("{prefix}{n}"));
+                }
+                response(StatusCode::CREATED, &self.write(kind, "ADDED", obj))
+            }
+            (&Method::PATCH, [_, name]) => self.patch(kind, ns.unwrap_or_default(), name, &body, false),
+            (&Method::PATCH, [_, name, "status"]) => self.patch(kind, ns.unwrap_or_default(), name, &body, true),
+            (&Method::GET, [_, name]) => match self.get(kind, ns.unwrap_or_default(), name) {
+                Some(o) => response(StatusCode::OK, &o),
+                None => status(StatusCode::NOT_FOUND, "NotFound", name),
+            },
+            _ => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &path),
+        }
+    }
+
+    fn patch(&self, kind: Kind, ns: &str, name: &str, patch: &Value, status_only: bool) -> Response<RespBody> {
+        let Some(mut obj) = self.get(kind, ns, name) else {
+            return status(StatusCode::NOT_FOUND, "NotFound", name);
+        };
+        if let Some(rv) = patch["metadata"]["resourceVersion"].as_str() {
+            if Some(rv) != obj["metadata"]["resourceVersion"].as_str() {
+                return status(StatusCode::CONFLICT, "Conflict", "the object has been modified");
+            }
+        }
+        let mut p = patch.clone();
+        if let Some(m) = p.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        if status_only {
+            merge(&mut obj["status"], &p["status"]);
+        } else {
+            if let Some(m) = p.as_object_mut() {
+                m.remove("status");
+            }
+            merge(&mut obj, &p);
+        }
+        let deleting = !obj["metadata"]["deletionTimestamp"].is_null();
+        let finalized = obj["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+        let event = if deleting && finalized { "DELETED" } else { "MODIFIED" };
+        response(StatusCode::OK, &self.write(kind, event, obj))
+    }
+
+    fn list(&self, kind: Kind, ns: Option<&str>) -> Response<RespBody> {
+        let s = self.state.lock().expect("state");
+        let items: Vec<Value> = s
+            .objects
+            .iter()
+            .filter(|((k, n, _), _)| *k == kind && ns.is_none_or(|ns| ns == n))
+            .map(|(_, v)| v.clone())
+            .collect();
+        response(
+            StatusCode::OK,
+            &json!({"kind": kind.list_kind(), "apiVersion": kind.api_version(), "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
+        )
+    }
+
+    fn watch(&self, kind: Kind, ns: Option<&str>, query: &str) -> Response<RespBody> {
+        let since: u64 =
+            query.split('&').find_map(|q| q.strip_prefix("resourceVersion=")).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let ns = ns.map(str::to_owned);
+        let matches = move |k: Kind, obj: &Value| k == kind && ns.as_deref().is_none_or(|ns| key_of(obj).0 == ns);
+        let (replay, rx) = {
+            let s = self.state.lock().expect("state");
+            let replay: Vec<Value> = s
+                .history
+                .iter()
+                .filter(|(rv, k, _, o)| *rv > since && matches(*k, o))
+                .map(|(_, _, t, o)| json!({"type": t, "object": o}))
+                .collect();
+            (replay, self.live.subscribe())
+        };
+        let frames = futures_util::stream::iter(replay).chain(futures_util::stream::unfold(rx, move |mut rx| {
+            let matches = matches.clone();
+            async move {
+                loop {
+                    match rx.recv().await {
+                        Ok((_, k, t, o)) if matches(k, &o) => return Some((json!({"type": t, "object": o}), rx)),
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        }));
+        use futures_util::StreamExt;
+        let body = StreamBody::new(frames.map(|v| Ok::<_, Infallible>(Frame::data(Bytes::from(format!("{v}\n"))))));
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(body.boxed_unsync())
+            .expect("response")
+    }
+}
+
+/// The mock cloud with a VSwitch and ECS instances (node backends; their primary ENI
+/// addresses serve as pod addresses in ENI mode), and clients for it.
+pub struct Cloud {
+    pub mock: MockCloud,
+    pub slb: SlbClient,
+    pub ecs: EcsClient,
+    pub stats: CallStats,
+    pub instances: Vec<String>,
+    /// (ENI id, address) of each instance's primary ENI.
+    pub enis: Vec<(String, std::net::IpAddr)>,
+}
+
+pub async fn cloud(instances: usize) -> Cloud {
+    let mock = MockCloud::builder().seed(5).start().await.expect("mock");
+    let stats = CallStats::new();
+    let rpc = RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(RetryPolicy::no_retry())
+        .observer(stats.clone())
+        .build()
+        .expect("client");
+    let vpc = mock
+        .create_vpc(NewVpc {
+            region_id: "cn-hangzhou".into(),
+            cidr_block: Some("10.0.0.0/8".into()),
+            ..Default::default()
+        })
+        .expect("vpc");
+    let vsw = mock
+        .create_vswitch(NewVSwitch {
+            vpc_id: vpc,
+            zone_id: "cn-hangzhou-h".into(),
+            cidr_block: "10.1.0.0/16".into(),
+            ..Default::default()
+        })
+        .expect("vswitch");
+    let mut ids = Vec::new();
+    let mut enis = Vec::new();
+    for _ in 0..instances {
+        let v = mock
+            .create_instance(InstanceSeed {
+                region_id: "cn-hangzhou".into(),
+                zone_id: "cn-hangzhou-h".into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: vsw.clone(),
+                security_group_ids: vec![],
+                instance_id: None,
+            })
+            .expect("instance");
+        ids.push(v["InstanceId"].as_str().expect("id").to_owned());
+        enis.push((
+            v["NetworkInterfaceId"].as_str().expect("eni").to_owned(),
+            v["PrivateIpAddress"].as_str().expect("ip").parse().expect("ip"),
+        ));
+    }
+    stats.reset();
+    Cloud { mock, slb: SlbClient::new(rpc.clone()), ecs: EcsClient::new(rpc), stats, instances: ids, enis }
+}
+
+/// A Ready node named `name` on ECS instance `instance`.
+pub fn node(name: &str, instance: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": {"providerID": format!("cn-hangzhou.{instance}")},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+    })
+}
+
+/// A `type: LoadBalancer` Service `shop/web` with these ports and annotations.
+pub fn service(annotations: Value, ports: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"namespace": "shop", "name": "web", "annotations": annotations},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": ports}
+    })
+}
+
+/// An EndpointSlice of `shop/web` with (address, node, ready, terminating) endpoints on
+/// target port `port` (named `http`).
+pub fn slice(name: &str, port: u16, endpoints: &[(std::net::IpAddr, &str, bool, bool)]) -> Value {
+    let eps: Vec<Value> = endpoints
+        .iter()
+        .map(|(ip, node, ready, terminating)| {
+            json!({"addresses": [ip.to_string()], "nodeName": node,
+                   "conditions": {"ready": ready, "serving": *ready || *terminating, "terminating": terminating}})
+        })
+        .collect();
+    json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"namespace": "shop", "name": name, "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+        "endpoints": eps
+    })
+}
+
+/// Waits until `f` holds, polling every 20 ms, for at most `secs` seconds.
+pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
+
+/// A backend as (server id, address, port, weight).
+pub type BackendView = (String, String, u16, u8);
+/// A listener as (port, protocol, backends of its VServer group, sorted).
+pub type ListenerView = (u16, String, Vec<BackendView>);
+
+/// One load balancer of the mock as the tests look at it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LbView {
+    pub id: String,
+    pub address: String,
+    pub tags: Vec<(String, String)>,
+    /// (port, protocol, backends of its VServer group as (server id, address, port, weight), sorted).
+    pub listeners: Vec<ListenerView>,
+}
+
+impl Cloud {
+    /// Every load balancer, with its listeners and their backends.
+    pub fn load_balancers(&self) -> Vec<LbView> {
+        let dump = self.mock.with_state(|s| s.slb.dump());
+        let groups: BTreeMap<String, Value> = dump["VServerGroups"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| (g["id"].as_str().unwrap_or_default().to_owned(), g))
+            .collect();
+        dump["LoadBalancers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|lb| {
+                let mut listeners: Vec<ListenerView> = lb["listeners"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| {
+                        let group = l["attrs"]["VServerGroupId"].as_str().unwrap_or_default();
+                        let mut backends: Vec<BackendView> = groups
+                            .get(group)
+                            .and_then(|g| g["backends"].as_array().cloned())
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|b| {
+                                (
+                                    b["server_id"].as_str().unwrap_or_default().to_owned(),
+                                    b["server_ip"].as_str().unwrap_or_default().to_owned(),
+                                    b["port"].as_u64().unwrap_or_default() as u16,
+                                    b["weight"].as_u64().unwrap_or_default() as u8,
+                                )
+                            })
+                            .collect();
+                        backends.sort();
+                        (
+                            l["port"].as_u64().unwrap_or_default() as u16,
+                            l["protocol"].as_str().unwrap_or_default().to_owned(),
+                            backends,
+                        )
+                    })
+                    .collect();
+                listeners.sort();
+                LbView {
+                    id: lb["id"].as_str().unwrap_or_default().to_owned(),
+                    address: lb["address"].as_str().unwrap_or_default().to_owned(),
+                    tags: serde_json::from_value(lb["tags"].clone()).unwrap_or_default(),
+                    listeners,
+                }
+            })
+            .collect()
+    }
+}
