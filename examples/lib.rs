@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use ack_net_core::{CallEvent, CallObserver, CallStats, Credentials, DefaultChain, RpcClient};
+use ack_net_eni::{EcsClient, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule};
 use ack_net_mock::MockCloud;
+use ack_net_vpc::{cidr, VSwitch, VpcClient, VpcId, WaitPolicy, ZoneId};
 
 /// Where an example's calls go, and what they cost.
 pub struct Cloud {
@@ -78,4 +82,65 @@ impl CallObserver for ObserverRef {
     fn on_attempt(&self, event: &CallEvent<'_>) {
         self.0.on_attempt(event);
     }
+}
+
+/// What [`demo_network`] sets up: the ground every example builds on.
+pub struct DemoNetwork {
+    /// The VPC (`192.168.0.0/16`).
+    pub vpc_id: VpcId,
+    /// Two VSwitches (/24) in two zones of the region.
+    pub vswitches: Vec<VSwitch>,
+    /// A security group that lets the VPC reach pods.
+    pub security_group: SecurityGroupId,
+    /// A node (an ECS instance in the first VSwitch), when the mock can make one.
+    pub node: Option<String>,
+}
+
+/// The ECS instance type of the demo node: 4 ENIs of 15 addresses.
+pub const DEMO_INSTANCE_TYPE: &str = "ecs.g7.xlarge";
+
+/// Creates a VPC, two VSwitches in two zones (blocks planned by `ack_net_vpc::cidr`), a
+/// security group converged to let the VPC in, and, on the embedded mock, a node; prints
+/// each as it is made.
+pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxError> {
+    let vpcs = VpcClient::new(cloud.rpc.clone());
+    let wait = WaitPolicy::default().with_timeout(Duration::from_secs(60));
+    let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name(name).send_and_wait(&wait).await?;
+    println!("VPC       {}  {}", vpc.vpc_id, vpc.cidr_block);
+    let region = cloud.rpc.region().as_str();
+    let zones: [(ZoneId, u8); 2] = [(format!("{region}-h").parse()?, 24), (format!("{region}-i").parse()?, 24)];
+    let mut vswitches = Vec::new();
+    for planned in cidr::plan_vswitches(vpc.cidr_block, &[], &zones)? {
+        let vsw = vpcs.vswitches().create(&vpc.vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?;
+        println!(
+            "VSwitch   {}  {}  {}  {} free",
+            vsw.vswitch_id, vsw.zone_id, vsw.cidr_block, vsw.available_ip_address_count
+        );
+        vswitches.push(vsw);
+    }
+    let ecs = EcsClient::new(cloud.rpc.clone());
+    let security_group = ecs.security_groups().create(vpc.vpc_id.as_str()).name(name).send().await?;
+    ecs.security_groups()
+        .converger(security_group.as_str(), "ack-net:examples")
+        .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))
+        .apply()
+        .await?;
+    println!("Group     {security_group}  (the VPC may reach pods)");
+    let node = match &cloud.mock {
+        None => None,
+        Some(mock) => {
+            let made = mock.create_instance(ack_net_mock::InstanceSeed {
+                region_id: region.to_owned(),
+                zone_id: vswitches[0].zone_id.to_string(),
+                instance_type: DEMO_INSTANCE_TYPE.into(),
+                vswitch_id: vswitches[0].vswitch_id.to_string(),
+                security_group_ids: vec![security_group.to_string()],
+                instance_id: None,
+            })?;
+            let id = made["InstanceId"].as_str().ok_or("the mock did not name the instance")?.to_owned();
+            println!("Node      {id}  {DEMO_INSTANCE_TYPE}");
+            Some(id)
+        }
+    };
+    Ok(DemoNetwork { vpc_id: vpc.vpc_id, vswitches, security_group, node })
 }

@@ -13,16 +13,14 @@ use std::time::{Duration, Instant};
 
 use ack_net_eni::pod_network::PodNetwork;
 use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
-use ack_net_eni::{EcsClient, IpProtocol, Peer, PortRange, SecurityGroupRule};
-use ack_net_examples::{BoxError, Cloud};
+use ack_net_eni::EcsClient;
+use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INSTANCE_TYPE};
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
 use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
-use ack_net_vpc::{cidr, VpcClient, WaitPolicy, ZoneId};
 
 const CLUSTER: &str = "c-quickstart";
-const INSTANCE_TYPE: &str = "ecs.g7.xlarge";
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -30,50 +28,23 @@ async fn main() -> Result<(), BoxError> {
     let cloud = Cloud::connect().await?;
     println!("ack-net quickstart, talking to {}\n", cloud.describe());
 
-    // 1. A VPC, and two VSwitches in two zones with blocks the planner proves free.
-    let vpcs = VpcClient::new(cloud.rpc.clone());
-    let wait = WaitPolicy::default().with_timeout(Duration::from_secs(60));
-    let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name("ack-net-quickstart").send_and_wait(&wait).await?;
-    println!("== network\nVPC       {}  {}", vpc.vpc_id, vpc.cidr_block);
-    let zones: [(ZoneId, u8); 2] = [("cn-hangzhou-h".parse()?, 24), ("cn-hangzhou-i".parse()?, 24)];
-    let mut vswitches = Vec::new();
-    for planned in cidr::plan_vswitches(vpc.cidr_block, &[], &zones)? {
-        let vsw = vpcs.vswitches().create(&vpc.vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?;
-        println!(
-            "VSwitch   {}  {}  {}  {} free",
-            vsw.vswitch_id, vsw.zone_id, vsw.cidr_block, vsw.available_ip_address_count
-        );
-        vswitches.push(vsw);
-    }
-
-    // 2. A security group that lets the VPC reach pods, and a node.
-    let ecs = EcsClient::new(cloud.rpc.clone());
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("pods").send().await?;
-    ecs.security_groups()
-        .converger(group.as_str(), "ack-net:quickstart")
-        .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))
-        .apply()
-        .await?;
-    let Some(mock) = &cloud.mock else {
+    // 1. A VPC, two VSwitches in two zones with blocks the planner proves free, a security
+    //    group that lets the VPC reach pods, and a node.
+    println!("== network");
+    let net = demo_network(&cloud, "ack-net-quickstart").await?;
+    let Some(node_id) = net.node.clone() else {
         println!("\nOn a real account the rest needs a node: run it against the mock to see it all.");
         return Ok(());
     };
-    let node = mock.create_instance(ack_net_mock::InstanceSeed {
-        region_id: "cn-hangzhou".into(),
-        zone_id: vswitches[0].zone_id.to_string(),
-        instance_type: INSTANCE_TYPE.into(),
-        vswitch_id: vswitches[0].vswitch_id.to_string(),
-        security_group_ids: vec![group.to_string()],
-        instance_id: None,
-    })?;
-    let node_id = node["InstanceId"].as_str().ok_or("the mock did not name the instance")?.to_owned();
+    let vswitches = &net.vswitches;
+    let ecs = EcsClient::new(cloud.rpc.clone());
     let limits = ecs.instance_types().limits(INSTANCE_TYPE).await?;
-    println!("Node      {node_id}  {INSTANCE_TYPE}: up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
+    println!("          {node_id} holds up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
     // 3. A warm pool of pod addresses on the node.
     let config = PoolConfig::new(format!("pool-{node_id}"), CLUSTER, node_id.parse()?, INSTANCE_TYPE.parse()?)
         .vswitch(vswitches[0].vswitch_id.clone())
-        .security_group(group.clone())
+        .security_group(net.security_group.clone())
         .warm_band(4, 12);
     let (pool_cloud, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
     let t = Instant::now();
@@ -140,7 +111,7 @@ async fn main() -> Result<(), BoxError> {
     let binding = ServiceBinding::new(slb, spec_for(&pods))?.with_plan_options(drain);
     let observed = binding.observe_with(Some(&lb), &ObserveOptions::fast()).await?;
     let plan = binding.plan(&observed)?;
-    print!("{plan}");
+    println!("{plan}");
     binding.apply(&plan).await?;
     PodNetwork::teardown(&pool, &gone.pod).await?;
     let m = pool.metrics();
