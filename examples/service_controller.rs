@@ -1,0 +1,38 @@
+//! A custom `type: LoadBalancer` Service controller on kube-rs: every Service in the cluster
+//! gets a load balancer through ack-net's ServiceBinding (finalizer, plan and apply, status,
+//! Events, backoff), with pod (ENI) backends resolved through ECS.
+//!
+//! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config) and
+//! talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set (`aliyun` for the real
+//! one). Without a reachable cluster it says so and exits.
+//!
+//! ```sh
+//! ACK_CLUSTER_ID=c-mine cargo run --example service_controller
+//! ```
+
+use std::sync::Arc;
+
+use ack_net_eni::EcsClient;
+use ack_net_examples::{BoxError, Cloud};
+use ack_net_k8s::service::{ServiceConfig, ServiceReconciler};
+use ack_net_slb::SlbClient;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let cluster_id = std::env::var("ACK_CLUSTER_ID").unwrap_or_else(|_| "c-ack-net-demo".to_owned());
+    let kube = match kube::Client::try_default().await {
+        Ok(client) => client,
+        Err(e) => {
+            println!("no Kubernetes cluster to watch ({e}); point KUBECONFIG at one to run the controller");
+            return Ok(());
+        }
+    };
+    let cloud = Cloud::connect().await?;
+    println!("Service controller for cluster {cluster_id}, load balancers on {}", cloud.describe());
+
+    ServiceReconciler::new(kube, SlbClient::new(cloud.rpc.clone()), ServiceConfig::new(cluster_id))
+        .with_eni_lookup(Arc::new(EcsClient::new(cloud.rpc.clone())))
+        .run()
+        .await?;
+    Ok(())
+}
