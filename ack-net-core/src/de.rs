@@ -210,6 +210,88 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// Defines an enum of the API's string values that keeps values it does not know in
+/// `Unknown(String)`: `as_str`, `From<&str>`, `FromStr`, `Display`, and serde as the wire
+/// string (decoded leniently with [`string`]). Product crates use it for statuses, types
+/// and the like, so that a new value from the cloud never fails a decode. The calling crate
+/// needs `serde` as a dependency.
+///
+/// ```
+/// ack_net_core::wire_enum!(
+///     /// A resource status.
+///     Status { /// Being created.
+///     Pending = "Pending", /// Ready.
+///     Available = "Available" }
+/// );
+/// assert_eq!(Status::from("Available"), Status::Available);
+/// assert_eq!(Status::from("Frozen"), Status::Unknown("Frozen".to_owned()));
+/// assert_eq!(serde_json::from_str::<Status>("\"Pending\"").unwrap().as_str(), "Pending");
+/// ```
+#[macro_export]
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version of the crate does not know, as the API sent it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $wire,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $($wire => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self::from(s.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(s))
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = $crate::de::string(d)?;
+                Ok(Self::from(s.as_str()))
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,71 +126,7 @@ pub(crate) fn ecs_tags<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Tag>, D::E
     Ok(tags.into_iter().map(|t| Tag::new(t.key, t.value)).collect())
 }
 
-/// Defines a wire enum that keeps values it does not know in `Unknown(String)`.
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-            /// A value this version of the crate does not know, as the API sent it.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The value as the API spells it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)+
-                    $name::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                match s {
-                    $($wire => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                Self::from(s.as_str())
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = ::std::convert::Infallible;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(s))
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = ack_net_core::de::string(d)?;
-                Ok(Self::from(s.as_str()))
-            }
-        }
-    };
-}
-pub(crate) use wire_enum;
+pub(crate) use ack_net_core::wire_enum;
 
 /// Whether a removal's answer means "already done": the address is not on the ENI, or the
 /// ENI (or instance) is gone.
