@@ -1,9 +1,9 @@
 //! Route tables: DescribeRouteTableList, and the entry of the route-entry calls.
 
+use crate::common::numbered_stream;
 use ack_net_core::de;
-use ack_net_core::paginate::{page_number_stream, NumberedPage};
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{add_tags, opt_parsed, validate_page_size, validate_tags, wire_enum, wrapped, Tag};
@@ -215,21 +215,8 @@ impl DescribeRouteTableList {
         let size = self.page_size.unwrap_or(MAX_PAGE_SIZE);
         self.page_size = Some(size);
         self.page_number = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        page_number_stream(size, move |page, size| {
-            let client = client.clone();
-            let req = req.clone().param("PageNumber", page).param("PageSize", size);
-            async move {
-                let r: DescribeRouteTableListResponse = client.rpc().call(req).await?;
-                Ok(NumberedPage { items: r.route_tables, total_count: Some(r.total_count) })
-            }
-        })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
+        let request = self.to_request();
+        numbered_stream(self.client, request, size, |r: DescribeRouteTableListResponse| (r.route_tables, r.total_count))
     }
 }
 

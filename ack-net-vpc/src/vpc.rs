@@ -1,9 +1,9 @@
 //! VPCs: CreateVpc, DescribeVpcs, DeleteVpc, and waiting for one to be available.
 
+use crate::common::numbered_stream;
 use ack_net_core::de;
-use ack_net_core::paginate::{page_number_stream, NumberedPage};
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
@@ -330,21 +330,8 @@ impl DescribeVpcs {
         let size = self.page_size.unwrap_or(MAX_PAGE_SIZE);
         self.page_size = Some(size);
         self.page_number = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        page_number_stream(size, move |page, size| {
-            let client = client.clone();
-            let req = req.clone().param("PageNumber", page).param("PageSize", size);
-            async move {
-                let r: DescribeVpcsResponse = client.rpc().call(req).await?;
-                Ok(NumberedPage { items: r.vpcs, total_count: Some(r.total_count) })
-            }
-        })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
+        let request = self.to_request();
+        numbered_stream(self.client, request, size, |r: DescribeVpcsResponse| (r.vpcs, r.total_count))
     }
 }
 
