@@ -1,6 +1,7 @@
 //! A custom `type: LoadBalancer` Service controller on kube-rs: every Service in the cluster
 //! gets a load balancer through ack-net's ServiceBinding (finalizer, plan and apply, status,
-//! Events, backoff), with pod (ENI) backends resolved through ECS.
+//! Events, backoff), with pod (ENI) backends resolved through ECS. Replicas elect a leader
+//! through the Lease `kube-system/ack-net-service-controller`, so several can run.
 //!
 //! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config) and
 //! talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set (`aliyun` for the real
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use ack_net_eni::EcsClient;
 use ack_net_examples::{BoxError, Cloud};
+use ack_net_k8s::leader::{LeaderElector, LeaseConfig};
 use ack_net_k8s::service::{ServiceConfig, ServiceReconciler};
 use ack_net_slb::SlbClient;
 
@@ -30,9 +32,12 @@ async fn main() -> Result<(), BoxError> {
     let cloud = Cloud::connect().await?;
     println!("Service controller for cluster {cluster_id}, load balancers on {}", cloud.describe());
 
-    ServiceReconciler::new(kube, SlbClient::new(cloud.rpc.clone()), ServiceConfig::new(cluster_id))
-        .with_eni_lookup(Arc::new(EcsClient::new(cloud.rpc.clone())))
-        .run()
-        .await?;
+    let lease = LeaseConfig::new("kube-system", "ack-net-service-controller", LeaseConfig::identity_from_env());
+    let elector = LeaderElector::new(kube.clone(), lease)?;
+    let controller = ServiceReconciler::new(kube, SlbClient::new(cloud.rpc.clone()), ServiceConfig::new(cluster_id))
+        .with_eni_lookup(Arc::new(EcsClient::new(cloud.rpc.clone())));
+    // Runs while this replica leads; losing the Lease stops it with an error (and the process
+    // exits, to be restarted as a candidate).
+    elector.run(controller.run()).await??;
     Ok(())
 }

@@ -4,6 +4,14 @@
 //! - [`netpol`]: the NetworkPolicy semantics as a library. Given Namespaces, Pods and
 //!   NetworkPolicies, answer whether a connection is allowed exactly as the Kubernetes API
 //!   defines it, and compile the policies into a flat, indexed rule set for a data plane.
+//! - [`service`]: Services of `type: LoadBalancer` on SLB: annotations, backends (Cluster,
+//!   Local, ENI), the translation into a `ServiceBinding` spec, and the
+//!   [`ServiceReconciler`](service::ServiceReconciler) for kube-runtime.
+//! - [`pod`]: pods to pod networking for a node agent: the
+//!   [`PodNetworkReconciler`](pod::PodNetworkReconciler) gives each pod on the node an
+//!   address from an `IpPool`, releases it when the pod goes, and feeds the pool's GC.
+//! - [`leader`]: leader election through a `Lease`, so that several replicas of a
+//!   controller can run.
 //!
 //! # Kubernetes version
 //!
@@ -35,8 +43,14 @@
 //! # Ok(()) }
 //! ```
 
+mod backoff;
+mod events;
+pub mod leader;
 pub mod netpol;
+pub mod pod;
 pub mod service;
+
+pub use backoff::Backoff;
 
 /// The README's examples, compiled as doctests.
 #[doc = include_str!("../README.md")]

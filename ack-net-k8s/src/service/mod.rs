@@ -32,6 +32,7 @@ mod error;
 mod reconciler;
 mod spec;
 
+pub use crate::Backoff;
 pub use backends::{
     eni_addresses, instance_id_from_provider_id, is_ready, lookup_enis, port_endpoints, resolve_enis, service_backends,
     slices_of, BackendMode, BackendNote, EligibleNode, EndpointState, EniLookup, EniMap, NodeFilter, NodeSelection,
@@ -39,5 +40,5 @@ pub use backends::{
     EXCLUDE_LABEL_DEPRECATED, SERVICE_NAME_LABEL,
 };
 pub use error::{BoxError, Error};
-pub use reconciler::{Backoff, ServiceReconciler, CONTROLLER_NAME, FINALIZER};
+pub use reconciler::{ServiceReconciler, CONTROLLER_NAME, FINALIZER};
 pub use spec::{service_spec, translate, ServiceConfig, ServiceLoadBalancer};

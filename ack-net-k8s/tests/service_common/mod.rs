@@ -1,8 +1,9 @@
-//! Shared setup of the Service reconciler tests: ack-net-mock for SLB and ECS, and a fake
+//! Shared setup of the reconciler tests: ack-net-mock for SLB and ECS, and a fake
 //! Kubernetes API behind kube's `Client` (a tower-test mock service answered by a task)
-//! that keeps Services, Nodes and EndpointSlices, applies merge patches with the
-//! resourceVersion precondition, serves lists and watches, echoes Events, and records every
-//! request so that tests can assert them.
+//! that keeps Services, Nodes, EndpointSlices, Pods and Leases, applies merge patches and
+//! replacements with the resourceVersion precondition, refuses to create what exists,
+//! serves lists and watches (with a `spec.nodeName` field selector), echoes Events, and
+//! records every request so that tests can assert them.
 
 #![allow(dead_code)]
 
@@ -12,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_eni::EcsClient;
+use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolStore};
+use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::SlbClient;
@@ -50,6 +52,8 @@ pub enum Kind {
     Node,
     EndpointSlice,
     Event,
+    Pod,
+    Lease,
 }
 
 impl Kind {
@@ -59,14 +63,17 @@ impl Kind {
             Kind::Node => "NodeList",
             Kind::EndpointSlice => "EndpointSliceList",
             Kind::Event => "EventList",
+            Kind::Pod => "PodList",
+            Kind::Lease => "LeaseList",
         }
     }
 
     fn api_version(self) -> &'static str {
         match self {
-            Kind::Service | Kind::Node => "v1",
+            Kind::Service | Kind::Node | Kind::Pod => "v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Event => "events.k8s.io/v1",
+            Kind::Lease => "coordination.k8s.io/v1",
         }
     }
 }
@@ -234,11 +241,13 @@ impl FakeApi {
             Some(&"nodes") => Kind::Node,
             Some(&"endpointslices") => Kind::EndpointSlice,
             Some(&"events") => Kind::Event,
+            Some(&"pods") => Kind::Pod,
+            Some(&"leases") => Kind::Lease,
             _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
         };
         match (&parts.method, rest) {
             (&Method::GET, [_]) if watching => self.watch(kind, ns, &query),
-            (&Method::GET, [_]) => self.list(kind, ns),
+            (&Method::GET, [_]) => self.list(kind, ns, &query),
             (&Method::POST, [_]) => {
                 let mut obj = body;
                 obj["metadata"]["namespace"] = json!(ns.unwrap_or_default());
@@ -247,8 +256,13 @@ impl FakeApi {
                     let prefix = obj["metadata"]["generateName"].as_str().unwrap_or("obj-").to_owned();
                     obj["metadata"]["name"] = json!(format!("{prefix}{n}"));
                 }
+                let (ns, name) = key_of(&obj);
+                if self.get(kind, &ns, &name).is_some() {
+                    return status(StatusCode::CONFLICT, "AlreadyExists", &name);
+                }
                 response(StatusCode::CREATED, &self.write(kind, "ADDED", obj))
             }
+            (&Method::PUT, [_, name]) => self.replace(kind, ns.unwrap_or_default(), name, body),
             (&Method::PATCH, [_, name]) => self.patch(kind, ns.unwrap_or_default(), name, &body, false),
             (&Method::PATCH, [_, name, "status"]) => self.patch(kind, ns.unwrap_or_default(), name, &body, true),
             (&Method::GET, [_, name]) => match self.get(kind, ns.unwrap_or_default(), name) {
@@ -286,12 +300,26 @@ impl FakeApi {
         response(StatusCode::OK, &self.write(kind, event, obj))
     }
 
-    fn list(&self, kind: Kind, ns: Option<&str>) -> Response<RespBody> {
+    /// Replaces an object (PUT), with its resourceVersion as the precondition.
+    fn replace(&self, kind: Kind, ns: &str, name: &str, mut obj: Value) -> Response<RespBody> {
+        let Some(old) = self.get(kind, ns, name) else {
+            return status(StatusCode::NOT_FOUND, "NotFound", name);
+        };
+        if obj["metadata"]["resourceVersion"] != old["metadata"]["resourceVersion"] {
+            return status(StatusCode::CONFLICT, "Conflict", "the object has been modified");
+        }
+        obj["metadata"]["namespace"] = json!(ns);
+        obj["metadata"]["uid"] = old["metadata"]["uid"].clone();
+        response(StatusCode::OK, &self.write(kind, "MODIFIED", obj))
+    }
+
+    fn list(&self, kind: Kind, ns: Option<&str>, query: &str) -> Response<RespBody> {
+        let node = node_selector(query);
         let s = self.state.lock().expect("state");
         let items: Vec<Value> = s
             .objects
             .iter()
-            .filter(|((k, n, _), _)| *k == kind && ns.is_none_or(|ns| ns == n))
+            .filter(|((k, n, _), v)| *k == kind && ns.is_none_or(|ns| ns == n) && on_node(v, node.as_deref()))
             .map(|(_, v)| v.clone())
             .collect();
         response(
@@ -304,7 +332,10 @@ impl FakeApi {
         let since: u64 =
             query.split('&').find_map(|q| q.strip_prefix("resourceVersion=")).and_then(|v| v.parse().ok()).unwrap_or(0);
         let ns = ns.map(str::to_owned);
-        let matches = move |k: Kind, obj: &Value| k == kind && ns.as_deref().is_none_or(|ns| key_of(obj).0 == ns);
+        let node = node_selector(query);
+        let matches = move |k: Kind, obj: &Value| {
+            k == kind && ns.as_deref().is_none_or(|ns| key_of(obj).0 == ns) && on_node(obj, node.as_deref())
+        };
         let (replay, rx) = {
             let s = self.state.lock().expect("state");
             let replay: Vec<Value> = s
@@ -335,6 +366,17 @@ impl FakeApi {
             .body(body.boxed_unsync())
             .expect("response")
     }
+}
+
+/// The node of a `fieldSelector=spec.nodeName=NODE` query (the one field selector served).
+fn node_selector(query: &str) -> Option<String> {
+    let selector = query.split('&').find_map(|q| q.strip_prefix("fieldSelector="))?;
+    let decoded = selector.replace("%3D", "=").replace("%3d", "=");
+    decoded.strip_prefix("spec.nodeName=").map(str::to_owned)
+}
+
+fn on_node(obj: &Value, node: Option<&str>) -> bool {
+    node.is_none_or(|n| obj["spec"]["nodeName"].as_str() == Some(n))
 }
 
 /// The mock cloud with a VSwitch and ECS instances (node backends; their primary ENI
@@ -520,4 +562,98 @@ impl Cloud {
             })
             .collect()
     }
+}
+
+/// ack-net-mock with a VPC, a pod VSwitch (192.168.1.0/24), a security group and an
+/// instance, for an `IpPool` of node `node`.
+pub struct PoolWorld {
+    pub node: String,
+    pub mock: MockCloud,
+    pub rpc: RpcClient,
+    pub vswitch: VSwitchId,
+    pub sg: SecurityGroupId,
+    pub instance: InstanceId,
+}
+
+pub async fn pool_world(node: &str) -> PoolWorld {
+    let mock = MockCloud::builder()
+        .seed(11)
+        .ecs_delays(Duration::from_millis(20), Duration::from_millis(20))
+        .start()
+        .await
+        .expect("mock");
+    let rpc = RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(RetryPolicy::no_retry())
+        .observer(CallStats::new())
+        .build()
+        .expect("client");
+    let vpc = mock
+        .create_vpc(NewVpc {
+            region_id: "cn-hangzhou".into(),
+            cidr_block: Some("192.168.0.0/16".into()),
+            ..NewVpc::default()
+        })
+        .expect("vpc");
+    let vswitch = |cidr: &str| NewVSwitch {
+        vpc_id: vpc.clone(),
+        zone_id: "cn-hangzhou-h".into(),
+        cidr_block: cidr.into(),
+        ..NewVSwitch::default()
+    };
+    let pods_vsw = mock.create_vswitch(vswitch("192.168.1.0/24")).expect("vswitch");
+    let node_vsw = mock.create_vswitch(vswitch("192.168.100.0/24")).expect("vswitch");
+    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc).name("pods").send().await.expect("sg");
+    let created = mock
+        .create_instance(InstanceSeed {
+            region_id: "cn-hangzhou".into(),
+            zone_id: "cn-hangzhou-h".into(),
+            instance_type: "ecs.g7.large".into(),
+            vswitch_id: node_vsw,
+            security_group_ids: vec![sg.to_string()],
+            instance_id: None,
+        })
+        .expect("instance");
+    PoolWorld {
+        node: node.to_owned(),
+        mock,
+        rpc,
+        vswitch: pods_vsw.parse().expect("id"),
+        sg,
+        instance: created["InstanceId"].as_str().expect("id").parse().expect("id"),
+    }
+}
+
+impl PoolWorld {
+    /// No cooldown, no GC grace, short waits.
+    pub fn config(&self) -> PoolConfig {
+        PoolConfig::new(self.node.clone(), "c-test", self.instance.clone(), "ecs.g7.large".parse().expect("type"))
+            .vswitch(self.vswitch.clone())
+            .security_group(self.sg.clone())
+            .cooldown(Duration::ZERO)
+            .allocate_timeout(Duration::from_secs(10))
+            .gc_grace(Duration::ZERO, Duration::ZERO)
+            .wait_policy(
+                WaitPolicy::new(Duration::from_secs(10))
+                    .with_backoff(Duration::from_millis(10), Duration::from_millis(100)),
+            )
+    }
+
+    pub async fn pool(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> IpPool {
+        let (cloud, capacity) = EcsPoolCloud::new(self.rpc.clone()).into_arcs();
+        IpPool::start(config, cloud, capacity, store).await.expect("pool")
+    }
+}
+
+/// A pod `default/NAME` (UID `uid-NAME`) on `node`.
+pub fn pod(name: &str, node: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"namespace": "default", "name": name, "uid": format!("uid-{name}")},
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx"}]},
+        "status": {"phase": "Running"}
+    })
 }

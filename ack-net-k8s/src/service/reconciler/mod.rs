@@ -1,7 +1,6 @@
 //! [`ServiceReconciler`]: Services of `type: LoadBalancer` kept in step with SLB through
 //! [`ServiceBinding`], for kube-runtime's `Controller`.
 
-mod events;
 mod k8s;
 mod run;
 
@@ -21,33 +20,10 @@ use kube::runtime::reflector::{self, store::Writer, Store};
 use super::annotations::ServiceAnnotations;
 use super::backends::{resolve_enis, service_key, BackendMode, EniLookup};
 use super::{translate, Error, ServiceConfig};
+use crate::events::Events;
+use crate::Backoff;
 
 pub use self::k8s::FINALIZER;
-
-/// Delays between retries of a failing Service: `min`, doubling up to `max`. Errors in the
-/// Service itself (an invalid annotation) wait `max`: a change to the Service triggers a new
-/// reconcile anyway.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    /// The first delay.
-    pub min: Duration,
-    /// The longest delay.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { min: Duration::from_secs(5), max: Duration::from_secs(300) }
-    }
-}
-
-impl Backoff {
-    /// The delay after `failures` failures in a row (1 for the first).
-    pub fn delay(&self, failures: u32) -> Duration {
-        let factor = 1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.min.saturating_mul(factor).min(self.max)
-    }
-}
 
 /// What the reconciler remembers about a Service between runs.
 #[derive(Debug, Default)]
@@ -93,7 +69,7 @@ pub struct ServiceReconciler {
     resync: Duration,
     full_every: Duration,
     cache_timeout: Duration,
-    events: events::Events,
+    events: Events,
     nodes: Store<Node>,
     slices: Store<EndpointSlice>,
     writers: Mutex<Option<(Writer<Node>, Writer<EndpointSlice>)>>,
@@ -122,7 +98,7 @@ impl ServiceReconciler {
         let (nodes, node_writer) = reflector::store();
         let (slices, slice_writer) = reflector::store();
         let plan_options = PlanOptions::default().with_batch_size(slb.batch_size());
-        let events = events::Events::new(
+        let events = Events::new(
             client.clone(),
             Reporter { controller: CONTROLLER_NAME.to_owned(), instance: std::env::var("POD_NAME").ok() },
         );
@@ -194,7 +170,7 @@ impl ServiceReconciler {
 
     /// Reports Events as `reporter` (by default [`CONTROLLER_NAME`], instance `$POD_NAME`).
     pub fn with_reporter(mut self, reporter: Reporter) -> Self {
-        self.events = events::Events::new(self.client.clone(), reporter);
+        self.events = Events::new(self.client.clone(), reporter);
         self
     }
 

@@ -78,8 +78,8 @@ impl ServiceReconciler {
     ///
     /// It needs RBAC permission to get, list, watch and patch `services`, patch
     /// `services/status`, list and watch `nodes` and `endpointslices.discovery.k8s.io`, and
-    /// create and patch `events.events.k8s.io`. It does no leader election: run one replica,
-    /// or elect a leader before calling it.
+    /// create and patch `events.events.k8s.io`. It does no leader election itself: to run
+    /// several replicas, wrap it in [`LeaderElector::run`](crate::leader::LeaderElector::run).
     ///
     /// ```no_run
     /// use ack_net_core::{Credentials, RpcClient};

@@ -1,4 +1,5 @@
-//! Kubernetes Events (`events.k8s.io/v1`) about Services.
+//! Kubernetes Events (`events.k8s.io/v1`) about the objects a reconciler looks after
+//! (Services, Pods).
 //!
 //! Like kube-runtime's `Recorder`, a repeat of an Event within six minutes becomes a
 //! series (its count goes up) instead of a new object; unlike it, the note is part of what
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ObjectReference, Service};
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -37,8 +38,8 @@ struct Sent {
     at: tokio::time::Instant,
 }
 
-/// Publishes Events about Services as one reporter.
-pub(super) struct Events {
+/// Publishes Events as one reporter.
+pub(crate) struct Events {
     client: kube::Client,
     reporter: Reporter,
     sent: Mutex<HashMap<Key, Sent>>,
@@ -56,20 +57,20 @@ fn short(note: String) -> String {
 }
 
 impl Events {
-    pub(super) fn new(client: kube::Client, reporter: Reporter) -> Self {
+    pub(crate) fn new(client: kube::Client, reporter: Reporter) -> Self {
         Self { client, reporter, sent: Mutex::new(HashMap::new()) }
     }
 
-    /// Records an Event about `service` (a new one, or the next of a series).
-    pub(super) async fn publish(
+    /// Records an Event about `object` (a new one, or the next of a series).
+    pub(crate) async fn publish<K: Resource<DynamicType = ()>>(
         &self,
-        service: &Service,
+        object: &K,
         type_: EventType,
         reason: &str,
         action: &str,
         note: String,
     ) -> Result<(), kube::Error> {
-        let regarding: ObjectReference = service.object_ref(&());
+        let regarding: ObjectReference = object.object_ref(&());
         let ns = regarding.namespace.clone().unwrap_or_else(|| "default".to_owned());
         let kind = match type_ {
             EventType::Normal => "Normal",
@@ -103,7 +104,7 @@ impl Events {
         let event = Event {
             metadata: ObjectMeta {
                 namespace: Some(ns.clone()),
-                name: Some(format!("{}.{:x}", regarding.name.as_deref().unwrap_or("service"), stamp.as_nanosecond())),
+                name: Some(format!("{}.{:x}", regarding.name.as_deref().unwrap_or("object"), stamp.as_nanosecond())),
                 ..ObjectMeta::default()
             },
             event_time: Some(MicroTime(stamp)),
