@@ -570,6 +570,8 @@ pub struct PoolWorld {
     pub node: String,
     pub mock: MockCloud,
     pub rpc: RpcClient,
+    /// Calls made through `rpc`, per action.
+    pub stats: CallStats,
     pub vswitch: VSwitchId,
     pub sg: SecurityGroupId,
     pub instance: InstanceId,
@@ -582,13 +584,14 @@ pub async fn pool_world(node: &str) -> PoolWorld {
         .start()
         .await
         .expect("mock");
+    let stats = CallStats::new();
     let rpc = RpcClient::builder()
         .region("cn-hangzhou")
         .credentials(Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .rate_limits(RateLimits::unlimited())
         .retry_policy(RetryPolicy::no_retry())
-        .observer(CallStats::new())
+        .observer(stats.clone())
         .build()
         .expect("client");
     let vpc = mock
@@ -617,8 +620,10 @@ pub async fn pool_world(node: &str) -> PoolWorld {
             instance_id: None,
         })
         .expect("instance");
+    stats.reset();
     PoolWorld {
         node: node.to_owned(),
+        stats,
         mock,
         rpc,
         vswitch: pods_vsw.parse().expect("id"),
