@@ -55,7 +55,7 @@ pub enum PlanError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The files hold no Service.
-    #[error("the manifest holds no Service (only {0})")]
+    #[error("the manifest holds no Service ({0})")]
     NoService(String),
     /// The files hold several Services and `--service` does not pick one.
     #[error("the manifest holds several Services ({0}): pick one with --service")]
@@ -114,8 +114,9 @@ pub struct PlannedService {
     pub plan: Plan,
 }
 
-/// Reads the manifest, plans its Service against `rpc`'s cloud and, on the embedded `mock`
-/// (when `seed`), seeds the cloud first so the plan has something to change.
+/// Reads the manifest and plans its Service against `rpc`'s cloud. Given the embedded `mock`
+/// and no `--vswitch`, it first seeds the mock with a network, the Nodes' instances and an
+/// earlier version of the Service, so the plan has something to change.
 pub async fn plan(
     args: &PlanArgs,
     rpc: &ack_net_core::RpcClient,
@@ -136,11 +137,13 @@ pub async fn plan(
     if !cfg.wants(service) {
         return Err(PlanError::NotLoadBalancer { service: key, reason: why_not(service) }.into());
     }
-    let vswitch = match (mock, &args.vswitch) {
+    // On the embedded mock, seed what the Service stands on, unless the caller names a VSwitch
+    // (then the mock is left as it is).
+    let seeded = match (mock, &args.vswitch) {
         (Some(mock), None) => Some(seed_network(mock, rpc, region, &manifest, progress).await?),
-        (_, given) => given.clone(),
+        _ => None,
     };
-    if let Some(v) = vswitch {
+    if let Some(v) = args.vswitch.clone().or_else(|| seeded.clone()) {
         cfg = cfg.with_vswitch(v);
     }
 
@@ -156,7 +159,7 @@ pub async fn plan(
 
     let slb = SlbClient::new(rpc.clone());
     let lb_error = |doing, source| PlanError::LoadBalancer { doing, service: key.clone(), source: Box::new(source) };
-    if mock.is_some() {
+    if seeded.is_some() {
         seed_earlier_version(&slb, &translated, progress).await?;
     }
     // The plan shows what the controller would do; its drain wait is no part of a preview.
@@ -418,7 +421,7 @@ mod tests {
         let e = select(&m, Some("shop/c")).unwrap_err();
         assert!(matches!(&e, PlanError::NoSuchService { wanted, .. } if wanted == "shop/c"));
         let e = select(&manifest("kind: Node\nmetadata: {name: n}\n"), None).unwrap_err();
-        assert_eq!(e.to_string(), "the manifest holds no Service (only 0 Services, 1 Node, 0 EndpointSlices)");
+        assert_eq!(e.to_string(), "the manifest holds no Service (0 Services, 1 Node, 0 EndpointSlices)");
         assert_eq!(why_not(select(&m, Some("b")).unwrap()), "its type is NodePort, not LoadBalancer");
         assert!(why_not(select(&m, Some("shop/a")).unwrap()).contains("ClusterIP"));
     }
