@@ -1,15 +1,21 @@
 //! `ack_net`: a small operator CLI over the ack-net crates. Lists VPCs, VSwitches with their
 //! free addresses, ENIs, and load balancers with their listeners and backends, as aligned
-//! tables or JSON; progress goes to stderr so stdout stays clean for pipes.
+//! tables or JSON, and plans a Kubernetes Service manifest against the cloud, printing the
+//! diff. Progress goes to stderr (when it is a terminal, or with `--progress`) so stdout
+//! stays clean for pipes.
 //!
 //! ```sh
 //! cargo run --example ack_net -- vswitches
 //! cargo run --example ack_net -- lbs --output json
+//! cargo run --example ack_net -- plan examples/manifests/web-service.yaml examples/manifests/nodes.yaml
 //! ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- enis --instance i-bp1...
+//! kubectl get svc,nodes,endpointslices -n shop -o yaml | \
+//!     ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- plan --cluster-id c-... --service shop/web -
 //! ```
 //!
 //! Without `ACK_NET_ENDPOINT` it starts the embedded mock cloud and first creates a small demo
-//! estate there (`--no-demo` to skip it). With `ACK_NET_ENDPOINT` it only reads: credentials
+//! estate there (`--no-demo` to skip it; `plan` seeds the network its manifest needs and an
+//! earlier version of its Service instead). With `ACK_NET_ENDPOINT` it only reads: credentials
 //! come from the standard chain (`ALIBABA_CLOUD_ACCESS_KEY_ID`..., the profile, the ECS RAM
 //! role) and `--region` (or `ALIBABA_CLOUD_REGION_ID`) picks the region.
 
@@ -28,8 +34,12 @@ mod demo;
 mod enis;
 #[path = "cli/lbs.rs"]
 mod lbs;
+#[path = "cli/manifest.rs"]
+mod manifest;
 #[path = "cli/output.rs"]
 mod output;
+#[path = "cli/plan.rs"]
+mod plan;
 #[path = "cli/vpc.rs"]
 mod vpc;
 
@@ -41,7 +51,11 @@ use vpc::{list_vpcs, list_vswitches, vpc_json, vpcs_table, vswitch_json, vswitch
 const DEFAULT_REGION: &str = "cn-hangzhou";
 
 #[derive(Debug, Parser)]
-#[command(name = "ack_net", version, about = "List the VPCs, VSwitches, ENIs and load balancers ACK networking uses")]
+#[command(
+    name = "ack_net",
+    version,
+    about = "List the VPCs, VSwitches, ENIs and load balancers ACK networking uses; plan a Service against them"
+)]
 #[command(after_help = "Talks to ACK_NET_ENDPOINT when set, else to an embedded mock cloud with a demo estate.")]
 struct Cli {
     /// Region (default: ALIBABA_CLOUD_REGION_ID, else cn-hangzhou).
@@ -59,6 +73,9 @@ struct Cli {
     /// No progress on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Progress on stderr even when it is not a terminal (`--quiet` wins).
+    #[arg(long, global = true)]
+    progress: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +112,8 @@ enum Command {
     },
     /// Load balancers with their listeners and each listener's backends.
     Lbs,
+    /// Plan a Service manifest (YAML) against the cloud and print the diff; writes nothing.
+    Plan(plan::PlanArgs),
 }
 
 #[tokio::main]
@@ -123,10 +142,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     if endpoint.is_some() && cli.demo {
         return Err("--demo creates resources, so it only runs on the embedded mock (unset ACK_NET_ENDPOINT)".into());
     }
-    let progress = Progress::new(cli.quiet);
+    let progress = Progress::for_stderr(cli.progress, cli.quiet);
     let cloud = connect(endpoint.as_deref(), &region, cli.quiet).await?;
     progress.say(format_args!("ack_net: {region} on {}", cloud.describe()));
-    if let (Some(mock), false) = (&cloud.mock, cli.no_demo) {
+    let seed = cloud.mock.as_ref().filter(|_| !cli.no_demo);
+    if let (Some(mock), false) = (seed, matches!(cli.command, Command::Plan(_))) {
         demo::create(mock, &cloud.rpc, &region, &progress).await?;
     }
     let calls_before = cloud.stats.total();
@@ -155,10 +175,17 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 (Format::Table, false) => lbs::render_tables(&views),
             }
         }
+        Command::Plan(args) => {
+            let planned = plan::plan(&args, &cloud.rpc, seed, &region, &progress).await?;
+            match cli.output {
+                Format::Json => pretty(&planned.to_json()),
+                Format::Table => planned.render(),
+            }
+        }
     };
     print!("{out}");
     progress.say(format_args!(
-        "listed with {} API call(s) in {:.0?}",
+        "done with {} API call(s) in {:.0?}",
         cloud.stats.total() - calls_before,
         listing.elapsed()
     ));
@@ -213,6 +240,15 @@ mod tests {
         assert!(Cli::try_parse_from(["ack_net", "vpcs", "--region", "Hangzhou"]).is_err());
         let cli = Cli::try_parse_from(["ack_net", "--demo", "--no-demo", "lbs"]).unwrap();
         assert!(!cli.demo && cli.no_demo);
+        let cli =
+            Cli::try_parse_from(["ack_net", "plan", "a.yaml", "b.yaml", "--cluster-id", "c-1", "--progress"]).unwrap();
+        assert!(cli.progress);
+        assert!(matches!(&cli.command, Command::Plan(p) if p.files.len() == 2 && p.cluster_id == "c-1"));
+        let cli = Cli::try_parse_from(["ack_net", "plan", "a.yaml"]).unwrap();
+        assert!(matches!(&cli.command, Command::Plan(p) if p.cluster_id == plan::DEFAULT_CLUSTER_ID));
+        // A manifest is required, and ids are checked.
+        assert!(Cli::try_parse_from(["ack_net", "plan"]).is_err());
+        assert!(Cli::try_parse_from(["ack_net", "plan", "a.yaml", "--load-balancer", "vsw-1"]).is_err());
     }
 
     #[tokio::test]

@@ -13,19 +13,41 @@
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers.
 //!
-//! ```no_run
+//! The client sends through a [`Transport`]; leave it out to reach Alibaba Cloud over HTTPS,
+//! or hand it one of your own, as this example does to answer without a network:
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use ack_net_core::transport::{HttpRequest, HttpResponse, Transport, TransportFailure};
 //! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
 //!
-//! # async fn demo() -> Result<(), ack_net_core::Error> {
+//! /// Answers every call with one VPC.
+//! #[derive(Debug)]
+//! struct OneVpc;
+//!
+//! #[async_trait::async_trait]
+//! impl Transport for OneVpc {
+//!     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+//!         // Signed, with the parameters in the query string or the form body.
+//!         let sent = format!("{}?{}", request.url, String::from_utf8_lossy(&request.body));
+//!         assert!(sent.contains("Action=DescribeVpcs"), "{sent}");
+//!         let body = r#"{"RequestId":"r-1","TotalCount":1,"Vpcs":{"Vpc":[{"VpcId":"vpc-1"}]}}"#;
+//!         Ok(HttpResponse { status: 200, body: body.into() })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ack_net_core::Error> {
 //! let client = RpcClient::builder()
 //!     .region("cn-hangzhou")
 //!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint("http://127.0.0.1:18080")
+//!     .transport(Arc::new(OneVpc))
 //!     .build()?;
 //! let vpcs: serde_json::Value = client
 //!     .call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("PageSize", 50))
 //!     .await?;
-//! println!("{vpcs}");
+//! assert_eq!(vpcs["Vpcs"]["Vpc"][0]["VpcId"], "vpc-1");
 //! # Ok(()) }
 //! ```
 

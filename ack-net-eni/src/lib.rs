@@ -21,16 +21,40 @@
 //! of what is already gone succeed. Quota and address exhaustion is recognizable with
 //! [`Error::is_capacity`].
 //!
-//! ```no_run
+//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
+//! Cloud), with a node and its VSwitch made beforehand:
+//!
+//! ```
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_eni::{EcsClient, WaitPolicy};
 //!
-//! # async fn demo() -> Result<(), ack_net_eni::Error> {
+//! # type BoxError = Box<dyn std::error::Error>;
+//! # /// A VPC, a VSwitch, a security group and the node `i-bp1abc` in them.
+//! # async fn node(mock: &ack_net_mock::MockCloud, rpc: &RpcClient) -> Result<(String, String), BoxError> {
+//! #     let vpcs = ack_net_vpc::VpcClient::new(rpc.clone());
+//! #     let wait = WaitPolicy::default();
+//! #     let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").send_and_wait(&wait).await?;
+//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").send_and_wait(&wait).await?;
+//! #     let group = EcsClient::new(rpc.clone()).security_groups().create(vpc.vpc_id.as_str()).send().await?;
+//! #     mock.create_instance(ack_net_mock::InstanceSeed {
+//! #         region_id: "cn-hangzhou".into(),
+//! #         zone_id: "cn-hangzhou-h".into(),
+//! #         instance_type: "ecs.g7.large".into(),
+//! #         vswitch_id: vsw.vswitch_id.to_string(),
+//! #         security_group_ids: vec![group.to_string()],
+//! #         instance_id: Some("i-bp1abc".into()),
+//! #     })?;
+//! #     Ok((vsw.vswitch_id.to_string(), group.to_string()))
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! let mock = ack_net_mock::MockCloud::start().await?;
 //! let rpc = RpcClient::builder()
 //!     .region("cn-hangzhou")
 //!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint("http://127.0.0.1:18080")
+//!     .endpoint(&mock.url())
 //!     .build()?;
+//! # let (vswitch, group) = node(&mock, &rpc).await?;
 //! let ecs = EcsClient::new(rpc);
 //! let wait = WaitPolicy::default();
 //!
@@ -42,8 +66,8 @@
 //! // the same client token, this finds the same ENI instead of creating another.
 //! let eni = ecs
 //!     .network_interfaces()
-//!     .create("vsw-bp1s5fnvk4gn2tws03624")
-//!     .security_group("sg-bp67acfmxazb4p")
+//!     .create(&vswitch)
+//!     .security_group(&group)
 //!     .secondary_ip_count(5)
 //!     .client_token("node-i-bp1abc-eni-1")
 //!     .send_and_attach("i-bp1abc", &wait)

@@ -24,10 +24,22 @@
 //! (routing, idempotency, call log), [`auth`] (V1/V3 verification), [`faults`], [`calls`],
 //! [`catalog`] (regions, zones), [`vpc`], [`ecs`], [`slb`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = ack_net_mock::MockCloud::builder().seed(7).start().await?;
-//! println!("endpoint: {}", mock.url());
+//! let rpc = RpcClient::builder()
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("testid", "testsecret"))
+//!     .endpoint(&mock.url())
+//!     .build()?;
+//! let vpc: serde_json::Value =
+//!     rpc.call(RpcRequest::write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
+//! assert!(vpc["VpcId"].as_str().is_some_and(|id| id.starts_with("vpc-")));
+//! assert_eq!(mock.count("CreateVpc"), 1);
+//! mock.shutdown().await;
 //! # Ok(()) }
 //! ```
 

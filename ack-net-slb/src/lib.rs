@@ -16,17 +16,41 @@
 //!   place; backend lists longer than the client's batch size (20 by default) are split into
 //!   several calls.
 //!
-//! ```no_run
+//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
+//! Cloud):
+//!
+//! ```
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::{
 //!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient, WaitPolicy,
 //! };
 //!
-//! # async fn demo() -> Result<(), ack_net_slb::Error> {
+//! # type BoxError = Box<dyn std::error::Error>;
+//! # /// A VPC, a VSwitch and the instances `ids` in them.
+//! # async fn nodes(mock: &ack_net_mock::MockCloud, slb: &SlbClient, ids: &[&str]) -> Result<(), BoxError> {
+//! #     let vpcs = ack_net_vpc::VpcClient::new(slb.rpc().clone());
+//! #     let wait = WaitPolicy::default();
+//! #     let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").send_and_wait(&wait).await?;
+//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").send_and_wait(&wait).await?;
+//! #     for id in ids {
+//! #         mock.create_instance(ack_net_mock::InstanceSeed {
+//! #             region_id: "cn-hangzhou".into(),
+//! #             zone_id: "cn-hangzhou-h".into(),
+//! #             instance_type: "ecs.g7.large".into(),
+//! #             vswitch_id: vsw.vswitch_id.to_string(),
+//! #             security_group_ids: Vec::new(),
+//! #             instance_id: Some((*id).into()),
+//! #         })?;
+//! #     }
+//! #     Ok(())
+//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! let mock = ack_net_mock::MockCloud::start().await?;
 //! let rpc = RpcClient::builder()
 //!     .region("cn-hangzhou")
 //!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint("http://127.0.0.1:18080")
+//!     .endpoint(&mock.url())
 //!     .build()?;
 //! let slb = SlbClient::new(rpc);
 //! let wait = WaitPolicy::default();
@@ -35,11 +59,10 @@
 //! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(LoadBalancerSpec::S1Small).send().await?;
 //! slb.load_balancers().wait_until_active(&lb.load_balancer_id, &wait).await?;
 //!
-//! // Pods as backends: an ENI address each.
-//! let pods: Vec<Backend> = (1..=3u8)
-//!     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
-//!     .collect();
-//! let group = slb.vserver_groups().create(&lb.load_balancer_id, "web").backends(pods).send().await?;
+//! // Two nodes as backends, on their node port (`Backend::eni` makes a pod's address one).
+//! # nodes(&mock, &slb, &["i-bp1web1", "i-bp1web2"]).await?;
+//! let nodes = vec![Backend::ecs("i-bp1web1", 30080), Backend::ecs("i-bp1web2", 30080)];
+//! let group = slb.vserver_groups().create(&lb.load_balancer_id, "web").backends(nodes).send().await?;
 //!
 //! // A TCP listener on port 80, started.
 //! let wanted = ListenerSpec::tcp(80, ListenerBackend::VServerGroup(group.vserver_group_id));

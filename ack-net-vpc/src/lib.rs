@@ -12,15 +12,20 @@
 //! - [`pod_routes`]: keep a route table's node pod-CIDR routes (the Flannel-compatible mode)
 //!   equal to a wanted set.
 //!
-//! ```no_run
+//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
+//! Cloud):
+//!
+//! ```
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_vpc::{cidr, VpcClient, WaitPolicy, ZoneId};
 //!
-//! # async fn demo() -> Result<(), ack_net_vpc::Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mock = ack_net_mock::MockCloud::start().await?;
 //! let rpc = RpcClient::builder()
 //!     .region("cn-hangzhou")
 //!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint("http://127.0.0.1:18080")
+//!     .endpoint(&mock.url())
 //!     .build()?;
 //! let client = VpcClient::new(rpc);
 //! let wait = WaitPolicy::default();

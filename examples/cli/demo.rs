@@ -93,7 +93,7 @@ pub async fn create(
 }
 
 /// The first two zones of the region (DescribeZones), for two VSwitches in two zones.
-async fn two_zones(rpc: &ack_net_core::RpcClient) -> Result<Vec<ZoneId>, BoxError> {
+pub async fn two_zones(rpc: &ack_net_core::RpcClient) -> Result<Vec<ZoneId>, BoxError> {
     let answer = rpc.call_value(RpcRequest::read(Product::Vpc, "DescribeZones")).await?;
     let zones = answer["Zones"]["Zone"]
         .as_array()

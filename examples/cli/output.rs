@@ -79,7 +79,9 @@ pub fn or_dash<T: Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
-/// Progress lines on stderr (stdout stays clean for tables and JSON); silent with `--quiet`.
+/// Progress lines on stderr (stdout stays clean for tables and JSON), one per phase of
+/// waiting on the cloud: printed when stderr is a terminal or with `--progress`, never with
+/// `--quiet`.
 #[derive(Clone, Debug)]
 pub struct Progress {
     quiet: bool,
@@ -89,6 +91,12 @@ impl Progress {
     /// Progress that prints unless `quiet`.
     pub fn new(quiet: bool) -> Self {
         Self { quiet }
+    }
+
+    /// Progress for the command line: on when `forced` (`--progress`) or when stderr is a
+    /// terminal, off when `quiet` (`--quiet`) whatever else.
+    pub fn for_stderr(forced: bool, quiet: bool) -> Self {
+        Self::new(quiet || !(forced || std::io::IsTerminal::is_terminal(&std::io::stderr())))
     }
 
     /// Prints one line.
@@ -194,6 +202,13 @@ mod tests {
         assert!(!t.is_empty());
         assert_eq!(or_dash(None::<u8>), "-");
         assert_eq!(or_dash(Some(3)), "3");
+    }
+
+    #[test]
+    fn progress_is_forced_on_and_quiet_wins() {
+        assert!(!Progress::for_stderr(true, false).quiet);
+        assert!(Progress::for_stderr(true, true).quiet);
+        assert!(Progress::for_stderr(false, true).quiet);
     }
 
     #[tokio::test]

@@ -1,0 +1,489 @@
+//! `plan`: a Service manifest against the cloud. The Service (with the Nodes and
+//! EndpointSlices beside it) becomes a load balancer spec through ack-net-k8s, the load
+//! balancer it owns is observed through a `ServiceBinding`, and the plan prints as a diff.
+//! Nothing is written, except the seed `plan` puts on the embedded mock first.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ack_net_eni::EcsClient;
+use ack_net_examples::BoxError;
+use ack_net_k8s::service::annotations::ServiceAnnotations;
+use ack_net_k8s::service::{
+    instance_id_from_provider_id, resolve_enis, translate, BackendMode, BackendNote, ServiceConfig, ServiceLoadBalancer,
+};
+use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_slb::binding::{BindingError, DrainPolicy, FoundBy, Observed, Plan, PlanOptions, ServiceBinding};
+use ack_net_slb::{LoadBalancerId, SlbClient, VSwitchId};
+use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
+use k8s_openapi::api::core::v1::Service;
+use serde_json::{json, Value};
+
+use super::manifest::{Manifest, ManifestError};
+use super::output::Progress;
+
+/// The cluster id when `--cluster-id` is not given.
+pub const DEFAULT_CLUSTER_ID: &str = "ack-net";
+
+/// The arguments of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Manifest files: YAML, one or more documents (`---`) or Lists, holding the Service and,
+    /// for its backends, its Nodes and EndpointSlices. `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The Service to plan (`namespace/name`, or `name` in `default`) when the files hold several.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub service: Option<String>,
+    /// The cluster id the load balancer's ownership tags carry (the controller's cluster id:
+    /// with another, the Service's existing load balancer is not found).
+    #[arg(long, value_name = "ID", default_value = DEFAULT_CLUSTER_ID)]
+    pub cluster_id: String,
+    /// The VSwitch of an intranet load balancer whose Service names none (default on the
+    /// embedded mock: the seeded one).
+    #[arg(long, value_name = "VSWITCH_ID")]
+    pub vswitch: Option<VSwitchId>,
+    /// The Service's load balancer, if known (else it is found by its ownership tags).
+    #[arg(long, value_name = "LB_ID")]
+    pub load_balancer: Option<LoadBalancerId>,
+}
+
+/// Why a Service could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The files could not be read or parsed.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The files hold no Service.
+    #[error("the manifest holds no Service ({0})")]
+    NoService(String),
+    /// The files hold several Services and `--service` does not pick one.
+    #[error("the manifest holds several Services ({0}): pick one with --service")]
+    SeveralServices(String),
+    /// `--service` names a Service the files do not hold.
+    #[error("the manifest holds no Service {wanted} (it holds {found})")]
+    NoSuchService {
+        /// `--service`, as `namespace/name`.
+        wanted: String,
+        /// The Services it holds.
+        found: String,
+    },
+    /// The Service is not one a load balancer serves here.
+    #[error("Service {service} gets no load balancer: {reason}")]
+    NotLoadBalancer {
+        /// `namespace/name`.
+        service: String,
+        /// Its type or class.
+        reason: String,
+    },
+    /// The Service cannot be translated: a bad annotation (named with its value), port or
+    /// combination.
+    #[error("Service {service} cannot be planned")]
+    Service {
+        /// `namespace/name`.
+        service: String,
+        /// What is wrong with it.
+        #[source]
+        source: Box<ack_net_k8s::service::Error>,
+    },
+    /// Observing or planning the load balancer failed.
+    #[error("{doing} the load balancer of Service {service} failed")]
+    LoadBalancer {
+        /// `observing` or `planning`.
+        doing: &'static str,
+        /// `namespace/name`.
+        service: String,
+        /// Why.
+        #[source]
+        source: Box<BindingError>,
+    },
+}
+
+/// A plan with what led to it.
+#[derive(Debug)]
+pub struct PlannedService {
+    /// `namespace/name`.
+    pub service: String,
+    /// The cluster id of the ownership tags.
+    pub cluster_id: String,
+    /// The translation: spec, backends and notes.
+    pub translated: ServiceLoadBalancer,
+    /// What the cloud holds.
+    pub observed: Observed,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Reads the manifest and plans its Service against `rpc`'s cloud. Given the embedded `mock`
+/// and no `--vswitch`, it first seeds the mock with a network, the Nodes' instances and an
+/// earlier version of the Service, so the plan has something to change.
+pub async fn plan(
+    args: &PlanArgs,
+    rpc: &ack_net_core::RpcClient,
+    mock: Option<&MockCloud>,
+    region: &RegionId,
+    progress: &Progress,
+) -> Result<PlannedService, BoxError> {
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    progress.say(format_args!("reading {}", files.join(", ")));
+    let manifest = Manifest::read(&args.files).map_err(PlanError::from)?;
+    progress.say(format_args!("  {}", manifest.summary()));
+    for s in &manifest.skipped {
+        progress.say(format_args!("  skipping {s}: plan reads Services, Nodes and EndpointSlices"));
+    }
+    let service = select(&manifest, args.service.as_deref())?;
+    let key = key_of(service);
+    let mut cfg = ServiceConfig::new(&args.cluster_id);
+    if !cfg.wants(service) {
+        return Err(PlanError::NotLoadBalancer { service: key, reason: why_not(service) }.into());
+    }
+    // On the embedded mock, seed what the Service stands on, unless the caller names a VSwitch
+    // (then the mock is left as it is).
+    let seeded = match (mock, &args.vswitch) {
+        (Some(mock), None) => Some(seed_network(mock, rpc, region, &manifest, progress).await?),
+        _ => None,
+    };
+    if let Some(v) = args.vswitch.clone().or_else(|| seeded.clone()) {
+        cfg = cfg.with_vswitch(v);
+    }
+
+    let service_error = |source| PlanError::Service { service: key.clone(), source: Box::new(source) };
+    let annotations = ServiceAnnotations::from_service(service).map_err(service_error)?;
+    if BackendMode::of(service, &annotations).map_err(service_error)? == BackendMode::Eni {
+        progress.say(format_args!("looking up the ENIs of {key}'s pod addresses"));
+    }
+    let enis = resolve_enis(&EcsClient::new(rpc.clone()), service, &annotations, &manifest.slices)
+        .await
+        .map_err(service_error)?;
+    let translated = translate(service, &manifest.nodes, &manifest.slices, &enis, &cfg).map_err(service_error)?;
+
+    let slb = SlbClient::new(rpc.clone());
+    let lb_error = |doing, source| PlanError::LoadBalancer { doing, service: key.clone(), source: Box::new(source) };
+    if seeded.is_some() {
+        seed_earlier_version(&slb, &translated, progress).await?;
+    }
+    // The plan shows what the controller would do; its drain wait is no part of a preview.
+    let options = PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() };
+    let binding = ServiceBinding::new(slb, translated.spec.clone())
+        .map_err(|e| lb_error("planning", e))?
+        .with_plan_options(options);
+    match &args.load_balancer {
+        Some(id) => progress.say(format_args!("observing {id}")),
+        None => progress.say(format_args!("observing the load balancer tagged for {}/{key}", args.cluster_id)),
+    }
+    let observed = binding.observe(args.load_balancer.as_ref()).await.map_err(|e| lb_error("observing", e))?;
+    match &observed.load_balancer {
+        Some(lb) => progress.say(format_args!(
+            "  found {} ({}): {} listener(s), {} read call(s)",
+            lb.attributes.load_balancer_id,
+            found_by(&lb.found_by),
+            lb.listeners.len(),
+            observed.reads
+        )),
+        None => progress.say(format_args!("  none yet ({} read call(s))", observed.reads)),
+    }
+    progress.say("planning");
+    let plan = binding.plan(&observed).map_err(|e| lb_error("planning", e))?;
+    Ok(PlannedService { service: key, cluster_id: args.cluster_id.clone(), translated, observed, plan })
+}
+
+impl PlannedService {
+    /// The plan as a diff, then the nodes that do not serve and the translation's notes.
+    pub fn render(&self) -> String {
+        let mut out = format!("{}\n", self.plan);
+        let skipped = &self.translated.backends.skipped_nodes;
+        if !skipped.is_empty() {
+            out.push_str("\nnodes that do not serve:\n");
+            for s in skipped {
+                out.push_str(&format!("  {}: {}\n", if s.node.is_empty() { "<unnamed>" } else { &s.node }, s.reason));
+            }
+        }
+        let notes = self.notes();
+        if !notes.is_empty() {
+            out.push_str("\nnotes:\n");
+            for n in notes {
+                out.push_str(&format!("  {n}\n"));
+            }
+        }
+        out
+    }
+
+    /// The plan and what led to it, as JSON.
+    pub fn to_json(&self) -> Value {
+        let lb = self.observed.load_balancer.as_ref().map(|lb| {
+            json!({
+                "id": lb.attributes.load_balancer_id.to_string(),
+                "address": lb.attributes.address.to_string(),
+                "found_by": found_by(&lb.found_by),
+            })
+        });
+        let skipped: Vec<Value> = self
+            .translated
+            .backends
+            .skipped_nodes
+            .iter()
+            .map(|s| json!({"node": s.node, "reason": s.reason.to_string()}))
+            .collect();
+        json!({
+            "service": self.service,
+            "cluster_id": self.cluster_id,
+            "backend_mode": format!("{:?}", self.translated.backends.mode).to_lowercase(),
+            "load_balancer": lb,
+            "up_to_date": self.plan.is_empty(),
+            "writes": self.plan.writes(),
+            "calls_by_action": self.plan.calls_by_action().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            // Serializing plain data into a `Value` does not fail.
+            "plan": serde_json::to_value(&self.plan).unwrap_or(Value::Null),
+            "skipped_nodes": skipped,
+            "notes": self.notes(),
+        })
+    }
+
+    /// The translation's notes and each port's backend notes, as sentences.
+    fn notes(&self) -> Vec<String> {
+        let mut notes = self.translated.notes.clone();
+        for p in &self.translated.backends.ports {
+            for n in &p.notes {
+                notes.push(format!("port {}: {}", p.port, backend_note(n)));
+            }
+        }
+        notes
+    }
+}
+
+fn backend_note(note: &BackendNote) -> String {
+    match note {
+        BackendNote::NoEni { ip } => format!("no ENI holds the ready pod address {ip}, so it is no backend"),
+        BackendNote::IneligibleNode { node, endpoints } => {
+            format!("{endpoints} ready endpoint(s) on node {node}, which may not serve")
+        }
+        BackendNote::NoNode { endpoints } => format!("{endpoints} ready endpoint(s) name no node"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn found_by(f: &FoundBy) -> &'static str {
+    match f {
+        FoundBy::RememberedId => "by --load-balancer",
+        FoundBy::OwnershipTags => "by its ownership tags",
+        FoundBy::Reuse => "reused by the Service's loadbalancer-id annotation",
+    }
+}
+
+/// `namespace/name`, as ack-net-k8s keys Services.
+fn key_of(service: &Service) -> String {
+    format!(
+        "{}/{}",
+        service.metadata.namespace.as_deref().unwrap_or("default"),
+        service.metadata.name.as_deref().unwrap_or("<unnamed>")
+    )
+}
+
+/// The Service to plan: the only one, or the one `wanted` names.
+fn select<'a>(manifest: &'a Manifest, wanted: Option<&str>) -> Result<&'a Service, PlanError> {
+    let keys = || manifest.services.iter().map(key_of).collect::<Vec<_>>().join(", ");
+    match (wanted, manifest.services.as_slice()) {
+        (_, []) => Err(PlanError::NoService(manifest.summary())),
+        (None, [only]) => Ok(only),
+        (None, _) => Err(PlanError::SeveralServices(keys())),
+        (Some(w), services) => {
+            let wanted = if w.contains('/') { w.to_owned() } else { format!("default/{w}") };
+            services
+                .iter()
+                .find(|s| key_of(s) == wanted)
+                .ok_or_else(|| PlanError::NoSuchService { wanted, found: keys() })
+        }
+    }
+}
+
+/// Why `ServiceConfig::wants` refused the Service.
+fn why_not(service: &Service) -> String {
+    let spec = service.spec.as_ref();
+    match spec.and_then(|s| s.type_.as_deref()) {
+        Some("LoadBalancer") => format!(
+            "its loadBalancerClass {:?} is another controller's",
+            spec.and_then(|s| s.load_balancer_class.as_deref()).unwrap_or_default()
+        ),
+        Some(t) => format!("its type is {t}, not LoadBalancer"),
+        None => "its type is ClusterIP (the default), not LoadBalancer".to_owned(),
+    }
+}
+
+/// Seeds the embedded mock with what the manifest's Service stands on: a VPC, a VSwitch (the
+/// default of intranet load balancers) and the ECS instances its Nodes name. Answers the VSwitch.
+async fn seed_network(
+    mock: &MockCloud,
+    rpc: &ack_net_core::RpcClient,
+    region: &RegionId,
+    manifest: &Manifest,
+    progress: &Progress,
+) -> Result<VSwitchId, BoxError> {
+    progress.say(format_args!("seeding the embedded mock in {region} (--no-demo to skip)"));
+    let wait = WaitPolicy::new(Duration::from_secs(30)).with_backoff(Duration::from_millis(50), Duration::from_secs(1));
+    let vpcs = VpcClient::new(rpc.clone());
+    let zone: ZoneId = super::demo::two_zones(rpc).await?.swap_remove(0);
+    let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name("ack-net-plan").send_and_wait(&wait).await?;
+    let planned = cidr::plan_vswitches(vpc.cidr_block, &[], &[(zone, 24)])?;
+    let planned = planned.first().ok_or("no VSwitch block was planned")?;
+    let vsw = vpcs
+        .vswitches()
+        .create(&vpc.vpc_id, &planned.zone_id, planned.cidr)
+        .name("ack-net-plan-nodes")
+        .send_and_wait(&wait)
+        .await?;
+    progress.say(format_args!("  VPC {} with VSwitch {} {}", vpc.vpc_id, vsw.vswitch_id, vsw.cidr_block));
+    let group = EcsClient::new(rpc.clone())
+        .security_groups()
+        .create(vpc.vpc_id.as_str())
+        .name("ack-net-plan-nodes")
+        .send()
+        .await?;
+    let mut made = Vec::new();
+    for node in &manifest.nodes {
+        let Some(id) = node.spec.as_ref().and_then(|s| s.provider_id.as_deref()).and_then(instance_id_from_provider_id)
+        else {
+            continue;
+        };
+        mock.create_instance(InstanceSeed {
+            region_id: region.to_string(),
+            zone_id: vsw.zone_id.to_string(),
+            instance_type: "ecs.g7.xlarge".into(),
+            vswitch_id: vsw.vswitch_id.to_string(),
+            security_group_ids: vec![group.to_string()],
+            instance_id: Some(id.to_owned()),
+        })?;
+        made.push(id.to_owned());
+    }
+    if !made.is_empty() {
+        progress.say(format_args!("  instances of the Nodes: {}", made.join(", ")));
+    }
+    Ok(vsw.vswitch_id)
+}
+
+/// Applies an earlier version of the Service to the embedded mock, as if the controller had
+/// served it before the manifest changed: without its last port (when it has several), its
+/// first port without its last backend and with other weights (100, or 50 where the
+/// manifest wants 100). Reused load balancers are not seeded (the mock cannot hold one with
+/// the annotated id).
+async fn seed_earlier_version(
+    slb: &SlbClient,
+    translated: &ServiceLoadBalancer,
+    progress: &Progress,
+) -> Result<(), BoxError> {
+    if translated.spec.attributes().is_none() {
+        return Ok(());
+    }
+    let mut earlier = translated.spec.clone();
+    if earlier.ports.len() > 1 {
+        earlier.ports.pop();
+    }
+    if let Some(first) = earlier.ports.first_mut() {
+        if first.backends.len() > 1 {
+            first.backends.pop();
+        }
+        for b in &mut first.backends {
+            b.weight = if b.weight == 100 { 50 } else { 100 };
+        }
+    }
+    let binding = ServiceBinding::new(slb.clone(), earlier)?
+        .with_plan_options(PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() });
+    let report = binding.reconcile(None).await?;
+    let ports: Vec<String> = binding.spec().ports.iter().map(|p| p.port().to_string()).collect();
+    progress.say(format_args!(
+        "  an earlier version of the Service on {} (port(s) {}), as a controller left it",
+        report.load_balancer_id().map_or_else(|| "a load balancer".to_owned(), ToString::to_string),
+        ports.join(", ")
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn manifest(text: &str) -> Manifest {
+        let mut m = Manifest::default();
+        m.parse(Path::new("t.yaml"), text).unwrap();
+        m
+    }
+
+    const TWO: &str = "kind: Service\nmetadata: {name: a, namespace: shop}\n---\n\
+                       kind: Service\nmetadata: {name: b}\nspec: {type: NodePort}\n";
+
+    #[test]
+    fn the_service_is_the_only_one_or_the_one_named() {
+        let m = manifest(TWO);
+        let e = select(&m, None).unwrap_err();
+        assert_eq!(e.to_string(), "the manifest holds several Services (shop/a, default/b): pick one with --service");
+        assert_eq!(key_of(select(&m, Some("shop/a")).unwrap()), "shop/a");
+        assert_eq!(key_of(select(&m, Some("b")).unwrap()), "default/b");
+        let e = select(&m, Some("shop/c")).unwrap_err();
+        assert!(matches!(&e, PlanError::NoSuchService { wanted, .. } if wanted == "shop/c"));
+        let e = select(&manifest("kind: Node\nmetadata: {name: n}\n"), None).unwrap_err();
+        assert_eq!(e.to_string(), "the manifest holds no Service (0 Services, 1 Node, 0 EndpointSlices)");
+        assert_eq!(why_not(select(&m, Some("b")).unwrap()), "its type is NodePort, not LoadBalancer");
+        assert!(why_not(select(&m, Some("shop/a")).unwrap()).contains("ClusterIP"));
+    }
+
+    fn sample(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests").join(name)
+    }
+
+    async fn plan_on_mock(args: &PlanArgs) -> Result<PlannedService, BoxError> {
+        let region = RegionId::new("cn-hangzhou").unwrap();
+        let cloud = ack_net_examples::Cloud::connect_with(None, region.as_str(), None).await.unwrap();
+        let planned = plan(args, &cloud.rpc, cloud.mock.as_ref(), &region, &Progress::new(true)).await;
+        if let Some(m) = cloud.mock {
+            m.shutdown().await;
+        }
+        planned
+    }
+
+    fn args(files: Vec<PathBuf>) -> PlanArgs {
+        PlanArgs { files, service: None, cluster_id: DEFAULT_CLUSTER_ID.to_owned(), vswitch: None, load_balancer: None }
+    }
+
+    #[tokio::test]
+    async fn the_sample_plans_against_the_seeded_earlier_version() {
+        let planned = plan_on_mock(&args(vec![sample("web-service.yaml"), sample("nodes.yaml")])).await.unwrap();
+        assert_eq!(planned.service, "shop/web");
+        assert!(planned.observed.load_balancer.is_some(), "the seeded load balancer is found by its tags");
+        let calls: Vec<(&str, usize)> = planned.plan.calls_by_action();
+        assert_eq!(
+            calls,
+            vec![
+                ("AddVServerGroupBackendServers", 1),
+                ("CreateLoadBalancerTCPListener", 1),
+                ("CreateVServerGroup", 1),
+                ("SetVServerGroupAttribute", 1),
+                ("StartLoadBalancerListener", 1),
+            ]
+        );
+        let text = planned.render();
+        assert!(text.contains("node-d: not Ready"), "{text}");
+        let json = planned.to_json();
+        assert_eq!((json["backend_mode"].as_str(), json["writes"].as_u64()), (Some("local"), Some(5)));
+
+        // Without its Nodes, the Service has no backends: the plan empties its groups.
+        let planned = plan_on_mock(&args(vec![sample("web-service.yaml")])).await.unwrap();
+        assert!(planned.translated.backends.ports.iter().all(|p| p.backends.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn a_bad_annotation_is_named_with_its_value() {
+        let dir = std::env::temp_dir().join(format!("ack-net-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.yaml");
+        let text = std::fs::read_to_string(sample("web-service.yaml")).unwrap().replace("slb.s1.small", "slb.huge");
+        std::fs::write(&file, text).unwrap();
+        let e = plan_on_mock(&args(vec![file])).await.unwrap_err();
+        std::fs::remove_dir_all(&dir).ok();
+        let Some(PlanError::Service { service, source }) = e.downcast_ref::<PlanError>() else {
+            panic!("not a Service error: {e}");
+        };
+        assert_eq!(service, "shop/web");
+        assert_eq!(source.annotation(), Some("service.beta.kubernetes.io/alibaba-cloud-loadbalancer-spec"));
+        assert!(source.to_string().contains("\"slb.huge\" is invalid"), "{source}");
+    }
+}
