@@ -3,7 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+mod service_common;
+
 use ack_net_eni::EcsClient;
 use ack_net_k8s::service::EniLookup;
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
@@ -27,16 +28,7 @@ async fn finds_the_eni_of_each_pod_address_in_batches() {
             ..NewVSwitch::default()
         })
         .expect("vswitch");
-    let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let (rpc, stats) = service_common::client_for(&mock);
     let ecs = EcsClient::new(rpc);
     let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
     let mut want = Vec::new();

@@ -391,8 +391,8 @@ pub struct Cloud {
     pub enis: Vec<(String, std::net::IpAddr)>,
 }
 
-pub async fn cloud(instances: usize) -> Cloud {
-    let mock = MockCloud::builder().seed(5).start().await.expect("mock");
+/// A client of `mock` (no rate limit, no retry) and the count of its calls.
+pub fn client_for(mock: &MockCloud) -> (RpcClient, CallStats) {
     let stats = CallStats::new();
     let rpc = RpcClient::builder()
         .region("cn-hangzhou")
@@ -403,6 +403,12 @@ pub async fn cloud(instances: usize) -> Cloud {
         .observer(stats.clone())
         .build()
         .expect("client");
+    (rpc, stats)
+}
+
+pub async fn cloud(instances: usize) -> Cloud {
+    let mock = MockCloud::builder().seed(5).start().await.expect("mock");
+    let (rpc, stats) = client_for(&mock);
     let vpc = mock
         .create_vpc(NewVpc {
             region_id: "cn-hangzhou".into(),
@@ -584,16 +590,7 @@ pub async fn pool_world(node: &str) -> PoolWorld {
         .start()
         .await
         .expect("mock");
-    let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let (rpc, stats) = client_for(&mock);
     let vpc = mock
         .create_vpc(NewVpc {
             region_id: "cn-hangzhou".into(),
