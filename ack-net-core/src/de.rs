@@ -210,6 +210,43 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// A wrapped list (`{"Vpcs":{"Vpc":[..]}}`, a bare array, `{}`, `null` or missing) as a
+/// plain `Vec`: [`Wrapped`] for `#[serde(default, deserialize_with = "ack_net_core::de::wrapped")]`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Resp {
+///     #[serde(rename = "Vpcs", default, deserialize_with = "ack_net_core::de::wrapped")]
+///     vpcs: Vec<String>,
+/// }
+/// let r: Resp = serde_json::from_str(r#"{"Vpcs":{"Vpc":["a","b"]}}"#).unwrap();
+/// assert_eq!(r.vpcs, ["a", "b"]);
+/// ```
+pub fn wrapped<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Wrapped<T>>::deserialize(d)?.map(Wrapped::into_inner).unwrap_or_default())
+}
+
+/// An optional id or value parsed from a string (decoded leniently with [`string`]): `""`,
+/// `null` and a missing field (with `#[serde(default)]`) are `None`.
+pub fn opt_parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String>,
+    <T as TryFrom<String>>::Error: fmt::Display,
+{
+    let s = string(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    T::try_from(s).map(Some).map_err(de::Error::custom)
+}
+
+/// An optional string: `""`, `null` and a missing field (with `#[serde(default)]`) are `None`.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = string(d)?;
+    Ok(if s.is_empty() { None } else { Some(s) })
+}
+
 /// Defines an enum of the API's string values that keeps values it does not know in
 /// `Unknown(String)`: `as_str`, `From<&str>`, `FromStr`, `Display`, and serde as the wire
 /// string (decoded leniently with [`string`]). Product crates use it for statuses, types

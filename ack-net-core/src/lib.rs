@@ -11,7 +11,9 @@
 //!   rate-limit per action, and report every call to a [`CallObserver`];
 //! - [`Error`] with an [`ErrorClass`] derived from the API's `Code`;
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings;
-//! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers.
+//! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
+//! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
+//!   product shares.
 //!
 //! ```no_run
 //! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
@@ -34,6 +36,7 @@ pub mod credentials;
 pub mod de;
 pub mod endpoint;
 pub mod error;
+pub mod input;
 pub mod metrics;
 pub mod paginate;
 pub mod params;
@@ -42,6 +45,7 @@ pub mod region;
 pub mod request;
 pub mod retry;
 pub mod sign;
+pub mod tag;
 pub mod transport;
 
 pub use client::{RpcClient, RpcClientBuilder};
@@ -58,6 +62,7 @@ pub use region::{RegionId, ZoneId};
 pub use request::{Idempotency, RpcRequest};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use sign::{HttpMethod, SignatureVersion};
+pub use tag::Tag;
 pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
 /// `Result` with the core [`Error`].

@@ -197,7 +197,7 @@ impl CreateRouteEntry {
             .param("NextHopId", id)
             .opt_param("RouteEntryName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref());
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.

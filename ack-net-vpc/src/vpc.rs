@@ -188,7 +188,7 @@ impl CreateVpc {
             .opt_param("EnableIpv6", self.enable_ipv6)
             .opt_param("ResourceGroupId", self.resource_group_id.as_deref());
         req = add_tags(req, &self.tags);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -442,7 +442,7 @@ impl DeleteVpc {
         let req = RpcRequest::idempotent_write(Product::Vpc, "DeleteVpc")
             .param("VpcId", vpc_id)
             .opt_param("ForceDelete", self.force);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.

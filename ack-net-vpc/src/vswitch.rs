@@ -198,7 +198,7 @@ impl CreateVSwitch {
             .opt_param("VSwitchName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref())
             .opt_param("Ipv6CidrBlock", self.ipv6_cidr_block);
-        with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())
+        Ok(with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())?)
     }
 
     /// Sends the request.

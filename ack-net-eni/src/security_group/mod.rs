@@ -8,7 +8,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 
 use crate::common::{
-    add_tags, ecs_tags, opt_parsed, validate_page_size, validate_tags, validate_text, with_client_token, wrapped,
+    add_tags, opt_parsed, validate_page_size, validate_tags, validate_text, wire_tags, with_client_token, wrapped,
     Removed,
 };
 use crate::{EcsClient, Error, SecurityGroupId, Tag, VpcId};
@@ -137,7 +137,7 @@ impl CreateSecurityGroup {
             .opt_param("SecurityGroupName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref())
             .param("SecurityGroupType", if self.enterprise { "enterprise" } else { "normal" });
-        with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())
+        Ok(with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -295,7 +295,7 @@ pub struct SecurityGroup {
     #[serde(rename = "CreationTime", default, deserialize_with = "de::string")]
     pub creation_time: String,
     /// Tags.
-    #[serde(rename = "Tags", default, deserialize_with = "ecs_tags")]
+    #[serde(rename = "Tags", default, deserialize_with = "wire_tags")]
     pub tags: Vec<Tag>,
 }
 

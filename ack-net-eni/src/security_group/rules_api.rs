@@ -215,7 +215,7 @@ impl RuleChange {
                 req.params_mut().remove(&format!("Permissions.{}.Description", i + 1));
             }
         }
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.
