@@ -12,6 +12,7 @@
 //! - [`Error`] with an [`ErrorClass`] derived from the API's `Code`;
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
+//! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
 //! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
 //!   product shares.
 //!
@@ -47,6 +48,7 @@ pub mod retry;
 pub mod sign;
 pub mod tag;
 pub mod transport;
+pub mod wait;
 
 pub use client::{RpcClient, RpcClientBuilder};
 pub use credentials::{
