@@ -30,6 +30,18 @@ pub fn validate_page_size(what: &str, size: u32, min: u32, max: u32) -> Result<(
     }
 }
 
+/// Checks a listing's optional `PageNumber` (from 1) and `PageSize` (1 to `max_size`), in
+/// that order.
+pub fn validate_page(page_number: Option<u32>, page_size: Option<u32>, max_size: u32) -> Result<(), Error> {
+    if page_number == Some(0) {
+        return Err(Error::invalid_input("PageNumber", "pages are numbered from 1"));
+    }
+    if let Some(s) = page_size {
+        validate_page_size("PageSize", s, 1, max_size)?;
+    }
+    Ok(())
+}
+
 /// Checks a `ClientToken` (1-64 printable ASCII characters).
 pub fn validate_client_token(t: &str) -> Result<(), Error> {
     if !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_graphic()) {
@@ -77,5 +89,10 @@ mod tests {
         assert!(validate_page_size("PageSize", 1, 1, 50).is_ok());
         assert!(validate_page_size("PageSize", 0, 1, 50).is_err());
         assert!(validate_page_size("PageSize", 51, 1, 50).is_err());
+        assert!(validate_page(None, None, 50).is_ok());
+        assert!(validate_page(Some(1), Some(50), 50).is_ok());
+        assert!(validate_page(Some(0), Some(50), 50).is_err());
+        assert!(validate_page(Some(1), Some(0), 50).is_err());
+        assert!(validate_page(Some(1), Some(51), 50).is_err());
     }
 }

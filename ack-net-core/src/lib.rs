@@ -10,7 +10,8 @@
 //! - [`RpcClient`]: serialize, sign, send, classify, retry with backoff and a budget,
 //!   rate-limit per action, and report every call to a [`CallObserver`];
 //! - [`Error`] with an [`ErrorClass`] derived from the API's `Code`;
-//! - [`paginate`]: `Stream`s over PageNumber and NextToken listings;
+//! - [`paginate`]: `Stream`s over PageNumber and NextToken listings, and [`listing`] for
+//!   the product crates' PageNumber requests;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
 //! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
 //! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
@@ -38,6 +39,7 @@ pub mod de;
 pub mod endpoint;
 pub mod error;
 pub mod input;
+pub mod listing;
 pub mod metrics;
 pub mod paginate;
 pub mod params;
