@@ -49,31 +49,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn polls_with_backoff_until_ready() {
-        let policy =
-            WaitPolicy::new(Duration::from_secs(60)).with_backoff(Duration::from_secs(1), Duration::from_secs(4));
-        let looks = Cell::new(0u32);
-        let t0 = Instant::now();
-        let got = wait_for(&policy, "load balancer", "lb-1", "active", || {
-            looks.set(looks.get() + 1);
-            let n = looks.get();
-            async move {
-                match n {
-                    1 => Ok(Look::NotYet("inactive".into())),
-                    2 => Err(api("Throttling.User", 400)),
-                    3 => Err(api("InvalidLoadBalancerId.NotFound", 404)),
-                    4 => Ok(Look::NotYet("inactive".into())),
-                    _ => Ok(Look::Ready(n)),
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(got, 5);
-        assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2 + 4 + 4));
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn times_out_and_stops_on_permanent_errors() {
         let policy =
             WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_secs(3), Duration::from_secs(3));
