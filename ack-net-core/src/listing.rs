@@ -1,10 +1,10 @@
-//! PageNumber/PageSize listings as the product crates' request builders send them: the
-//! stream over all pages of a request built (and checked) up front.
+//! PageNumber/PageSize and NextToken listings as the product crates' request builders send
+//! them: the stream over all pages of a request built (and checked) up front.
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 
-use crate::paginate::{page_number_stream, NumberedPage};
+use crate::paginate::{next_token_stream, page_number_stream, NumberedPage, TokenPage};
 use crate::{Error, RpcClient, RpcRequest};
 
 /// Streams every item of a PageNumber/PageSize listing: `request` (an `Err` becomes the
@@ -34,6 +34,38 @@ where
             let r: R = client.call(req).await?;
             let (items, total) = items(r);
             Ok(NumberedPage { items, total_count: total.into() })
+        }
+    })
+    .map(|r| r.map_err(E::from))
+    .boxed()
+}
+
+/// Streams every item of a NextToken listing: `request` (an `Err` becomes the stream's only
+/// item) is sent once per page with the previous page's `NextToken`, and `items` takes a
+/// page's items and its `NextToken` (a `String`, or an `Option<String>`; empty or `None` at
+/// the end) out of the answer. Errors of the calls become `E`.
+pub fn token_stream<R, T, N, E>(
+    client: RpcClient,
+    request: Result<RpcRequest, E>,
+    items: fn(R) -> (Vec<T>, N),
+) -> BoxStream<'static, Result<T, E>>
+where
+    R: DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+    N: Into<Option<String>> + 'static,
+    E: From<Error> + Send + 'static,
+{
+    let req = match request {
+        Ok(r) => r,
+        Err(e) => return stream::once(async move { Err(e) }).boxed(),
+    };
+    next_token_stream(move |token: Option<String>| {
+        let client = client.clone();
+        let req = req.clone().opt_param("NextToken", token);
+        async move {
+            let r: R = client.call(req).await?;
+            let (items, next_token) = items(r);
+            Ok(TokenPage { items, next_token: next_token.into() })
         }
     })
     .map(|r| r.map_err(E::from))
