@@ -210,11 +210,53 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// A wrapped list (`{"Vpcs":{"Vpc":[..]}}`, a bare array, `{}`, `null` or missing) as a
+/// plain `Vec`: [`Wrapped`] for `#[serde(default, deserialize_with = "ack_net_core::de::wrapped")]`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Resp {
+///     #[serde(rename = "Vpcs", default, deserialize_with = "ack_net_core::de::wrapped")]
+///     vpcs: Vec<String>,
+/// }
+/// let r: Resp = serde_json::from_str(r#"{"Vpcs":{"Vpc":["a","b"]}}"#).unwrap();
+/// assert_eq!(r.vpcs, ["a", "b"]);
+/// ```
+pub fn wrapped<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Wrapped<T>>::deserialize(d)?.map(Wrapped::into_inner).unwrap_or_default())
+}
+
+/// An optional id or value parsed from a string (decoded leniently with [`string`]): `""`,
+/// `null` and a missing field (with `#[serde(default)]`) are `None`.
+pub fn opt_parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String>,
+    <T as TryFrom<String>>::Error: fmt::Display,
+{
+    let s = string(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    T::try_from(s).map(Some).map_err(de::Error::custom)
+}
+
+/// An optional string: `""`, `null` and a missing field (with `#[serde(default)]`) are `None`.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = string(d)?;
+    Ok(if s.is_empty() { None } else { Some(s) })
+}
+
 /// Defines an enum of the API's string values that keeps values it does not know in
-/// `Unknown(String)`: `as_str`, `From<&str>`, `FromStr`, `Display`, and serde as the wire
-/// string (decoded leniently with [`string`]). Product crates use it for statuses, types
-/// and the like, so that a new value from the cloud never fails a decode. The calling crate
-/// needs `serde` as a dependency.
+/// `Unknown(String)`: `KNOWN`, `as_str`, `from_wire`, `is_known`, `From<&str>`,
+/// `From<String>`, `FromStr`, `Display`, and serde as the wire string (decoded leniently
+/// with [`string`]). Product crates use it for statuses, types and the like, so that a new
+/// value from the cloud never fails a decode. The calling crate needs `serde` as a
+/// dependency.
+///
+/// By default a wire string matches a variant only when spelled exactly so, and the enum is
+/// `#[non_exhaustive]`. Starting with `ignore_case, exhaustive;` makes the match ignore ASCII
+/// case and leaves the enum exhaustive (the SLB crate's enums, whose users match on them).
 ///
 /// ```
 /// ack_net_core::wire_enum!(
@@ -224,15 +266,33 @@ pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 ///     Available = "Available" }
 /// );
 /// assert_eq!(Status::from("Available"), Status::Available);
+/// assert_eq!(Status::from("available"), Status::Unknown("available".to_owned()));
 /// assert_eq!(Status::from("Frozen"), Status::Unknown("Frozen".to_owned()));
 /// assert_eq!(serde_json::from_str::<Status>("\"Pending\"").unwrap().as_str(), "Pending");
+///
+/// ack_net_core::wire_enum!(
+///     ignore_case, exhaustive;
+///     /// A protocol.
+///     Protocol { /// `tcp`.
+///     Tcp = "tcp" }
+/// );
+/// assert_eq!(Protocol::from("TCP"), Protocol::Tcp);
+/// assert!(!Protocol::from("sctp").is_known());
 /// ```
 #[macro_export]
 macro_rules! wire_enum {
+    (ignore_case, exhaustive; $(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $crate::wire_enum!(@define [] ignore_case $(#[$meta])* $name { $($(#[$vmeta])* $variant = $wire),+ });
+    };
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $crate::wire_enum!(@define [#[non_exhaustive]] exact $(#[$meta])* $name { $($(#[$vmeta])* $variant = $wire),+ });
+    };
+    (@matches exact, $s:ident, $wire:literal) => { $s == $wire };
+    (@matches ignore_case, $s:ident, $wire:literal) => { $s.eq_ignore_ascii_case($wire) };
+    (@define [$($attr:tt)*] $case:ident $(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ }) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $($attr)*
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
             /// A value this version of the crate does not know, as the API sent it.
@@ -240,6 +300,9 @@ macro_rules! wire_enum {
         }
 
         impl $name {
+            /// Every known value.
+            pub const KNOWN: &'static [$name] = &[$($name::$variant),+];
+
             /// The value as the API spells it.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -247,27 +310,37 @@ macro_rules! wire_enum {
                     $name::Unknown(s) => s,
                 }
             }
+
+            /// The value for a wire string; `Unknown` when it is not a known one.
+            pub fn from_wire(s: &str) -> Self {
+                $(if $crate::wire_enum!(@matches $case, s, $wire) {
+                    return $name::$variant;
+                })+
+                $name::Unknown(s.to_owned())
+            }
+
+            /// Whether this is a value the crate knows.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $name::Unknown(_))
+            }
         }
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                match s {
-                    $($wire => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
+                Self::from_wire(s)
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                Self::from(s.as_str())
+                Self::from_wire(&s)
             }
         }
 
         impl ::std::str::FromStr for $name {
             type Err = ::std::convert::Infallible;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(s))
+                Ok(Self::from_wire(s))
             }
         }
 
@@ -286,7 +359,7 @@ macro_rules! wire_enum {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = $crate::de::string(d)?;
-                Ok(Self::from(s.as_str()))
+                Ok(Self::from_wire(&s))
             }
         }
     };

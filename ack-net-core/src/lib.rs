@@ -10,8 +10,12 @@
 //! - [`RpcClient`]: serialize, sign, send, classify, retry with backoff and a budget,
 //!   rate-limit per action, and report every call to a [`CallObserver`];
 //! - [`Error`] with an [`ErrorClass`] derived from the API's `Code`;
-//! - [`paginate`]: `Stream`s over PageNumber and NextToken listings;
-//! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers.
+//! - [`paginate`]: `Stream`s over PageNumber and NextToken listings, and [`listing`] for
+//!   the product crates' PageNumber requests;
+//! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
+//! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
+//! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
+//!   product shares.
 //!
 //! The client sends through a [`Transport`]; leave it out to reach Alibaba Cloud over HTTPS,
 //! or hand it one of your own, as this example does to answer without a network:
@@ -56,6 +60,8 @@ pub mod credentials;
 pub mod de;
 pub mod endpoint;
 pub mod error;
+pub mod input;
+pub mod listing;
 pub mod metrics;
 pub mod paginate;
 pub mod params;
@@ -64,7 +70,9 @@ pub mod region;
 pub mod request;
 pub mod retry;
 pub mod sign;
+pub mod tag;
 pub mod transport;
+pub mod wait;
 
 pub use client::{RpcClient, RpcClientBuilder};
 pub use credentials::{
@@ -80,6 +88,7 @@ pub use region::{RegionId, ZoneId};
 pub use request::{Idempotency, RpcRequest};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use sign::{HttpMethod, SignatureVersion};
+pub use tag::Tag;
 pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
 /// `Result` with the core [`Error`].

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ack_net_core::de;
-use ack_net_core::paginate::{next_token_stream, TokenPage};
+use ack_net_core::listing::token_stream;
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -276,21 +276,10 @@ impl DescribeInstanceTypes {
     /// Every matching instance type, over all pages.
     pub fn into_stream(mut self) -> BoxStream<'static, Result<InstanceType, Error>> {
         self.next_token = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        next_token_stream(move |token: Option<String>| {
-            let client = client.clone();
-            let req = req.clone().opt_param("NextToken", token);
-            async move {
-                let page: InstanceTypePage = client.rpc().call(req).await?;
-                Ok(TokenPage { items: page.instance_types, next_token: Some(page.next_token) })
-            }
+        let request = self.to_request();
+        token_stream(self.client.rpc().clone(), request, |page: InstanceTypePage| {
+            (page.instance_types, page.next_token)
         })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
     }
 }
 

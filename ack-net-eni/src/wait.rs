@@ -1,20 +1,12 @@
-//! Waiting for an ENI to reach a state: poll with exponential backoff until a deadline, on
-//! the tokio clock (so tests can pause it). The policy is ack-net-vpc's [`WaitPolicy`], so
-//! one value configures every waiter of the family.
+//! Waiting for an ENI to reach a state: core's loop ([`ack_net_core::wait`]), with its
+//! timeout as this crate's [`Error::WaitTimeout`]. The policy is ack-net-vpc's
+//! [`WaitPolicy`] (core's), so one value configures every waiter of the family.
 
 use std::future::Future;
 
-use tokio::time::Instant;
+pub(crate) use ack_net_core::wait::Look;
 
 use crate::{Error, WaitPolicy};
-
-/// What one look found.
-pub(crate) enum Look<T> {
-    /// Done.
-    Ready(T),
-    /// Not yet; the status seen.
-    NotYet(String),
-}
 
 /// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
 /// [`Error::WaitTimeout`]) or a look fails with an error that is neither retryable nor
@@ -25,54 +17,20 @@ pub(crate) async fn wait_for<T, F, Fut>(
     resource: &'static str,
     id: &str,
     wanted: &str,
-    mut look: F,
+    look: F,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, Error>>,
 {
-    let started = Instant::now();
-    let deadline = started + policy.timeout();
-    let mut last_seen = String::from("nothing yet");
-    let mut n = 0u32;
-    loop {
-        n += 1;
-        match tokio::time::timeout_at(deadline, look()).await {
-            Err(_) => break,
-            Ok(Ok(Look::Ready(t))) => {
-                tracing::debug!(
-                    resource,
-                    id,
-                    wanted,
-                    looks = n,
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "ready"
-                );
-                return Ok(t);
-            }
-            Ok(Ok(Look::NotYet(status))) => last_seen = status,
-            Ok(Err(e)) if e.is_not_found() => last_seen = "not found".to_owned(),
-            Ok(Err(e)) if e.is_retryable() => {
-                tracing::debug!(resource, id, error = %e, "retryable error while waiting");
-                last_seen = format!("error: {e}");
-            }
-            Ok(Err(e)) => return Err(e),
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        tokio::time::sleep(policy.delay(n).min(deadline - now)).await;
-        if Instant::now() >= deadline {
-            break;
-        }
-    }
-    Err(Error::WaitTimeout {
-        resource,
-        id: id.to_owned(),
-        wanted: wanted.to_owned(),
-        waited: started.elapsed(),
-        last_seen,
+    ack_net_core::wait::wait_for(policy, resource, id, wanted, Error::class, look).await.map_err(|end| {
+        end.or_timeout(|waited, last_seen| Error::WaitTimeout {
+            resource,
+            id: id.to_owned(),
+            wanted: wanted.to_owned(),
+            waited,
+            last_seen,
+        })
     })
 }
 
@@ -81,6 +39,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
+    use tokio::time::Instant;
 
     #[tokio::test(start_paused = true)]
     async fn waits_with_backoff_then_times_out() {

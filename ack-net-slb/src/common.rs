@@ -1,16 +1,14 @@
 //! Helpers every resource module shares: input checks, tags, decoding.
 
-use std::fmt;
-
-use ack_net_core::de::Wrapped;
 use ack_net_core::RpcRequest;
-use serde::de::{DeserializeOwned, Deserializer};
-use serde::Deserialize;
+use serde::de::Deserializer;
 
 use crate::{Error, Tag};
 
-/// The most tags a load balancer (or group, or listener) may carry.
-pub const MAX_TAGS: usize = 20;
+pub(crate) use ack_net_core::de::{opt_parsed, opt_string, wrapped};
+pub(crate) use ack_net_core::input::{validate_text, with_client_token};
+pub use ack_net_core::tag::MAX_TAGS;
+pub(crate) use ack_net_core::tag::{validate_tags, wire_tags};
 
 /// `on` / `off`.
 pub(crate) fn on_off(on: bool) -> &'static str {
@@ -39,102 +37,10 @@ pub(crate) fn check_range(what: &str, value: i64, min: i64, max: i64) -> Result<
     }
 }
 
-/// Checks a name or description: at most `max` characters, not starting with `http://` or
-/// `https://`.
-pub(crate) fn validate_text(what: &str, value: &str, max: usize) -> Result<(), Error> {
-    if value.chars().count() > max {
-        return Err(Error::invalid_input(what, format!("at most {max} characters")));
-    }
-    if value.starts_with("http://") || value.starts_with("https://") {
-        return Err(Error::invalid_input(what, "must not start with http:// or https://"));
-    }
-    Ok(())
-}
-
-/// Sets the request's `ClientToken` when one is given (checked: 1-64 printable ASCII).
-pub(crate) fn with_client_token(req: RpcRequest, token: Option<&str>) -> Result<RpcRequest, Error> {
-    match token {
-        None => Ok(req),
-        Some(t) if !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_graphic()) => Ok(req.client_token(t)),
-        Some(t) => Err(Error::invalid_input("ClientToken", format!("{t:?} must be 1-64 printable ASCII characters"))),
-    }
-}
-
-/// Checks tags the way the API does: at most 20, keys 1-128 characters and values up to
-/// 128, neither starting with the reserved `aliyun` or `acs:`, no key twice.
-pub(crate) fn validate_tags(tags: &[Tag]) -> Result<(), Error> {
-    if tags.len() > MAX_TAGS {
-        return Err(Error::invalid_input("Tag", format!("at most {MAX_TAGS} tags, not {}", tags.len())));
-    }
-    let reserved = |s: &str| {
-        let l = s.to_ascii_lowercase();
-        l.starts_with("aliyun") || l.starts_with("acs:")
-    };
-    for (i, t) in tags.iter().enumerate() {
-        if t.key.is_empty() || t.key.chars().count() > 128 || reserved(&t.key) {
-            return Err(Error::invalid_input(
-                "Tag.Key",
-                format!("{:?} must be 1-128 characters and not start with aliyun or acs:", t.key),
-            ));
-        }
-        if t.value.chars().count() > 128 || reserved(&t.value) {
-            return Err(Error::invalid_input(
-                "Tag.Value",
-                format!("{:?} must be at most 128 characters and not start with aliyun or acs:", t.value),
-            ));
-        }
-        if tags[..i].iter().any(|o| o.key == t.key) {
-            return Err(Error::invalid_input("Tag.Key", format!("{:?} is given twice", t.key)));
-        }
-    }
-    Ok(())
-}
-
 /// Adds tags as `Tag.N.Key` / `Tag.N.Value` (after [`validate_tags`]).
-pub(crate) fn add_tags(mut req: RpcRequest, tags: &[Tag]) -> Result<RpcRequest, Error> {
+pub(crate) fn add_tags(req: RpcRequest, tags: &[Tag]) -> Result<RpcRequest, Error> {
     validate_tags(tags)?;
-    req.params_mut().tags("Tag", "Key", "Value", tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
-    Ok(req)
-}
-
-/// A tag as SLB responses carry it.
-#[derive(Deserialize)]
-struct WireTag {
-    #[serde(rename = "TagKey", alias = "Key", default, deserialize_with = "ack_net_core::de::string")]
-    key: String,
-    #[serde(rename = "TagValue", alias = "Value", default, deserialize_with = "ack_net_core::de::string")]
-    value: String,
-}
-
-/// Decodes SLB tags: `{"Tag":[{"TagKey","TagValue"}]}`, a bare array, `{}` or missing.
-pub(crate) fn wire_tags<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Tag>, D::Error> {
-    let tags = Option::<Wrapped<WireTag>>::deserialize(d)?.map(Wrapped::into_inner).unwrap_or_default();
-    Ok(tags.into_iter().map(|t| Tag::new(t.key, t.value)).collect())
-}
-
-/// A wrapped list (`{"X":[...]}`, `{}`, `null` or missing) as a `Vec`.
-pub(crate) fn wrapped<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-    Ok(Option::<Wrapped<T>>::deserialize(d)?.map(Wrapped::into_inner).unwrap_or_default())
-}
-
-/// An optional id or value: `""`, `null` and a missing field are `None`.
-pub(crate) fn opt_parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: TryFrom<String>,
-    <T as TryFrom<String>>::Error: fmt::Display,
-{
-    let s = ack_net_core::de::string(d)?;
-    if s.is_empty() {
-        return Ok(None);
-    }
-    T::try_from(s).map(Some).map_err(serde::de::Error::custom)
-}
-
-/// An optional string: `""`, `null` and a missing field are `None`.
-pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s = ack_net_core::de::string(d)?;
-    Ok(if s.is_empty() { None } else { Some(s) })
+    Ok(ack_net_core::tag::add_tags(req, tags))
 }
 
 /// A call without options, built (and checked) up front: `to_request` shows what will be
@@ -185,34 +91,12 @@ pub(crate) fn on_off_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Er
 mod tests {
     use super::*;
 
-    #[derive(Deserialize)]
-    struct T {
-        #[serde(rename = "Tags", default, deserialize_with = "wire_tags")]
-        tags: Vec<Tag>,
-    }
-
     #[test]
-    fn tags_decode_in_every_shape() {
-        for (json, n) in [
-            (r#"{"Tags":{"Tag":[{"TagKey":"a","TagValue":"1"},{"TagKey":"b","TagValue":""}]}}"#, 2),
-            (r#"{"Tags":[{"TagKey":"a","TagValue":"1"}]}"#, 1),
-            (r#"{"Tags":{}}"#, 0),
-            (r#"{}"#, 0),
-        ] {
-            let t: T = serde_json::from_str(json).unwrap();
-            assert_eq!(t.tags.len(), n, "{json}");
-        }
-    }
-
-    #[test]
-    fn tag_rules() {
-        assert!(validate_tags(&[Tag::new("a", "1"), Tag::new("b", "")]).is_ok());
-        assert!(validate_tags(&[Tag::new("", "1")]).is_err());
-        assert!(validate_tags(&[Tag::new("aliyun:x", "1")]).is_err());
-        assert!(validate_tags(&[Tag::new("a", "1"), Tag::new("a", "2")]).is_err());
-        let many: Vec<Tag> = (0..21).map(|i| Tag::new(format!("k{i}"), "v")).collect();
-        assert!(validate_tags(&many).is_err());
+    fn input_rules() {
+        let req = || RpcRequest::read(ack_net_core::Product::Slb, "X");
+        assert!(add_tags(req(), &[Tag::new("a", "1"), Tag::new("b", "")]).is_ok());
+        assert!(add_tags(req(), &[Tag::new("a", "1"), Tag::new("a", "2")]).is_err());
         assert!(check_port("ListenerPort", 0).is_err());
-        assert!(with_client_token(RpcRequest::read(ack_net_core::Product::Slb, "X"), Some("")).is_err());
+        assert!(with_client_token(req(), Some("")).is_err());
     }
 }

@@ -1,20 +1,12 @@
-//! Waiting for a resource to reach a state: poll with exponential backoff until a deadline,
-//! on the tokio clock (so tests can pause it). The policy is ack-net-vpc's [`WaitPolicy`],
-//! so one value configures every waiter of the family.
+//! Waiting for a resource to reach a state: core's loop ([`ack_net_core::wait`]), with its
+//! timeout as this crate's [`Error::WaitTimeout`]. The policy is ack-net-vpc's
+//! [`WaitPolicy`] (core's), so one value configures every waiter of the family.
 
 use std::future::Future;
 
-use tokio::time::Instant;
+pub(crate) use ack_net_core::wait::Look;
 
 use crate::{Error, WaitPolicy};
-
-/// What one look found.
-pub(crate) enum Look<T> {
-    /// Done.
-    Ready(T),
-    /// Not yet; the status seen.
-    NotYet(String),
-}
 
 /// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
 /// [`Error::WaitTimeout`]) or a look fails with an error that is neither retryable nor
@@ -25,42 +17,21 @@ pub(crate) async fn wait_for<T, F, Fut>(
     resource: &'static str,
     id: &str,
     wanted: &'static str,
-    mut look: F,
+    look: F,
 ) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, Error>>,
 {
-    let started = Instant::now();
-    let deadline = started + policy.timeout();
-    let mut last_seen = String::from("nothing yet");
-    let mut n = 0u32;
-    loop {
-        n += 1;
-        match tokio::time::timeout_at(deadline, look()).await {
-            Err(_) => break,
-            Ok(Ok(Look::Ready(t))) => {
-                tracing::debug!(resource, id, looks = n, waited_ms = started.elapsed().as_millis() as u64, "ready");
-                return Ok(t);
-            }
-            Ok(Ok(Look::NotYet(status))) => last_seen = status,
-            Ok(Err(e)) if e.is_not_found() => last_seen = "not found".to_owned(),
-            Ok(Err(e)) if e.is_retryable() => {
-                tracing::debug!(resource, id, error = %e, "retryable error while waiting");
-                last_seen = format!("error: {e}");
-            }
-            Ok(Err(e)) => return Err(e),
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        tokio::time::sleep(policy.delay(n).min(deadline - now)).await;
-        if Instant::now() >= deadline {
-            break;
-        }
-    }
-    Err(Error::WaitTimeout { resource, id: id.to_owned(), wanted, waited: started.elapsed(), last_seen })
+    ack_net_core::wait::wait_for(policy, resource, id, wanted, Error::class, look).await.map_err(|end| {
+        end.or_timeout(|waited, last_seen| Error::WaitTimeout {
+            resource,
+            id: id.to_owned(),
+            wanted,
+            waited,
+            last_seen,
+        })
+    })
 }
 
 #[cfg(test)]
@@ -68,37 +39,13 @@ mod tests {
     use super::*;
     use std::cell::Cell;
     use std::time::Duration;
+    use tokio::time::Instant;
 
     fn api(code: &str, status: u16) -> Error {
         Error::Api(ack_net_core::Error::Api {
             action: "DescribeLoadBalancerAttribute".into(),
             error: Box::new(ack_net_core::ApiError { code: code.into(), status, ..Default::default() }),
         })
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn polls_with_backoff_until_ready() {
-        let policy =
-            WaitPolicy::new(Duration::from_secs(60)).with_backoff(Duration::from_secs(1), Duration::from_secs(4));
-        let looks = Cell::new(0u32);
-        let t0 = Instant::now();
-        let got = wait_for(&policy, "load balancer", "lb-1", "active", || {
-            looks.set(looks.get() + 1);
-            let n = looks.get();
-            async move {
-                match n {
-                    1 => Ok(Look::NotYet("inactive".into())),
-                    2 => Err(api("Throttling.User", 400)),
-                    3 => Err(api("InvalidLoadBalancerId.NotFound", 404)),
-                    4 => Ok(Look::NotYet("inactive".into())),
-                    _ => Ok(Look::Ready(n)),
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(got, 5);
-        assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2 + 4 + 4));
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,9 +1,9 @@
 //! Route entries: CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList.
 
 use ack_net_core::de;
-use ack_net_core::paginate::{next_token_stream, TokenPage};
+use ack_net_core::listing::token_stream;
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
@@ -197,7 +197,7 @@ impl CreateRouteEntry {
             .param("NextHopId", id)
             .opt_param("RouteEntryName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref());
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -416,21 +416,10 @@ impl DescribeRouteEntryList {
     /// Invalid input is the stream's only item.
     pub fn into_stream(mut self) -> BoxStream<'static, Result<RouteEntry, Error>> {
         self.next_token = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        next_token_stream(move |token| {
-            let client = client.clone();
-            let req = req.clone().opt_param("NextToken", token);
-            async move {
-                let r: DescribeRouteEntryListResponse = client.rpc().call(req).await?;
-                Ok(TokenPage { items: r.route_entries, next_token: r.next_token })
-            }
+        let request = self.to_request();
+        token_stream(self.client.rpc().clone(), request, |r: DescribeRouteEntryListResponse| {
+            (r.route_entries, r.next_token)
         })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
     }
 }
 

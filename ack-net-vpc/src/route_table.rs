@@ -1,12 +1,12 @@
 //! Route tables: DescribeRouteTableList, and the entry of the route-entry calls.
 
-use crate::common::numbered_stream;
 use ack_net_core::de;
+use ack_net_core::listing::numbered_stream;
 use ack_net_core::{Product, RpcRequest};
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{add_tags, opt_parsed, validate_page_size, validate_tags, wire_enum, wrapped, Tag};
+use crate::common::{add_tags, opt_parsed, validate_page, validate_tags, wire_enum, wrapped, Tag};
 use crate::route_entry::{CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList, RouteEntry};
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteEntryId, RouteTableId, VSwitchId, VpcClient, VpcId};
@@ -189,12 +189,7 @@ impl DescribeRouteTableList {
             req = req.param("RouterId", id).param("RouterType", kind);
         }
         validate_tags(&self.tags)?;
-        if self.page_number == Some(0) {
-            return Err(Error::invalid_input("PageNumber", "pages are numbered from 1"));
-        }
-        if let Some(s) = self.page_size {
-            validate_page_size("PageSize", s, 1, MAX_PAGE_SIZE)?;
-        }
+        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
         req = req
             .opt_param("RouteTableName", self.route_table_name.as_deref())
             .opt_param("RouteTableType", self.route_table_type.as_ref())
@@ -216,7 +211,9 @@ impl DescribeRouteTableList {
         self.page_size = Some(size);
         self.page_number = None;
         let request = self.to_request();
-        numbered_stream(self.client, request, size, |r: DescribeRouteTableListResponse| (r.route_tables, r.total_count))
+        numbered_stream(self.client.rpc().clone(), request, size, |r: DescribeRouteTableListResponse| {
+            (r.route_tables, r.total_count)
+        })
     }
 }
 

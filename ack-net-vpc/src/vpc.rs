@@ -1,7 +1,7 @@
 //! VPCs: CreateVpc, DescribeVpcs, DeleteVpc, and waiting for one to be available.
 
-use crate::common::numbered_stream;
 use ack_net_core::de;
+use ack_net_core::listing::numbered_stream;
 use ack_net_core::{Product, RpcRequest};
 use futures_util::stream::BoxStream;
 use ipnet::Ipv4Net;
@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vpc_cidr};
 use crate::common::{
-    add_tags, opt_parsed, validate_page_size, validate_tags, validate_text, with_client_token, wrapped, ResourceStatus,
-    Tag,
+    add_tags, opt_parsed, validate_page, validate_tags, validate_text, with_client_token, wrapped, ResourceStatus, Tag,
 };
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VRouterId, VSwitchId, VpcClient, VpcId};
@@ -188,7 +187,7 @@ impl CreateVpc {
             .opt_param("EnableIpv6", self.enable_ipv6)
             .opt_param("ResourceGroupId", self.resource_group_id.as_deref());
         req = add_tags(req, &self.tags);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -301,14 +300,7 @@ impl DescribeVpcs {
             req = req.param("VpcId", VpcId::new(id.as_str())?);
         }
         validate_tags(&self.tags)?;
-        if let Some(n) = self.page_number {
-            if n == 0 {
-                return Err(Error::invalid_input("PageNumber", "pages are numbered from 1"));
-            }
-        }
-        if let Some(s) = self.page_size {
-            validate_page_size("PageSize", s, 1, MAX_PAGE_SIZE)?;
-        }
+        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
         req = req
             .opt_param("VpcName", self.name.as_deref())
             .opt_param("IsDefault", self.is_default)
@@ -331,7 +323,7 @@ impl DescribeVpcs {
         self.page_size = Some(size);
         self.page_number = None;
         let request = self.to_request();
-        numbered_stream(self.client, request, size, |r: DescribeVpcsResponse| (r.vpcs, r.total_count))
+        numbered_stream(self.client.rpc().clone(), request, size, |r: DescribeVpcsResponse| (r.vpcs, r.total_count))
     }
 }
 
@@ -442,7 +434,7 @@ impl DeleteVpc {
         let req = RpcRequest::idempotent_write(Product::Vpc, "DeleteVpc")
             .param("VpcId", vpc_id)
             .opt_param("ForceDelete", self.force);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.

@@ -1,8 +1,8 @@
 //! VSwitches: CreateVSwitch, DescribeVSwitches, DescribeVSwitchAttributes, DeleteVSwitch, and
 //! waiting for one to be available.
 
-use crate::common::numbered_stream;
 use ack_net_core::de;
+use ack_net_core::listing::numbered_stream;
 use ack_net_core::{Product, RpcRequest};
 use futures_util::stream::BoxStream;
 use ipnet::Ipv4Net;
@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vswitch_prefix};
 use crate::common::{
-    add_tags, opt_parsed, validate_page_size, validate_tags, validate_text, with_client_token, wrapped, ResourceStatus,
-    Tag,
+    add_tags, opt_parsed, validate_page, validate_tags, validate_text, with_client_token, wrapped, ResourceStatus, Tag,
 };
 use crate::route_table::RouteTableType;
 use crate::wait::{wait_for, Look, WaitPolicy};
@@ -198,7 +197,7 @@ impl CreateVSwitch {
             .opt_param("VSwitchName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref())
             .opt_param("Ipv6CidrBlock", self.ipv6_cidr_block);
-        with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())
+        Ok(with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -323,12 +322,7 @@ impl DescribeVSwitches {
             req = req.param("RouteTableId", RouteTableId::new(id.as_str())?);
         }
         validate_tags(&self.tags)?;
-        if self.page_number == Some(0) {
-            return Err(Error::invalid_input("PageNumber", "pages are numbered from 1"));
-        }
-        if let Some(s) = self.page_size {
-            validate_page_size("PageSize", s, 1, MAX_PAGE_SIZE)?;
-        }
+        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
         req = req
             .opt_param("VSwitchName", self.name.as_deref())
             .opt_param("IsDefault", self.is_default)
@@ -359,7 +353,9 @@ impl DescribeVSwitches {
         self.page_size = Some(size);
         self.page_number = None;
         let request = self.to_request();
-        numbered_stream(self.client, request, size, |r: DescribeVSwitchesResponse| (r.vswitches, r.total_count))
+        numbered_stream(self.client.rpc().clone(), request, size, |r: DescribeVSwitchesResponse| {
+            (r.vswitches, r.total_count)
+        })
     }
 }
 

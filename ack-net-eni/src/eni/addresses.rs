@@ -90,7 +90,7 @@ impl<A: Display + PartialEq> Assign<A> {
             .param("NetworkInterfaceId", id)
             .opt_param(count_name, self.count)
             .list_param(list_name, &self.addresses);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 }
 

@@ -228,7 +228,7 @@ impl CreateNetworkInterface {
             .opt_param("NetworkInterfaceName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref());
         req = add_tags(req, &self.tags);
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request; answers the new ENI (`Available`).

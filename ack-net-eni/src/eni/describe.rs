@@ -3,9 +3,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ack_net_core::de;
-use ack_net_core::paginate::{next_token_stream, TokenPage};
+use ack_net_core::listing::token_stream;
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 
 use super::{EniStatus, EniType, NetworkInterface, NetworkInterfaces};
@@ -221,21 +221,10 @@ impl DescribeNetworkInterfaces {
     pub fn into_stream(mut self) -> BoxStream<'static, Result<NetworkInterface, Error>> {
         self.max_results = Some(self.max_results.unwrap_or(MAX_RESULTS));
         self.next_token = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        next_token_stream(move |token: Option<String>| {
-            let client = client.clone();
-            let req = req.clone().opt_param("NextToken", token);
-            async move {
-                let page: NetworkInterfacePage = client.rpc().call(req).await?;
-                Ok(TokenPage { items: page.network_interfaces, next_token: Some(page.next_token) })
-            }
+        let request = self.to_request();
+        token_stream(self.client.rpc().clone(), request, |page: NetworkInterfacePage| {
+            (page.network_interfaces, page.next_token)
         })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
     }
 }
 

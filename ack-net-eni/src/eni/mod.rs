@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use ack_net_core::de;
 use serde::Deserialize;
 
-use crate::common::{ecs_tags, opt_parsed, wire_enum, wrapped};
+use crate::common::{opt_parsed, wire_enum, wire_tags, wrapped};
 use crate::{EcsClient, EniId, Error, InstanceId, Mac, SecurityGroupId, Tag, VSwitchId, VpcId, ZoneId};
 
 mod addresses;
@@ -173,7 +173,7 @@ struct WireEni {
     ipv6: Vec<WireIpv6>,
     #[serde(rename = "SecurityGroupIds", default, deserialize_with = "wrapped")]
     security_group_ids: Vec<SecurityGroupId>,
-    #[serde(rename = "Tags", default, deserialize_with = "ecs_tags")]
+    #[serde(rename = "Tags", default, deserialize_with = "wire_tags")]
     tags: Vec<Tag>,
     #[serde(rename = "CreationTime", default, deserialize_with = "de::string")]
     creation_time: String,

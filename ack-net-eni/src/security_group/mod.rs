@@ -2,14 +2,13 @@
 //! and the [`RuleConverger`] that keeps the rules a tool owns equal to what it wants.
 
 use ack_net_core::de;
-use ack_net_core::paginate::{page_number_stream, NumberedPage};
+use ack_net_core::listing::numbered_stream;
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 
 use crate::common::{
-    add_tags, ecs_tags, opt_parsed, validate_page_size, validate_tags, validate_text, with_client_token, wrapped,
-    Removed,
+    add_tags, opt_parsed, validate_page, validate_tags, validate_text, wire_tags, with_client_token, wrapped, Removed,
 };
 use crate::{EcsClient, Error, SecurityGroupId, Tag, VpcId};
 
@@ -137,7 +136,7 @@ impl CreateSecurityGroup {
             .opt_param("SecurityGroupName", self.name.as_deref())
             .opt_param("Description", self.description.as_deref())
             .param("SecurityGroupType", if self.enterprise { "enterprise" } else { "normal" });
-        with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())
+        Ok(with_client_token(add_tags(req, &self.tags), self.client_token.as_deref())?)
     }
 
     /// Sends the request.
@@ -212,12 +211,7 @@ impl DescribeSecurityGroups {
         if let Some(id) = &self.group_id {
             req = req.param("SecurityGroupId", SecurityGroupId::new(id.as_str())?);
         }
-        if self.page_number == Some(0) {
-            return Err(Error::invalid_input("PageNumber", "pages are numbered from 1"));
-        }
-        if let Some(s) = self.page_size {
-            validate_page_size("PageSize", s, 1, MAX_PAGE_SIZE)?;
-        }
+        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
         if self.tags.iter().any(|t| t.key.is_empty()) {
             return Err(Error::invalid_input("Tag.Key", "must not be empty"));
         }
@@ -239,21 +233,10 @@ impl DescribeSecurityGroups {
         let size = self.page_size.unwrap_or(MAX_PAGE_SIZE);
         self.page_size = Some(size);
         self.page_number = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        page_number_stream(size, move |page, size| {
-            let client = client.clone();
-            let req = req.clone().param("PageNumber", page).param("PageSize", size);
-            async move {
-                let r: SecurityGroupPage = client.rpc().call(req).await?;
-                Ok(NumberedPage { items: r.security_groups, total_count: r.total_count })
-            }
+        let request = self.to_request();
+        numbered_stream(self.client.rpc().clone(), request, size, |r: SecurityGroupPage| {
+            (r.security_groups, r.total_count)
         })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
     }
 }
 
@@ -295,7 +278,7 @@ pub struct SecurityGroup {
     #[serde(rename = "CreationTime", default, deserialize_with = "de::string")]
     pub creation_time: String,
     /// Tags.
-    #[serde(rename = "Tags", default, deserialize_with = "ecs_tags")]
+    #[serde(rename = "Tags", default, deserialize_with = "wire_tags")]
     pub tags: Vec<Tag>,
 }
 

@@ -312,7 +312,7 @@ impl SecurityGroupRule {
             }
             _ => {}
         }
-        crate::common::validate_text("Description", &self.description, 512)
+        Ok(crate::common::validate_text("Description", &self.description, 512)?)
     }
 
     pub(crate) fn key(&self) -> RuleKey {

@@ -1,9 +1,9 @@
 //! DescribeSecurityGroupAttribute, AuthorizeSecurityGroup(Egress), RevokeSecurityGroup(Egress).
 
 use ack_net_core::de;
-use ack_net_core::paginate::{next_token_stream, TokenPage};
+use ack_net_core::listing::token_stream;
 use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 
 use super::rule::{Direction, Permission, SecurityGroupRule};
@@ -94,21 +94,10 @@ impl DescribeSecurityGroupAttribute {
     pub fn into_stream(mut self) -> BoxStream<'static, Result<Permission, Error>> {
         self.max_results = Some(self.max_results.unwrap_or(1000));
         self.next_token = None;
-        let req = match self.to_request() {
-            Ok(r) => r,
-            Err(e) => return stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = self.client;
-        next_token_stream(move |token: Option<String>| {
-            let client = client.clone();
-            let req = req.clone().opt_param("NextToken", token);
-            async move {
-                let page: SecurityGroupAttribute = client.rpc().call(req).await?;
-                Ok(TokenPage { items: page.permissions, next_token: Some(page.next_token) })
-            }
+        let request = self.to_request();
+        token_stream(self.client.rpc().clone(), request, |page: SecurityGroupAttribute| {
+            (page.permissions, page.next_token)
         })
-        .map(|r| r.map_err(Error::from))
-        .boxed()
     }
 }
 
@@ -215,7 +204,7 @@ impl RuleChange {
                 req.params_mut().remove(&format!("Permissions.{}.Description", i + 1));
             }
         }
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.

@@ -203,7 +203,7 @@ impl LoadBalancerAttributes {
             }
         }
         if let Some(n) = &self.name {
-            crate::common::validate_text("LoadBalancerName", n, 80)?;
+            crate::common::validate_text("LoadBalancerName", n, 80).map_err(crate::Error::from)?;
         }
         if let Some(b) = self.bandwidth {
             if !(1..=5120).contains(&b) {
@@ -218,7 +218,7 @@ impl LoadBalancerAttributes {
         }
         let mut all = owner.tags();
         all.extend(self.tags.iter().cloned());
-        validate_tags(&all)?;
+        validate_tags(&all).map_err(crate::Error::from)?;
         Ok(())
     }
 }

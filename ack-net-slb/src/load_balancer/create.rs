@@ -289,7 +289,7 @@ impl CreateLoadBalancer {
             )
             .opt_param("ResourceGroupId", self.resource_group_id.as_deref());
         let req = add_tags(req, &self.tags)?;
-        with_client_token(req, self.client_token.as_deref())
+        Ok(with_client_token(req, self.client_token.as_deref())?)
     }
 
     /// Sends the request.

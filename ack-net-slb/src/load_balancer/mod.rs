@@ -185,7 +185,7 @@ impl LoadBalancers {
 
     /// SetLoadBalancerName (at most 80 characters).
     pub fn set_name(&self, id: &LoadBalancerId, name: &str) -> Call {
-        let req = validate_text("LoadBalancerName", name, 80).map(|()| {
+        let req = validate_text("LoadBalancerName", name, 80).map_err(Error::from).map(|()| {
             RpcRequest::write(Product::Slb, "SetLoadBalancerName")
                 .param("LoadBalancerId", id)
                 .param("LoadBalancerName", name)
