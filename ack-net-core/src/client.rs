@@ -314,10 +314,11 @@ impl RpcClient {
 
     /// Calls an action and decodes the JSON answer into `T`.
     pub async fn call<T: DeserializeOwned>(&self, request: RpcRequest) -> Result<T, Error> {
-        let action = request.action.to_string();
+        // A `Cow`: free to clone for a `&'static str` action, as most are.
+        let action = request.action.clone();
         let (status, body) = self.call_raw(request).await?;
         serde_json::from_slice(&body).map_err(|e| Error::Decode {
-            action,
+            action: action.into_owned(),
             status,
             message: format!("{e}: {}", snippet(&body)),
         })
@@ -514,15 +515,19 @@ impl RpcClient {
         credentials.validate().map_err(AttemptError::Failed)?;
         let http = self.build_http(request, &credentials);
         let timeout = request.timeout.unwrap_or(inner.timeout);
-        let action = request.action.to_string();
+        let action = &*request.action;
         let response = match tokio::time::timeout(timeout, inner.transport.send(http)).await {
-            Err(_) => return Err(AttemptError::Failed(Error::Timeout { action, after: timeout })),
+            Err(_) => return Err(AttemptError::Failed(Error::Timeout { action: action.to_owned(), after: timeout })),
             Ok(Err(f)) => {
-                return Err(AttemptError::Failed(Error::Transport { action, kind: f.kind, message: f.message }))
+                return Err(AttemptError::Failed(Error::Transport {
+                    action: action.to_owned(),
+                    kind: f.kind,
+                    message: f.message,
+                }))
             }
             Ok(Ok(r)) => r,
         };
-        interpret(&action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
+        interpret(action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
     }
 }
 
