@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::credentials::{CredentialsProvider, StaticProvider};
+use crate::deadline::Deadlines;
 use crate::endpoint::{Endpoint, Network, Product};
 use crate::error::{redact_access_key_id, ApiError, Error, ErrorClass, TransportErrorKind};
 use crate::metrics::{CallEvent, CallObserver, CallOutcome};
@@ -40,6 +41,8 @@ struct Inner {
     method: HttpMethod,
     user_agent: String,
     timeout: Duration,
+    /// The per-attempt timeouts in flight, served by one timer.
+    deadlines: Deadlines,
     observers: Vec<Arc<dyn CallObserver>>,
     clock: Clock,
 }
@@ -256,6 +259,7 @@ impl RpcClientBuilder {
                 method: self.method,
                 user_agent: self.user_agent,
                 timeout: self.timeout,
+                deadlines: Deadlines::default(),
                 observers: self.observers,
                 clock: self.clock,
             }),
@@ -516,8 +520,8 @@ impl RpcClient {
         let http = self.build_http(request, &credentials);
         let timeout = request.timeout.unwrap_or(inner.timeout);
         let action = &*request.action;
-        let response = match tokio::time::timeout(timeout, inner.transport.send(http)).await {
-            Err(_) => return Err(AttemptError::Failed(Error::Timeout { action: action.to_owned(), after: timeout })),
+        let response = match inner.deadlines.run(timeout, inner.transport.send(http)).await.ok_or(()) {
+            Err(()) => return Err(AttemptError::Failed(Error::Timeout { action: action.to_owned(), after: timeout })),
             Ok(Err(f)) => {
                 return Err(AttemptError::Failed(Error::Transport {
                     action: action.to_owned(),
