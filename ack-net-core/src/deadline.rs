@@ -39,7 +39,10 @@ impl Deadlines {
     /// Runs `fut` for at most `after`: `None` if the time ran out first. Like
     /// `tokio::time::timeout`, it must run inside a tokio runtime.
     pub(crate) async fn run<F: Future>(&self, after: Duration, fut: F) -> Option<F::Output> {
-        let deadline = Instant::now() + after;
+        let Some(deadline) = Instant::now().checked_add(after) else {
+            // Too far away to ever come: no deadline.
+            return Some(fut.await);
+        };
         let mut fut = std::pin::pin!(fut);
         let mut entry = Entry { state: &self.state, key: None };
         std::future::poll_fn(|cx| {
@@ -169,6 +172,7 @@ mod tests {
         assert_eq!(d.run(Duration::from_millis(100), std::future::pending::<()>()).await, None);
         assert_eq!(start.elapsed(), Duration::from_millis(100));
         assert_eq!(d.run(Duration::from_millis(100), async { 7 }).await, Some(7));
+        assert_eq!(d.run(Duration::MAX, async { 9 }).await, Some(9));
         let slow = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             8
