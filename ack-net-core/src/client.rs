@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::credentials::{CredentialsProvider, StaticProvider};
-use crate::endpoint::{Endpoint, Network};
+use crate::deadline::Deadlines;
+use crate::endpoint::{Endpoint, Network, Product};
 use crate::error::{redact_access_key_id, ApiError, Error, ErrorClass, TransportErrorKind};
 use crate::metrics::{CallEvent, CallObserver, CallOutcome};
 use crate::rate_limit::RateLimits;
@@ -30,6 +31,8 @@ struct Inner {
     credentials: Arc<dyn CredentialsProvider>,
     region: RegionId,
     endpoint: Endpoint,
+    /// Where each product's calls go, resolved once at build time.
+    targets: [Target; Product::ALL.len()],
     transport: Arc<dyn Transport>,
     retry: RetryPolicy,
     budget: RetryBudget,
@@ -38,6 +41,8 @@ struct Inner {
     method: HttpMethod,
     user_agent: String,
     timeout: Duration,
+    /// The per-attempt timeouts in flight, served by one timer.
+    deadlines: Deadlines,
     observers: Vec<Arc<dyn CallObserver>>,
     clock: Clock,
 }
@@ -239,10 +244,12 @@ impl RpcClientBuilder {
             Some(t) => t,
             None => Arc::new(ReqwestTransport::new(self.connect_timeout, 64)?),
         };
+        let targets = Product::ALL.map(|p| Target::new(&endpoint, p));
         Ok(RpcClient {
             inner: Arc::new(Inner {
                 credentials,
                 region,
+                targets,
                 endpoint,
                 transport,
                 retry: self.retry,
@@ -252,10 +259,33 @@ impl RpcClientBuilder {
                 method: self.method,
                 user_agent: self.user_agent,
                 timeout: self.timeout,
+                deadlines: Deadlines::default(),
                 observers: self.observers,
                 clock: self.clock,
             }),
         })
+    }
+}
+
+/// Where one product's calls go: the URL and the host it names.
+struct Target {
+    /// The URL without its trailing `/`.
+    base: String,
+    /// `base` + `/`, where POST calls go.
+    root: String,
+    /// `host[:port]`, as V3 signs it.
+    host: String,
+}
+
+impl Target {
+    fn new(endpoint: &Endpoint, product: Product) -> Self {
+        let url = endpoint.url(product);
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let base = url.as_str().trim_end_matches('/').to_owned();
+        Target { root: format!("{base}/"), base, host }
     }
 }
 
@@ -288,10 +318,11 @@ impl RpcClient {
 
     /// Calls an action and decodes the JSON answer into `T`.
     pub async fn call<T: DeserializeOwned>(&self, request: RpcRequest) -> Result<T, Error> {
-        let action = request.action.to_string();
+        // A `Cow`: free to clone for a `&'static str` action, as most are.
+        let action = request.action.clone();
         let (status, body) = self.call_raw(request).await?;
         serde_json::from_slice(&body).map_err(|e| Error::Decode {
-            action,
+            action: action.into_owned(),
             status,
             message: format!("{e}: {}", snippet(&body)),
         })
@@ -326,6 +357,10 @@ impl RpcClient {
             latency_ms = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
+        // Without a subscriber that wants the span, skip entering it at every poll.
+        if span.is_disabled() {
+            return self.call_with_retries(&request).await;
+        }
         self.call_with_retries(&request).instrument(span).await
     }
 
@@ -433,41 +468,43 @@ impl RpcClient {
     /// Builds the signed HTTP request for one attempt (new nonce and timestamp each time).
     fn build_http(&self, request: &RpcRequest, credentials: &Credentials) -> HttpRequest {
         let inner = &*self.inner;
-        let url = inner.endpoint.url(request.product);
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
+        let target = &inner.targets[Product::ALL.iter().position(|p| *p == request.product).expect("every product")];
         let method = request.method.unwrap_or(inner.method);
         let input = SigningInput {
             method,
-            host: &host,
+            host: &target.host,
             action: &request.action,
             version: &request.version,
             params: &request.params,
         };
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        // A version-4 UUID as the official SDKs send, from the thread's fast generator: a
+        // nonce must be unique, not secret, and this spares a system call per attempt.
+        let mut nonce = [0u8; 32];
+        let nonce: &str = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
+            .into_uuid()
+            .simple()
+            .encode_lower(&mut nonce);
         let now = (inner.clock)();
-        let base = url.as_str().trim_end_matches('/');
+        let base = target.base.as_str();
         let mut headers = vec![("User-Agent".to_owned(), inner.user_agent.clone())];
         match inner.signature_version {
             SignatureVersion::V1 => {
-                let encoded = sign::v1::sign(&input, credentials, now, &nonce).encoded;
+                let encoded = sign::v1::sign(&input, credentials, now, nonce).encoded;
                 match method {
                     HttpMethod::Get => {
                         HttpRequest { method, url: format!("{base}/?{encoded}"), headers, body: Vec::new() }
                     }
                     HttpMethod::Post => {
                         headers.push(("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()));
-                        HttpRequest { method, url: format!("{base}/"), headers, body: encoded.into_bytes() }
+                        HttpRequest { method, url: target.root.clone(), headers, body: encoded.into_bytes() }
                     }
                 }
             }
             SignatureVersion::V3 => {
-                let signed = sign::v3::sign(&input, credentials, now, &nonce);
+                let signed = sign::v3::sign(&input, credentials, now, nonce);
                 headers.extend(signed.headers.into_iter().filter(|(n, _)| n != "host"));
                 let encoded = encode_pairs(&signed.query);
-                let url = if encoded.is_empty() { format!("{base}/") } else { format!("{base}/?{encoded}") };
+                let url = if encoded.is_empty() { target.root.clone() } else { format!("{base}/?{encoded}") };
                 HttpRequest { method, url, headers, body: Vec::new() }
             }
         }
@@ -475,19 +512,26 @@ impl RpcClient {
 
     async fn attempt(&self, request: &RpcRequest) -> Result<(u16, Vec<u8>, Option<String>), AttemptError> {
         let inner = &*self.inner;
-        let credentials = inner.credentials.credentials().await.map_err(AttemptError::Failed)?;
+        let credentials = match inner.credentials.credentials_now() {
+            Some(c) => c,
+            None => inner.credentials.credentials().await.map_err(AttemptError::Failed)?,
+        };
         credentials.validate().map_err(AttemptError::Failed)?;
         let http = self.build_http(request, &credentials);
         let timeout = request.timeout.unwrap_or(inner.timeout);
-        let action = request.action.to_string();
-        let response = match tokio::time::timeout(timeout, inner.transport.send(http)).await {
-            Err(_) => return Err(AttemptError::Failed(Error::Timeout { action, after: timeout })),
+        let action = &*request.action;
+        let response = match inner.deadlines.run(timeout, inner.transport.send(http)).await.ok_or(()) {
+            Err(()) => return Err(AttemptError::Failed(Error::Timeout { action: action.to_owned(), after: timeout })),
             Ok(Err(f)) => {
-                return Err(AttemptError::Failed(Error::Transport { action, kind: f.kind, message: f.message }))
+                return Err(AttemptError::Failed(Error::Transport {
+                    action: action.to_owned(),
+                    kind: f.kind,
+                    message: f.message,
+                }))
             }
             Ok(Ok(r)) => r,
         };
-        interpret(&action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
+        interpret(action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
     }
 }
 

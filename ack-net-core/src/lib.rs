@@ -58,6 +58,7 @@
 pub mod client;
 pub mod credentials;
 pub mod de;
+mod deadline;
 pub mod endpoint;
 pub mod error;
 pub mod input;

@@ -99,11 +99,11 @@ impl RateLimits {
             let wait = {
                 let mut buckets = self.buckets.lock().expect("rate limit lock");
                 let now = Instant::now();
-                let b = buckets.entry(action.to_owned()).or_insert_with(|| Bucket {
-                    rate,
-                    tokens: f64::from(rate.burst.max(1)),
-                    last: now,
-                });
+                // Look up before inserting: `entry` would allocate the key at every call.
+                if !buckets.contains_key(action) {
+                    buckets.insert(action.to_owned(), Bucket { rate, tokens: f64::from(rate.burst.max(1)), last: now });
+                }
+                let b = buckets.get_mut(action).expect("inserted above");
                 let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
                 b.tokens = (b.tokens + elapsed * b.rate.per_second).min(f64::from(b.rate.burst.max(1)));
                 b.last = now;

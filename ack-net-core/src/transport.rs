@@ -93,6 +93,7 @@ impl Transport for ReqwestTransport {
         let response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(classify)?;
-        Ok(HttpResponse { status, body: body.to_vec() })
+        // Takes the buffer over when reqwest hands it whole, copies it otherwise.
+        Ok(HttpResponse { status, body: Vec::from(body) })
     }
 }

@@ -234,6 +234,11 @@ impl<P: CredentialsProvider> CredentialsProvider for CachingProvider<P> {
         }
         self.refresh(seen).await
     }
+
+    fn credentials_now(&self) -> Option<Credentials> {
+        let now = (self.clock)();
+        self.entry().filter(|e| e.is_fresh(now)).map(|e| e.credentials)
+    }
 }
 
 impl<P: fmt::Debug> fmt::Debug for CachingProvider<P> {

@@ -44,84 +44,108 @@ pub mod vars {
 }
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit};
 use secrecy::{ExposeSecret, SecretString};
+use sha1::Sha1;
 
 use crate::error::Error;
 
 /// An AccessKey pair, optionally with an STS security token and an expiry.
 ///
-/// `Debug` never prints the secret or the token.
+/// `Debug` never prints the secret or the token. Cheap to clone: clones share one
+/// allocation, and with it the HMAC key state that V1 signing derives from the secret once.
 ///
 /// ```
 /// let c = ack_net_core::Credentials::new("LTAI5tExample", "very-secret");
 /// assert!(!format!("{c:?}").contains("very-secret"));
 /// ```
 #[derive(Clone)]
-pub struct Credentials {
+pub struct Credentials(Arc<CredentialsInner>);
+
+#[derive(Clone)]
+struct CredentialsInner {
     access_key_id: String,
     access_key_secret: SecretString,
     security_token: Option<SecretString>,
     expiration: Option<DateTime<Utc>>,
+    /// HMAC-SHA1 keyed with `secret + "&"` (the V1 key), built on first use: each signature
+    /// then clones this state instead of hashing the key again.
+    v1_key: OnceLock<Hmac<Sha1>>,
 }
 
 impl Credentials {
     /// Long-term AccessKey credentials. Use [`Credentials::validate`] (the client does) to
     /// check their form.
     pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
-        Self {
+        Self(Arc::new(CredentialsInner {
             access_key_id: access_key_id.into(),
             access_key_secret: SecretString::from(access_key_secret.into()),
             security_token: None,
             expiration: None,
-        }
+            v1_key: OnceLock::new(),
+        }))
     }
 
     /// Adds an STS security token.
     pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
-        self.security_token = Some(SecretString::from(token.into()));
+        Arc::make_mut(&mut self.0).security_token = Some(SecretString::from(token.into()));
         self
     }
 
     /// Sets when these credentials stop working.
     pub fn with_expiration(mut self, at: DateTime<Utc>) -> Self {
-        self.expiration = Some(at);
+        Arc::make_mut(&mut self.0).expiration = Some(at);
         self
     }
 
     /// The AccessKeyId (not a secret, but still redacted from server messages we log).
     pub fn access_key_id(&self) -> &str {
-        &self.access_key_id
+        &self.0.access_key_id
     }
 
     /// The AccessKey secret.
     pub fn access_key_secret(&self) -> &SecretString {
-        &self.access_key_secret
+        &self.0.access_key_secret
     }
 
     /// The STS security token, if any.
     pub fn security_token(&self) -> Option<&SecretString> {
-        self.security_token.as_ref()
+        self.0.security_token.as_ref()
     }
 
     /// When these credentials expire, if they do.
     pub fn expiration(&self) -> Option<DateTime<Utc>> {
-        self.expiration
+        self.0.expiration
+    }
+
+    /// The V1 signing key state: HMAC-SHA1 keyed with `secret + "&"`, ready for the string
+    /// to sign (clone it, then update and finalize the clone).
+    pub(crate) fn v1_key(&self) -> &Hmac<Sha1> {
+        self.0.v1_key.get_or_init(|| {
+            let secret = self.0.access_key_secret.expose_secret();
+            let mut key = Vec::with_capacity(secret.len() + 1);
+            key.extend_from_slice(secret.as_bytes());
+            key.push(b'&');
+            let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key).expect("HMAC takes a key of any length");
+            key.fill(0);
+            mac
+        })
     }
 
     /// Whether they expire within `margin` of `now`.
     pub fn expires_within(&self, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
-        self.expiration.is_some_and(|e| e - margin <= now)
+        self.0.expiration.is_some_and(|e| e - margin <= now)
     }
 
     /// Checks the form: a non-empty AccessKeyId of letters, digits, `.`, `_` or `-`, and a
     /// non-empty secret.
     pub fn validate(&self) -> Result<(), Error> {
-        let id = &self.access_key_id;
+        let id = &self.0.access_key_id;
         if id.is_empty() {
             return Err(Error::invalid_input("AccessKeyId", "must not be empty"));
         }
@@ -131,7 +155,7 @@ impl Credentials {
                 "must be 1-128 characters of letters, digits, '.', '_' or '-'",
             ));
         }
-        if self.access_key_secret.expose_secret().is_empty() {
+        if self.0.access_key_secret.expose_secret().is_empty() {
             return Err(Error::invalid_input("AccessKeySecret", "must not be empty"));
         }
         Ok(())
@@ -141,10 +165,10 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
+            .field("access_key_id", &self.0.access_key_id)
             .field("access_key_secret", &"** redacted **")
-            .field("security_token", &self.security_token.as_ref().map(|_| "** redacted **"))
-            .field("expiration", &self.expiration)
+            .field("security_token", &self.0.security_token.as_ref().map(|_| "** redacted **"))
+            .field("expiration", &self.0.expiration)
             .finish()
     }
 }
@@ -155,12 +179,23 @@ impl fmt::Debug for Credentials {
 pub trait CredentialsProvider: Send + Sync + fmt::Debug {
     /// Credentials valid for a call made now.
     async fn credentials(&self) -> Result<Credentials, Error>;
+
+    /// Credentials valid for a call made now that the provider holds already (fixed or
+    /// freshly cached ones), without waiting; `None` sends the caller to
+    /// [`CredentialsProvider::credentials`]. The client tries this first on every attempt.
+    fn credentials_now(&self) -> Option<Credentials> {
+        None
+    }
 }
 
 #[async_trait]
 impl<P: CredentialsProvider + ?Sized> CredentialsProvider for Arc<P> {
     async fn credentials(&self) -> Result<Credentials, Error> {
         (**self).credentials().await
+    }
+
+    fn credentials_now(&self) -> Option<Credentials> {
+        (**self).credentials_now()
     }
 }
 
@@ -179,6 +214,10 @@ impl StaticProvider {
 impl CredentialsProvider for StaticProvider {
     async fn credentials(&self) -> Result<Credentials, Error> {
         Ok(self.0.clone())
+    }
+
+    fn credentials_now(&self) -> Option<Credentials> {
+        Some(self.0.clone())
     }
 }
 

@@ -25,6 +25,43 @@ static UNRESERVED: [bool; 256] = {
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Per byte: its wire encoding (the byte itself, or `%XY`) in the low bytes and its length
+/// in the top byte, so that encoding a byte is one store and one add, without a branch.
+static WIRE_ENC: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = if UNRESERVED[i] {
+            i as u32 | 1 << 24
+        } else {
+            b'%' as u32 | (HEX_UPPER[i >> 4] as u32) << 8 | (HEX_UPPER[i & 0xf] as u32) << 16 | 3 << 24
+        };
+        i += 1;
+    }
+    table
+};
+
+/// Per byte: its double encoding (the byte itself, or `%25XY`) and its length in the top
+/// byte.
+static STS_ENC: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = if UNRESERVED[i] {
+            i as u64 | 1 << 56
+        } else {
+            b'%' as u64
+                | (b'2' as u64) << 8
+                | (b'5' as u64) << 16
+                | (HEX_UPPER[i >> 4] as u64) << 24
+                | (HEX_UPPER[i & 0xf] as u64) << 32
+                | 5 << 56
+        };
+        i += 1;
+    }
+    table
+};
+
 /// Appends the API percent-encoding of `s` to `out`.
 pub(crate) fn encode_into(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
@@ -38,37 +75,174 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&s[start..]);
 }
 
-/// Appends the encoding of `s` to `wire` and its double encoding (as the V1 string to sign
-/// holds it) to `sts`, in one pass.
-pub(crate) fn encode_dual(wire: &mut Vec<u8>, sts: &mut Vec<u8>, s: &[u8]) {
-    // Most names and values need no encoding at all: check with a branch-free pass (which
-    // the compiler can vectorize), then copy them whole.
-    if all_unreserved(s) {
-        wire.extend_from_slice(s);
-        sts.extend_from_slice(s);
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        if !UNRESERVED[b as usize] {
-            let run = &s[start..i];
-            wire.extend_from_slice(run);
-            sts.extend_from_slice(run);
-            let (hi, lo) = (HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 0xf) as usize]);
-            wire.extend_from_slice(&[b'%', hi, lo]);
-            sts.extend_from_slice(&[b'%', b'2', b'5', hi, lo]);
-            start = i + 1;
-        }
-    }
-    wire.extend_from_slice(&s[start..]);
-    sts.extend_from_slice(&s[start..]);
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `v` (each below 0x80) that lies in `lo..=hi`.
+#[inline(always)]
+fn in_range(v: u64, lo: u8, hi: u8) -> u64 {
+    (v + ONES * u64::from(0x80 - lo)) & !(v + ONES * u64::from(0x7f - hi)) & HIGHS
 }
 
-/// Whether every byte of `s` stays literal, without an early exit so that it vectorizes.
-#[inline]
-fn all_unreserved(s: &[u8]) -> bool {
-    s.iter()
-        .fold(true, |ok, &b| ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.') | (b == b'~')))
+/// The high bit of each byte of `v` that must be escaped (not `A-Z a-z 0-9 - _ . ~`),
+/// computed on the whole word at once.
+#[inline(always)]
+fn escapes(v: u64) -> u64 {
+    let ascii = v & 0x7f7f_7f7f_7f7f_7f7f;
+    let ok = in_range(ascii, b'0', b'9')
+        | in_range(ascii | (ONES * 0x20), b'a', b'z')
+        | in_range(ascii, b'-', b'.')
+        | in_range(ascii, b'_', b'_')
+        | in_range(ascii, b'~', b'~');
+    !(ok & !v) & HIGHS
+}
+
+/// Whether all 8 bytes of `v` stay literal.
+#[cfg(test)]
+fn word_is_literal(v: u64) -> bool {
+    escapes(v) == 0
+}
+
+/// Bytes `0..8` of `s` from offset `at` (`s.len() >= at + 8`).
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The bytes of a string shorter than 8 in the low bytes of a word, built from at most
+/// three loads whatever the length (no loop, so no branch on the length per byte).
+#[inline(always)]
+pub(crate) fn short_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 4 {
+        let lo = u64::from(u32::from_le_bytes(s[..4].try_into().expect("4 bytes")));
+        let hi = u64::from(u32::from_le_bytes(s[n - 4..].try_into().expect("4 bytes")));
+        // The two loads overlap on equal bytes, so or-ing them is exact.
+        lo | (hi << (8 * (n - 4)))
+    } else if n > 0 {
+        u64::from(s[0]) | (u64::from(s[n / 2]) << (8 * (n / 2))) | (u64::from(s[n - 1]) << (8 * (n - 1)))
+    } else {
+        0
+    }
+}
+
+/// Writes the V1 wire form (encoded once) and string to sign (encoded twice) side by side,
+/// by index into buffers sized for the worst case plus [`DualWriter::SLACK`] bytes: literal
+/// bytes are stored 8 at a time, and bytes stored past the end of a string are overwritten
+/// by what follows.
+pub(crate) struct DualWriter<'a> {
+    wire: &'a mut [u8],
+    w: usize,
+    sts: &'a mut [u8],
+    s: usize,
+}
+
+/// Copies `src` to `dst[at..]` in 8-byte stores (the last one may spill up to 7 bytes).
+#[inline(always)]
+fn copy_words(dst: &mut [u8], at: usize, src: &[u8]) {
+    let n = src.len();
+    if n < 8 {
+        dst[at..at + 8].copy_from_slice(&short_word(src).to_le_bytes());
+    } else if n <= 16 {
+        dst[at..at + 8].copy_from_slice(&src[..8]);
+        dst[at + n - 8..at + n].copy_from_slice(&src[n - 8..]);
+    } else {
+        let mut i = 0;
+        while i + 8 <= n {
+            dst[at + i..at + i + 8].copy_from_slice(&src[i..i + 8]);
+            i += 8;
+        }
+        dst[at + n - 8..at + n].copy_from_slice(&src[n - 8..]);
+    }
+}
+
+impl<'a> DualWriter<'a> {
+    /// Bytes each buffer needs beyond the worst case.
+    pub(crate) const SLACK: usize = 8;
+
+    /// A writer over `wire` (at least 3 bytes per input byte plus the slack) and `sts` (at
+    /// least 5 per input byte plus the slack).
+    pub(crate) fn new(wire: &'a mut [u8], sts: &'a mut [u8]) -> Self {
+        Self { wire, w: 0, sts, s: 0 }
+    }
+
+    /// Appends `wire` to the wire form and `sts` to the string to sign, verbatim.
+    #[inline(always)]
+    pub(crate) fn raw(&mut self, wire: &[u8], sts: &[u8]) {
+        copy_words(self.wire, self.w, wire);
+        self.w += wire.len();
+        copy_words(self.sts, self.s, sts);
+        self.s += sts.len();
+    }
+
+    /// Starts the next parameter: `&` on the wire (`%26` in the string to sign), except
+    /// before the first (only the method precedes it, in the string to sign alone).
+    #[inline(always)]
+    pub(crate) fn separate(&mut self) {
+        if self.w > 0 {
+            self.raw(b"&", b"%26");
+        }
+    }
+
+    /// Appends `bytes` to the wire form only, encoded.
+    pub(crate) fn encode_wire_only(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.wire_byte(b);
+        }
+    }
+
+    #[inline(always)]
+    fn wire_byte(&mut self, b: u8) {
+        let e = WIRE_ENC[b as usize];
+        self.wire[self.w..self.w + 4].copy_from_slice(&e.to_le_bytes());
+        self.w += (e >> 24) as usize;
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.wire_byte(b);
+        let e = STS_ENC[b as usize];
+        self.sts[self.s..self.s + 8].copy_from_slice(&e.to_le_bytes());
+        self.s += (e >> 56) as usize;
+    }
+
+    /// Appends the encoding of `bytes` to the wire form and its double encoding to the
+    /// string to sign.
+    pub(crate) fn encode(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        // Most names and values need no escaping: test them a word at a time (independent
+        // tests; the last word overlaps the one before), then store them whole.
+        if n < 8 {
+            let word = short_word(bytes);
+            if escapes(word) & !(!0u64 << (8 * n)) == 0 {
+                let b = word.to_le_bytes();
+                self.wire[self.w..self.w + 8].copy_from_slice(&b);
+                self.sts[self.s..self.s + 8].copy_from_slice(&b);
+                self.w += n;
+                self.s += n;
+                return;
+            }
+        } else {
+            let mut bad = escapes(word_at(bytes, n - 8));
+            let mut i = 0;
+            while i + 8 <= n {
+                bad |= escapes(word_at(bytes, i));
+                i += 8;
+            }
+            if bad == 0 {
+                self.raw(bytes, bytes);
+                return;
+            }
+        }
+        for &b in bytes {
+            self.byte(b);
+        }
+    }
+
+    /// The bytes written: the wire form and the string to sign.
+    pub(crate) fn written(&self) -> (&[u8], &[u8]) {
+        (&self.wire[..self.w], &self.sts[..self.s])
+    }
 }
 
 /// Percent-encoded output is ASCII by construction.
@@ -142,22 +316,30 @@ pub fn encode_sorted(pairs: &[(&str, &str)]) -> String {
     ascii_string(out)
 }
 
-/// Formats a time as `YYYY-MM-DDThh:mm:ssZ` into `out` without a format-string parser.
-fn push_timestamp(out: &mut String, time: DateTime<Utc>) {
+/// Writes a time as `YYYY-MM-DDThh:mm:ssZ` into `out`, digit by digit (no format parser).
+pub(crate) fn write_timestamp(out: &mut [u8; 20], time: DateTime<Utc>) {
     use chrono::{Datelike, Timelike};
-    fn digits(out: &mut String, n: u32, width: u32) {
-        for i in (0..width).rev() {
-            out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
-        }
+    fn two(out: &mut [u8], n: u32) {
+        out[0] = b'0' + (n / 10 % 10) as u8;
+        out[1] = b'0' + (n % 10) as u8;
     }
-    digits(out, time.year().clamp(0, 9999) as u32, 4);
-    for (sep, n) in
-        [('-', time.month()), ('-', time.day()), ('T', time.hour()), (':', time.minute()), (':', time.second())]
-    {
-        out.push(sep);
-        digits(out, n, 2);
-    }
-    out.push('Z');
+    // The naive UTC time, read once: each accessor of a `DateTime` applies the offset again.
+    let (date, clock) = (time.date_naive(), time.time());
+    let year = date.year().clamp(0, 9999) as u32;
+    two(&mut out[0..2], year / 100);
+    two(&mut out[2..4], year % 100);
+    out[4] = b'-';
+    two(&mut out[5..7], date.month());
+    out[7] = b'-';
+    two(&mut out[8..10], date.day());
+    out[10] = b'T';
+    let secs = clock.num_seconds_from_midnight();
+    two(&mut out[11..13], secs / 3600);
+    out[13] = b':';
+    two(&mut out[14..16], secs / 60 % 60);
+    out[16] = b':';
+    two(&mut out[17..19], secs % 60);
+    out[19] = b'Z';
 }
 
 /// Decodes an `application/x-www-form-urlencoded` string or a raw query into pairs, accepting
@@ -211,9 +393,9 @@ pub enum SignatureVersion {
 /// assert_eq!(ack_net_core::sign::format_timestamp(t), "2016-02-23T12:46:24Z");
 /// ```
 pub fn format_timestamp(time: DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(20);
-    push_timestamp(&mut out, time);
-    out
+    let mut out = [0u8; 20];
+    write_timestamp(&mut out, time);
+    ascii_string(out.to_vec())
 }
 
 /// Parses a timestamp in the API's format (`YYYY-MM-DDThh:mm:ssZ`).
@@ -249,6 +431,28 @@ mod tests {
         assert_eq!(percent_encode("%"), "%25");
         assert_eq!(percent_encode("é"), "%C3%A9");
         assert_eq!(percent_encode(":"), "%3A");
+    }
+
+    #[test]
+    fn word_classifier_matches_the_table() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = *b"aZ09-_.~";
+                bytes[pos] = b;
+                let expected = bytes.iter().all(|&x| UNRESERVED[x as usize]);
+                assert_eq!(word_is_literal(u64::from_le_bytes(bytes)), expected, "byte {b:#x} at {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_words_hold_the_string() {
+        let s = b"abcdefg";
+        for n in 0..8 {
+            let mut expected = [0u8; 8];
+            expected[..n].copy_from_slice(&s[..n]);
+            assert_eq!(short_word(&s[..n]).to_le_bytes(), expected, "length {n}");
+        }
     }
 
     #[test]
