@@ -124,6 +124,13 @@ impl CredentialsProvider for ChainProvider {
         }
         Err(Error::credentials("chain", format!("no provider yielded credentials: {}", said.join("; "))))
     }
+
+    fn credentials_now(&self) -> Option<Credentials> {
+        match self.steps.get(self.winner.load(Ordering::Acquire)) {
+            Some((_, Step::Active(provider))) => provider.credentials_now(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for ChainProvider {
@@ -309,6 +316,10 @@ impl CredentialsProvider for DefaultChain {
     async fn credentials(&self) -> Result<Credentials, Error> {
         self.0.credentials().await
     }
+
+    fn credentials_now(&self) -> Option<Credentials> {
+        self.0.credentials_now()
+    }
 }
 
 #[cfg(test)]
@@ -405,8 +416,11 @@ mod tests {
             .with("a", StaticProvider::new(Credentials::new("LTAIa", "s")))
             .with("b", StaticProvider::new(Credentials::new("LTAIb", "s")));
         assert_eq!(chain.active(), ["a", "b"]);
+        // Nothing is held until a provider has won (the client then awaits `credentials`).
+        assert!(chain.credentials_now().is_none());
         assert_eq!(chain.credentials().await.unwrap().access_key_id(), "LTAIa");
         assert_eq!(chain.winner(), Some("a"));
+        assert_eq!(chain.credentials_now().unwrap().access_key_id(), "LTAIa");
         let empty = ChainProvider::new().credentials().await.unwrap_err();
         assert!(empty.to_string().contains("no providers"), "{empty}");
     }
