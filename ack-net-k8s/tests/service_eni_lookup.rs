@@ -7,34 +7,17 @@ mod service_common;
 
 use ack_net_eni::EcsClient;
 use ack_net_k8s::service::EniLookup;
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::MockCloud;
 
 #[tokio::test]
 async fn finds_the_eni_of_each_pod_address_in_batches() {
-    let mock = MockCloud::builder().seed(3).start().await.expect("mock");
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("192.168.0.0/16".into()),
-            ..NewVpc::default()
-        })
-        .expect("vpc");
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc.clone(),
-            zone_id: "cn-hangzhou-h".into(),
-            cidr_block: "192.168.1.0/24".into(),
-            ..NewVSwitch::default()
-        })
-        .expect("vswitch");
-    let (rpc, stats) = service_common::client_for(&mock);
-    let ecs = EcsClient::new(rpc);
-    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let w = service_common::pool_world("n1").await;
+    let stats = w.stats.clone();
+    let ecs = EcsClient::new(w.rpc.clone());
+    let (vsw, sg) = (&w.vswitch, &w.sg);
     let mut want = Vec::new();
     for _ in 0..2 {
         let eni =
-            ecs.network_interfaces().create(&vsw).security_group(&sg).secondary_ip_count(3).send().await.expect("eni");
+            ecs.network_interfaces().create(vsw).security_group(sg).secondary_ip_count(3).send().await.expect("eni");
         for ip in &eni.secondary_ips {
             want.push((IpAddr::V4(*ip), eni.id.to_string()));
         }
