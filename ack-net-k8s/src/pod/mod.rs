@@ -187,10 +187,13 @@ pub fn is_finished(pod: &Pod) -> bool {
 /// the host network and has not finished. (A pod being deleted still needs the address it
 /// has; [`PodNetworkReconciler`] gives none to such a pod that has none.)
 pub fn wants_network(pod: &Pod, node: &str) -> bool {
+    on_pod_network(pod, node) && !is_finished(pod)
+}
+
+/// Whether `pod` is scheduled on `node` and not on the host network: the pool's business.
+fn on_pod_network(pod: &Pod, node: &str) -> bool {
     let spec = pod.spec.as_ref();
-    spec.and_then(|s| s.node_name.as_deref()) == Some(node)
-        && !spec.and_then(|s| s.host_network).unwrap_or(false)
-        && !is_finished(pod)
+    spec.and_then(|s| s.node_name.as_deref()) == Some(node) && !spec.and_then(|s| s.host_network).unwrap_or(false)
 }
 
 /// Keeps the pod addresses of one node in step with the pods scheduled on it; see the
@@ -305,13 +308,8 @@ impl PodNetworkReconciler {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
-    fn failures(&self, uid: &str, f: impl FnOnce(&mut u32) -> u32) -> u32 {
-        let mut all = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = f(all.entry(uid.to_owned()).or_default());
-        if n == 0 {
-            all.remove(uid);
-        }
-        n
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Reconciles one pod: give it to `Controller::run` with [`error_policy`](Self::error_policy).
@@ -320,10 +318,7 @@ impl PodNetworkReconciler {
         match &result {
             Ok(_) => {
                 if let Ok(uid) = uid(&pod) {
-                    ctx.failures(uid, |n| {
-                        *n = 0;
-                        0
-                    });
+                    ctx.failures().remove(uid);
                 }
             }
             Err(e) => {
@@ -344,10 +339,12 @@ impl PodNetworkReconciler {
     /// row, or the longest delay for a pod that cannot be served as it is.
     pub fn error_policy(pod: Arc<Pod>, error: &Error, ctx: Arc<PodNetworkReconciler>) -> Action {
         let Ok(uid) = uid(&pod) else { return Action::requeue(ctx.backoff.max) };
-        let failures = ctx.failures(uid, |n| {
+        let failures = {
+            let mut all = ctx.failures();
+            let n = all.entry(uid.to_owned()).or_default();
             *n = n.saturating_add(1);
             *n
-        });
+        };
         match error {
             Error::InvalidPod { .. } => Action::requeue(ctx.backoff.max),
             _ => Action::requeue(ctx.backoff.delay(failures)),
@@ -355,8 +352,7 @@ impl PodNetworkReconciler {
     }
 
     async fn reconcile_inner(&self, pod: &Pod) -> Result<Action, Error> {
-        let on_node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node.as_str());
-        if !on_node || pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false) {
+        if !on_pod_network(pod, &self.node) {
             return Ok(Action::await_change());
         }
         let uid = uid(pod)?;
@@ -394,10 +390,7 @@ impl PodNetworkReconciler {
     pub async fn release(&self, pod: &Pod) -> Result<Released, Error> {
         let uid = uid(pod)?;
         let released = self.pool.release(uid).await.map_err(|e| Error::pool(pod, e))?;
-        self.failures(uid, |n| {
-            *n = 0;
-            0
-        });
+        self.failures().remove(uid);
         if let Released::Released(ip) = released {
             tracing::info!(pod = %pod_key(pod), %ip, "released the pod's address");
         }
