@@ -468,7 +468,7 @@ impl RpcClient {
     /// Builds the signed HTTP request for one attempt (new nonce and timestamp each time).
     fn build_http(&self, request: &RpcRequest, credentials: &Credentials) -> HttpRequest {
         let inner = &*self.inner;
-        let target = &inner.targets[Product::ALL.iter().position(|p| *p == request.product).expect("every product")];
+        let target = &inner.targets[request.product.index()];
         let method = request.method.unwrap_or(inner.method);
         let input = SigningInput {
             method,

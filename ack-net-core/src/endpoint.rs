@@ -40,8 +40,13 @@ const SLB_CENTRAL_REGIONS: &[&str] = &[
 ];
 
 impl Product {
-    /// Every product, in a stable order.
+    /// Every product, in a stable order (the order of declaration: see [`Product::index`]).
     pub const ALL: [Product; 4] = [Product::Vpc, Product::Ecs, Product::Slb, Product::Sts];
+
+    /// The product's place in [`Product::ALL`], for tables indexed by product.
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
 
     /// The API version this crate family speaks.
     pub fn version(self) -> &'static str {
@@ -158,6 +163,13 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_is_the_place_in_all() {
+        for (i, p) in Product::ALL.iter().enumerate() {
+            assert_eq!(p.index(), i, "{p:?}");
+        }
+    }
 
     #[test]
     fn hosts() {

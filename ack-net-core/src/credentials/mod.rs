@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit};
+use hmac::Hmac;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 
@@ -126,15 +126,7 @@ impl Credentials {
     /// The V1 signing key state: HMAC-SHA1 keyed with `secret + "&"`, ready for the string
     /// to sign (clone it, then update and finalize the clone).
     pub(crate) fn v1_key(&self) -> &Hmac<Sha1> {
-        self.0.v1_key.get_or_init(|| {
-            let secret = self.0.access_key_secret.expose_secret();
-            let mut key = Vec::with_capacity(secret.len() + 1);
-            key.extend_from_slice(secret.as_bytes());
-            key.push(b'&');
-            let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key).expect("HMAC takes a key of any length");
-            key.fill(0);
-            mac
-        })
+        self.0.v1_key.get_or_init(|| crate::sign::v1::keyed(self.0.access_key_secret.expose_secret()))
     }
 
     /// Whether they expire within `margin` of `now`.

@@ -1,6 +1,5 @@
 //! Signature V1: HMAC-SHA1 over the canonicalized query (`SignatureVersion=1.0`).
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
@@ -27,24 +26,27 @@ fn string_to_sign_of_canonical(method: &str, canonical: &str) -> String {
 
 /// `base64(HMAC-SHA1(secret + "&", string_to_sign))`.
 pub fn signature(string_to_sign: &str, secret: &str) -> String {
-    hmac_base64(string_to_sign.as_bytes(), secret)
+    let mut mac = keyed(secret);
+    mac.update(string_to_sign.as_bytes());
+    ascii_string(base64_digest(&mac.finalize().into_bytes().into()).to_vec())
 }
 
-fn hmac_base64(string_to_sign: &[u8], secret: &str) -> String {
-    // The key is `secret + "&"`: build it on the stack for the usual short secret.
+/// HMAC-SHA1 keyed with the V1 key, `secret + "&"` (built on the stack for the usual short
+/// secret, and wiped after keying).
+pub(crate) fn keyed(secret: &str) -> Hmac<Sha1> {
     let mut stack = [0u8; 64];
-    let heap: Vec<u8>;
-    let key: &[u8] = if secret.len() < stack.len() {
-        stack[..secret.len()].copy_from_slice(secret.as_bytes());
-        stack[secret.len()] = b'&';
-        &stack[..=secret.len()]
+    let mut heap = Vec::new();
+    let key: &mut [u8] = if secret.len() < stack.len() {
+        &mut stack[..=secret.len()]
     } else {
-        heap = [secret.as_bytes(), b"&"].concat();
-        &heap
+        heap.resize(secret.len() + 1, 0);
+        &mut heap
     };
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(string_to_sign);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    key[..secret.len()].copy_from_slice(secret.as_bytes());
+    key[secret.len()] = b'&';
+    let mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
+    key.fill(0);
+    mac
 }
 
 /// A parameter name with a sort key: its first 8 bytes as a big-endian number (zero-padded),
@@ -400,6 +402,17 @@ mod tests {
         for secs in [0i64, 951_782_400, 1_456_231_584, 4_102_444_799] {
             let t = Utc.timestamp_opt(secs, 0).unwrap();
             assert_eq!(crate::sign::format_timestamp(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+    }
+
+    #[test]
+    fn signatures_key_with_the_secret_and_an_ampersand_whatever_its_length() {
+        for len in [0, 1, 30, 62, 63, 64, 65, 200] {
+            let secret = "k".repeat(len);
+            let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(format!("{secret}&").as_bytes()).unwrap();
+            mac.update(b"GET&%2F&A%3D1");
+            let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            assert_eq!(signature("GET&%2F&A%3D1", &secret), expected, "secret of {len} bytes");
         }
     }
 
