@@ -40,7 +40,7 @@ const SLB_CENTRAL_REGIONS: &[&str] = &[
 ];
 
 impl Product {
-    /// Every product, in a stable order (the order of declaration: see [`Product::index`]).
+    /// Every product, in a stable order: the order of declaration.
     pub const ALL: [Product; 4] = [Product::Vpc, Product::Ecs, Product::Slb, Product::Sts];
 
     /// The product's place in [`Product::ALL`], for tables indexed by product.
