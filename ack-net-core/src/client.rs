@@ -489,14 +489,19 @@ impl RpcClient {
         let mut headers = vec![("User-Agent".to_owned(), inner.user_agent.clone())];
         match inner.signature_version {
             SignatureVersion::V1 => {
-                let encoded = sign::v1::sign(&input, credentials, now, nonce).encoded;
+                // The signer appends straight to the URL or the body: no intermediate string.
                 match method {
                     HttpMethod::Get => {
-                        HttpRequest { method, url: format!("{base}/?{encoded}"), headers, body: Vec::new() }
+                        let mut url = format!("{base}/?").into_bytes();
+                        sign::v1::sign_to(&input, credentials, now, nonce, &mut url);
+                        let url = sign::ascii_string(url);
+                        HttpRequest { method, url, headers, body: Vec::new() }
                     }
                     HttpMethod::Post => {
                         headers.push(("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()));
-                        HttpRequest { method, url: target.root.clone(), headers, body: encoded.into_bytes() }
+                        let mut body = Vec::new();
+                        sign::v1::sign_to(&input, credentials, now, nonce, &mut body);
+                        HttpRequest { method, url: target.root.clone(), headers, body }
                     }
                 }
             }

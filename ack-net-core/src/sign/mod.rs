@@ -198,14 +198,6 @@ impl<'a> DualWriter<'a> {
         self.w += (e >> 24) as usize;
     }
 
-    #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        self.wire_byte(b);
-        let e = STS_ENC[b as usize];
-        self.sts[self.s..self.s + 8].copy_from_slice(&e.to_le_bytes());
-        self.s += (e >> 56) as usize;
-    }
-
     /// Appends the encoding of `bytes` to the wire form and its double encoding to the
     /// string to sign.
     pub(crate) fn encode(&mut self, bytes: &[u8]) {
@@ -234,9 +226,20 @@ impl<'a> DualWriter<'a> {
                 return;
             }
         }
+        // Positions in locals: updates of `self`'s fields would go through memory (a store
+        // and a reload per byte) since a failed bounds check must leave `self` consistent.
+        let (wire, sts) = (&mut *self.wire, &mut *self.sts);
+        let (mut w, mut s) = (self.w, self.s);
         for &b in bytes {
-            self.byte(b);
+            let e = WIRE_ENC[b as usize];
+            wire[w..w + 4].copy_from_slice(&e.to_le_bytes());
+            w += (e >> 24) as usize;
+            let e = STS_ENC[b as usize];
+            sts[s..s + 8].copy_from_slice(&e.to_le_bytes());
+            s += (e >> 56) as usize;
         }
+        self.w = w;
+        self.s = s;
     }
 
     /// The bytes written: the wire form and the string to sign.
@@ -323,8 +326,9 @@ pub(crate) fn write_timestamp(out: &mut [u8; 20], time: DateTime<Utc>) {
         out[0] = b'0' + (n / 10 % 10) as u8;
         out[1] = b'0' + (n % 10) as u8;
     }
-    // The naive UTC time, read once: each accessor of a `DateTime` applies the offset again.
-    let (date, clock) = (time.date_naive(), time.time());
+    // The UTC fields as stored: `date_naive` and `time` would add the (zero) offset again.
+    let naive = time.naive_utc();
+    let (date, clock) = (naive.date(), naive.time());
     let year = date.year().clamp(0, 9999) as u32;
     two(&mut out[0..2], year / 100);
     two(&mut out[2..4], year % 100);

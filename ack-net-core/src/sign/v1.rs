@@ -110,6 +110,8 @@ pub struct SignedV1 {
 /// `SecurityToken` with STS credentials; an operation parameter of the same name wins),
 /// and returns every parameter encoded for the wire with `Signature` last.
 ///
+/// [`sign_to`] does the same without allocating the two strings.
+///
 /// ```
 /// use ack_net_core::{sign::{v1, HttpMethod, SigningInput}, Credentials, Params};
 /// use chrono::TimeZone;
@@ -123,6 +125,60 @@ pub struct SignedV1 {
 /// assert!(signed.encoded.contains("&Timestamp=2024-01-01T00%3A00%3A00Z&"));
 /// ```
 pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<Utc>, nonce: &str) -> SignedV1 {
+    let mut encoded = Vec::new();
+    let signature = sign_to(input, credentials, time, nonce, &mut encoded);
+    SignedV1 { encoded: ascii_string(encoded), signature: signature.as_str().to_owned() }
+}
+
+/// A V1 signature: 28 base64 characters, held inline. It is public on the wire, so it is
+/// no secret.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature([u8; 28]);
+
+impl Signature {
+    /// The base64 text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("base64 is ASCII")
+    }
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Signature").field(&self.as_str()).finish()
+    }
+}
+
+/// Signs one call as [`sign`] does, appending the encoded parameters (`Signature` last) to
+/// `dest`, which may already hold a prefix such as `https://host/?`. The client sends the
+/// bytes as they are: a form body needs no `String`, and so no UTF-8 check, and the
+/// signature needs no allocation.
+///
+/// ```
+/// use ack_net_core::{sign::{v1, HttpMethod, SigningInput}, Credentials, Params};
+/// use chrono::TimeZone;
+/// let creds = Credentials::new("testid", "testsecret");
+/// let params = Params::new().with("RegionId", "cn-hangzhou");
+/// let input = SigningInput { method: HttpMethod::Post, host: "vpc.aliyuncs.com",
+///     action: "DescribeVpcs", version: "2016-04-28", params: &params };
+/// let t = chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+/// let mut body = Vec::new();
+/// let signature = v1::sign_to(&input, &creds, t, "nonce-1", &mut body);
+/// assert_eq!(v1::sign(&input, &creds, t, "nonce-1").encoded.as_bytes(), body);
+/// assert_eq!(signature.as_str().len(), 28);
+/// ```
+pub fn sign_to(
+    input: &SigningInput<'_>,
+    credentials: &Credentials,
+    time: DateTime<Utc>,
+    nonce: &str,
+    dest: &mut Vec<u8>,
+) -> Signature {
     // The timestamp's only reserved bytes are its two colons: write both encodings at once.
     let mut ts = [0u8; 20];
     super::write_timestamp(&mut ts, time);
@@ -177,7 +233,7 @@ pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<
     ];
     // Sort only the operation's parameters (names are unique in `Params`), on the stack for
     // the usual handful, then merge them with the common ones while encoding.
-    let mut stack = [(Name { key: 0, name: b"" }, ""); 32];
+    let mut stack = [(Name { key: 0, name: b"" }, ""); 16];
     let mut heap = Vec::new();
     let own: &mut [(Name<'_>, &str)] = if input.params.len() <= stack.len() {
         for (slot, (n, v)) in stack.iter_mut().zip(input.params.iter()) {
@@ -244,11 +300,10 @@ pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<
         mac.update(out.written().1);
         let digest = mac.finalize().into_bytes();
         let sig = base64_digest(&digest.into());
-        let sig = &sig[..];
         out.raw(b"&Signature=", b"");
-        out.encode_wire_only(sig);
-        let signature = std::str::from_utf8(sig).expect("base64 is ASCII").to_owned();
-        SignedV1 { encoded: ascii_string(out.written().0.to_vec()), signature }
+        out.encode_wire_only(&sig);
+        dest.extend_from_slice(out.written().0);
+        Signature(sig)
     })
 }
 
@@ -395,6 +450,27 @@ mod tests {
             let time = Utc.timestamp_opt(secs, 0).unwrap();
             prop_assert_eq!(sign(&input, &creds, time, &nonce), reference(&input, &creds, time, &nonce));
         }
+    }
+
+    #[test]
+    fn sign_to_appends_after_a_prefix_and_agrees_with_sign() {
+        let creds = Credentials::new("id", "secret").with_security_token("tok en");
+        let params = Params::new().with("RegionId", "cn-hangzhou").with("Name", "a b*~");
+        let input = SigningInput {
+            method: HttpMethod::Get,
+            host: "vpc.aliyuncs.com",
+            action: "DescribeVpcs",
+            version: "2016-04-28",
+            params: &params,
+        };
+        let t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let mut url = b"https://vpc.aliyuncs.com/?".to_vec();
+        let signature = sign_to(&input, &creds, t, "n", &mut url);
+        let signed = sign(&input, &creds, t, "n");
+        assert_eq!(String::from_utf8(url).unwrap(), format!("https://vpc.aliyuncs.com/?{}", signed.encoded));
+        assert_eq!(signature.as_str(), signed.signature);
+        assert_eq!(signature.to_string(), signed.signature);
+        assert_eq!(format!("{signature:?}"), format!("Signature({:?})", signed.signature));
     }
 
     #[test]
