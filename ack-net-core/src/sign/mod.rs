@@ -137,7 +137,8 @@ pub(crate) struct DualWriter<'a> {
     s: usize,
 }
 
-/// Copies `src` to `dst[at..]` in 8-byte stores (the last one may spill up to 7 bytes).
+/// Copies `src` to `dst[at..]` in 8- and 16-byte stores (a string shorter than 8 bytes is
+/// one store that may spill up to 7 bytes; longer ones end with an overlapping store).
 #[inline(always)]
 fn copy_words(dst: &mut [u8], at: usize, src: &[u8]) {
     let n = src.len();
@@ -148,11 +149,11 @@ fn copy_words(dst: &mut [u8], at: usize, src: &[u8]) {
         dst[at + n - 8..at + n].copy_from_slice(&src[n - 8..]);
     } else {
         let mut i = 0;
-        while i + 8 <= n {
-            dst[at + i..at + i + 8].copy_from_slice(&src[i..i + 8]);
-            i += 8;
+        while i + 16 <= n {
+            dst[at + i..at + i + 16].copy_from_slice(&src[i..i + 16]);
+            i += 16;
         }
-        dst[at + n - 8..at + n].copy_from_slice(&src[n - 8..]);
+        dst[at + n - 16..at + n].copy_from_slice(&src[n - 16..]);
     }
 }
 
