@@ -8,6 +8,7 @@
 //! cargo run --example ack_net -- vswitches
 //! cargo run --example ack_net -- lbs --output json
 //! cargo run --example ack_net -- plan examples/manifests/web-service.yaml examples/manifests/nodes.yaml
+//! cargo run --example ack_net -- plan examples/manifests/eni-service.yaml examples/manifests/nodes.yaml
 //! ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- enis --instance i-bp1...
 //! kubectl get svc,nodes,endpointslices -n shop -o yaml | \
 //!     ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- plan --cluster-id c-... --service shop/web -

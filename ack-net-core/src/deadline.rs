@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -29,10 +29,6 @@ struct State {
     next_id: u64,
     /// The deadline the timer task sleeps until, when one runs.
     armed: Option<Instant>,
-}
-
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Deadlines {
@@ -67,7 +63,7 @@ struct Entry<'a> {
 
 impl Entry<'_> {
     fn wait(&mut self, deadline: Instant, waker: &Waker) {
-        let mut st = lock(self.state);
+        let mut st = crate::lock(self.state);
         match self.key {
             Some(key) => match st.waiting.get_mut(&key) {
                 Some(w) => w.clone_from(waker),
@@ -93,7 +89,7 @@ impl Entry<'_> {
 impl Drop for Entry<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key {
-            lock(self.state).waiting.remove(&key);
+            crate::lock(self.state).waiting.remove(&key);
         }
     }
 }
@@ -112,7 +108,7 @@ impl Disarm {
 
 impl Drop for Disarm {
     fn drop(&mut self) {
-        let mut st = lock(&self.0);
+        let mut st = crate::lock(&self.0);
         if self.1.is_some() && st.armed == self.1 {
             st.armed = None;
             for (_, waker) in std::mem::take(&mut st.waiting) {
@@ -130,7 +126,7 @@ fn timer(state: Arc<Mutex<State>>, at: Instant) -> impl Future<Output = ()> + Se
         let mut at = at;
         loop {
             tokio::time::sleep_until(at).await;
-            let mut st = lock(&guard.0);
+            let mut st = crate::lock(&guard.0);
             let now = Instant::now();
             while let Some(entry) = st.waiting.first_entry() {
                 if entry.key().0 > now {
@@ -178,7 +174,7 @@ mod tests {
             8
         };
         assert_eq!(d.run(Duration::from_millis(100), slow).await, Some(8));
-        assert!(lock(&d.state).waiting.is_empty());
+        assert!(crate::lock(&d.state).waiting.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -200,7 +196,7 @@ mod tests {
             assert_eq!(r, None);
             assert_eq!(took, Duration::from_millis(ms));
         }
-        assert!(lock(&d.state).waiting.is_empty());
+        assert!(crate::lock(&d.state).waiting.is_empty());
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub mod tag;
 pub mod transport;
 pub mod wait;
 
+/// Locks `mutex`, taking the data over from a thread that panicked while holding it: every
+/// lock in the crate guards counters or caches that stay consistent between statements, so a
+/// panic elsewhere must not turn into a panic of every later call.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use client::{RpcClient, RpcClientBuilder};
 pub use credentials::{
     CachingProvider, Credentials, CredentialsProvider, DefaultChain, EcsRamRoleProvider, Env, EnvProvider,
@@ -99,3 +106,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_lock_poisoned_by_a_panic_still_locks() {
+        let m = std::sync::Arc::new(std::sync::Mutex::new(1));
+        let held = m.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = held.lock().unwrap();
+            panic!("poisons the lock");
+        })
+        .join();
+        assert!(panicked.is_err() && m.is_poisoned());
+        *super::lock(&m) += 1;
+        assert_eq!(*super::lock(&m), 2);
+    }
+}

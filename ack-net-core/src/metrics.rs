@@ -79,17 +79,17 @@ impl CallStats {
 
     /// Counts per action.
     pub fn snapshot(&self) -> BTreeMap<String, ActionCounts> {
-        self.0.lock().expect("stats lock").clone()
+        crate::lock(&self.0).clone()
     }
 
     /// All attempts.
     pub fn total(&self) -> u64 {
-        self.0.lock().expect("stats lock").values().map(|c| c.attempts).sum()
+        crate::lock(&self.0).values().map(|c| c.attempts).sum()
     }
 
     /// Attempts of write actions.
     pub fn writes(&self) -> u64 {
-        self.0.lock().expect("stats lock").values().filter(|c| c.write).map(|c| c.attempts).sum()
+        crate::lock(&self.0).values().filter(|c| c.write).map(|c| c.attempts).sum()
     }
 
     /// Attempts of read actions.
@@ -99,18 +99,18 @@ impl CallStats {
 
     /// Attempts of one action.
     pub fn calls(&self, action: &str) -> u64 {
-        self.0.lock().expect("stats lock").get(action).map_or(0, |c| c.attempts)
+        crate::lock(&self.0).get(action).map_or(0, |c| c.attempts)
     }
 
     /// Forgets everything counted so far.
     pub fn reset(&self) {
-        self.0.lock().expect("stats lock").clear();
+        crate::lock(&self.0).clear();
     }
 }
 
 impl CallObserver for CallStats {
     fn on_attempt(&self, e: &CallEvent<'_>) {
-        let mut m = self.0.lock().expect("stats lock");
+        let mut m = crate::lock(&self.0);
         let c = m.entry(e.action.to_owned()).or_default();
         c.attempts += 1;
         c.write = e.write;

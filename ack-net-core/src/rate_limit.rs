@@ -97,7 +97,7 @@ impl RateLimits {
         }
         loop {
             let wait = {
-                let mut buckets = self.buckets.lock().expect("rate limit lock");
+                let mut buckets = crate::lock(&self.buckets);
                 let now = Instant::now();
                 // Look up before inserting: `entry` would allocate the key at every call.
                 if !buckets.contains_key(action) {

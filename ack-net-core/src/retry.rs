@@ -138,7 +138,7 @@ impl RetryBudget {
             ErrorClass::NonceReused => 0,
             _ => self.retry_cost,
         };
-        let mut t = self.tokens.lock().expect("retry budget lock");
+        let mut t = crate::lock(&self.tokens);
         if *t >= cost {
             *t -= cost;
             true
@@ -149,13 +149,13 @@ impl RetryBudget {
 
     /// Returns one token after a success.
     pub fn on_success(&self) {
-        let mut t = self.tokens.lock().expect("retry budget lock");
+        let mut t = crate::lock(&self.tokens);
         *t = (*t + 1).min(self.capacity);
     }
 
     /// Tokens left.
     pub fn available(&self) -> u32 {
-        *self.tokens.lock().expect("retry budget lock")
+        *crate::lock(&self.tokens)
     }
 }
 

@@ -3,6 +3,7 @@
 //! balancer it owns is observed through a `ServiceBinding`, and the plan prints as a diff.
 //! Nothing is written, except the seed `plan` puts on the embedded mock first.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -137,19 +138,19 @@ pub async fn plan(
     if !cfg.wants(service) {
         return Err(PlanError::NotLoadBalancer { service: key, reason: why_not(service) }.into());
     }
+    let service_error = |source| PlanError::Service { service: key.clone(), source: Box::new(source) };
+    let annotations = ServiceAnnotations::from_service(service).map_err(service_error)?;
+    let eni_mode = BackendMode::of(service, &annotations).map_err(service_error)? == BackendMode::Eni;
     // On the embedded mock, seed what the Service stands on, unless the caller names a VSwitch
     // (then the mock is left as it is).
     let seeded = match (mock, &args.vswitch) {
-        (Some(mock), None) => Some(seed_network(mock, rpc, region, &manifest, progress).await?),
+        (Some(mock), None) => Some(seed_network(mock, rpc, region, &manifest, eni_mode, progress).await?),
         _ => None,
     };
     if let Some(v) = args.vswitch.clone().or_else(|| seeded.clone()) {
         cfg = cfg.with_vswitch(v);
     }
-
-    let service_error = |source| PlanError::Service { service: key.clone(), source: Box::new(source) };
-    let annotations = ServiceAnnotations::from_service(service).map_err(service_error)?;
-    if BackendMode::of(service, &annotations).map_err(service_error)? == BackendMode::Eni {
+    if eni_mode {
         progress.say(format_args!("looking up the ENIs of {key}'s pod addresses"));
     }
     let enis = resolve_enis(&EcsClient::new(rpc.clone()), service, &annotations, &manifest.slices)
@@ -310,12 +311,15 @@ fn why_not(service: &Service) -> String {
 }
 
 /// Seeds the embedded mock with what the manifest's Service stands on: a VPC, a VSwitch (the
-/// default of intranet load balancers) and the ECS instances its Nodes name. Answers the VSwitch.
+/// default of intranet load balancers) and the ECS instances its Nodes name; for a Service
+/// whose backends are ENIs, also one ENI per node holding the addresses of the node's pods.
+/// Answers the VSwitch.
 async fn seed_network(
     mock: &MockCloud,
     rpc: &ack_net_core::RpcClient,
     region: &RegionId,
     manifest: &Manifest,
+    eni_mode: bool,
     progress: &Progress,
 ) -> Result<VSwitchId, BoxError> {
     progress.say(format_args!("seeding the embedded mock in {region} (--no-demo to skip)"));
@@ -353,11 +357,55 @@ async fn seed_network(
             instance_id: Some(id.to_owned()),
         })?;
         made.push(id.to_owned());
+        if eni_mode {
+            seed_pod_eni(rpc, &vsw, &group, node, id, manifest, &wait, progress).await?;
+        }
     }
     if !made.is_empty() {
         progress.say(format_args!("  instances of the Nodes: {}", made.join(", ")));
     }
     Ok(vsw.vswitch_id)
+}
+
+/// Puts the addresses of `node`'s pods (from the manifest's EndpointSlices, those inside the
+/// seeded VSwitch) on one ENI attached to the node's instance, as Terway's ENI mode would.
+#[allow(clippy::too_many_arguments)]
+async fn seed_pod_eni(
+    rpc: &ack_net_core::RpcClient,
+    vsw: &ack_net_vpc::VSwitch,
+    group: &ack_net_eni::SecurityGroupId,
+    node: &k8s_openapi::api::core::v1::Node,
+    instance: &str,
+    manifest: &Manifest,
+    wait: &WaitPolicy,
+    progress: &Progress,
+) -> Result<(), BoxError> {
+    let name = node.metadata.name.as_deref();
+    let mut ips: Vec<Ipv4Addr> = manifest
+        .slices
+        .iter()
+        .flat_map(|slice| slice.endpoints.iter().flatten())
+        .filter(|e| name.is_some() && e.node_name.as_deref() == name)
+        .flat_map(|e| &e.addresses)
+        .filter_map(|a| a.parse().ok())
+        .filter(|ip| vsw.cidr_block.contains(ip))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    if ips.is_empty() {
+        return Ok(());
+    }
+    let eni = EcsClient::new(rpc.clone())
+        .network_interfaces()
+        .create(&vsw.vswitch_id)
+        .security_group(group)
+        .secondary_ips(ips.iter().copied())
+        .name(format!("ack-net-plan-pods-{}", name.unwrap_or_default()))
+        .send_and_attach(instance, wait)
+        .await?;
+    let listed: Vec<String> = ips.iter().map(Ipv4Addr::to_string).collect();
+    progress.say(format_args!("  ENI {} on {instance} holding {}", eni.id, listed.join(", ")));
+    Ok(())
 }
 
 /// Applies an earlier version of the Service to the embedded mock, as if the controller had
@@ -468,6 +516,26 @@ mod tests {
         // Without its Nodes, the Service has no backends: the plan empties its groups.
         let planned = plan_on_mock(&args(vec![sample("web-service.yaml")])).await.unwrap();
         assert!(planned.translated.backends.ports.iter().all(|p| p.backends.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn the_eni_sample_has_the_pods_on_seeded_enis_as_backends() {
+        let planned = plan_on_mock(&args(vec![sample("eni-service.yaml"), sample("nodes.yaml")])).await.unwrap();
+        assert_eq!(planned.service, "shop/web-eni");
+        let ports = &planned.translated.backends.ports;
+        assert_eq!(ports.len(), 2);
+        for port in ports {
+            let mut held: Vec<(String, u8)> =
+                port.backends.iter().map(|b| (b.server_ip.unwrap().to_string(), b.weight)).collect();
+            held.sort();
+            // The terminating pod on node-c drains (weight 0); every address is on an ENI.
+            let expected = [("192.168.0.21", 100), ("192.168.0.22", 100), ("192.168.0.31", 100), ("192.168.0.41", 0)];
+            assert_eq!(held, expected.map(|(ip, w)| (ip.to_owned(), w)), "port {}", port.port);
+            assert!(port.backends.iter().all(|b| b.server_id.starts_with("eni-")), "{:?}", port.backends);
+        }
+        let json = planned.to_json();
+        assert_eq!(json["backend_mode"].as_str(), Some("eni"));
+        assert!(!planned.render().contains("no ENI holds"), "{}", planned.render());
     }
 
     #[tokio::test]

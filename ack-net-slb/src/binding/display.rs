@@ -12,16 +12,17 @@ fn group(g: &GroupRef) -> String {
     }
 }
 
+/// `server:port`, with the address for ENI and ECI backends (one ENI holds several pods).
+fn backend_name(b: &Backend) -> String {
+    match b.server_ip {
+        Some(ip) if b.kind != crate::BackendType::Ecs => format!("{}/{ip}:{}", b.server_id, b.port),
+        _ => format!("{}:{}", b.server_id, b.port),
+    }
+}
+
 fn backends(list: &[Backend]) -> String {
     const SHOWN: usize = 3;
-    let mut names: Vec<String> = list
-        .iter()
-        .take(SHOWN)
-        .map(|b| match b.server_ip {
-            Some(ip) if b.kind != crate::BackendType::Ecs => format!("{}/{ip}:{}", b.server_id, b.port),
-            _ => format!("{}:{}", b.server_id, b.port),
-        })
-        .collect();
+    let mut names: Vec<String> = list.iter().take(SHOWN).map(backend_name).collect();
     if list.len() > SHOWN {
         names.push(format!("+{} more", list.len() - SHOWN));
     }
@@ -74,16 +75,14 @@ impl fmt::Display for Action {
                 write!(f, "+ port {port}: add {} to {}", backends(b), group(g))
             }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Update } => {
-                let w: Vec<String> =
-                    b.iter().take(3).map(|b| format!("{}:{} weight {}", b.server_id, b.port, b.weight)).collect();
-                write!(
-                    f,
-                    "~ port {port}: set {} in {} ({}{})",
-                    backends(b),
-                    group(g),
-                    w.join(", "),
-                    if b.len() > 3 { ", ..." } else { "" }
-                )
+                const SHOWN: usize = 3;
+                let mut w: Vec<String> =
+                    b.iter().take(SHOWN).map(|b| format!("{} weight {}", backend_name(b), b.weight)).collect();
+                if b.len() > SHOWN {
+                    w.push(format!("+{} more", b.len() - SHOWN));
+                }
+                let s = if b.len() == 1 { "" } else { "s" };
+                write!(f, "~ port {port}: set {} backend{s} in {}: {}", b.len(), group(g), w.join(", "))
             }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Drain } => {
                 write!(f, "~ port {port}: drain {} in {} (weight 0)", backends(b), group(g))
@@ -167,5 +166,36 @@ impl fmt::Display for Plan {
             write!(f, "\n  ! {n}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::plan::SetPurpose;
+
+    #[test]
+    fn weights_name_each_pod_of_an_eni() {
+        let eni = |last: u8, weight: u8| {
+            let mut b = Backend::eni("eni-bp1a", std::net::Ipv4Addr::new(192, 168, 0, last).into(), 8080);
+            b.weight = weight;
+            b
+        };
+        let set = |backends| Action::SetBackends {
+            port: 80,
+            group: GroupRef::New(80),
+            backends,
+            purpose: SetPurpose::Update,
+        };
+        assert_eq!(
+            set(vec![eni(21, 100), eni(22, 0)]).to_string(),
+            "~ port 80: set 2 backends in (new group for 80): \
+             eni-bp1a/192.168.0.21:8080 weight 100, eni-bp1a/192.168.0.22:8080 weight 0"
+        );
+        let five = (1..=5).map(|i| eni(i, 100)).collect();
+        assert!(set(five).to_string().ends_with("eni-bp1a/192.168.0.3:8080 weight 100, +2 more"));
+        let mut ecs = Backend::ecs("i-bp1b", 30080);
+        ecs.weight = 1;
+        assert_eq!(set(vec![ecs]).to_string(), "~ port 80: set 1 backend in (new group for 80): i-bp1b:30080 weight 1");
     }
 }
