@@ -508,8 +508,8 @@ impl RpcClient {
             SignatureVersion::V3 => {
                 let signed = sign::v3::sign(&input, credentials, now, nonce);
                 headers.extend(signed.headers.into_iter().filter(|(n, _)| n != "host"));
-                let encoded = encode_pairs(&signed.query);
-                let url = if encoded.is_empty() { target.root.clone() } else { format!("{base}/?{encoded}") };
+                let query = signed.query;
+                let url = if query.is_empty() { target.root.clone() } else { format!("{base}/?{query}") };
                 HttpRequest { method, url, headers, body: Vec::new() }
             }
         }
@@ -541,11 +541,6 @@ impl RpcClient {
 }
 
 /// `name=value&...` with the API's percent-encoding, in the given order.
-fn encode_pairs(pairs: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    sign::encode_sorted(&refs)
-}
-
 fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
     let mut end = s.len().min(200);

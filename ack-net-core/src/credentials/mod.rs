@@ -52,6 +52,7 @@ use chrono::{DateTime, Utc};
 use hmac::Hmac;
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
+use sha2::Sha256;
 
 use crate::error::Error;
 
@@ -76,6 +77,8 @@ struct CredentialsInner {
     /// HMAC-SHA1 keyed with `secret + "&"` (the V1 key), built on first use: each signature
     /// then clones this state instead of hashing the key again.
     v1_key: OnceLock<Hmac<Sha1>>,
+    /// HMAC-SHA256 keyed with the secret (the V3 key), likewise.
+    v3_key: OnceLock<Hmac<Sha256>>,
 }
 
 impl Credentials {
@@ -88,6 +91,7 @@ impl Credentials {
             security_token: None,
             expiration: None,
             v1_key: OnceLock::new(),
+            v3_key: OnceLock::new(),
         }))
     }
 
@@ -127,6 +131,11 @@ impl Credentials {
     /// to sign (clone it, then update and finalize the clone).
     pub(crate) fn v1_key(&self) -> &Hmac<Sha1> {
         self.0.v1_key.get_or_init(|| crate::sign::v1::keyed(self.0.access_key_secret.expose_secret()))
+    }
+
+    /// The V3 signing key state: HMAC-SHA256 keyed with the secret.
+    pub(crate) fn v3_key(&self) -> &Hmac<Sha256> {
+        self.0.v3_key.get_or_init(|| crate::sign::v3::keyed(self.0.access_key_secret.expose_secret()))
     }
 
     /// Whether they expire within `margin` of `now`.
