@@ -185,6 +185,15 @@ impl<'a> DualWriter<'a> {
         }
     }
 
+    /// Appends one parameter, `name=value`, both encoded (after a separator).
+    #[inline(never)]
+    pub(crate) fn param(&mut self, name: &[u8], value: &[u8]) {
+        self.separate();
+        self.encode(name);
+        self.raw(b"=", b"%3D");
+        self.encode(value);
+    }
+
     /// Appends `bytes` to the wire form only, encoded.
     pub(crate) fn encode_wire_only(&mut self, bytes: &[u8]) {
         for &b in bytes {
