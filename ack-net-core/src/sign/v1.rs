@@ -340,18 +340,15 @@ impl<'a> Common<'a> {
     /// loop over the commons, and one call per parameter keeps that code small.
     #[inline(never)]
     fn write(&self, out: &mut DualWriter<'_>) {
-        let value = match self.value {
-            Value::Absent => return,
-            Value::Constant => None,
-            Value::Encoded(v) => Some((v, None)),
-            Value::Raw(wire, sts) => Some((wire, Some(sts))),
-        };
+        if let Value::Absent = self.value {
+            return;
+        }
         out.separate();
         out.raw(self.head.0, self.head.1);
-        match value {
-            None => {}
-            Some((v, None)) => out.encode(v),
-            Some((wire, Some(sts))) => out.raw(wire, sts),
+        match self.value {
+            Value::Absent | Value::Constant => {}
+            Value::Encoded(v) => out.encode(v),
+            Value::Raw(wire, sts) => out.raw(wire, sts),
         }
     }
 
