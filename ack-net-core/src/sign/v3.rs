@@ -5,7 +5,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
-use super::{canonical_query, encode_sorted, format_timestamp, sort_pairs, SigningInput};
+use super::{canonical_query, format_timestamp, SigningInput};
 use crate::Credentials;
 
 /// The algorithm name that starts the `Authorization` header and the string to sign.
@@ -65,13 +65,6 @@ pub(crate) fn keyed(secret: &str) -> Hmac<Sha256> {
     <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length")
 }
 
-/// The headers [`sign`] signs, in canonical (byte) order.
-const SIGNED_HEADERS: &str = "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version";
-
-/// The same with STS credentials.
-const SIGNED_HEADERS_WITH_TOKEN: &str =
-    "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-security-token;x-acs-signature-nonce;x-acs-version";
-
 /// A V3-signed call: the headers to send (with `Authorization`) and the query string.
 #[derive(Clone, Debug)]
 pub struct SignedV3 {
@@ -87,7 +80,7 @@ pub struct SignedV3 {
 ///
 /// It computes what [`canonical_request`], [`string_to_sign`] and [`signature`] describe
 /// step by step, without building the canonical request: its parts go straight into the
-/// SHA-256, the signed headers are known in their canonical order, and the HMAC key state
+/// SHA-256, the signed headers are written in their known canonical order, and the HMAC key state
 /// is kept with the credentials.
 ///
 /// ```
@@ -106,9 +99,7 @@ pub struct SignedV3 {
 pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<Utc>, nonce: &str) -> SignedV3 {
     let date = format_timestamp(time);
     let token = credentials.security_token().map(|t| t.expose_secret());
-    let mut pairs: Vec<(&str, &str)> = input.params.iter().collect();
-    sort_pairs(&mut pairs);
-    let query = encode_sorted(&pairs);
+    let query = canonical_query(input.params.iter());
     // The signed headers in canonical order, the token's in its place.
     let canonical: [(&str, Option<&str>); 7] = [
         ("host", Some(input.host)),
@@ -119,17 +110,18 @@ pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<
         ("x-acs-signature-nonce", Some(nonce)),
         ("x-acs-version", Some(input.version)),
     ];
-    let signed = if token.is_some() { SIGNED_HEADERS_WITH_TOKEN } else { SIGNED_HEADERS };
+    let sent = || canonical.iter().filter_map(|&(n, v)| Some((n, v?)));
+    let signed = sent().map(|(n, _)| n).collect::<Vec<_>>().join(";");
     let mut request = Sha256::new();
     for part in [input.method.as_str(), "\n/\n", &query, "\n"] {
         request.update(part.as_bytes());
     }
-    for (name, value) in canonical.iter().filter_map(|(n, v)| Some((n, (*v)?))) {
+    for (name, value) in sent() {
         for part in [name, ":", value.trim(), "\n"] {
             request.update(part.as_bytes());
         }
     }
-    for part in ["\n", signed, "\n", EMPTY_PAYLOAD_SHA256] {
+    for part in ["\n", &signed, "\n", EMPTY_PAYLOAD_SHA256] {
         request.update(part.as_bytes());
     }
     let mut request_hex = [0u8; 64];
@@ -140,7 +132,7 @@ pub fn sign(input: &SigningInput<'_>, credentials: &Credentials, time: DateTime<
     mac.update(&request_hex);
     let sig = hex::encode(mac.finalize().into_bytes());
     let mut headers: Vec<(String, String)> = Vec::with_capacity(8);
-    headers.extend(canonical.iter().filter_map(|(n, v)| Some(((*n).to_owned(), (*v)?.to_owned()))));
+    headers.extend(sent().map(|(n, v)| (n.to_owned(), v.to_owned())));
     headers.push((
         "Authorization".into(),
         format!("{ALGORITHM} Credential={},SignedHeaders={signed},Signature={sig}", credentials.access_key_id()),
