@@ -20,13 +20,23 @@ fn backend_name(b: &Backend) -> String {
     }
 }
 
-fn backends(list: &[Backend]) -> String {
+/// The first three backends as `show` prints them, then how many more.
+fn first_few(list: &[Backend], show: impl Fn(&Backend) -> String) -> String {
     const SHOWN: usize = 3;
-    let mut names: Vec<String> = list.iter().take(SHOWN).map(backend_name).collect();
+    let mut shown: Vec<String> = list.iter().take(SHOWN).map(show).collect();
     if list.len() > SHOWN {
-        names.push(format!("+{} more", list.len() - SHOWN));
+        shown.push(format!("+{} more", list.len() - SHOWN));
     }
-    format!("{} backend{} [{}]", list.len(), if list.len() == 1 { "" } else { "s" }, names.join(", "))
+    shown.join(", ")
+}
+
+/// `n backend(s)`.
+fn count(list: &[Backend]) -> String {
+    format!("{} backend{}", list.len(), if list.len() == 1 { "" } else { "s" })
+}
+
+fn backends(list: &[Backend]) -> String {
+    format!("{} [{}]", count(list), first_few(list, backend_name))
 }
 
 impl fmt::Display for Action {
@@ -75,14 +85,8 @@ impl fmt::Display for Action {
                 write!(f, "+ port {port}: add {} to {}", backends(b), group(g))
             }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Update } => {
-                const SHOWN: usize = 3;
-                let mut w: Vec<String> =
-                    b.iter().take(SHOWN).map(|b| format!("{} weight {}", backend_name(b), b.weight)).collect();
-                if b.len() > SHOWN {
-                    w.push(format!("+{} more", b.len() - SHOWN));
-                }
-                let s = if b.len() == 1 { "" } else { "s" };
-                write!(f, "~ port {port}: set {} backend{s} in {}: {}", b.len(), group(g), w.join(", "))
+                let weights = first_few(b, |b| format!("{} weight {}", backend_name(b), b.weight));
+                write!(f, "~ port {port}: set {} in {}: {weights}", count(b), group(g))
             }
             Action::SetBackends { port, group: g, backends: b, purpose: SetPurpose::Drain } => {
                 write!(f, "~ port {port}: drain {} in {} (weight 0)", backends(b), group(g))
