@@ -336,12 +336,8 @@ async fn seed_network(
         .send_and_wait(&wait)
         .await?;
     progress.say(format_args!("  VPC {} with VSwitch {} {}", vpc.vpc_id, vsw.vswitch_id, vsw.cidr_block));
-    let group = EcsClient::new(rpc.clone())
-        .security_groups()
-        .create(vpc.vpc_id.as_str())
-        .name("ack-net-plan-nodes")
-        .send()
-        .await?;
+    let ecs = EcsClient::new(rpc.clone());
+    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("ack-net-plan-nodes").send().await?;
     let mut made = Vec::new();
     for node in &manifest.nodes {
         let Some(id) = node.spec.as_ref().and_then(|s| s.provider_id.as_deref()).and_then(instance_id_from_provider_id)
@@ -357,8 +353,19 @@ async fn seed_network(
             instance_id: Some(id.to_owned()),
         })?;
         made.push(id.to_owned());
-        if eni_mode {
-            seed_pod_eni(rpc, &vsw, &group, node, id, manifest, &wait, progress).await?;
+        let name = node.metadata.name.as_deref().unwrap_or_default();
+        let ips = if eni_mode && !name.is_empty() { pod_addresses(manifest, name, &vsw) } else { Vec::new() };
+        if !ips.is_empty() {
+            let eni = ecs
+                .network_interfaces()
+                .create(&vsw.vswitch_id)
+                .security_group(&group)
+                .secondary_ips(ips.iter().copied())
+                .name(format!("ack-net-plan-pods-{name}"))
+                .send_and_attach(id, &wait)
+                .await?;
+            let listed: Vec<String> = ips.iter().map(Ipv4Addr::to_string).collect();
+            progress.say(format_args!("  ENI {} on {id} holding {}", eni.id, listed.join(", ")));
         }
     }
     if !made.is_empty() {
@@ -367,45 +374,21 @@ async fn seed_network(
     Ok(vsw.vswitch_id)
 }
 
-/// Puts the addresses of `node`'s pods (from the manifest's EndpointSlices, those inside the
-/// seeded VSwitch) on one ENI attached to the node's instance, as Terway's ENI mode would.
-#[allow(clippy::too_many_arguments)]
-async fn seed_pod_eni(
-    rpc: &ack_net_core::RpcClient,
-    vsw: &ack_net_vpc::VSwitch,
-    group: &ack_net_eni::SecurityGroupId,
-    node: &k8s_openapi::api::core::v1::Node,
-    instance: &str,
-    manifest: &Manifest,
-    wait: &WaitPolicy,
-    progress: &Progress,
-) -> Result<(), BoxError> {
-    let name = node.metadata.name.as_deref();
+/// The addresses of `node`'s pods in the manifest's EndpointSlices that lie in `vsw`, sorted
+/// and each once: what an ENI of the node would hold in Terway's ENI mode.
+fn pod_addresses(manifest: &Manifest, node: &str, vsw: &ack_net_vpc::VSwitch) -> Vec<Ipv4Addr> {
     let mut ips: Vec<Ipv4Addr> = manifest
         .slices
         .iter()
         .flat_map(|slice| slice.endpoints.iter().flatten())
-        .filter(|e| name.is_some() && e.node_name.as_deref() == name)
+        .filter(|e| e.node_name.as_deref() == Some(node))
         .flat_map(|e| &e.addresses)
         .filter_map(|a| a.parse().ok())
         .filter(|ip| vsw.cidr_block.contains(ip))
         .collect();
     ips.sort();
     ips.dedup();
-    if ips.is_empty() {
-        return Ok(());
-    }
-    let eni = EcsClient::new(rpc.clone())
-        .network_interfaces()
-        .create(&vsw.vswitch_id)
-        .security_group(group)
-        .secondary_ips(ips.iter().copied())
-        .name(format!("ack-net-plan-pods-{}", name.unwrap_or_default()))
-        .send_and_attach(instance, wait)
-        .await?;
-    let listed: Vec<String> = ips.iter().map(Ipv4Addr::to_string).collect();
-    progress.say(format_args!("  ENI {} on {instance} holding {}", eni.id, listed.join(", ")));
-    Ok(())
+    ips
 }
 
 /// Applies an earlier version of the Service to the embedded mock, as if the controller had
