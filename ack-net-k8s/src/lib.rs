@@ -12,6 +12,8 @@
 //!   address from an `IpPool`, releases it when the pod goes, and feeds the pool's GC.
 //! - [`leader`]: leader election through a `Lease`, so that several replicas of a
 //!   controller can run.
+//! - `testenv` (feature `testenv`): a real etcd and kube-apiserver for the tests of
+//!   controllers built on this crate, like controller-runtime's envtest.
 //!
 //! # Kubernetes version
 //!
@@ -49,6 +51,8 @@ pub mod leader;
 pub mod netpol;
 pub mod pod;
 pub mod service;
+#[cfg(feature = "testenv")]
+pub mod testenv;
 
 pub use backoff::Backoff;
 
