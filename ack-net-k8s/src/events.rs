@@ -4,7 +4,8 @@
 //! Like kube-runtime's `Recorder`, a repeat of an Event within six minutes becomes a
 //! series (its count goes up) instead of a new object; unlike it, the note is part of what
 //! makes two Events the same, so a new error is never hidden behind the count of an older
-//! one.
+//! one. Request ids in a note (`[RequestId ...]`, from cloud errors) do not count: each retry
+//! of the same failing call has a new one, and would otherwise be a new Event every time.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -45,6 +46,24 @@ pub(crate) struct Events {
     sent: Mutex<HashMap<Key, Sent>>,
 }
 
+/// `note` without its `[RequestId ...]` parts: what makes two notes the same.
+fn without_request_ids(note: &str) -> String {
+    const MARK: &str = " [RequestId ";
+    let mut out = String::with_capacity(note.len());
+    let mut rest = note;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        match rest[at..].find(']') {
+            Some(end) => rest = &rest[at + end + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn short(note: String) -> String {
     if note.len() <= MAX_NOTE {
         return note;
@@ -81,7 +100,7 @@ impl Events {
             regarding: (regarding.namespace.clone(), regarding.name.clone(), regarding.uid.clone()),
             kind,
             reason: reason.to_owned(),
-            note: note.clone(),
+            note: without_request_ids(&note),
         };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
         let now = tokio::time::Instant::now();
@@ -124,5 +143,25 @@ impl Events {
         let name = created.metadata.name.or(event.metadata.name).unwrap_or_default();
         self.sent.lock().unwrap_or_else(PoisonError::into_inner).insert(key, Sent { name, count: 1, at: now });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_request_ids;
+
+    #[test]
+    fn request_ids_do_not_make_notes_differ() {
+        let a = "CreateLoadBalancer: ServiceUnavailable (503): busy [RequestId 1A-2B]";
+        let b = "CreateLoadBalancer: ServiceUnavailable (503): busy [RequestId 3C-4D]";
+        assert_eq!(without_request_ids(a), without_request_ids(b));
+        assert_eq!(without_request_ids(a), "CreateLoadBalancer: ServiceUnavailable (503): busy");
+        assert_ne!(
+            without_request_ids(a),
+            without_request_ids("CreateLoadBalancer: Forbidden (403): no [RequestId 1A-2B]")
+        );
+        assert_eq!(without_request_ids("x [RequestId 1] y [RequestId 2] z"), "x y z");
+        assert_eq!(without_request_ids("cut [RequestId 1"), "cut");
+        assert_eq!(without_request_ids("no id"), "no id");
     }
 }
