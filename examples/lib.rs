@@ -144,3 +144,19 @@ pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxE
     };
     Ok(DemoNetwork { vpc_id: vpc.vpc_id, vswitches, security_group, node })
 }
+
+/// Polls the async check `f` every 100 ms until it holds, for at most `secs` seconds; an error
+/// naming `what` if it never does (the scripted scenarios of the Kubernetes examples).
+pub async fn wait_until<F, Fut>(what: &str, secs: u64, mut f: F) -> Result<(), BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, BoxError>>,
+{
+    for _ in 0..secs * 10 {
+        if f().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{what}: not after {secs} s").into())
+}

@@ -6,20 +6,32 @@
 //! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config) and
 //! talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set. The node is `$NODE_NAME`
 //! (from the downward API), or the cluster's first node. Against a real account, name the
-//! instance and its network with `ACK_NET_INSTANCE_ID`, `ACK_NET_INSTANCE_TYPE`,
-//! `ACK_NET_VSWITCH_ID` and `ACK_NET_SECURITY_GROUP_ID`. Without a cluster it says so and exits.
+//! pods' network with `ACK_NET_VSWITCH_ID` and `ACK_NET_SECURITY_GROUP_ID`; the instance and
+//! its type come from `ACK_NET_INSTANCE_ID` and `ACK_NET_INSTANCE_TYPE`, else from the Node
+//! (its provider id and `node.kubernetes.io/instance-type` label). `deploy/pod-network-agent.yaml`
+//! deploys it. Without a cluster it says so and exits.
+//!
+//! With `--testenv` it runs a scripted scenario instead, on a real kube-apiserver of its own
+//! (`ack_net_k8s::testenv`) and the embedded mock: a Node, pods added (the scenario plays the
+//! kubelet, writing their phase and IP through the status subresource) and removed; it checks
+//! the annotations and the pool's addresses at each step and fails if any is wrong (CI runs
+//! it).
 //!
 //! ```sh
 //! NODE_NAME=cn-hangzhou.192.168.0.10 cargo run --example pod_network_agent
+//! cargo run --example pod_network_agent -- --testenv
 //! ```
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, PoolConfig};
-use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
-use ack_net_k8s::pod::PodNetworkReconciler;
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
+use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, MemoryStore, PoolConfig};
+use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_TYPE};
+use ack_net_k8s::pod::{PodNetworkAnnotation, PodNetworkReconciler};
+use ack_net_k8s::testenv::TestEnv;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
 
 fn env(name: &str) -> Result<String, BoxError> {
     std::env::var(name).map_err(|_| format!("set {name} to run against a real account").into())
@@ -27,10 +39,16 @@ fn env(name: &str) -> Result<String, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    if std::env::args().any(|a| a == "--testenv") {
+        return scenario().await;
+    }
     let kube = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(e) => {
-            println!("no Kubernetes cluster to watch ({e}); point KUBECONFIG at one to run the agent");
+            println!(
+                "no Kubernetes cluster to watch ({e}); point KUBECONFIG at one to run the agent, or pass --testenv \
+                 for the scripted scenario on a test API server"
+            );
             return Ok(());
         }
     };
@@ -43,20 +61,22 @@ async fn main() -> Result<(), BoxError> {
     };
     let cloud = Cloud::connect().await?;
     let config = if cloud.mock.is_some() {
-        let net = demo_network(&cloud, "ack-net-pod-agent").await?;
-        let instance = net.node.clone().ok_or("the mock made no instance")?;
-        PoolConfig::new(&node, "c-demo", instance.parse()?, DEMO_INSTANCE_TYPE.parse()?)
-            .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
-            .security_group(net.security_group.clone())
+        demo_pool_config(&cloud, &node).await?
     } else {
-        PoolConfig::new(
-            &node,
-            env("ACK_CLUSTER_ID")?,
-            env("ACK_NET_INSTANCE_ID")?.parse()?,
-            env("ACK_NET_INSTANCE_TYPE")?.parse()?,
-        )
-        .vswitch(env("ACK_NET_VSWITCH_ID")?.parse()?)
-        .security_group(env("ACK_NET_SECURITY_GROUP_ID")?.parse()?)
+        // The instance and its type: from the environment, else from the Node object (its
+        // provider id `REGION.INSTANCE` and its instance-type label).
+        let described = Api::<Node>::all(kube.clone()).get(&node).await?;
+        let instance = env("ACK_NET_INSTANCE_ID").or_else(|e| {
+            let provider = described.spec.as_ref().and_then(|s| s.provider_id.clone()).ok_or(e)?;
+            Ok::<_, BoxError>(provider.rsplit('.').next().unwrap_or_default().to_owned())
+        })?;
+        let instance_type = env("ACK_NET_INSTANCE_TYPE").or_else(|e| {
+            let labels = described.metadata.labels.as_ref();
+            labels.and_then(|l| l.get("node.kubernetes.io/instance-type").cloned()).ok_or(e)
+        })?;
+        PoolConfig::new(&node, env("ACK_CLUSTER_ID")?, instance.parse()?, instance_type.parse()?)
+            .vswitch(env("ACK_NET_VSWITCH_ID")?.parse()?)
+            .security_group(env("ACK_NET_SECURITY_GROUP_ID")?.parse()?)
     };
     let journal = std::env::var("ACK_NET_POOL_JOURNAL").unwrap_or_else(|_| "ack-net-pool.json".to_owned());
     let store = Arc::new(FileStore::open(&journal).await?);
@@ -65,5 +85,90 @@ async fn main() -> Result<(), BoxError> {
     println!("pod network agent for node {node}: pool on {}, journal {journal}", cloud.describe());
 
     PodNetworkReconciler::new(kube, pool, node).run().await?;
+    Ok(())
+}
+
+/// The pool of the demo node on the embedded mock.
+async fn demo_pool_config(cloud: &Cloud, node: &str) -> Result<PoolConfig, BoxError> {
+    let net = demo_network(cloud, "ack-net-pod-agent").await?;
+    let instance = net.node.clone().ok_or("the mock made no instance")?;
+    Ok(PoolConfig::new(node, "c-demo", instance.parse()?, DEMO_INSTANCE_TYPE.parse()?)
+        .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
+        .security_group(net.security_group.clone()))
+}
+
+/// The scripted scenario of `--testenv`: the agent against a test API server and the embedded
+/// mock, the scenario playing the scheduler and the kubelet.
+async fn scenario() -> Result<(), BoxError> {
+    let env = TestEnv::start().await?;
+    let kube = env.client().await?;
+    let node = "node-0";
+    Api::<Node>::all(kube.clone())
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": node}}))?)
+        .await?;
+    let cloud = Cloud::connect_with(None, "cn-hangzhou", None).await?;
+    let (ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
+    let config = demo_pool_config(&cloud, node).await?;
+    let pool = IpPool::start(config.warm_band(2, 8), ops, capacity, Arc::new(MemoryStore::new())).await?;
+    let running = {
+        let (kube, pool) = (kube.clone(), pool.clone());
+        tokio::spawn(async move { PodNetworkReconciler::new(kube, pool, node).run().await.map_err(|e| e.to_string()) })
+    };
+
+    // Three pods scheduled on the node (and one elsewhere): each gets an address.
+    let pods: Api<Pod> = Api::namespaced(kube.clone(), "default");
+    let mut uids = Vec::new();
+    for (name, on) in [("web-0", node), ("web-1", node), ("web-2", node), ("remote", "node-9")] {
+        let pod = json!({"metadata": {"name": name},
+                         "spec": {"nodeName": on, "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}});
+        let created = pods.create(&PostParams::default(), &serde_json::from_value(pod)?).await?;
+        uids.push(created.metadata.uid.ok_or("the server gave no uid")?);
+    }
+    let annotation = |name: &'static str| {
+        let pods = pods.clone();
+        async move { Ok::<_, BoxError>(pods.get(name).await.map(|p| PodNetworkAnnotation::of(&p))?) }
+    };
+    wait_until("addresses for the three pods", 60, || async {
+        Ok(annotation("web-0").await?.is_some()
+            && annotation("web-1").await?.is_some()
+            && annotation("web-2").await?.is_some())
+    })
+    .await?;
+    if annotation("remote").await?.is_some() {
+        return Err("a pod of another node got an address".into());
+    }
+    let held: HashSet<String> = pool.pods();
+    if held != uids[..3].iter().cloned().collect() {
+        return Err(format!("the pool holds addresses for {held:?}").into());
+    }
+    // The kubelet starts them with those addresses; each is an address of one of the node's ENIs.
+    for name in ["web-0", "web-1", "web-2"] {
+        let a = annotation(name).await?.ok_or("annotation gone")?;
+        let ip = a.ipv4.addr();
+        if !pool.addresses().iter().any(|(eni, held, _)| *eni == a.eni_id && *held == ip) {
+            return Err(format!("{name}'s address {ip} is not on ENI {}", a.eni_id).into());
+        }
+        let status =
+            json!({"status": {"phase": "Running", "podIP": ip.to_string(), "podIPs": [{"ip": ip.to_string()}]}});
+        pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await?;
+        println!("pod default/{name}: {ip} on {}", a.eni_id);
+    }
+
+    // web-0 finishes, web-1 is deleted (the kubelet completes it at once): their addresses go back.
+    let done = json!({"status": {"phase": "Succeeded"}});
+    pods.patch_status("web-0", &PatchParams::default(), &Patch::Merge(&done)).await?;
+    pods.delete("web-1", &DeleteParams::default().grace_period(0)).await?;
+    let left: HashSet<String> = [uids[2].clone()].into();
+    wait_until("the addresses of web-0 and web-1 released", 30, || async { Ok(pool.pods() == left) }).await?;
+    // The rest go too.
+    for name in ["web-0", "web-2", "remote"] {
+        pods.delete(name, &DeleteParams::default().grace_period(0)).await?;
+    }
+    wait_until("every address released", 30, || async { Ok(pool.pods().is_empty()) }).await?;
+    if running.is_finished() {
+        return Err(format!("the agent stopped: {:?}", running.await).into());
+    }
+    running.abort();
+    println!("pods gone: every address released; the scenario passed");
     Ok(())
 }
