@@ -1,5 +1,6 @@
-//! `ServiceReconciler::reconcile` end to end: a fake Kubernetes API behind kube's `Client`
-//! (every write asserted) and ack-net-mock for SLB and ECS. Create, converge quietly,
+//! `ServiceReconciler::reconcile` end to end: a real kube-apiserver (`ack_net_k8s::testenv`,
+//! one per test) behind a recording proxy (every write asserted) and ack-net-mock for SLB and
+//! ECS. Nodes and EndpointSlices come through the reconciler's caches. Create, converge quietly,
 //! change ports and nodes, scale and drain ENI backends, delete through the finalizer,
 //! keep on delete, stop wanting a load balancer, bad annotations, failures and backoff.
 
@@ -18,12 +19,13 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::Event;
 use serde_json::{json, Value};
+use service_common::real::RealApi;
 use service_common::*;
 
 const RESYNC: Duration = Duration::from_secs(600);
 
 struct Setup {
-    api: FakeApi,
+    api: RealApi,
     cloud: Cloud,
     ctx: Arc<ServiceReconciler>,
     nodes: Writer<Node>,
@@ -47,7 +49,7 @@ fn parse<T: k8s_openapi::serde::de::DeserializeOwned>(v: Value) -> T {
 
 async fn setup(instances: usize, nodes: usize, cfg: ServiceConfig) -> Setup {
     let cloud = cloud(instances).await;
-    let api = FakeApi::new();
+    let api = RealApi::start().await;
     let r = ServiceReconciler::new(api.client(), cloud.slb.clone(), cfg)
         .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
         .with_eni_lookup(Arc::new(cloud.ecs.clone()))
@@ -61,7 +63,7 @@ async fn setup(instances: usize, nodes: usize, cfg: ServiceConfig) -> Setup {
 
 impl Setup {
     async fn reconcile(&self) -> Result<Action, Error> {
-        let svc = self.api.service("shop", "web").expect("service exists");
+        let svc = self.api.service("shop", "web").await.expect("service exists");
         ServiceReconciler::reconcile(Arc::new(svc), self.ctx.clone()).await
     }
 
@@ -110,7 +112,7 @@ fn cfg() -> ServiceConfig {
 #[tokio::test]
 async fn creates_the_load_balancer_then_stays_quiet() {
     let s = setup(2, 2, cfg()).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     assert_eq!(s.reconcile().await.expect("reconcile"), Action::requeue(RESYNC));
 
     let requests = s.api.take_requests();
@@ -126,7 +128,7 @@ async fn creates_the_load_balancer_then_stays_quiet() {
     assert!(lb.tags.contains(&(CLUSTER_TAG.to_owned(), "c-1".to_owned())), "{:?}", lb.tags);
     assert!(lb.tags.contains(&(SERVICE_TAG.to_owned(), "shop/web".to_owned())));
     assert_eq!(lb.listeners, vec![(80, "tcp".into(), vec![s.ecs(0, 30080, 100), s.ecs(1, 30080, 100)])]);
-    let svc = s.api.service("shop", "web").expect("service");
+    let svc = s.api.service("shop", "web").await.expect("service");
     let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
     assert_eq!(ingress[0].ip.as_deref(), Some(lb.address.as_str()));
     assert_eq!(s.ctx.load_balancer_of("shop/web").map(|i| i.to_string()), Some(lb.id.clone()));
@@ -142,17 +144,17 @@ async fn creates_the_load_balancer_then_stays_quiet() {
 #[tokio::test]
 async fn follows_port_and_node_changes() {
     let mut s = setup(3, 3, cfg()).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.reconcile().await.expect("create");
     s.writes();
 
     // Ports: 80 goes, 8080/TCP and 53/UDP come.
-    let mut svc = s.api.get(Kind::Service, "shop", "web").expect("svc");
+    let mut svc = s.api.get(Kind::Service, "shop", "web").await.expect("svc");
     svc["spec"]["ports"] = json!([
         {"name": "web", "port": 8080, "nodePort": 30081, "protocol": "TCP"},
         {"name": "dns", "port": 53, "nodePort": 30053, "protocol": "UDP"}
     ]);
-    s.api.put(Kind::Service, svc);
+    s.api.put(Kind::Service, svc).await;
     s.reconcile().await.expect("ports");
     let all = |port| {
         let mut v = (0..3).map(|i| s.ecs(i, port, 100)).collect::<Vec<_>>();
@@ -179,7 +181,7 @@ async fn follows_port_and_node_changes() {
 #[tokio::test]
 async fn eni_backends_scale_and_drain_with_the_endpoints() {
     let mut s = setup(4, 0, cfg()).await;
-    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80()));
+    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80())).await;
     let ep = |i: usize, ready: bool, terminating: bool| (s.cloud.enis[i].1, "n0", ready, terminating);
     let mut put_slice = |eps: Vec<(std::net::IpAddr, &str, bool, bool)>| {
         s.slices.apply_watcher_event(&Event::Apply(parse(slice("web-abc", 8080, &eps))));
@@ -230,30 +232,30 @@ async fn eni_backends_scale_and_drain_with_the_endpoints() {
 #[tokio::test]
 async fn deleting_the_service_removes_its_load_balancer_then_the_finalizer() {
     let s = setup(2, 2, cfg()).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.reconcile().await.expect("create");
     s.writes();
     assert_eq!(s.cloud.load_balancers().len(), 1);
 
-    s.api.delete(Kind::Service, "shop", "web");
-    assert!(s.api.service("shop", "web").expect("still there").metadata.deletion_timestamp.is_some());
+    s.api.delete(Kind::Service, "shop", "web").await;
+    assert!(s.api.service("shop", "web").await.expect("still there").metadata.deletion_timestamp.is_some());
     assert_eq!(s.reconcile().await.expect("delete"), Action::await_change());
     assert!(s.cloud.load_balancers().is_empty(), "delete protection was turned off and the load balancer deleted");
     let requests = s.api.take_requests();
     assert_eq!(requests.iter().map(Recorded::short).collect::<Vec<_>>(), ["POST events", "PATCH services/web"]);
     assert_eq!(s.events(&requests)[0].1, "DeletedLoadBalancer");
     assert_eq!(requests[1].body["metadata"]["finalizers"], json!([]));
-    assert!(s.api.service("shop", "web").is_none(), "gone once the finalizer is removed");
+    assert!(s.api.service("shop", "web").await.is_none(), "gone once the finalizer is removed");
     assert_eq!(s.ctx.load_balancer_of("shop/web"), None);
 }
 
 #[tokio::test]
 async fn preserve_on_delete_keeps_the_load_balancer_without_the_binding() {
     let s = setup(1, 1, cfg()).await;
-    s.api.put(Kind::Service, service(json!({annotations::PRESERVE_LB_ON_DELETE: "true"}), tcp80()));
+    s.api.put(Kind::Service, service(json!({annotations::PRESERVE_LB_ON_DELETE: "true"}), tcp80())).await;
     s.reconcile().await.expect("create");
     s.writes();
-    s.api.delete(Kind::Service, "shop", "web");
+    s.api.delete(Kind::Service, "shop", "web").await;
     s.reconcile().await.expect("delete");
     let lb = s.only_lb();
     assert!(lb.listeners.is_empty(), "{lb:?}");
@@ -261,22 +263,24 @@ async fn preserve_on_delete_keeps_the_load_balancer_without_the_binding() {
     let requests = s.api.take_requests();
     assert_eq!(s.events(&requests)[0].0, "Warning");
     assert_eq!(s.events(&requests)[0].1, "PreservedOnDelete");
-    assert!(s.api.service("shop", "web").is_none());
+    assert!(s.api.service("shop", "web").await.is_none());
 }
 
 #[tokio::test]
 async fn a_service_that_stops_wanting_a_load_balancer_releases_it() {
     let s = setup(1, 1, cfg()).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.reconcile().await.expect("create");
     s.writes();
-    let mut svc = s.api.get(Kind::Service, "shop", "web").expect("svc");
+    let mut svc = s.api.get(Kind::Service, "shop", "web").await.expect("svc");
     svc["spec"]["type"] = json!("ClusterIP");
-    s.api.put(Kind::Service, svc);
+    s.api.put(Kind::Service, svc).await;
     assert_eq!(s.reconcile().await.expect("release"), Action::await_change());
     assert!(s.cloud.load_balancers().is_empty());
-    assert_eq!(s.writes(), ["POST events", "PATCH services/web", "PATCH services/web/status"]);
-    let svc = s.api.service("shop", "web").expect("svc");
+    // No status write: the API server cleared status.loadBalancer itself when the type stopped
+    // being LoadBalancer (the fake API did not, and had the reconciler write it).
+    assert_eq!(s.writes(), ["POST events", "PATCH services/web"]);
+    let svc = s.api.service("shop", "web").await.expect("svc");
     assert!(svc.metadata.finalizers.unwrap_or_default().is_empty());
     assert!(svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).is_none());
 
@@ -288,7 +292,7 @@ async fn a_service_that_stops_wanting_a_load_balancer_releases_it() {
 #[tokio::test]
 async fn an_invalid_annotation_is_a_warning_event_and_a_long_wait() {
     let s = setup(1, 1, cfg()).await;
-    s.api.put(Kind::Service, service(json!({annotations::SCHEDULER: "fastest"}), tcp80()));
+    s.api.put(Kind::Service, service(json!({annotations::SCHEDULER: "fastest"}), tcp80())).await;
     let err = s.reconcile().await.unwrap_err();
     assert!(
         matches!(&err, Error::InvalidAnnotation { annotation, value, .. } if annotation == annotations::SCHEDULER && value == "fastest")
@@ -298,7 +302,7 @@ async fn an_invalid_annotation_is_a_warning_event_and_a_long_wait() {
     assert_eq!((kind.as_str(), reason.as_str()), ("Warning", "SyncLoadBalancerFailed"));
     assert!(note.contains(annotations::SCHEDULER) && note.contains("fastest"), "{note}");
     assert_eq!(s.cloud.stats.total(), 0, "no cloud call for a bad Service");
-    let svc = Arc::new(s.api.service("shop", "web").expect("svc"));
+    let svc = Arc::new(s.api.service("shop", "web").await.expect("svc"));
     assert_eq!(ServiceReconciler::error_policy(svc, &err, s.ctx.clone()), Action::requeue(Backoff::default().max));
 
     // The same failure again is the next of the Event's series, not a new Event.
@@ -308,9 +312,9 @@ async fn an_invalid_annotation_is_a_warning_event_and_a_long_wait() {
     assert!(requests[0].short().starts_with("PATCH events/web."), "{:?}", requests[0]);
     assert_eq!(requests[0].body["series"]["count"], json!(2));
     // Another failure is a new Event: the first one's count does not hide it.
-    let mut svc = s.api.get(Kind::Service, "shop", "web").expect("svc");
+    let mut svc = s.api.get(Kind::Service, "shop", "web").await.expect("svc");
     svc["metadata"]["annotations"] = json!({annotations::BANDWIDTH: "lots"});
-    s.api.put(Kind::Service, svc);
+    s.api.put(Kind::Service, svc).await;
     s.reconcile().await.unwrap_err();
     let requests = s.api.take_requests();
     assert_eq!(requests.iter().map(Recorded::short).collect::<Vec<_>>(), ["POST events"]);
@@ -320,14 +324,14 @@ async fn an_invalid_annotation_is_a_warning_event_and_a_long_wait() {
 #[tokio::test]
 async fn cloud_failures_back_off_and_recover() {
     let s = setup(1, 1, cfg()).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.cloud.mock.set_fault("CreateLoadBalancer", FaultSpec { server_error: 1.0, ..FaultSpec::none() }).expect("fault");
-    let svc = || Arc::new(s.api.service("shop", "web").expect("svc"));
+    let svc = Arc::new(s.api.service("shop", "web").await.expect("svc"));
     let mut delays = Vec::new();
     for _ in 0..3 {
         let err = s.reconcile().await.unwrap_err();
         assert!(matches!(err, Error::LoadBalancer(_)) && !err.is_invalid_input(), "{err:?}");
-        delays.push(ServiceReconciler::error_policy(svc(), &err, s.ctx.clone()));
+        delays.push(ServiceReconciler::error_policy(svc.clone(), &err, s.ctx.clone()));
     }
     let secs = |n| Action::requeue(Duration::from_secs(n));
     assert_eq!(delays, vec![secs(5), secs(10), secs(20)]);
@@ -335,7 +339,7 @@ async fn cloud_failures_back_off_and_recover() {
     s.reconcile().await.expect("recovers");
     assert_eq!(s.cloud.load_balancers().len(), 1);
     let err = Error::CacheNotReady("Node");
-    assert_eq!(ServiceReconciler::error_policy(svc(), &err, s.ctx.clone()), secs(5), "a success resets the backoff");
+    assert_eq!(ServiceReconciler::error_policy(svc, &err, s.ctx.clone()), secs(5), "a success resets the backoff");
 }
 
 #[tokio::test]
@@ -347,7 +351,7 @@ async fn a_listener_the_binding_does_not_own_is_a_conflict() {
     let theirs =
         ack_net_slb::ListenerSpec::tcp(80, ack_net_slb::ListenerBackend::VServerGroup(group.vserver_group_id.clone()));
     s.cloud.slb.listeners().create(&lb.load_balancer_id, theirs).send().await.expect("listener");
-    s.api.put(Kind::Service, service(json!({annotations::ID: lb.load_balancer_id.to_string()}), tcp80()));
+    s.api.put(Kind::Service, service(json!({annotations::ID: lb.load_balancer_id.to_string()}), tcp80())).await;
     let err = s.reconcile().await.unwrap_err();
     assert!(matches!(&err, Error::LoadBalancer(e) if e.is_conflict()), "{err:?}");
     assert!(err.is_invalid_input());
@@ -357,23 +361,23 @@ async fn a_listener_the_binding_does_not_own_is_a_conflict() {
 #[tokio::test]
 async fn eni_services_need_an_eni_lookup_and_caches_must_fill() {
     let cloud = cloud(1).await;
-    let api = FakeApi::new();
+    let api = RealApi::start().await;
     let r =
         ServiceReconciler::new(api.client(), cloud.slb.clone(), cfg()).with_cache_timeout(Duration::from_millis(50));
     let ctx = Arc::new(r);
-    api.put(Kind::Service, service(json!({}), tcp80()));
-    let svc = || Arc::new(api.service("shop", "web").expect("svc"));
-    let err = ServiceReconciler::reconcile(svc(), ctx.clone()).await.unwrap_err();
+    api.put(Kind::Service, service(json!({}), tcp80())).await;
+    let svc = || async { Arc::new(api.service("shop", "web").await.expect("svc")) };
+    let err = ServiceReconciler::reconcile(svc().await, ctx.clone()).await.unwrap_err();
     assert!(matches!(err, Error::CacheNotReady("Node")), "{err:?}");
 
     let (mut nw, mut sw) = ctx.take_writers().expect("writers");
     assert!(ctx.take_writers().is_none(), "once");
     init(&mut nw, vec![]);
     init(&mut sw, vec![]);
-    let mut eni = api.get(Kind::Service, "shop", "web").expect("svc");
+    let mut eni = api.get(Kind::Service, "shop", "web").await.expect("svc");
     eni["metadata"]["annotations"] = json!({annotations::BACKEND_TYPE: "eni"});
-    api.put(Kind::Service, eni);
-    let err = ServiceReconciler::reconcile(svc(), ctx.clone()).await.unwrap_err();
+    api.put(Kind::Service, eni).await;
+    let err = ServiceReconciler::reconcile(svc().await, ctx.clone()).await.unwrap_err();
     assert!(matches!(&err, Error::UnsupportedAnnotation { annotation, .. } if annotation == annotations::BACKEND_TYPE));
     let alone = Arc::try_unwrap(ctx).expect("the only owner");
     assert!(matches!(alone.run().await, Err(Error::CachesTaken)));

@@ -26,6 +26,8 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+pub mod real;
+
 pub type RespBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// One request the fake API received.
@@ -54,6 +56,7 @@ pub enum Kind {
     Event,
     Pod,
     Lease,
+    Namespace,
 }
 
 impl Kind {
@@ -65,12 +68,13 @@ impl Kind {
             Kind::Event => "EventList",
             Kind::Pod => "PodList",
             Kind::Lease => "LeaseList",
+            Kind::Namespace => "NamespaceList",
         }
     }
 
     fn api_version(self) -> &'static str {
         match self {
-            Kind::Service | Kind::Node | Kind::Pod => "v1",
+            Kind::Service | Kind::Node | Kind::Pod | Kind::Namespace => "v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Event => "events.k8s.io/v1",
             Kind::Lease => "coordination.k8s.io/v1",
