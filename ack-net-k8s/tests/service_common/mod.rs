@@ -1,9 +1,8 @@
-//! Shared setup of the reconciler tests: ack-net-mock for SLB and ECS, and a fake
-//! Kubernetes API behind kube's `Client` (a tower-test mock service answered by a task)
-//! that keeps Services, Nodes, EndpointSlices, Pods and Leases, applies merge patches and
-//! replacements with the resourceVersion precondition, refuses to create what exists,
-//! serves lists and watches (with a `spec.nodeName` field selector), echoes Events, and
-//! records every request so that tests can assert them.
+//! Shared setup of the Kubernetes tests: ack-net-mock for SLB and ECS, objects as JSON, a
+//! real kube-apiserver behind a recording proxy ([`real::RealApi`]), and a fake Kubernetes
+//! API behind kube's `Client` (a tower-test mock service answered by a task) for what a real
+//! server cannot do: follow a paused clock. The fake keeps objects with optimistic
+//! concurrency (get, create, replace at a resourceVersion) and records every write.
 
 #![allow(dead_code)]
 
@@ -20,17 +19,14 @@ use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::SlbClient;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body::Frame;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
-use tokio::sync::broadcast;
 
 pub mod real;
 
-pub type RespBody = UnsyncBoxBody<Bytes, Infallible>;
+type RespBody = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
 
-/// One request the fake API received.
+/// One write a Kubernetes API received.
 #[derive(Clone, Debug)]
 pub struct Recorded {
     pub method: Method,
@@ -47,7 +43,7 @@ impl Recorded {
     }
 }
 
-/// The kinds the fake serves.
+/// The kinds the tests write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     Service,
@@ -59,68 +55,17 @@ pub enum Kind {
     Namespace,
 }
 
-impl Kind {
-    fn list_kind(self) -> &'static str {
-        match self {
-            Kind::Service => "ServiceList",
-            Kind::Node => "NodeList",
-            Kind::EndpointSlice => "EndpointSliceList",
-            Kind::Event => "EventList",
-            Kind::Pod => "PodList",
-            Kind::Lease => "LeaseList",
-            Kind::Namespace => "NamespaceList",
-        }
-    }
-
-    fn api_version(self) -> &'static str {
-        match self {
-            Kind::Service | Kind::Node | Kind::Pod | Kind::Namespace => "v1",
-            Kind::EndpointSlice => "discovery.k8s.io/v1",
-            Kind::Event => "events.k8s.io/v1",
-            Kind::Lease => "coordination.k8s.io/v1",
-        }
-    }
-}
-
 #[derive(Default)]
 struct State {
     rv: u64,
-    objects: BTreeMap<(Kind, String, String), Value>,
-    history: Vec<(u64, Kind, &'static str, Value)>,
+    objects: BTreeMap<(String, String, String), Value>,
     requests: Vec<Recorded>,
 }
 
-/// The fake Kubernetes API.
-#[derive(Clone)]
+/// The fake Kubernetes API: any namespaced resource, by its path.
+#[derive(Clone, Default)]
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
-    live: broadcast::Sender<(u64, Kind, &'static str, Value)>,
-}
-
-fn key_of(obj: &Value) -> (String, String) {
-    let m = &obj["metadata"];
-    (m["namespace"].as_str().unwrap_or_default().to_owned(), m["name"].as_str().unwrap_or_default().to_owned())
-}
-
-/// RFC 7386 JSON merge patch.
-pub fn merge(target: &mut Value, patch: &Value) {
-    match (target.is_object(), patch) {
-        (true, Value::Object(p)) => {
-            let t = target.as_object_mut().expect("object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (false, Value::Object(_)) => {
-            *target = json!({});
-            merge(target, patch);
-        }
-        _ => *target = patch.clone(),
-    }
 }
 
 fn response(status: StatusCode, body: &Value) -> Response<RespBody> {
@@ -140,7 +85,7 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Response<RespBody> {
 
 impl FakeApi {
     pub fn new() -> Self {
-        Self { state: Arc::default(), live: broadcast::channel(1024).0 }
+        Self::default()
     }
 
     /// A kube client whose requests this fake answers.
@@ -156,61 +101,43 @@ impl FakeApi {
         kube::Client::new(service, "default")
     }
 
-    fn write(&self, kind: Kind, event: &'static str, mut obj: Value) -> Value {
+    /// Stores `obj` at `(resource, namespace, name)` with the next resourceVersion.
+    fn write(&self, resource: &str, ns: &str, mut obj: Value) -> Value {
         let mut s = self.state.lock().expect("state");
         s.rv += 1;
-        let rv = s.rv;
-        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let (ns, name) = key_of(&obj);
-        if event == "DELETED" {
-            s.objects.remove(&(kind, ns, name));
-        } else {
-            s.objects.insert((kind, ns, name), obj.clone());
-        }
-        s.history.push((rv, kind, event, obj.clone()));
-        let _ = self.live.send((rv, kind, event, obj.clone()));
+        obj["metadata"]["resourceVersion"] = json!(s.rv.to_string());
+        obj["metadata"]["namespace"] = json!(ns);
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        s.objects.insert((resource.to_owned(), ns.to_owned(), name), obj.clone());
         obj
     }
 
-    /// Creates or replaces an object (as a user would).
-    pub fn put(&self, kind: Kind, mut obj: Value) -> Value {
-        let (ns, name) = key_of(&obj);
-        let exists = self.state.lock().expect("state").objects.contains_key(&(kind, ns, name.clone()));
-        if obj["metadata"]["uid"].is_null() {
-            obj["metadata"]["uid"] = json!(format!("uid-{name}"));
+    fn resource(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Service => "services",
+            Kind::Node => "nodes",
+            Kind::EndpointSlice => "endpointslices",
+            Kind::Event => "events",
+            Kind::Pod => "pods",
+            Kind::Lease => "leases",
+            Kind::Namespace => "namespaces",
         }
-        self.write(kind, if exists { "MODIFIED" } else { "ADDED" }, obj)
     }
 
-    /// Deletes an object: with finalizers it only gets a deletionTimestamp.
-    pub fn delete(&self, kind: Kind, ns: &str, name: &str) {
-        let Some(mut obj) = self.get(kind, ns, name) else { return };
-        if obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
-            obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
-            self.write(kind, "MODIFIED", obj);
-        } else {
-            self.write(kind, "DELETED", obj);
-        }
+    /// Creates or replaces an object (as a user would).
+    pub fn put(&self, kind: Kind, obj: Value) -> Value {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        self.write(Self::resource(kind), &ns, obj)
     }
 
     pub fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<Value> {
-        self.state.lock().expect("state").objects.get(&(kind, ns.to_owned(), name.to_owned())).cloned()
+        let key = (Self::resource(kind).to_owned(), ns.to_owned(), name.to_owned());
+        self.state.lock().expect("state").objects.get(&key).cloned()
     }
 
-    /// The Service as the API holds it now.
-    pub fn service(&self, ns: &str, name: &str) -> Option<k8s_openapi::api::core::v1::Service> {
-        self.get(Kind::Service, ns, name).map(|v| serde_json::from_value(v).expect("service"))
-    }
-
-    /// The requests so far, and forgets them.
+    /// The writes so far, and forgets them.
     pub fn take_requests(&self) -> Vec<Recorded> {
         std::mem::take(&mut self.state.lock().expect("state").requests)
-    }
-
-    /// The objects of one kind.
-    pub fn objects(&self, kind: Kind) -> Vec<Value> {
-        let s = self.state.lock().expect("state");
-        s.objects.iter().filter(|((k, _, _), _)| *k == kind).map(|(_, v)| v.clone()).collect()
     }
 
     async fn answer(&self, req: Request<kube::client::Body>) -> Response<RespBody> {
@@ -218,169 +145,51 @@ impl FakeApi {
         let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let path = parts.uri.path().to_owned();
-        let query = parts.uri.query().unwrap_or_default().to_owned();
-        let watching = query.split('&').any(|q| q == "watch=true");
-        // Watches and lists are the controller's business; tests assert the writes.
         if parts.method != Method::GET {
             self.state.lock().expect("state").requests.push(Recorded {
                 method: parts.method.clone(),
                 path: path.clone(),
-                query: query.clone(),
+                query: parts.uri.query().unwrap_or_default().to_owned(),
                 body: body.clone(),
             });
         }
+        // /api/v1/namespaces/NS/RESOURCE[/NAME] or /apis/GROUP/VERSION/namespaces/NS/RESOURCE[/NAME]
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        // /api/v1/... or /apis/<group>/<version>/...
-        let rest: &[&str] = match segs.as_slice() {
-            ["api", "v1", rest @ ..] => rest,
-            ["apis", _, _, rest @ ..] => rest,
+        let (ns, resource, name) = match segs.as_slice() {
+            ["api", "v1", "namespaces", ns, rest @ ..] | ["apis", _, _, "namespaces", ns, rest @ ..] => match rest {
+                [resource] => (*ns, *resource, None),
+                [resource, name] => (*ns, *resource, Some(*name)),
+                _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
+            },
             _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
         };
-        let (ns, rest) = match rest {
-            ["namespaces", ns, rest @ ..] => (Some(*ns), rest),
-            rest => (None, rest),
+        let current = |name: &str| {
+            let key = (resource.to_owned(), ns.to_owned(), name.to_owned());
+            self.state.lock().expect("state").objects.get(&key).cloned()
         };
-        let kind = match rest.first() {
-            Some(&"services") => Kind::Service,
-            Some(&"nodes") => Kind::Node,
-            Some(&"endpointslices") => Kind::EndpointSlice,
-            Some(&"events") => Kind::Event,
-            Some(&"pods") => Kind::Pod,
-            Some(&"leases") => Kind::Lease,
-            _ => return status(StatusCode::NOT_FOUND, "NotFound", &path),
-        };
-        match (&parts.method, rest) {
-            (&Method::GET, [_]) if watching => self.watch(kind, ns, &query),
-            (&Method::GET, [_]) => self.list(kind, ns, &query),
-            (&Method::POST, [_]) => {
-                let mut obj = body;
-                obj["metadata"]["namespace"] = json!(ns.unwrap_or_default());
-                if obj["metadata"]["name"].is_null() {
-                    let n = self.state.lock().expect("state").rv;
-                    let prefix = obj["metadata"]["generateName"].as_str().unwrap_or("obj-").to_owned();
-                    obj["metadata"]["name"] = json!(format!("{prefix}{n}"));
-                }
-                let (ns, name) = key_of(&obj);
-                if self.get(kind, &ns, &name).is_some() {
-                    return status(StatusCode::CONFLICT, "AlreadyExists", &name);
-                }
-                response(StatusCode::CREATED, &self.write(kind, "ADDED", obj))
-            }
-            (&Method::PUT, [_, name]) => self.replace(kind, ns.unwrap_or_default(), name, body),
-            (&Method::PATCH, [_, name]) => self.patch(kind, ns.unwrap_or_default(), name, &body, false),
-            (&Method::PATCH, [_, name, "status"]) => self.patch(kind, ns.unwrap_or_default(), name, &body, true),
-            (&Method::GET, [_, name]) => match self.get(kind, ns.unwrap_or_default(), name) {
+        match (&parts.method, name) {
+            (&Method::GET, Some(name)) => match current(name) {
                 Some(o) => response(StatusCode::OK, &o),
                 None => status(StatusCode::NOT_FOUND, "NotFound", name),
+            },
+            (&Method::POST, None) => {
+                let name = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                if current(&name).is_some() {
+                    return status(StatusCode::CONFLICT, "AlreadyExists", &name);
+                }
+                response(StatusCode::CREATED, &self.write(resource, ns, body))
+            }
+            // A replacement, with its resourceVersion as the precondition.
+            (&Method::PUT, Some(name)) => match current(name) {
+                None => status(StatusCode::NOT_FOUND, "NotFound", name),
+                Some(old) if old["metadata"]["resourceVersion"] != body["metadata"]["resourceVersion"] => {
+                    status(StatusCode::CONFLICT, "Conflict", "the object has been modified")
+                }
+                Some(_) => response(StatusCode::OK, &self.write(resource, ns, body)),
             },
             _ => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &path),
         }
     }
-
-    fn patch(&self, kind: Kind, ns: &str, name: &str, patch: &Value, status_only: bool) -> Response<RespBody> {
-        let Some(mut obj) = self.get(kind, ns, name) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", name);
-        };
-        if let Some(rv) = patch["metadata"]["resourceVersion"].as_str() {
-            if Some(rv) != obj["metadata"]["resourceVersion"].as_str() {
-                return status(StatusCode::CONFLICT, "Conflict", "the object has been modified");
-            }
-        }
-        let mut p = patch.clone();
-        if let Some(m) = p.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("resourceVersion");
-        }
-        if status_only {
-            merge(&mut obj["status"], &p["status"]);
-        } else {
-            if let Some(m) = p.as_object_mut() {
-                m.remove("status");
-            }
-            merge(&mut obj, &p);
-        }
-        let deleting = !obj["metadata"]["deletionTimestamp"].is_null();
-        let finalized = obj["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
-        let event = if deleting && finalized { "DELETED" } else { "MODIFIED" };
-        response(StatusCode::OK, &self.write(kind, event, obj))
-    }
-
-    /// Replaces an object (PUT), with its resourceVersion as the precondition.
-    fn replace(&self, kind: Kind, ns: &str, name: &str, mut obj: Value) -> Response<RespBody> {
-        let Some(old) = self.get(kind, ns, name) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", name);
-        };
-        if obj["metadata"]["resourceVersion"] != old["metadata"]["resourceVersion"] {
-            return status(StatusCode::CONFLICT, "Conflict", "the object has been modified");
-        }
-        obj["metadata"]["namespace"] = json!(ns);
-        obj["metadata"]["uid"] = old["metadata"]["uid"].clone();
-        response(StatusCode::OK, &self.write(kind, "MODIFIED", obj))
-    }
-
-    fn list(&self, kind: Kind, ns: Option<&str>, query: &str) -> Response<RespBody> {
-        let node = node_selector(query);
-        let s = self.state.lock().expect("state");
-        let items: Vec<Value> = s
-            .objects
-            .iter()
-            .filter(|((k, n, _), v)| *k == kind && ns.is_none_or(|ns| ns == n) && on_node(v, node.as_deref()))
-            .map(|(_, v)| v.clone())
-            .collect();
-        response(
-            StatusCode::OK,
-            &json!({"kind": kind.list_kind(), "apiVersion": kind.api_version(), "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
-        )
-    }
-
-    fn watch(&self, kind: Kind, ns: Option<&str>, query: &str) -> Response<RespBody> {
-        let since: u64 =
-            query.split('&').find_map(|q| q.strip_prefix("resourceVersion=")).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let ns = ns.map(str::to_owned);
-        let node = node_selector(query);
-        let matches = move |k: Kind, obj: &Value| {
-            k == kind && ns.as_deref().is_none_or(|ns| key_of(obj).0 == ns) && on_node(obj, node.as_deref())
-        };
-        let (replay, rx) = {
-            let s = self.state.lock().expect("state");
-            let replay: Vec<Value> = s
-                .history
-                .iter()
-                .filter(|(rv, k, _, o)| *rv > since && matches(*k, o))
-                .map(|(_, _, t, o)| json!({"type": t, "object": o}))
-                .collect();
-            (replay, self.live.subscribe())
-        };
-        let frames = futures_util::stream::iter(replay).chain(futures_util::stream::unfold(rx, move |mut rx| {
-            let matches = matches.clone();
-            async move {
-                loop {
-                    match rx.recv().await {
-                        Ok((_, k, t, o)) if matches(k, &o) => return Some((json!({"type": t, "object": o}), rx)),
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    }
-                }
-            }
-        }));
-        use futures_util::StreamExt;
-        let body = StreamBody::new(frames.map(|v| Ok::<_, Infallible>(Frame::data(Bytes::from(format!("{v}\n"))))));
-        Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .body(body.boxed_unsync())
-            .expect("response")
-    }
-}
-
-/// The node of a `fieldSelector=spec.nodeName=NODE` query (the one field selector served).
-fn node_selector(query: &str) -> Option<String> {
-    let selector = query.split('&').find_map(|q| q.strip_prefix("fieldSelector="))?;
-    let decoded = selector.replace("%3D", "=").replace("%3d", "=");
-    decoded.strip_prefix("spec.nodeName=").map(str::to_owned)
-}
-
-fn on_node(obj: &Value, node: Option<&str>) -> bool {
-    node.is_none_or(|n| obj["spec"]["nodeName"].as_str() == Some(n))
 }
 
 /// The mock cloud with a VSwitch and ECS instances (node backends; their primary ENI

@@ -3,6 +3,7 @@
 //! client goes through a proxy that notes each request, so tests assert exactly what it
 //! wrote, and the real server validates and applies it.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use ack_net_k8s::testenv::TestEnv;
@@ -19,6 +20,8 @@ pub struct RealApi {
     _env: TestEnv,
     admin: kube::Client,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// The UID the server gave each object created through `put`, by name.
+    uids: Mutex<HashMap<String, String>>,
 }
 
 impl Kind {
@@ -40,7 +43,7 @@ impl RealApi {
     pub async fn start() -> Self {
         let env = TestEnv::start().await.unwrap_or_else(|e| panic!("the Kubernetes test environment: {e}"));
         let admin = env.client().await.expect("client");
-        let api = RealApi { _env: env, admin, requests: Arc::default() };
+        let api = RealApi { _env: env, admin, requests: Arc::default(), uids: Mutex::default() };
         api.put(Kind::Namespace, json!({"metadata": {"name": "shop"}})).await;
         api
     }
@@ -95,7 +98,12 @@ impl RealApi {
             serde_json::from_value(v).expect("an object")
         };
         let written = match api.get_opt(&name).await.expect("get") {
-            None => api.create(&PostParams::default(), &dynamic(&obj)).await.expect("create"),
+            None => {
+                let created = api.create(&PostParams::default(), &dynamic(&obj)).await.expect("create");
+                let uid = created.metadata.uid.clone().expect("a uid from the server");
+                self.uids.lock().expect("uids").insert(name.clone(), uid);
+                created
+            }
             Some(current) => {
                 if obj["metadata"]["resourceVersion"].is_null() {
                     obj["metadata"]["resourceVersion"] = json!(current.metadata.resource_version);
@@ -106,9 +114,36 @@ impl RealApi {
         serde_json::to_value(written).expect("json")
     }
 
-    /// Deletes an object: with finalizers it only gets a deletionTimestamp.
+    /// Replaces an object's status (the kubelet's part, for a pod) through the status
+    /// subresource.
+    pub async fn put_status(&self, kind: Kind, obj: Value) -> Value {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+        let name = obj["metadata"]["name"].as_str().expect("a name").to_owned();
+        let mut obj = obj;
+        obj["apiVersion"] = json!(kind.resource().api_version);
+        obj["kind"] = json!(kind.resource().kind);
+        let dynamic: DynamicObject = serde_json::from_value(obj).expect("an object");
+        let written =
+            self.api(kind, &ns).replace_status(&name, &PostParams::default(), &dynamic).await.expect("status");
+        serde_json::to_value(written).expect("json")
+    }
+
+    /// Deletes an object at once (a pod's kubelet is done with it: grace period zero); with
+    /// finalizers it only gets a deletionTimestamp.
     pub async fn delete(&self, kind: Kind, ns: &str, name: &str) {
+        let _ = self.api(kind, ns).delete(name, &DeleteParams::default().grace_period(0)).await.expect("delete");
+    }
+
+    /// Starts a graceful deletion: the object gets a deletionTimestamp and stays (a pod until
+    /// its kubelet, which the test environment lacks, finishes it).
+    pub async fn begin_delete(&self, kind: Kind, ns: &str, name: &str) {
         let _ = self.api(kind, ns).delete(name, &DeleteParams::default()).await.expect("delete");
+    }
+
+    /// The UIDs the server gave the objects `names` when `put` created them.
+    pub fn uids(&self, names: &[&str]) -> HashSet<String> {
+        let uids = self.uids.lock().expect("uids");
+        names.iter().map(|n| uids.get(*n).cloned().unwrap_or_else(|| panic!("{n} was not created"))).collect()
     }
 
     pub async fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<Value> {
