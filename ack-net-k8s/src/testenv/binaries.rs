@@ -55,6 +55,12 @@ impl Binaries {
     /// holds them built from the same `go.mod` and `go.sum`. A lock file in `cache` serializes
     /// concurrent callers (other test binaries), so the programs are built once.
     pub fn build(module: &Path, cache: &Path) -> Result<Binaries, TestEnvError> {
+        let go = std::env::var_os("GO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("go"));
+        Self::build_with(&go, module, cache)
+    }
+
+    /// [`build`](Self::build) with this `go` program.
+    fn build_with(go: &Path, module: &Path, cache: &Path) -> Result<Binaries, TestEnvError> {
         let binaries = Binaries { kube_apiserver: cache.join("kube-apiserver"), etcd: cache.join("etcd") };
         let stamp_of = |dir: &Path| -> Option<String> {
             let gomod = std::fs::read_to_string(dir.join("go.mod")).ok()?;
@@ -101,8 +107,7 @@ impl Binaries {
         if current() {
             return Ok(binaries);
         }
-        let go = std::env::var_os("GO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("go"));
-        let version = Command::new(&go).arg("version").output();
+        let version = Command::new(go).arg("version").output();
         let Ok(version) = version.as_ref().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()) else {
             return Err(TestEnvError::MissingPrerequisite(format!(
                 "the Kubernetes tests need kube-apiserver and etcd: install Go 1.26 or later (https://go.dev/dl/; \
@@ -121,7 +126,7 @@ impl Binaries {
                 cache.display()
             ));
             let partial = cache.join(format!("{name}.partial"));
-            let status = Command::new(&go)
+            let status = Command::new(go)
                 .args(["build", "-ldflags", &version_flags, "-o"])
                 .arg(&partial)
                 .arg(package)
@@ -166,4 +171,45 @@ fn cache_dir() -> PathBuf {
         .and_then(|exe| exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf));
     let target = tagged.or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).filter(|p| p.is_absolute()));
     target.unwrap_or_else(std::env::temp_dir).join("testenv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ack-net-testenv-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        dir
+    }
+
+    #[test]
+    fn without_the_go_module_the_error_names_the_variables() {
+        let dir = scratch("no-module");
+        let err = Binaries::build_with(Path::new("go"), &dir.join("missing"), &dir.join("cache")).unwrap_err();
+        let TestEnvError::MissingPrerequisite(message) = err else { panic!("{err:?}") };
+        assert!(message.contains(KUBE_APISERVER_VAR) && message.contains(ETCD_VAR), "{message}");
+        assert!(message.contains(GO_MODULE_VAR), "{message}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn without_go_the_error_says_what_to_install_or_set() {
+        let dir = scratch("no-go");
+        std::fs::write(dir.join("go.mod"), "module x\n\nrequire k8s.io/kubernetes v1.37.2\n").expect("go.mod");
+        std::fs::write(dir.join("go.sum"), "").expect("go.sum");
+        let err = Binaries::build_with(&dir.join("no-such-go"), &dir, &dir.join("cache")).unwrap_err();
+        let TestEnvError::MissingPrerequisite(message) = err else { panic!("{err:?}") };
+        assert!(message.contains("install Go 1.26 or later"), "{message}");
+        assert!(message.contains(KUBE_APISERVER_VAR) && message.contains(ETCD_VAR), "{message}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_kubernetes_version_comes_from_go_mod() {
+        let gomod = std::fs::read_to_string(go_module().join("go.mod")).expect("testenv/go.mod");
+        assert_eq!(kubernetes_version(&gomod), Some("v1.37.2"));
+        assert_eq!(kubernetes_version("module x\n"), None);
+    }
 }

@@ -176,3 +176,35 @@ pub(super) fn read_ca(cert: &Path) -> Result<String, TestEnvError> {
     }
     Ok(format!("{}\n", &text[start..end]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ca_is_the_last_certificate_of_the_serving_file() {
+        let dir = temp_dir().expect("dir");
+        let cert = dir.join("apiserver.crt");
+        let block = |body: &str| format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n");
+        write_private(&cert, block("c2VydmluZw==")).expect("write");
+        assert!(read_ca(&cert).is_err(), "only the serving certificate so far");
+        write_private(&cert, format!("{}{}", block("c2VydmluZw=="), block("Y2E="))).expect("write");
+        assert_eq!(read_ca(&cert).expect("ca"), block("Y2E="));
+        write_private(&cert, format!("{}-----BEGIN CERTIFICATE-----\nY2", block("c2VydmluZw=="))).expect("write");
+        assert!(read_ca(&cert).is_err(), "a half-written CA");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn keys_are_pem_and_ports_distinct() {
+        let (private, public) = ec_key_pair_pem().expect("keys");
+        assert!(
+            private.starts_with("-----BEGIN PRIVATE KEY-----\n") && private.ends_with("-----END PRIVATE KEY-----\n")
+        );
+        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n") && public.ends_with("-----END PUBLIC KEY-----\n"));
+        assert!(private.lines().all(|l| l.len() <= 64));
+        let [a, b, c] = free_ports::<3>().expect("ports");
+        assert!(a != b && b != c && a != c);
+        assert_eq!(random_hex(16).expect("hex").len(), 32);
+    }
+}
