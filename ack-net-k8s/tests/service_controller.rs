@@ -15,6 +15,7 @@ use ack_net_k8s::service::{Backoff, ServiceConfig, ServiceReconciler, FINALIZER}
 use ack_net_mock::faults::Latency;
 use ack_net_mock::FaultSpec;
 use ack_net_slb::binding::{DrainPolicy, PlanOptions};
+use ack_net_slb::{ListenerProtocol, LoadBalancerId};
 use apiserver::{client, create, namespace, own, ready_node, until, TestEnv};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -213,5 +214,21 @@ async fn a_service_deleted_while_its_load_balancer_is_being_created_leaves_nothi
 
     assert!(until(30, || async { services.get_opt("web").await.expect("get").is_none() }).await, "finalizer kept");
     assert!(cloud.load_balancers().is_empty(), "{:?}", cloud.load_balancers());
+    running.abort();
+}
+
+#[tokio::test]
+async fn a_resync_repairs_a_change_no_watch_event_announces() {
+    let World { _env, client, cloud, services } = world(1).await;
+    create(services.clone(), service(json!({}), tcp80())).await;
+    let running = tokio::spawn(reconciler(&client, &cloud).with_resync(Duration::from_secs(1)).run());
+    assert!(eventually(20, || backends(&cloud) == weights(&cloud, &[(0, 100)])).await, "{:?}", backends(&cloud));
+
+    // Someone deletes the listener in the cloud: nothing in Kubernetes changes, so no watch
+    // event comes; the periodic resync finds the drift and puts the listener back.
+    let lb: LoadBalancerId = cloud.load_balancers()[0].id.parse().expect("id");
+    assert!(cloud.slb.listeners().delete(&lb, 80, ListenerProtocol::Tcp).send().await.expect("delete"));
+    assert!(cloud.load_balancers()[0].listeners.is_empty());
+    assert!(eventually(20, || backends(&cloud) == weights(&cloud, &[(0, 100)])).await, "{:?}", backends(&cloud));
     running.abort();
 }
