@@ -151,7 +151,7 @@ fn kubernetes_version(gomod: &str) -> Option<&str> {
 }
 
 /// Straight to stderr, past the test harness's capture of `eprintln!`.
-fn progress(line: &str) {
+pub(super) fn progress(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 

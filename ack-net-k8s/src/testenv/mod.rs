@@ -248,12 +248,7 @@ impl TestEnv {
         .map_err(|e| TestEnvError::Kubeconfig(e.to_string()))?;
         process::write_private(&path, text)?;
         env.started_in = began.elapsed();
-        let mut stderr = std::io::stderr();
-        // Straight to stderr, past the test harness's capture: how long starting takes.
-        let _ = std::io::Write::write_all(
-            &mut stderr,
-            format!("testenv: kube-apiserver ready at {} after {:.1?}\n", env.server, env.started_in).as_bytes(),
-        );
+        binaries::progress(&format!("testenv: kube-apiserver ready at {} after {:.1?}", env.server, env.started_in));
         Ok(env)
     }
 
