@@ -96,4 +96,62 @@ mod tests {
         assert_eq!(ccm_load_balancer_name("ab-cd"), "aabcd");
         assert_eq!(ccm_load_balancer_name(&"f".repeat(40)).len(), 32);
     }
+
+    use crate::binding::{ListenerMarker, Naming, Owner, OwnerId, PortSpec, CLUSTER_TAG, SERVICE_TAG};
+    use crate::{Backend, Tag};
+
+    fn ccm_owner(cluster: &str, service: &str) -> Owner {
+        Owner::new(cluster, service).with_uid("11-22").with_naming(Naming::Ccm)
+    }
+
+    #[test]
+    fn a_ccm_owner_recognises_ccm_names_of_its_service_only() {
+        let owner = ccm_owner("c-1", "shop/web");
+        assert!(owner.validate().is_ok());
+        assert_eq!(owner.tags(), vec![Tag::new(CCM_SERVICE_TAG, "a1122"), Tag::new(CCM_CLUSTER_TAG, "c-1")]);
+        assert!(owner.owns_tags(&owner.tags()));
+        assert!(owner.owns_tags(&owner.tags()[..1]), "CCM before the cluster tag");
+        assert!(!owner.owns_tags(&ccm_owner("c-2", "shop/web").tags()));
+        assert!(!owner.owns_tags(&Owner::new("c-1", "shop/web").tags()), "ack-net's tags are not CCM's");
+
+        let id = owner.id();
+        assert!(id.is_ccm() && !Owner::new("c-1", "shop/web").id().is_ccm());
+        assert_ne!(id, Owner::new("c-1", "shop/web").id(), "the two namings never claim each other's");
+        let m = ListenerMarker::parse("k8s/80/web/shop/c-1").unwrap();
+        assert_eq!((m.owner.clone(), m.fingerprint.as_str(), m.group.clone()), (id.clone(), "", None));
+        assert_eq!(m.render_for(80), "k8s/80/web/shop/c-1");
+        assert_ne!(ListenerMarker::parse("k8s/80/web/shop/c-2").unwrap().owner, id);
+
+        let port = PortSpec::tcp(80, vec![Backend::ecs("i-a", 30080)]);
+        let name = id.group_name_for(&port, "shop/web");
+        assert_eq!(name, "k8s/30080/web/shop/c-1");
+        assert_eq!(id.group_name_for(&port.clone().with_ccm_group_port("http"), "shop/web"), "k8s/http/web/shop/c-1");
+        assert_eq!(id.group_name_for(&PortSpec::tcp(80, vec![]), "shop/web"), "k8s/80/web/shop/c-1");
+        assert_eq!(OwnerId::parse_group_name(&name), Some((id.clone(), 30080)));
+        assert_eq!(id.backend_description_in(&name, Some("pod web-0")), name, "CCM describes a backend by its group");
+        assert!(id.owns_backend(&Backend::ecs("i-a", 30080).with_description("k8s/31000/web/shop/c-1")));
+        assert!(!id.owns_backend(&Backend::ecs("i-a", 30080).with_description("k8s/30080/api/shop/c-1")));
+        assert!(!id.owns_backend(&Backend::ecs("i-a", 30080)));
+
+        assert!(Owner::new("c-1", "web").with_uid("u").with_naming(Naming::Ccm).validate().is_err());
+        assert!(Owner::new("c-1", "shop/web").with_naming(Naming::Ccm).validate().is_err(), "no uid");
+    }
+
+    #[test]
+    fn other_claimants_are_named_by_their_tags() {
+        let ours = ccm_owner("c-1", "shop/web");
+        let native = Owner::new("c-1", "shop/web").with_uid("11-22");
+        assert_eq!(ours.other_claimant(&[]), None, "a load balancer nobody claims");
+        assert_eq!(ours.other_claimant(&[Tag::new(CCM_REUSE_TAG, "true")]), None);
+        assert_eq!(ours.other_claimant(&ours.tags()), None);
+        let other_cluster = ccm_owner("c-9", "shop/web").tags();
+        assert!(ours.other_claimant(&other_cluster).unwrap().contains("c-9"));
+        assert!(native.other_claimant(&other_cluster).unwrap().contains("c-9"));
+        let other_service = ccm_owner("c-1", "shop/api").with_uid("33").tags();
+        assert!(ours.other_claimant(&other_service).unwrap().contains("a33"));
+        assert!(native.other_claimant(&ours.tags()).is_some(), "CCM's own load balancer is not to reuse");
+        assert_eq!(native.other_claimant(&[Tag::new(CLUSTER_TAG, "c-1"), Tag::new(SERVICE_TAG, "shop/web")]), None);
+        let theirs = [Tag::new(CLUSTER_TAG, "c-1"), Tag::new(SERVICE_TAG, "shop/api")];
+        assert!(native.other_claimant(&theirs).unwrap().contains("shop/api"));
+    }
 }

@@ -59,7 +59,7 @@ pub use self::endpoints::{port_endpoints, slices_of, EndpointState, PortEndpoint
 pub use self::eni::{lookup_enis, EniLookup, EniMap};
 pub use self::nodes::{
     instance_id_from_provider_id, is_ready, EligibleNode, NodeFilter, NodeSelection, SkipReason, SkippedNode,
-    CONTROL_PLANE_LABELS, EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED,
+    CCM_EXCLUDE_LABELS, CONTROL_PLANE_LABELS, EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED, TO_BE_DELETED_TAINT,
 };
 use super::annotations::{BackendKind, ServiceAnnotations};
 use super::Error;
