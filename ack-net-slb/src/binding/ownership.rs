@@ -205,6 +205,7 @@ impl fmt::Display for Owner {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OwnerId {
     id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     ccm: Option<CcmKey>,
 }
 
