@@ -133,6 +133,13 @@ mod tests {
         assert!(!id.owns_backend(&Backend::ecs("i-a", 30080).with_description("k8s/30080/api/shop/c-1")));
         assert!(!id.owns_backend(&Backend::ecs("i-a", 30080)));
 
+        let json = serde_json::to_value(&id).unwrap();
+        assert_eq!(json["ccm"]["namespace"], "shop");
+        assert_eq!(serde_json::from_value::<OwnerId>(json).unwrap(), id);
+        let plain = Owner::new("c-1", "shop/web").id();
+        assert_eq!(serde_json::to_value(&plain).unwrap(), serde_json::json!(plain.as_str()), "as before");
+        assert_eq!(serde_json::from_value::<OwnerId>(serde_json::json!(plain.as_str())).unwrap(), plain);
+
         assert!(Owner::new("c-1", "web").with_uid("u").with_naming(Naming::Ccm).validate().is_err());
         assert!(Owner::new("c-1", "shop/web").with_naming(Naming::Ccm).validate().is_err(), "no uid");
     }

@@ -203,10 +203,37 @@ impl fmt::Display for Owner {
 /// The 16-hex-digit owner id of [`Owner::id`], with the owner's CCM names in
 /// [`Naming::Ccm`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "OwnerIdWire", from = "OwnerIdWire")]
 pub struct OwnerId {
     id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     ccm: Option<CcmKey>,
+}
+
+/// An [`OwnerId`] as serialized: the id alone (as before CCM naming existed), or with the
+/// owner's CCM names.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum OwnerIdWire {
+    Plain(String),
+    Ccm { id: String, ccm: CcmKey },
+}
+
+impl From<OwnerId> for OwnerIdWire {
+    fn from(o: OwnerId) -> Self {
+        match o.ccm {
+            None => OwnerIdWire::Plain(o.id),
+            Some(ccm) => OwnerIdWire::Ccm { id: o.id, ccm },
+        }
+    }
+}
+
+impl From<OwnerIdWire> for OwnerId {
+    fn from(w: OwnerIdWire) -> Self {
+        match w {
+            OwnerIdWire::Plain(id) => OwnerId { id, ccm: None },
+            OwnerIdWire::Ccm { id, ccm } => OwnerId { id, ccm: Some(ccm) },
+        }
+    }
 }
 
 impl OwnerId {
