@@ -74,6 +74,7 @@ mod ccm;
 mod diff;
 mod display;
 mod error;
+mod hashing;
 mod observe;
 mod ownership;
 mod plan;
