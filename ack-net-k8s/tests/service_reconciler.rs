@@ -492,3 +492,24 @@ async fn a_load_balancer_of_another_cluster_or_service_is_refused_untouched() {
     let err = ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.unwrap_err();
     assert!(matches!(&err, Error::LoadBalancer(ack_net_slb::binding::BindingError::OwnedElsewhere { .. })), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
+    let s = setup(1, 1, cfg()).await;
+    s.api.put(Kind::Service, service(json!({annotations::HOSTNAME: "web.example.com"}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let svc = s.api.service("shop", "web").expect("service");
+    let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
+    assert_eq!(ingress.len(), 1);
+    assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (Some("web.example.com"), None));
+    s.api.take_requests();
+    s.reconcile().await.expect("reconcile");
+    assert!(s.writes().is_empty(), "the status is already so");
+
+    // Without it, the address again.
+    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let svc = s.api.service("shop", "web").expect("service");
+    let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
+    assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (None, Some(s.only_lb().address.as_str())));
+}

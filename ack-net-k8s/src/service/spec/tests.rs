@@ -591,3 +591,33 @@ fn the_class_annotation_hands_the_service_to_another_controller() {
     assert!(!cfg().wants(&s));
     assert!(cfg().with_load_balancer_class("nlb").wants(&s));
 }
+
+#[test]
+fn listeners_get_ccms_defaults_protocol_by_protocol() {
+    let s = svc(
+        &[(keys::PROTOCOL_PORT, "https:443,http:80"), (keys::CERT_ID, CERT)],
+        json!([{"name": "https", "port": 443, "nodePort": 30443, "protocol": "TCP"},
+               {"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP"},
+               {"name": "raw", "port": 8080, "nodePort": 30088, "protocol": "TCP"},
+               {"name": "dns", "port": 53, "nodePort": 30053, "protocol": "UDP"}]),
+    );
+    let t = run(&s).unwrap();
+    for port in [443, 80, 8080, 53] {
+        let l = listener(&t, port);
+        assert_eq!((l.scheduler.clone(), l.bandwidth), (Scheduler::Rr, -1), "port {port}: CCM's rr, no cap");
+        assert_eq!(l.acl, None, "port {port}");
+    }
+    let ProtocolConfig::Tcp(tcp) = &listener(&t, 8080).protocol else { panic!() };
+    assert_eq!(*tcp, ack_net_slb::TcpConfig::default(), "the cloud's TCP defaults, health check over TCP");
+    let ProtocolConfig::Udp(udp) = &listener(&t, 53).protocol else { panic!() };
+    assert_eq!(udp.health_check, UdpHealthCheck::default());
+    assert!(!udp.proxy_protocol_v2);
+    let ProtocolConfig::Http(http) = &listener(&t, 80).protocol else { panic!() };
+    let ProtocolConfig::Https(https) = &listener(&t, 443).protocol else { panic!() };
+    for l7 in [&http.l7, &https.l7] {
+        assert_eq!((l7.health_check.as_ref(), &l7.sticky_session), (None, &StickySession::Off), "CCM: both off");
+        assert_eq!((l7.idle_timeout, l7.request_timeout, l7.gzip), (15, 60, true));
+    }
+    assert!(https.http2);
+    assert_eq!(https.tls_cipher_policy, TlsCipherPolicy::Tls10);
+}
