@@ -213,6 +213,7 @@ const CREATE_ONLY: &[&str] = &[
     keys::ADDITIONAL_RESOURCE_TAGS,
     keys::NAME,
     keys::PRESERVE_LB_ON_DELETE,
+    keys::SLB_NETWORK_TYPE,
 ];
 
 /// A Service, its Nodes and EndpointSlices as a load balancer spec, with the backends and
