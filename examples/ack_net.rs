@@ -279,8 +279,8 @@ mod tests {
         assert!(matches!(&cli.command, Command::Plan(p) if p.files.len() == 2 && p.cluster_id == "c-1"));
         let cli = Cli::try_parse_from(["ack_net", "plan", "a.yaml"]).unwrap();
         assert!(matches!(&cli.command, Command::Plan(p) if p.cluster_id == plan::DEFAULT_CLUSTER_ID));
-        let cli = Cli::try_parse_from(["ack_net", "plan", "--from-scratch", "a.yaml"]).unwrap();
-        assert!(matches!(&cli.command, Command::Plan(p) if p.from_scratch));
+        let cli = Cli::try_parse_from(["ack_net", "plan", "--from-scratch", "--ccm-naming", "a.yaml"]).unwrap();
+        assert!(matches!(&cli.command, Command::Plan(p) if p.from_scratch && p.ccm_naming));
         let cli = Cli::try_parse_from(["ack_net", "apply", "a.yaml", "-o", "json"]).unwrap();
         assert!(matches!(&cli.command, Command::Apply(p) if p.files.len() == 1) && cli.output == Format::Json);
         let cli = Cli::try_parse_from(["ack_net", "delete", "a.yaml", "--load-balancer", "lb-1"]).unwrap();

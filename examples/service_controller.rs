@@ -7,8 +7,13 @@
 //! talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set (`aliyun` for the real
 //! one). Without a reachable cluster it says so and exits.
 //!
+//! With `ACK_NET_NAMING=ccm` it marks load balancers as ACK's own cloud controller manager
+//! (CCM) does, so that it adopts those CCM made (give it the ACK cluster id) and CCM can take
+//! over what it makes.
+//!
 //! ```sh
 //! ACK_CLUSTER_ID=c-mine cargo run --example service_controller
+//! ACK_CLUSTER_ID=c-0123456789abcdef ACK_NET_NAMING=ccm cargo run --example service_controller
 //! ```
 
 use std::sync::Arc;
@@ -17,11 +22,17 @@ use ack_net_eni::EcsClient;
 use ack_net_examples::{BoxError, Cloud};
 use ack_net_k8s::leader::{LeaderElector, LeaseConfig};
 use ack_net_k8s::service::{ServiceConfig, ServiceReconciler};
+use ack_net_slb::binding::Naming;
 use ack_net_slb::SlbClient;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let cluster_id = std::env::var("ACK_CLUSTER_ID").unwrap_or_else(|_| "c-ack-net-demo".to_owned());
+    let naming = match std::env::var("ACK_NET_NAMING").as_deref() {
+        Ok("ccm") => Naming::Ccm,
+        Ok("ack-net") | Ok("") | Err(_) => Naming::AckNet,
+        Ok(other) => return Err(format!("ACK_NET_NAMING={other:?}: expected ccm or ack-net").into()),
+    };
     let kube = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(e) => {
@@ -34,7 +45,8 @@ async fn main() -> Result<(), BoxError> {
 
     let lease = LeaseConfig::new("kube-system", "ack-net-service-controller", LeaseConfig::identity_from_env());
     let elector = LeaderElector::new(kube.clone(), lease)?;
-    let controller = ServiceReconciler::new(kube, SlbClient::new(cloud.rpc.clone()), ServiceConfig::new(cluster_id))
+    let cfg = ServiceConfig::new(cluster_id).with_naming(naming);
+    let controller = ServiceReconciler::new(kube, SlbClient::new(cloud.rpc.clone()), cfg)
         .with_eni_lookup(Arc::new(EcsClient::new(cloud.rpc.clone())));
     // Runs while this replica leads; losing the Lease stops it with an error (and the process
     // exits, to be restarted as a candidate).

@@ -16,7 +16,8 @@ use ack_net_k8s::service::{
 };
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::binding::{
-    ApplyReport, BindingError, DrainPolicy, FoundBy, ObserveOptions, Observed, Plan, PlanOptions, ServiceBinding,
+    ApplyReport, BindingError, DrainPolicy, FoundBy, Naming, ObserveOptions, Observed, Plan, PlanOptions,
+    ServiceBinding,
 };
 use ack_net_slb::{LoadBalancerId, SlbClient, VSwitchId};
 use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
@@ -54,6 +55,11 @@ pub struct PlanArgs {
     /// version of the Service: the plan shows what the first `apply` creates.
     #[arg(long)]
     pub from_scratch: bool,
+    /// Find and mark the load balancer as ACK's cloud controller manager does (its tags,
+    /// listener descriptions and group names; the manifest's Service needs its uid): with
+    /// the ACK cluster id, `plan` shows what adopting CCM's load balancer would change.
+    #[arg(long)]
+    pub ccm_naming: bool,
 }
 
 /// What the plan is for.
@@ -175,7 +181,8 @@ pub async fn plan_for(
     }
     let service = select(&manifest, args.service.as_deref())?;
     let key = key_of(service);
-    let mut cfg = ServiceConfig::new(&args.cluster_id);
+    let naming = if args.ccm_naming { Naming::Ccm } else { Naming::AckNet };
+    let mut cfg = ServiceConfig::new(&args.cluster_id).with_naming(naming);
     if !cfg.wants(service) {
         return Err(PlanError::NotLoadBalancer { service: key, reason: why_not(service) }.into());
     }
@@ -595,6 +602,7 @@ mod tests {
             vswitch: None,
             load_balancer: None,
             from_scratch: false,
+            ccm_naming: false,
         }
     }
 
@@ -659,6 +667,16 @@ mod tests {
         if let Some(m) = cloud.mock {
             m.shutdown().await;
         }
+    }
+
+    #[tokio::test]
+    async fn ccm_naming_plans_with_ccms_names() {
+        let files = vec![sample("web-service.yaml"), sample("nodes.yaml")];
+        let planned = plan_on_mock(&PlanArgs { ccm_naming: true, ..args(files) }).await.unwrap();
+        assert!(planned.observed.load_balancer.is_some(), "the earlier version, seeded in CCM's naming, is found");
+        let text = planned.render();
+        assert!(text.contains("\"k8s/30443/web/shop/ack-net\""), "{text}");
+        assert!(!text.contains("ack-net.v1/"), "{text}");
     }
 
     #[tokio::test]
