@@ -385,6 +385,18 @@ async fn eni_services_need_an_eni_lookup_and_caches_must_fill() {
 /// VServer group named after the node port with the backends described by the group's
 /// name, the listener described by its port, started.
 async fn ccm_made(cloud: &Cloud, cluster: &str, instances: &[String]) -> ack_net_slb::LoadBalancerId {
+    let backends = instances.iter().map(|i| ack_net_slb::Backend::ecs(i, 30080)).collect();
+    ccm_made_with(cloud, cluster, "30080", backends).await
+}
+
+/// [`ccm_made`] with the group named after `group_port` (the node port, or the target port in
+/// ENI mode) and these backends (weight 100, described by the group's name).
+async fn ccm_made_with(
+    cloud: &Cloud,
+    cluster: &str,
+    group_port: &str,
+    backends: Vec<ack_net_slb::Backend>,
+) -> ack_net_slb::LoadBalancerId {
     use ack_net_slb::{
         Backend, ListenerBackend, ListenerProtocol, ListenerSpec, ModificationProtectionStatus, Scheduler, Tag,
     };
@@ -394,6 +406,9 @@ async fn ccm_made(cloud: &Cloud, cluster: &str, instances: &[String]) -> ack_net
         .load_balancers()
         .create()
         .name(&name)
+        // CCM sends neither a spec nor a charge type and the cloud makes a pay-by-CLCU
+        // instance; the mock's default without either is a shared pay-by-spec one, so say it.
+        .pay_by_clcu()
         .delete_protection(true)
         .modification_protection(ModificationProtectionStatus::ConsoleProtection, Some("ConsoleProtection".into()))
         .send()
@@ -402,10 +417,10 @@ async fn ccm_made(cloud: &Cloud, cluster: &str, instances: &[String]) -> ack_net
     let id = lb.load_balancer_id;
     let tags = [Tag::new("kubernetes.do.not.delete", &name), Tag::new("ack.aliyun.com", cluster)];
     cloud.slb.tags().tag(std::slice::from_ref(&id), &tags).send().await.expect("TagResources");
-    let group_name = format!("k8s/30080/web/shop/{cluster}");
+    let group_name = format!("k8s/{group_port}/web/shop/{cluster}");
     let group = cloud.slb.vserver_groups().create(&id, &group_name).send().await.expect("CreateVServerGroup");
     let backends: Vec<Backend> =
-        instances.iter().map(|i| Backend::ecs(i, 30080).with_weight(100).with_description(&group_name)).collect();
+        backends.into_iter().map(|b| b.with_weight(100).with_description(&group_name)).collect();
     cloud
         .slb
         .vserver_groups()
@@ -512,4 +527,24 @@ async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
     let svc = s.api.service("shop", "web").expect("service");
     let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
     assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (None, Some(s.only_lb().address.as_str())));
+}
+
+#[tokio::test]
+async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
+    let s = setup(3, 0, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
+    let pods: Vec<ack_net_slb::Backend> =
+        (0..3).map(|i| ack_net_slb::Backend::eni(&s.cloud.enis[i].0, s.cloud.enis[i].1, 8080)).collect();
+    ccm_made_with(&s.cloud, "c-1", "8080", pods).await;
+    let before = s.only_lb();
+    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80()));
+    let eps: Vec<(std::net::IpAddr, &str, bool, bool)> =
+        (0..3).map(|i| (s.cloud.enis[i].1, "n0", true, false)).collect();
+    let mut slices = s.slices;
+    slices.apply_watcher_event(&Event::Apply(parse(slice("web-abc", 8080, &eps))));
+
+    s.cloud.stats.reset();
+    let svc = s.api.service("shop", "web").expect("service");
+    ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.expect("reconcile");
+    assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
+    assert_eq!(s.cloud.load_balancers(), vec![before]);
 }
