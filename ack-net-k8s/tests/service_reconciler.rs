@@ -548,3 +548,24 @@ async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
     assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
     assert_eq!(s.cloud.load_balancers(), vec![before]);
 }
+
+#[tokio::test]
+async fn ccm_naming_creates_what_ccm_would_take_as_its_own() {
+    let s = setup(2, 2, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
+    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let lb = s.only_lb();
+    let name = ack_net_slb::binding::ccm_load_balancer_name("uid-web");
+    assert!(lb.tags.contains(&("kubernetes.do.not.delete".to_owned(), name.clone())), "{:?}", lb.tags);
+    assert!(lb.tags.contains(&("ack.aliyun.com".to_owned(), "c-1".to_owned())), "{:?}", lb.tags);
+    let dump = s.cloud.mock.with_state(|st| st.slb.dump());
+    let text = dump.to_string();
+    assert!(text.contains(&format!("\"{name}\"")), "named as CCM names it");
+    assert!(text.contains("\"k8s/80/web/shop/c-1\""), "the listener's description");
+    let groups = dump["VServerGroups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].to_string().contains("\"k8s/30080/web/shop/c-1\""), "{}", groups[0]);
+    let descriptions = text.matches("k8s/30080/web/shop/c-1").count();
+    assert_eq!(descriptions, 3, "the group's name, and each of its 2 backends described by it");
+    assert!(!text.contains("ack-net.v1/") && !text.contains("ack-net.service"));
+}
