@@ -121,6 +121,7 @@ mod tests {
         assert_eq!((m.owner.clone(), m.fingerprint.as_str(), m.group.clone()), (id.clone(), "", None));
         assert_eq!(m.render_for(80), "k8s/80/web/shop/c-1");
         assert_ne!(ListenerMarker::parse("k8s/80/web/shop/c-2").unwrap().owner, id);
+        assert_eq!(id.to_string(), "CCM's shop/web in c-1", "as a port's holder is named");
 
         let port = PortSpec::tcp(80, vec![Backend::ecs("i-a", 30080)]);
         let name = id.group_name_for(&port, "shop/web");

@@ -354,7 +354,10 @@ impl OwnerId {
 
 impl fmt::Display for OwnerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.id)
+        match &self.ccm {
+            None => f.write_str(&self.id),
+            Some(k) => write!(f, "CCM's {}/{} in {}", k.namespace, k.name, k.cluster),
+        }
     }
 }
 
@@ -406,7 +409,7 @@ impl ListenerMarker {
 
     /// The description text. The group id is left out (`-`) when it would not fit.
     pub fn render(&self) -> String {
-        let head = format!("{MARKER_PREFIX}{}/{}/", self.owner, self.fingerprint);
+        let head = format!("{MARKER_PREFIX}{}/{}/", self.owner.as_str(), self.fingerprint);
         match &self.group {
             Some(g) if head.len() + g.as_str().len() <= MAX_DESCRIPTION => format!("{head}{g}"),
             _ => format!("{head}-"),
