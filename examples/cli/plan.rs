@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ack_net_eni::EcsClient;
 use ack_net_examples::BoxError;
-use ack_net_k8s::service::annotations::ServiceAnnotations;
+use ack_net_k8s::service::annotations::{self, ServiceAnnotations};
 use ack_net_k8s::service::{
     instance_id_from_provider_id, resolve_enis, translate, BackendMode, BackendNote, ServiceConfig, ServiceLoadBalancer,
 };
@@ -423,11 +423,12 @@ fn select<'a>(manifest: &'a Manifest, wanted: Option<&str>) -> Result<&'a Servic
 /// Why `ServiceConfig::wants` refused the Service.
 fn why_not(service: &Service) -> String {
     let spec = service.spec.as_ref();
+    let annotated = service.metadata.annotations.as_ref().and_then(|a| a.get(annotations::CLASS_ANNOTATION));
     match spec.and_then(|s| s.type_.as_deref()) {
-        Some("LoadBalancer") => format!(
-            "its loadBalancerClass {:?} is another controller's",
-            spec.and_then(|s| s.load_balancer_class.as_deref()).unwrap_or_default()
-        ),
+        Some("LoadBalancer") => match (spec.and_then(|s| s.load_balancer_class.as_deref()), annotated) {
+            (None, Some(class)) => format!("its {} {class:?} is another controller's", annotations::CLASS_ANNOTATION),
+            (class, _) => format!("its loadBalancerClass {:?} is another controller's", class.unwrap_or_default()),
+        },
         Some(t) => format!("its type is {t}, not LoadBalancer"),
         None => "its type is ClusterIP (the default), not LoadBalancer".to_owned(),
     }
@@ -578,6 +579,12 @@ mod tests {
         assert_eq!(e.to_string(), "the manifest holds no Service (0 Services, 1 Node, 0 EndpointSlices)");
         assert_eq!(why_not(select(&m, Some("b")).unwrap()), "its type is NodePort, not LoadBalancer");
         assert!(why_not(select(&m, Some("shop/a")).unwrap()).contains("ClusterIP"));
+        let nlb = manifest(
+            "kind: Service\nmetadata: {name: n, annotations: {service.beta.kubernetes.io/class: nlb}}\nspec: {type: LoadBalancer}\n",
+        );
+        let s = select(&nlb, None).unwrap();
+        assert!(!ServiceConfig::new("c").wants(s));
+        assert_eq!(why_not(s), "its service.beta.kubernetes.io/class \"nlb\" is another controller's");
     }
 
     fn sample(name: &str) -> PathBuf {
