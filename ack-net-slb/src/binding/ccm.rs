@@ -122,6 +122,8 @@ mod tests {
         assert_eq!(m.render_for(80), "k8s/80/web/shop/c-1");
         assert_ne!(ListenerMarker::parse("k8s/80/web/shop/c-2").unwrap().owner, id);
         assert_eq!(id.to_string(), "CCM's shop/web in c-1", "as a port's holder is named");
+        let token = crate::binding::ownership::client_token(&owner, "{}");
+        assert!(token.starts_with(&format!("ack-net-{}-", id.as_str())) && token.len() <= 64, "{token}");
 
         let port = PortSpec::tcp(80, vec![Backend::ecs("i-a", 30080)]);
         let name = id.group_name_for(&port, "shop/web");

@@ -438,7 +438,7 @@ pub(crate) fn client_token(owner: &Owner, create_params: &str) -> String {
     h.write(owner.uid.as_deref().unwrap_or("").as_bytes());
     h.write(&[0]);
     h.write(create_params.as_bytes());
-    format!("ack-net-{}-{:016x}", owner.id(), h.finish())
+    format!("ack-net-{}-{:016x}", owner.id().as_str(), h.finish())
 }
 
 #[cfg(test)]
