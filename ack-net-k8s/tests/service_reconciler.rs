@@ -466,10 +466,12 @@ async fn ccm_naming_adopts_what_ccm_made_without_a_write_and_keeps_its_address()
     }
     assert!(!dump.contains("ack-net.v1/"), "no ack-net marker in CCM naming");
 
-    // Converged again: nothing to write.
+    // Converged again: nothing to write. CCM's descriptions carry no fingerprint, so the
+    // listeners and the groups are read every time: 3 + ports reads (ack-net's naming: 1 + ports).
     s.cloud.stats.reset();
     s.reconcile().await.expect("reconcile");
     assert_eq!(s.cloud.stats.writes(), 0, "{}", s.cloud.stats);
+    assert_eq!(s.cloud.stats.reads(), 3 + 2, "{}", s.cloud.stats);
 }
 
 #[tokio::test]
