@@ -1,22 +1,27 @@
 //! `ack_net`: a small operator CLI over the ack-net crates. Lists VPCs, VSwitches with their
 //! free addresses, ENIs, and load balancers with their listeners and backends, as aligned
-//! tables or JSON, and plans a Kubernetes Service manifest against the cloud, printing the
-//! diff. Progress goes to stderr (when it is a terminal, or with `--progress`) so stdout
-//! stays clean for pipes.
+//! tables or JSON; plans a Kubernetes Service manifest against the cloud, printing the diff,
+//! and applies or deletes it, so that an operator can manage a Service's load balancer from
+//! its manifest without a cluster. Progress goes to stderr (when it is a terminal, or with
+//! `--progress`) so stdout stays clean for pipes.
 //!
 //! ```sh
 //! cargo run --example ack_net -- vswitches
 //! cargo run --example ack_net -- lbs --output json
 //! cargo run --example ack_net -- plan examples/manifests/web-service.yaml examples/manifests/nodes.yaml
 //! cargo run --example ack_net -- plan examples/manifests/eni-service.yaml examples/manifests/nodes.yaml
+//! cargo run --example ack_net -- plan --from-scratch examples/manifests/web-service.yaml examples/manifests/nodes.yaml
+//! cargo run --example ack_net -- apply examples/manifests/web-service.yaml examples/manifests/nodes.yaml -o json
+//! cargo run --example ack_net -- delete examples/manifests/web-service.yaml
 //! ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- enis --instance i-bp1...
 //! kubectl get svc,nodes,endpointslices -n shop -o yaml | \
 //!     ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- plan --cluster-id c-... --service shop/web -
 //! ```
 //!
 //! Without `ACK_NET_ENDPOINT` it starts the embedded mock cloud and first creates a small demo
-//! estate there (`--no-demo` to skip it; `plan` seeds the network its manifest needs and an
-//! earlier version of its Service instead). With `ACK_NET_ENDPOINT` it only reads: credentials
+//! estate there (`--no-demo` to skip it; `plan`, `apply` and `delete` seed the network their
+//! manifest needs and an earlier version of its Service instead, `--from-scratch` only the
+//! network). With `ACK_NET_ENDPOINT` only `apply` and `delete` write: credentials
 //! come from the standard chain (`ALIBABA_CLOUD_ACCESS_KEY_ID`..., the profile, the ECS RAM
 //! role) and `--region` (or `ALIBABA_CLOUD_REGION_ID`) picks the region.
 
@@ -115,6 +120,10 @@ enum Command {
     Lbs,
     /// Plan a Service manifest (YAML) against the cloud and print the diff; writes nothing.
     Plan(plan::PlanArgs),
+    /// Plan a Service manifest and carry the plan out: its load balancer as the manifest wants it.
+    Apply(plan::PlanArgs),
+    /// Remove a Service manifest's load balancer (or, on a reused or preserved one, its listeners and groups).
+    Delete(plan::PlanArgs),
 }
 
 #[tokio::main]
@@ -147,7 +156,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     let cloud = connect(endpoint.as_deref(), &region, cli.quiet).await?;
     progress.say(format_args!("ack_net: {region} on {}", cloud.describe()));
     let seed = cloud.mock.as_ref().filter(|_| !cli.no_demo);
-    if let (Some(mock), false) = (seed, matches!(cli.command, Command::Plan(_))) {
+    let manifest_command = matches!(cli.command, Command::Plan(_) | Command::Apply(_) | Command::Delete(_));
+    if let (Some(mock), false) = (seed, manifest_command) {
         demo::create(mock, &cloud.rpc, &region, &progress).await?;
     }
     let calls_before = cloud.stats.total();
@@ -183,6 +193,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 Format::Table => planned.render(),
             }
         }
+        Command::Apply(args) => {
+            apply(plan::Goal::Converge, &args, &cloud, seed, &region, &progress, cli.output).await?
+        }
+        Command::Delete(args) => apply(plan::Goal::Delete, &args, &cloud, seed, &region, &progress, cli.output).await?,
     };
     print!("{out}");
     progress.say(format_args!(
@@ -194,6 +208,24 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         mock.shutdown().await;
     }
     Ok(())
+}
+
+/// `apply` and `delete`: plans for `goal`, carries the plan out and renders both.
+async fn apply(
+    goal: plan::Goal,
+    args: &plan::PlanArgs,
+    cloud: &Cloud,
+    seed: Option<&ack_net_mock::MockCloud>,
+    region: &RegionId,
+    progress: &Progress,
+    format: Format,
+) -> Result<String, BoxError> {
+    let planned = plan::plan_for(goal, args, &cloud.rpc, seed, region, progress).await?;
+    let applied = planned.apply(progress).await?;
+    Ok(match format {
+        Format::Json => pretty(&applied.to_json()),
+        Format::Table => applied.render(),
+    })
 }
 
 /// The client, to `endpoint` with the standard credential chain, or to a new embedded mock.
@@ -247,8 +279,15 @@ mod tests {
         assert!(matches!(&cli.command, Command::Plan(p) if p.files.len() == 2 && p.cluster_id == "c-1"));
         let cli = Cli::try_parse_from(["ack_net", "plan", "a.yaml"]).unwrap();
         assert!(matches!(&cli.command, Command::Plan(p) if p.cluster_id == plan::DEFAULT_CLUSTER_ID));
+        let cli = Cli::try_parse_from(["ack_net", "plan", "--from-scratch", "--ccm-naming", "a.yaml"]).unwrap();
+        assert!(matches!(&cli.command, Command::Plan(p) if p.from_scratch && p.ccm_naming));
+        let cli = Cli::try_parse_from(["ack_net", "apply", "a.yaml", "-o", "json"]).unwrap();
+        assert!(matches!(&cli.command, Command::Apply(p) if p.files.len() == 1) && cli.output == Format::Json);
+        let cli = Cli::try_parse_from(["ack_net", "delete", "a.yaml", "--load-balancer", "lb-1"]).unwrap();
+        assert!(matches!(&cli.command, Command::Delete(p) if p.load_balancer.is_some()));
         // A manifest is required, and ids are checked.
         assert!(Cli::try_parse_from(["ack_net", "plan"]).is_err());
+        assert!(Cli::try_parse_from(["ack_net", "apply"]).is_err());
         assert!(Cli::try_parse_from(["ack_net", "plan", "a.yaml", "--load-balancer", "vsw-1"]).is_err());
     }
 

@@ -13,8 +13,13 @@
 //! whose pods come and go, then the Service deleted; it checks the load balancer, the
 //! Service's status and finalizer at each step and fails if any is wrong (CI runs it).
 //!
+//! With `ACK_NET_NAMING=ccm` it marks load balancers as ACK's own cloud controller manager
+//! (CCM) does, so that it adopts those CCM made (give it the ACK cluster id) and CCM can take
+//! over what it makes.
+//!
 //! ```sh
 //! ACK_CLUSTER_ID=c-mine cargo run --example service_controller
+//! ACK_CLUSTER_ID=c-0123456789abcdef ACK_NET_NAMING=ccm cargo run --example service_controller
 //! cargo run --example service_controller -- --testenv
 //! ```
 
@@ -26,6 +31,7 @@ use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_
 use ack_net_k8s::leader::{LeaderElector, LeaseConfig};
 use ack_net_k8s::service::{ServiceConfig, ServiceReconciler, FINALIZER};
 use ack_net_k8s::testenv::TestEnv;
+use ack_net_slb::binding::Naming;
 use ack_net_slb::SlbClient;
 use k8s_openapi::api::core::v1::{Namespace, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -35,8 +41,13 @@ use serde_json::json;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let cluster_id = std::env::var("ACK_CLUSTER_ID").unwrap_or_else(|_| "c-ack-net-demo".to_owned());
+    let naming = match std::env::var("ACK_NET_NAMING").as_deref() {
+        Ok("ccm") => Naming::Ccm,
+        Ok("ack-net") | Ok("") | Err(_) => Naming::AckNet,
+        Ok(other) => return Err(format!("ACK_NET_NAMING={other:?}: expected ccm or ack-net").into()),
+    };
     if std::env::args().any(|a| a == "--testenv") {
-        return scenario(&cluster_id).await;
+        return scenario(&cluster_id, naming).await;
     }
     let kube = match kube::Client::try_default().await {
         Ok(client) => client,
@@ -50,25 +61,26 @@ async fn main() -> Result<(), BoxError> {
     };
     let cloud = Cloud::connect().await?;
     println!("Service controller for cluster {cluster_id}, load balancers on {}", cloud.describe());
-    controller(kube, cloud.rpc, &cluster_id).await
+    controller(kube, cloud.rpc, &cluster_id, naming).await
 }
 
 /// The controller: runs while this replica leads; losing the Lease stops it with an error (and
 /// the process exits, to be restarted as a candidate).
-async fn controller(kube: kube::Client, rpc: RpcClient, cluster_id: &str) -> Result<(), BoxError> {
+async fn controller(kube: kube::Client, rpc: RpcClient, cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
     // The Lease lives in `$POD_NAMESPACE` (deploy/ sets it from the downward API).
     let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "kube-system".to_owned());
     let lease = LeaseConfig::new(namespace, "ack-net-service-controller", LeaseConfig::identity_from_env());
     let elector = LeaderElector::new(kube.clone(), lease)?;
-    let controller = ServiceReconciler::new(kube, SlbClient::new(rpc.clone()), ServiceConfig::new(cluster_id))
-        .with_eni_lookup(Arc::new(EcsClient::new(rpc)));
+    let cfg = ServiceConfig::new(cluster_id).with_naming(naming);
+    let controller =
+        ServiceReconciler::new(kube, SlbClient::new(rpc.clone()), cfg).with_eni_lookup(Arc::new(EcsClient::new(rpc)));
     elector.run(controller.run()).await??;
     Ok(())
 }
 
 /// The scripted scenario of `--testenv`: the controller against a test API server and the
 /// embedded mock, the test playing the kubelets and the EndpointSlice controller.
-async fn scenario(cluster_id: &str) -> Result<(), BoxError> {
+async fn scenario(cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
     let env = TestEnv::start().await?;
     let kube = env.client().await?;
     let cloud = Cloud::connect_with(None, "cn-hangzhou", None).await?;
@@ -97,7 +109,7 @@ async fn scenario(cluster_id: &str) -> Result<(), BoxError> {
     println!("Service controller for cluster {cluster_id}, load balancers on {}", cloud.describe());
     let running = {
         let (kube, rpc, cluster_id) = (kube.clone(), cloud.rpc.clone(), cluster_id.to_owned());
-        tokio::spawn(async move { controller(kube, rpc, &cluster_id).await.map_err(|e| e.to_string()) })
+        tokio::spawn(async move { controller(kube, rpc, &cluster_id, naming).await.map_err(|e| e.to_string()) })
     };
 
     // A Service whose pods run on node-0 only (externalTrafficPolicy Local).

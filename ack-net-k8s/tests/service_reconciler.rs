@@ -382,3 +382,196 @@ async fn eni_services_need_an_eni_lookup_and_caches_must_fill() {
     let alone = Arc::try_unwrap(ctx).expect("the only owner");
     assert!(matches!(alone.run().await, Err(Error::CachesTaken)));
 }
+
+/// What ACK's cloud controller manager creates for `shop/web` (UID `uid-web`) in cluster
+/// `cluster` with one TCP port 80 on node port 30080 over `instances`, call by call as its
+/// code does it: the load balancer with its default name and protections, its tags, the
+/// VServer group named after the node port with the backends described by the group's
+/// name, the listener described by its port, started.
+async fn ccm_made(cloud: &Cloud, cluster: &str, instances: &[String]) -> ack_net_slb::LoadBalancerId {
+    let backends = instances.iter().map(|i| ack_net_slb::Backend::ecs(i, 30080)).collect();
+    ccm_made_with(cloud, cluster, "30080", backends).await
+}
+
+/// [`ccm_made`] with the group named after `group_port` (the node port, or the target port in
+/// ENI mode) and these backends (weight 100, described by the group's name).
+async fn ccm_made_with(
+    cloud: &Cloud,
+    cluster: &str,
+    group_port: &str,
+    backends: Vec<ack_net_slb::Backend>,
+) -> ack_net_slb::LoadBalancerId {
+    use ack_net_slb::{
+        Backend, ListenerBackend, ListenerProtocol, ListenerSpec, ModificationProtectionStatus, Scheduler, Tag,
+    };
+    let name = ack_net_slb::binding::ccm_load_balancer_name("uid-web");
+    let lb = cloud
+        .slb
+        .load_balancers()
+        .create()
+        .name(&name)
+        // CCM sends neither a spec nor a charge type and the cloud makes a pay-by-CLCU
+        // instance; the mock's default without either is a shared pay-by-spec one, so say it.
+        .pay_by_clcu()
+        .delete_protection(true)
+        .modification_protection(ModificationProtectionStatus::ConsoleProtection, Some("ConsoleProtection".into()))
+        .send()
+        .await
+        .expect("CreateLoadBalancer");
+    let id = lb.load_balancer_id;
+    let tags = [Tag::new("kubernetes.do.not.delete", &name), Tag::new("ack.aliyun.com", cluster)];
+    cloud.slb.tags().tag(std::slice::from_ref(&id), &tags).send().await.expect("TagResources");
+    let group_name = format!("k8s/{group_port}/web/shop/{cluster}");
+    let group = cloud.slb.vserver_groups().create(&id, &group_name).send().await.expect("CreateVServerGroup");
+    let backends: Vec<Backend> =
+        backends.into_iter().map(|b| b.with_weight(100).with_description(&group_name)).collect();
+    cloud
+        .slb
+        .vserver_groups()
+        .add_backends(&group.vserver_group_id, backends)
+        .send()
+        .await
+        .expect("AddVServerGroupBackendServers");
+    let listener = ListenerSpec::tcp(80, ListenerBackend::VServerGroup(group.vserver_group_id))
+        .with_scheduler(Scheduler::Rr)
+        .with_description(format!("k8s/80/web/shop/{cluster}"));
+    cloud.slb.listeners().create(&id, listener).send().await.expect("CreateLoadBalancerTCPListener");
+    cloud.slb.listeners().start(&id, 80, ListenerProtocol::Tcp).send().await.expect("StartLoadBalancerListener");
+    id
+}
+
+#[tokio::test]
+async fn ccm_naming_adopts_what_ccm_made_without_a_write_and_keeps_its_address() {
+    let s = setup(2, 2, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
+    let id = ccm_made(&s.cloud, "c-1", &s.cloud.instances).await;
+    let before = s.only_lb();
+    s.api.put(Kind::Service, service(json!({}), tcp80()));
+
+    s.cloud.stats.reset();
+    s.reconcile().await.expect("reconcile");
+    assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
+    assert_eq!(s.writes(), ["PATCH services/web", "PATCH services/web/status"], "finalizer and address only");
+    assert_eq!(s.ctx.load_balancer_of("shop/web").map(|i| i.to_string()), Some(id.to_string()));
+    let svc = s.api.service("shop", "web").expect("service");
+    let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
+    assert_eq!(ingress[0].ip.as_deref(), Some(before.address.as_str()));
+
+    // The Service changes: same load balancer, same address, CCM's names on what is new.
+    let ports = json!([{"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP", "targetPort": 8080},
+                       {"name": "admin", "port": 8081, "nodePort": 30081, "protocol": "TCP", "targetPort": 9090}]);
+    s.api.put(Kind::Service, service(json!({annotations::SCHEDULER: "wlc"}), ports));
+    s.reconcile().await.expect("reconcile");
+    let after = s.only_lb();
+    assert_eq!((after.id.as_str(), after.address.as_str()), (before.id.as_str(), before.address.as_str()));
+    assert_eq!(after.listeners.len(), 2, "{:?}", after.listeners);
+    let dump = s.cloud.mock.with_state(|st| st.slb.dump()).to_string();
+    for name in ["k8s/8081/web/shop/c-1", "k8s/30081/web/shop/c-1"] {
+        assert!(dump.contains(name), "{name} written as CCM writes it");
+    }
+    assert!(!dump.contains("ack-net.v1/"), "no ack-net marker in CCM naming");
+
+    // Converged again: nothing to write. CCM's descriptions carry no fingerprint, so the
+    // listeners and the groups are read every time: 3 + ports reads (ack-net's naming: 1 + ports).
+    s.cloud.stats.reset();
+    s.reconcile().await.expect("reconcile");
+    assert_eq!(s.cloud.stats.writes(), 0, "{}", s.cloud.stats);
+    assert_eq!(s.cloud.stats.reads(), 3 + 2, "{}", s.cloud.stats);
+}
+
+#[tokio::test]
+async fn a_load_balancer_of_another_cluster_or_service_is_refused_untouched() {
+    let s = setup(1, 1, cfg()).await;
+    // CCM made it for shop/web of cluster c-9; this cluster (c-1) is told to reuse it.
+    let id = ccm_made(&s.cloud, "c-9", &s.cloud.instances).await;
+    let before = s.only_lb();
+    s.api.put(
+        Kind::Service,
+        service(
+            json!({annotations::ID: id.to_string()}),
+            json!([
+        {"name": "admin", "port": 8081, "nodePort": 30081, "protocol": "TCP"}]),
+        ),
+    );
+    s.cloud.stats.reset();
+    let err = s.reconcile().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::LoadBalancer(ack_net_slb::binding::BindingError::OwnedElsewhere { claimant, .. }) if claimant.contains("c-9")),
+        "{err:?}"
+    );
+    assert_eq!(s.cloud.stats.writes(), 0, "{}", s.cloud.stats);
+    assert_eq!(s.only_lb(), before);
+    let events = s.events(&s.api.take_requests());
+    assert!(events.iter().any(|(kind, _, note)| kind == "Warning" && note.contains("c-9")), "{events:?}");
+
+    // The same in this cluster, but made for another Service.
+    let s = setup(1, 1, cfg()).await;
+    let id = ccm_made(&s.cloud, "c-1", &s.cloud.instances).await;
+    let mut other = service(json!({annotations::ID: id.to_string()}), tcp80());
+    other["metadata"]["name"] = json!("api");
+    s.api.put(Kind::Service, other);
+    let svc = s.api.service("shop", "api").expect("service");
+    let err = ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.unwrap_err();
+    assert!(matches!(&err, Error::LoadBalancer(ack_net_slb::binding::BindingError::OwnedElsewhere { .. })), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
+    let s = setup(1, 1, cfg()).await;
+    s.api.put(Kind::Service, service(json!({annotations::HOSTNAME: "web.example.com"}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let svc = s.api.service("shop", "web").expect("service");
+    let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
+    assert_eq!(ingress.len(), 1);
+    assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (Some("web.example.com"), None));
+    s.api.take_requests();
+    s.reconcile().await.expect("reconcile");
+    assert!(s.writes().is_empty(), "the status is already so");
+
+    // Without it, the address again.
+    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let svc = s.api.service("shop", "web").expect("service");
+    let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
+    assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (None, Some(s.only_lb().address.as_str())));
+}
+
+#[tokio::test]
+async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
+    let s = setup(3, 0, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
+    let pods: Vec<ack_net_slb::Backend> =
+        (0..3).map(|i| ack_net_slb::Backend::eni(&s.cloud.enis[i].0, s.cloud.enis[i].1, 8080)).collect();
+    ccm_made_with(&s.cloud, "c-1", "8080", pods).await;
+    let before = s.only_lb();
+    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80()));
+    let eps: Vec<(std::net::IpAddr, &str, bool, bool)> =
+        (0..3).map(|i| (s.cloud.enis[i].1, "n0", true, false)).collect();
+    let mut slices = s.slices;
+    slices.apply_watcher_event(&Event::Apply(parse(slice("web-abc", 8080, &eps))));
+
+    s.cloud.stats.reset();
+    let svc = s.api.service("shop", "web").expect("service");
+    ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.expect("reconcile");
+    assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
+    assert_eq!(s.cloud.load_balancers(), vec![before]);
+}
+
+#[tokio::test]
+async fn ccm_naming_creates_what_ccm_would_take_as_its_own() {
+    let s = setup(2, 2, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
+    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.reconcile().await.expect("reconcile");
+    let lb = s.only_lb();
+    let name = ack_net_slb::binding::ccm_load_balancer_name("uid-web");
+    assert!(lb.tags.contains(&("kubernetes.do.not.delete".to_owned(), name.clone())), "{:?}", lb.tags);
+    assert!(lb.tags.contains(&("ack.aliyun.com".to_owned(), "c-1".to_owned())), "{:?}", lb.tags);
+    let dump = s.cloud.mock.with_state(|st| st.slb.dump());
+    let text = dump.to_string();
+    assert!(text.contains(&format!("\"{name}\"")), "named as CCM names it");
+    assert!(text.contains("\"k8s/80/web/shop/c-1\""), "the listener's description");
+    let groups = dump["VServerGroups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].to_string().contains("\"k8s/30080/web/shop/c-1\""), "{}", groups[0]);
+    let descriptions = text.matches("k8s/30080/web/shop/c-1").count();
+    assert_eq!(descriptions, 3, "the group's name, and each of its 2 backends described by it");
+    assert!(!text.contains("ack-net.v1/") && !text.contains("ack-net.service"));
+}

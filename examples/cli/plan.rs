@@ -1,7 +1,8 @@
-//! `plan`: a Service manifest against the cloud. The Service (with the Nodes and
-//! EndpointSlices beside it) becomes a load balancer spec through ack-net-k8s, the load
-//! balancer it owns is observed through a `ServiceBinding`, and the plan prints as a diff.
-//! Nothing is written, except the seed `plan` puts on the embedded mock first.
+//! `plan`, `apply` and `delete`: a Service manifest against the cloud. The Service (with the
+//! Nodes and EndpointSlices beside it) becomes a load balancer spec through ack-net-k8s, the
+//! load balancer it owns is observed through a `ServiceBinding`, and the plan prints as a
+//! diff. `plan` writes nothing, except the seed it puts on the embedded mock first; `apply`
+//! then carries the plan out, and `delete` plans and carries out the binding's removal.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -9,12 +10,15 @@ use std::time::Duration;
 
 use ack_net_eni::EcsClient;
 use ack_net_examples::BoxError;
-use ack_net_k8s::service::annotations::ServiceAnnotations;
+use ack_net_k8s::service::annotations::{self, ServiceAnnotations};
 use ack_net_k8s::service::{
     instance_id_from_provider_id, resolve_enis, translate, BackendMode, BackendNote, ServiceConfig, ServiceLoadBalancer,
 };
 use ack_net_mock::{InstanceSeed, MockCloud};
-use ack_net_slb::binding::{BindingError, DrainPolicy, FoundBy, Observed, Plan, PlanOptions, ServiceBinding};
+use ack_net_slb::binding::{
+    ApplyReport, BindingError, DrainPolicy, FoundBy, Naming, ObserveOptions, Observed, Plan, PlanOptions,
+    ServiceBinding,
+};
 use ack_net_slb::{LoadBalancerId, SlbClient, VSwitchId};
 use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
 use k8s_openapi::api::core::v1::Service;
@@ -47,6 +51,24 @@ pub struct PlanArgs {
     /// The Service's load balancer, if known (else it is found by its ownership tags).
     #[arg(long, value_name = "LB_ID")]
     pub load_balancer: Option<LoadBalancerId>,
+    /// On the embedded mock, seed only the network and the Nodes' instances, not an earlier
+    /// version of the Service: the plan shows what the first `apply` creates.
+    #[arg(long)]
+    pub from_scratch: bool,
+    /// Find and mark the load balancer as ACK's cloud controller manager does (its tags,
+    /// listener descriptions and group names; the manifest's Service needs its uid): with
+    /// the ACK cluster id, `plan` shows what adopting CCM's load balancer would change.
+    #[arg(long)]
+    pub ccm_naming: bool,
+}
+
+/// What the plan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// The cloud as the Service wants it (`plan`, `apply`).
+    Converge,
+    /// The Service's binding removed (`delete`).
+    Delete,
 }
 
 /// Why a Service could not be planned.
@@ -113,12 +135,37 @@ pub struct PlannedService {
     pub observed: Observed,
     /// The plan.
     pub plan: Plan,
+    /// The binding that planned it, to apply it.
+    pub binding: ServiceBinding,
+}
+
+/// A plan carried out.
+#[derive(Debug)]
+pub struct AppliedService {
+    /// The plan and what led to it.
+    pub planned: PlannedService,
+    /// What applying it did.
+    pub report: ApplyReport,
 }
 
 /// Reads the manifest and plans its Service against `rpc`'s cloud. Given the embedded `mock`
-/// and no `--vswitch`, it first seeds the mock with a network, the Nodes' instances and an
-/// earlier version of the Service, so the plan has something to change.
+/// and no `--vswitch`, it first seeds the mock with a network, the Nodes' instances and
+/// (unless `--from-scratch`) an earlier version of the Service, so the plan has something to
+/// change.
 pub async fn plan(
+    args: &PlanArgs,
+    rpc: &ack_net_core::RpcClient,
+    mock: Option<&MockCloud>,
+    region: &RegionId,
+    progress: &Progress,
+) -> Result<PlannedService, BoxError> {
+    plan_for(Goal::Converge, args, rpc, mock, region, progress).await
+}
+
+/// [`plan`], for `goal`: deleting observes in full (to find every group of the binding) and
+/// plans the binding's removal.
+pub async fn plan_for(
+    goal: Goal,
     args: &PlanArgs,
     rpc: &ack_net_core::RpcClient,
     mock: Option<&MockCloud>,
@@ -134,7 +181,8 @@ pub async fn plan(
     }
     let service = select(&manifest, args.service.as_deref())?;
     let key = key_of(service);
-    let mut cfg = ServiceConfig::new(&args.cluster_id);
+    let naming = if args.ccm_naming { Naming::Ccm } else { Naming::AckNet };
+    let mut cfg = ServiceConfig::new(&args.cluster_id).with_naming(naming);
     if !cfg.wants(service) {
         return Err(PlanError::NotLoadBalancer { service: key, reason: why_not(service) }.into());
     }
@@ -160,7 +208,7 @@ pub async fn plan(
 
     let slb = SlbClient::new(rpc.clone());
     let lb_error = |doing, source| PlanError::LoadBalancer { doing, service: key.clone(), source: Box::new(source) };
-    if seeded.is_some() {
+    if seeded.is_some() && !args.from_scratch {
         seed_earlier_version(&slb, &translated, progress).await?;
     }
     // The plan shows what the controller would do; its drain wait is no part of a preview.
@@ -172,7 +220,11 @@ pub async fn plan(
         Some(id) => progress.say(format_args!("observing {id}")),
         None => progress.say(format_args!("observing the load balancer tagged for {}/{key}", args.cluster_id)),
     }
-    let observed = binding.observe(args.load_balancer.as_ref()).await.map_err(|e| lb_error("observing", e))?;
+    let observe = match goal {
+        Goal::Converge => binding.observe(args.load_balancer.as_ref()).await,
+        Goal::Delete => binding.observe_with(args.load_balancer.as_ref(), &ObserveOptions::full()).await,
+    };
+    let observed = observe.map_err(|e| lb_error("observing", e))?;
     match &observed.load_balancer {
         Some(lb) => progress.say(format_args!(
             "  found {} ({}): {} listener(s), {} read call(s)",
@@ -184,8 +236,79 @@ pub async fn plan(
         None => progress.say(format_args!("  none yet ({} read call(s))", observed.reads)),
     }
     progress.say("planning");
-    let plan = binding.plan(&observed).map_err(|e| lb_error("planning", e))?;
-    Ok(PlannedService { service: key, cluster_id: args.cluster_id.clone(), translated, observed, plan })
+    let plan = match goal {
+        Goal::Converge => binding.plan(&observed),
+        Goal::Delete => binding.plan_delete(&observed),
+    }
+    .map_err(|e| lb_error("planning", e))?;
+    Ok(PlannedService { service: key, cluster_id: args.cluster_id.clone(), translated, observed, plan, binding })
+}
+
+impl PlannedService {
+    /// Carries the plan out; a step that fails ends it with the error (the steps before it
+    /// are done, and planning again picks up from there).
+    pub async fn apply(self, progress: &Progress) -> Result<AppliedService, BoxError> {
+        if self.plan.is_empty() {
+            progress.say("nothing to apply");
+        } else {
+            progress.say(format_args!("applying {} step(s)", self.plan.steps.len()));
+        }
+        let report = self.binding.apply(&self.plan).await.map_err(|e| PlanError::LoadBalancer {
+            doing: "applying the plan to",
+            service: self.service.clone(),
+            source: Box::new(e.source),
+        })?;
+        progress.say(format_args!("  {} API call(s), {} write(s)", report.total_calls(), report.writes()));
+        Ok(AppliedService { planned: self, report })
+    }
+}
+
+impl AppliedService {
+    /// The load balancer the Service has now: the one created, else the one observed.
+    fn load_balancer_id(&self) -> Option<String> {
+        let observed = self.planned.observed.load_balancer.as_ref().map(|lb| &lb.attributes.load_balancer_id);
+        self.report.load_balancer_id.as_ref().or(observed).map(ToString::to_string)
+    }
+
+    /// The plan as `plan` prints it, then what was done, step by step.
+    pub fn render(&self) -> String {
+        let mut out = self.planned.render();
+        let lb = self.load_balancer_id().unwrap_or_else(|| "no load balancer".to_owned());
+        out.push_str(&format!(
+            "
+applied on {lb}: {} step(s), {} API call(s)
+",
+            self.report.steps.len(),
+            self.report.total_calls()
+        ));
+        for step in &self.report.steps {
+            out.push_str(&format!(
+                "  #{:<3} {} ({} call(s))
+",
+                step.id, step.summary, step.calls
+            ));
+        }
+        out
+    }
+
+    /// [`PlannedService::to_json`] with what was done under `applied`.
+    pub fn to_json(&self) -> Value {
+        let mut v = self.planned.to_json();
+        let steps: Vec<Value> = self
+            .report
+            .steps
+            .iter()
+            .map(|s| json!({"id": s.id, "action": s.action, "summary": s.summary, "calls": s.calls}))
+            .collect();
+        v["applied"] = json!({
+            "load_balancer_id": self.load_balancer_id(),
+            "steps": steps,
+            "calls": self.report.total_calls(),
+            "writes": self.report.writes(),
+            "calls_by_action": self.report.calls,
+        });
+        v
+    }
 }
 
 impl PlannedService {
@@ -300,11 +423,12 @@ fn select<'a>(manifest: &'a Manifest, wanted: Option<&str>) -> Result<&'a Servic
 /// Why `ServiceConfig::wants` refused the Service.
 fn why_not(service: &Service) -> String {
     let spec = service.spec.as_ref();
+    let annotated = service.metadata.annotations.as_ref().and_then(|a| a.get(annotations::CLASS_ANNOTATION));
     match spec.and_then(|s| s.type_.as_deref()) {
-        Some("LoadBalancer") => format!(
-            "its loadBalancerClass {:?} is another controller's",
-            spec.and_then(|s| s.load_balancer_class.as_deref()).unwrap_or_default()
-        ),
+        Some("LoadBalancer") => match (spec.and_then(|s| s.load_balancer_class.as_deref()), annotated) {
+            (None, Some(class)) => format!("its {} {class:?} is another controller's", annotations::CLASS_ANNOTATION),
+            (class, _) => format!("its loadBalancerClass {:?} is another controller's", class.unwrap_or_default()),
+        },
         Some(t) => format!("its type is {t}, not LoadBalancer"),
         None => "its type is ClusterIP (the default), not LoadBalancer".to_owned(),
     }
@@ -455,6 +579,12 @@ mod tests {
         assert_eq!(e.to_string(), "the manifest holds no Service (0 Services, 1 Node, 0 EndpointSlices)");
         assert_eq!(why_not(select(&m, Some("b")).unwrap()), "its type is NodePort, not LoadBalancer");
         assert!(why_not(select(&m, Some("shop/a")).unwrap()).contains("ClusterIP"));
+        let nlb = manifest(
+            "kind: Service\nmetadata: {name: n, annotations: {service.beta.kubernetes.io/class: nlb}}\nspec: {type: LoadBalancer}\n",
+        );
+        let s = select(&nlb, None).unwrap();
+        assert!(!ServiceConfig::new("c").wants(s));
+        assert_eq!(why_not(s), "its service.beta.kubernetes.io/class \"nlb\" is another controller's");
     }
 
     fn sample(name: &str) -> PathBuf {
@@ -472,7 +602,15 @@ mod tests {
     }
 
     fn args(files: Vec<PathBuf>) -> PlanArgs {
-        PlanArgs { files, service: None, cluster_id: DEFAULT_CLUSTER_ID.to_owned(), vswitch: None, load_balancer: None }
+        PlanArgs {
+            files,
+            service: None,
+            cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
+            vswitch: None,
+            load_balancer: None,
+            from_scratch: false,
+            ccm_naming: false,
+        }
     }
 
     #[tokio::test]
@@ -499,6 +637,53 @@ mod tests {
         // Without its Nodes, the Service has no backends: the plan empties its groups.
         let planned = plan_on_mock(&args(vec![sample("web-service.yaml")])).await.unwrap();
         assert!(planned.translated.backends.ports.iter().all(|p| p.backends.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn from_scratch_plans_the_first_creation_which_apply_makes_and_delete_removes() {
+        let region = RegionId::new("cn-hangzhou").unwrap();
+        let cloud = ack_net_examples::Cloud::connect_with(None, region.as_str(), None).await.unwrap();
+        let progress = Progress::new(true);
+        let mock = cloud.mock.as_ref();
+        let files = vec![sample("web-service.yaml"), sample("nodes.yaml")];
+        let scratch = PlanArgs { from_scratch: true, ..args(files.clone()) };
+
+        let planned = plan(&scratch, &cloud.rpc, mock, &region, &progress).await.unwrap();
+        assert!(planned.observed.load_balancer.is_none(), "no earlier version was seeded");
+        assert_eq!(planned.plan.calls_by_action()[0], ("CreateLoadBalancer", 1));
+        let first = planned.plan.writes();
+
+        let applied = planned.apply(&progress).await.unwrap();
+        assert_eq!(applied.report.writes(), first as u64, "apply carries out exactly the plan");
+        let id = applied.report.load_balancer_id.clone().expect("created");
+        assert!(applied.render().contains(&format!("applied on {id}: {first} step(s)")), "{}", applied.render());
+        let json = applied.to_json();
+        assert_eq!(json["applied"]["load_balancer_id"].as_str(), Some(id.as_str()));
+        assert_eq!(json["applied"]["writes"].as_u64(), Some(first as u64));
+        let binding = &applied.planned.binding;
+        assert!(binding.plan(&binding.observe(Some(&id)).await.unwrap()).unwrap().is_empty(), "converged");
+
+        // Delete finds it by its tags (the VSwitch given, so nothing is seeded again).
+        let seeded = applied.planned.translated.spec.attributes().and_then(|a| a.vswitch_id.clone());
+        let delete = PlanArgs { vswitch: seeded, ..args(files) };
+        let planned = plan_for(Goal::Delete, &delete, &cloud.rpc, mock, &region, &progress).await.unwrap();
+        let applied = planned.apply(&progress).await.unwrap();
+        assert_eq!(applied.report.calls.get("DeleteLoadBalancer"), Some(&1), "{:?}", applied.report.calls);
+        let lbs = SlbClient::new(cloud.rpc.clone()).load_balancers();
+        assert!(lbs.get(&id).await.is_err_and(|e| e.is_not_found()), "deleted");
+        if let Some(m) = cloud.mock {
+            m.shutdown().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn ccm_naming_plans_with_ccms_names() {
+        let files = vec![sample("web-service.yaml"), sample("nodes.yaml")];
+        let planned = plan_on_mock(&PlanArgs { ccm_naming: true, ..args(files) }).await.unwrap();
+        assert!(planned.observed.load_balancer.is_some(), "the earlier version, seeded in CCM's naming, is found");
+        let text = planned.render();
+        assert!(text.contains("\"k8s/30443/web/shop/ack-net\""), "{text}");
+        assert!(!text.contains("ack-net.v1/"), "{text}");
     }
 
     #[tokio::test]

@@ -33,11 +33,12 @@ mod reconciler;
 mod spec;
 
 pub use crate::Backoff;
+pub use ack_net_slb::binding::ccm_load_balancer_name;
 pub use backends::{
     eni_addresses, instance_id_from_provider_id, is_ready, lookup_enis, port_endpoints, resolve_enis, service_backends,
     slices_of, BackendMode, BackendNote, EligibleNode, EndpointState, EniLookup, EniMap, NodeFilter, NodeSelection,
-    PortBackends, PortEndpoint, ServiceBackends, SkipReason, SkippedNode, CONTROL_PLANE_LABELS, EXCLUDE_LABEL,
-    EXCLUDE_LABEL_DEPRECATED, SERVICE_NAME_LABEL,
+    PortBackends, PortEndpoint, ServiceBackends, SkipReason, SkippedNode, CCM_EXCLUDE_LABELS, CONTROL_PLANE_LABELS,
+    EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED, SERVICE_NAME_LABEL, TO_BE_DELETED_TAINT,
 };
 pub use error::{BoxError, Error};
 pub use reconciler::{ServiceReconciler, CONTROLLER_NAME, FINALIZER};

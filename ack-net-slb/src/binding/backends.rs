@@ -47,7 +47,8 @@ pub(crate) struct GroupInput<'a> {
     pub port: u16,
     /// The group (existing, or to create).
     pub group: GroupRef,
-    /// The name of a group to create.
+    /// The group's name (of a group to create, and in CCM's naming its backends'
+    /// description).
     pub name: &'a str,
     /// What the group holds now (empty for a new group).
     pub observed: &'a [Backend],
@@ -59,6 +60,8 @@ pub(crate) struct GroupInput<'a> {
     pub listener: Option<(u16, ListenerProtocol)>,
     /// Health of the backends behind that listener, when observed.
     pub health: Option<&'a [BackendHealth]>,
+    /// Leave the weights of backends already in the group as they are.
+    pub keep_observed_weights: bool,
 }
 
 /// Adds the group's steps after `after`; returns the last step (the group is then as
@@ -72,8 +75,10 @@ pub(crate) fn plan_group(
 ) -> Result<Option<usize>, BindingError> {
     let port = input.port;
     let batch = options.batch_size.max(1);
-    let marked =
-        |w: &Backend| Backend { description: Some(owner.backend_description(w.description.as_deref())), ..w.clone() };
+    let marked = |w: &Backend| Backend {
+        description: Some(owner.backend_description_in(input.name, w.description.as_deref())),
+        ..w.clone()
+    };
     let mut chain = Chain { last: None, after };
 
     if let GroupRef::New(_) = input.group {
@@ -121,8 +126,11 @@ pub(crate) fn plan_group(
                         backend_port: w.port,
                     });
                 }
-                let same_description = owner.backend_description_is(o.description.as_deref(), w.description.as_deref());
-                if o.weight != w.weight || !same_description {
+                let same_description =
+                    owner.backend_description_in_is(o.description.as_deref(), input.name, w.description.as_deref());
+                if input.keep_observed_weights && !same_description {
+                    updates.push(Backend { weight: o.weight, ..marked(w) });
+                } else if (o.weight != w.weight && !input.keep_observed_weights) || !same_description {
                     updates.push(marked(w));
                 }
             }

@@ -5,9 +5,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::Value;
 
 use super::backends::{plan_group, GroupInput};
+use super::ccm::CCM_REUSE_TAG;
 use super::error::{BindingError, PortHolder};
 use super::observe::{same_port_space, Observed, ObservedGroup, ObservedListener, ObservedLoadBalancer};
-use super::ownership::{client_token, fingerprint, ListenerMarker, OwnerId, CLUSTER_TAG, SERVICE_TAG};
+use super::ownership::{client_token, fingerprint, ListenerMarker, Naming, OwnerId};
 use super::plan::{Action, Builder, GroupRef, LoadBalancerRef, Plan, PlanOptions};
 use super::spec::{Billing, LoadBalancerAttributes, LoadBalancerSource, LoadBalancerSpec, PortSpec};
 use crate::{
@@ -42,10 +43,23 @@ pub fn plan_with(spec: &LoadBalancerSpec, observed: &Observed, options: &PlanOpt
         }
         (None, LoadBalancerSource::Reuse(id)) => return Err(BindingError::ReusedNotFound(id.clone())),
         (Some(o), source) => {
+            if let LoadBalancerSource::Reuse(id) = source {
+                if let Some(claimant) = spec.owner.other_claimant(&o.attributes.tags) {
+                    return Err(BindingError::OwnedElsewhere { load_balancer_id: id.clone(), claimant });
+                }
+            }
             check_conflicts(spec, o, &owner)?;
-            if let LoadBalancerSource::Create(attrs) = source {
-                if spec.owner.owns_tags(&o.attributes.tags) {
-                    load_balancer_steps(&mut b, attrs, o, &mut notes);
+            match source {
+                LoadBalancerSource::Create(attrs) => {
+                    if spec.owner.owns_tags(&o.attributes.tags) {
+                        load_balancer_steps(&mut b, attrs, o, &mut notes);
+                    }
+                }
+                LoadBalancerSource::Reuse(_) => {
+                    let marked = o.attributes.tags.iter().any(|t| t.key == CCM_REUSE_TAG);
+                    if spec.owner.naming() == Naming::Ccm && !marked {
+                        b.push(Action::TagLoadBalancer { tags: vec![crate::Tag::new(CCM_REUSE_TAG, "true")] }, vec![]);
+                    }
                 }
             }
             (LoadBalancerRef::Existing(o.attributes.load_balancer_id.clone()), Vec::new())
@@ -123,7 +137,7 @@ pub fn plan_delete(spec: &LoadBalancerSpec, observed: &Observed) -> Result<Plan,
         }
         if created && spec.owner.owns_tags(&o.attributes.tags) {
             all.extend(0..b.steps.len());
-            b.push(Action::UntagLoadBalancer { keys: vec![CLUSTER_TAG.into(), SERVICE_TAG.into()] }, all);
+            b.push(Action::UntagLoadBalancer { keys: spec.owner.tags().into_iter().map(|t| t.key).collect() }, all);
         }
     }
     Ok(Plan {
@@ -250,7 +264,7 @@ pub(crate) fn full_listener(
     let mut l = w.clone();
     l.backend = group.cloned().map(ListenerBackend::VServerGroup);
     let marker = ListenerMarker { owner: owner.clone(), fingerprint: fp.to_owned(), group: group.cloned() };
-    l.description = Some(marker.render());
+    l.description = Some(marker.render_for(w.port));
     l.normalized()
 }
 
@@ -377,7 +391,7 @@ fn plan_ports(
             if let GroupRef::Existing(id) = &gref {
                 used.insert(id.clone());
             }
-            let name = owner.group_name(port, service);
+            let name = owner.group_name_for(p, service);
             let input = GroupInput {
                 port,
                 group: gref.clone(),
@@ -387,6 +401,7 @@ fn plan_ports(
                 wanted_hashes: hashes.get(at).map(Vec::as_slice),
                 listener: current.map(|l| (l.port, l.protocol.clone())),
                 health,
+                keep_observed_weights: p.keep_observed_weights,
             };
             let last = plan_group(b, owner, &input, options, lb_after.to_vec())?;
             (Some(gref), last)

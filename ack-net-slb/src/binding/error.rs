@@ -84,6 +84,15 @@ pub enum BindingError {
         /// The load balancers.
         ids: Vec<LoadBalancerId>,
     },
+    /// The load balancer to reuse belongs to another cluster or service (by the tags that
+    /// ack-net and ACK's cloud controller manager write): it is never modified.
+    #[error("the load balancer {load_balancer_id} to reuse belongs to {claimant}: not touched")]
+    OwnedElsewhere {
+        /// The load balancer.
+        load_balancer_id: LoadBalancerId,
+        /// Who it belongs to.
+        claimant: String,
+    },
     /// The load balancer to reuse does not exist.
     #[error("the load balancer {0} to reuse does not exist")]
     ReusedNotFound(LoadBalancerId),
@@ -115,7 +124,8 @@ impl BindingError {
             BindingError::TooManyBackends { .. } => ErrorClass::Capacity,
             BindingError::PortConflict { .. }
             | BindingError::ForeignBackend { .. }
-            | BindingError::AmbiguousOwnership { .. } => ErrorClass::Conflict,
+            | BindingError::AmbiguousOwnership { .. }
+            | BindingError::OwnedElsewhere { .. } => ErrorClass::Conflict,
             BindingError::ReusedNotFound(_) => ErrorClass::NotFound,
             BindingError::NeedsFullObservation(_) | BindingError::UnresolvedReference { .. } => {
                 ErrorClass::InvalidInput

@@ -19,7 +19,10 @@
 //! [`OwnerId::group_name`]; its backends a marker in their description. The binding never
 //! changes or deletes anything without its marker: a wanted port held by another listener
 //! is [`BindingError::PortConflict`] before any write, and on a reused load balancer
-//! everything else stays.
+//! everything else stays. A load balancer to reuse that another cluster or service
+//! created or claims is [`BindingError::OwnedElsewhere`]. With [`Naming::Ccm`] the
+//! binding uses the names and tags of ACK's cloud controller manager instead, and adopts
+//! what it made in place.
 //!
 //! ## No dropped traffic
 //! New backends are added before leaving ones are removed while the group has room; when
@@ -67,9 +70,11 @@
 
 mod apply;
 mod backends;
+mod ccm;
 mod diff;
 mod display;
 mod error;
+mod hashing;
 mod observe;
 mod ownership;
 mod plan;
@@ -78,12 +83,13 @@ mod spec;
 mod tests;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, StepHook, StepReport};
+pub use ccm::{ccm_load_balancer_name, CCM_CLUSTER_TAG, CCM_REUSE_TAG, CCM_SERVICE_TAG};
 pub use diff::{plan, plan_delete, plan_with};
 pub use error::{BindingError, PortHolder};
 pub use observe::{
     observe, FoundBy, ObserveMode, ObserveOptions, Observed, ObservedGroup, ObservedListener, ObservedLoadBalancer,
 };
-pub use ownership::{fingerprint, ListenerMarker, Owner, OwnerId, CLUSTER_TAG, MARKER_PREFIX, SERVICE_TAG};
+pub use ownership::{fingerprint, ListenerMarker, Naming, Owner, OwnerId, CLUSTER_TAG, MARKER_PREFIX, SERVICE_TAG};
 pub use plan::{
     Action, DrainPolicy, GroupRef, LoadBalancerRef, Plan, PlanOptions, SetPurpose, Step, DEFAULT_GROUP_QUOTA,
 };

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::error::BindingError;
 use super::ownership::{ListenerMarker, OwnerId};
-use super::spec::{LoadBalancerSource, LoadBalancerSpec};
+use super::spec::{LoadBalancerSource, LoadBalancerSpec, PortSpec};
 use crate::{
     Backend, BackendHealth, ListenerBackend, ListenerProtocol, ListenerSpec, ListenerStatus, LoadBalancer,
     LoadBalancerId, SlbClient, VServerGroupId,
@@ -189,7 +189,8 @@ pub async fn observe(
             status: None,
         })
         .collect();
-    let full = options.mode == ObserveMode::Full;
+    // CCM's listener descriptions carry no fingerprint: only the settings tell a change.
+    let full = options.mode == ObserveMode::Full || owner.is_ccm();
     let ours = |l: &ObservedListener| l.marker().is_some_and(|m| m.owner == owner);
     if full && listeners.iter().any(ours) {
         reads += 1;
@@ -225,6 +226,13 @@ pub async fn observe(
         for g in client.vserver_groups().describe(&lb_id).send().await? {
             let Some((o, port)) = OwnerId::parse_group_name(&g.name) else { continue };
             if o == owner {
+                // A CCM name holds the node or target port: the spec tells the listener's.
+                let port = if owner.is_ccm() {
+                    let service = spec.owner.service();
+                    spec.ports.iter().find(|p| owner.group_name_for(p, service) == g.name).map_or(0, PortSpec::port)
+                } else {
+                    port
+                };
                 named
                     .insert(g.vserver_group_id.clone(), ObservedGroup { id: g.vserver_group_id, port, backends: None });
             }

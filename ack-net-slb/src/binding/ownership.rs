@@ -7,7 +7,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ccm::{ccm_load_balancer_name, CcmKey, CCM_CLUSTER_TAG, CCM_SERVICE_TAG};
 use super::error::BindingError;
+pub(crate) use super::hashing::{Fnv, FxBuild, IdentityBuild};
+use super::spec::PortSpec;
 use crate::{Backend, ListenerSpec, Tag, VServerGroupId};
 
 /// The tag key carrying the owner's cluster id on a load balancer the binding created.
@@ -37,12 +40,48 @@ pub struct Owner {
     cluster_id: String,
     service: String,
     uid: Option<String>,
+    #[serde(default)]
+    naming: Naming,
+}
+
+/// Which names and tags mark what a binding owns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Naming {
+    /// ack-net's own: [`CLUSTER_TAG`] and [`SERVICE_TAG`], [`ListenerMarker`]s and
+    /// `ack-net.v1/` group names and backend descriptions.
+    #[default]
+    AckNet,
+    /// Those of ACK's cloud controller manager (see [`ccm_load_balancer_name`] and
+    /// [`CCM_SERVICE_TAG`]): what CCM created for the service is the binding's own, and
+    /// what the binding creates CCM takes as its own. Needs a `namespace/name` service and
+    /// the uid; listeners are always read in full (CCM's descriptions carry no
+    /// fingerprint).
+    Ccm,
 }
 
 impl Owner {
     /// A binding of `service` (such as `namespace/name`) in cluster `cluster_id`.
     pub fn new(cluster_id: impl Into<String>, service: impl Into<String>) -> Self {
-        Self { cluster_id: cluster_id.into(), service: service.into(), uid: None }
+        Self { cluster_id: cluster_id.into(), service: service.into(), uid: None, naming: Naming::AckNet }
+    }
+
+    /// Marks what the binding owns with these names and tags.
+    ///
+    /// ```
+    /// use ack_net_slb::binding::{Naming, Owner};
+    /// let owner = Owner::new("c-1", "shop/web").with_uid("6f1c3c3e-9d8b").with_naming(Naming::Ccm);
+    /// let keys: Vec<String> = owner.tags().into_iter().map(|t| t.key).collect();
+    /// assert_eq!(keys, ["kubernetes.do.not.delete", "ack.aliyun.com"]);
+    /// ```
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// The naming.
+    pub fn naming(&self) -> Naming {
+        self.naming
     }
 
     /// Sets the instance id, which goes into the `ClientToken` of the load balancer the
@@ -75,18 +114,55 @@ impl Owner {
         h.write(self.cluster_id.as_bytes());
         h.write(&[0]);
         h.write(self.service.as_bytes());
-        OwnerId(format!("{:016x}", h.finish()))
+        let ccm = match self.naming {
+            Naming::Ccm => CcmKey::new(&self.cluster_id, &self.service),
+            Naming::AckNet => None,
+        };
+        OwnerId { id: format!("{:016x}", h.finish()), ccm }
     }
 
     /// The ownership tags of a load balancer the binding created.
     pub fn tags(&self) -> Vec<Tag> {
-        vec![Tag::new(CLUSTER_TAG, &self.cluster_id), Tag::new(SERVICE_TAG, &self.service)]
+        match self.naming {
+            Naming::AckNet => vec![Tag::new(CLUSTER_TAG, &self.cluster_id), Tag::new(SERVICE_TAG, &self.service)],
+            Naming::Ccm => vec![
+                Tag::new(CCM_SERVICE_TAG, ccm_load_balancer_name(self.uid.as_deref().unwrap_or_default())),
+                Tag::new(CCM_CLUSTER_TAG, &self.cluster_id),
+            ],
+        }
     }
 
-    /// Whether `tags` carry this owner's ownership tags.
+    /// Whether `tags` carry this owner's ownership tags. (A load balancer CCM created
+    /// before it wrote the cluster tag has only the service one.)
     pub fn owns_tags(&self, tags: &[Tag]) -> bool {
-        let has = |k: &str, v: &str| tags.iter().any(|t| t.key == k && t.value == v);
-        has(CLUSTER_TAG, &self.cluster_id) && has(SERVICE_TAG, &self.service)
+        let value = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.as_str());
+        let [service, cluster] = self.tags().try_into().unwrap_or_else(|_| unreachable!("two ownership tags"));
+        let cluster_ok = match self.naming {
+            Naming::AckNet => value(&cluster.key) == Some(cluster.value.as_str()),
+            Naming::Ccm => value(&cluster.key).is_none_or(|v| v == cluster.value),
+        };
+        value(&service.key) == Some(service.value.as_str()) && cluster_ok
+    }
+
+    /// Who else, by the tags every controller writes, created or claims the load balancer
+    /// carrying `tags` (another cluster, another service): `None` when nobody or this
+    /// owner does.
+    pub fn other_claimant(&self, tags: &[Tag]) -> Option<String> {
+        let value = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.as_str());
+        let ccm_name = self.uid.as_deref().map(ccm_load_balancer_name);
+        let ccm_own = self.naming == Naming::Ccm;
+        for key in [CLUSTER_TAG, CCM_CLUSTER_TAG] {
+            if let Some(c) = value(key).filter(|c| *c != self.cluster_id) {
+                return Some(format!("cluster {c}"));
+            }
+        }
+        if let Some(s) = value(SERVICE_TAG).filter(|s| *s != self.service || ccm_own) {
+            return Some(format!("ack-net's binding of {s}"));
+        }
+        if let Some(n) = value(CCM_SERVICE_TAG).filter(|n| !ccm_own || ccm_name.as_deref() != Some(*n)) {
+            return Some(format!("the cloud controller manager's Service {n}"));
+        }
+        None
     }
 
     pub(crate) fn validate(&self) -> Result<(), BindingError> {
@@ -104,6 +180,17 @@ impl Owner {
                 return Err(BindingError::invalid_spec("owner uid", "1-64 characters"));
             }
         }
+        if self.naming == Naming::Ccm {
+            if CcmKey::new(&self.cluster_id, &self.service).is_none() {
+                return Err(BindingError::invalid_spec(
+                    "owner service",
+                    "CCM naming needs namespace/name and a cluster id without /",
+                ));
+            }
+            if self.uid.is_none() {
+                return Err(BindingError::invalid_spec("owner uid", "CCM naming tags the load balancer by the uid"));
+            }
+        }
         Ok(())
     }
 }
@@ -114,32 +201,109 @@ impl fmt::Display for Owner {
     }
 }
 
-/// The 16-hex-digit owner id of [`Owner::id`].
+/// The 16-hex-digit owner id of [`Owner::id`], with the owner's CCM names in
+/// [`Naming::Ccm`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct OwnerId(String);
+#[serde(into = "OwnerIdWire", from = "OwnerIdWire")]
+pub struct OwnerId {
+    id: String,
+    ccm: Option<CcmKey>,
+}
+
+/// An [`OwnerId`] as serialized: the id alone (as before CCM naming existed), or with the
+/// owner's CCM names.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum OwnerIdWire {
+    Plain(String),
+    Ccm { id: String, ccm: CcmKey },
+}
+
+impl From<OwnerId> for OwnerIdWire {
+    fn from(o: OwnerId) -> Self {
+        match o.ccm {
+            None => OwnerIdWire::Plain(o.id),
+            Some(ccm) => OwnerIdWire::Ccm { id: o.id, ccm },
+        }
+    }
+}
+
+impl From<OwnerIdWire> for OwnerId {
+    fn from(w: OwnerIdWire) -> Self {
+        match w {
+            OwnerIdWire::Plain(id) => OwnerId { id, ccm: None },
+            OwnerIdWire::Ccm { id, ccm } => OwnerId { id, ccm: Some(ccm) },
+        }
+    }
+}
 
 impl OwnerId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
     }
 
     fn parse(s: &str) -> Option<Self> {
-        (s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self(s.to_owned()))
+        (s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self { id: s.to_owned(), ccm: None })
+    }
+
+    /// The owner of what CCM named with `key`: the id [`Owner::id`] gives that service.
+    fn of_ccm(key: CcmKey) -> Self {
+        let owner = Owner::new(&key.cluster, format!("{}/{}", key.namespace, key.name)).with_naming(Naming::Ccm);
+        owner.id()
+    }
+
+    /// Whether the owner uses CCM's names.
+    pub fn is_ccm(&self) -> bool {
+        self.ccm.is_some()
+    }
+
+    /// The name of the VServer group this owner uses for `port`: [`group_name`](Self::group_name)
+    /// in ack-net's naming; CCM's (`k8s/<node or target port>/...`, the port from
+    /// [`PortSpec::ccm_group_port`], else the backends', else the listener's) in CCM's.
+    pub fn group_name_for(&self, port: &PortSpec, service: &str) -> String {
+        match &self.ccm {
+            None => self.group_name(port.port(), service),
+            Some(k) => {
+                let p = port
+                    .ccm_group_port
+                    .clone()
+                    .unwrap_or_else(|| port.backends.first().map_or(port.port(), |b| b.port).to_string());
+                k.named(&p)
+            }
+        }
+    }
+
+    /// The `Description` of a backend this owner adds to the group named `group`: the
+    /// group's name in CCM's naming, else [`backend_description`](Self::backend_description).
+    pub(crate) fn backend_description_in(&self, group: &str, own: Option<&str>) -> String {
+        match &self.ccm {
+            Some(_) => group.to_owned(),
+            None => self.backend_description(own),
+        }
+    }
+
+    /// Whether a backend `Description` is `backend_description_in(group, own)`.
+    pub(crate) fn backend_description_in_is(&self, have: Option<&str>, group: &str, own: Option<&str>) -> bool {
+        match &self.ccm {
+            Some(_) => have == Some(group),
+            None => self.backend_description_is(have, own),
+        }
     }
 
     /// The `Description` of a backend this owner added: the marker, then `/` and the
     /// caller's own description when there is one.
     pub fn backend_description(&self, own: Option<&str>) -> String {
         match own {
-            Some(d) if !d.is_empty() => format!("{MARKER_PREFIX}{}/{d}", self.0),
-            _ => format!("{MARKER_PREFIX}{}", self.0),
+            Some(d) if !d.is_empty() => format!("{MARKER_PREFIX}{}/{d}", self.id),
+            _ => format!("{MARKER_PREFIX}{}", self.id),
         }
     }
 
     /// Whether a backend `Description` is `backend_description(own)`, without allocating.
     pub(crate) fn backend_description_is(&self, have: Option<&str>, own: Option<&str>) -> bool {
-        let Some(rest) = have.and_then(|h| h.strip_prefix(MARKER_PREFIX)).and_then(|h| h.strip_prefix(self.0.as_str()))
+        let Some(rest) =
+            have.and_then(|h| h.strip_prefix(MARKER_PREFIX)).and_then(|h| h.strip_prefix(self.id.as_str()))
         else {
             return false;
         };
@@ -149,19 +313,22 @@ impl OwnerId {
         }
     }
 
-    /// Whether a backend carries this owner's marker.
+    /// Whether a backend carries this owner's marker (in CCM's naming: the name of one of
+    /// the owner's groups).
     pub fn owns_backend(&self, b: &Backend) -> bool {
-        b.description
-            .as_deref()
-            .and_then(|h| h.strip_prefix(MARKER_PREFIX))
-            .and_then(|h| h.strip_prefix(self.0.as_str()))
+        let d = b.description.as_deref();
+        if let Some(k) = &self.ccm {
+            return d.and_then(CcmKey::parse).is_some_and(|(other, _)| other == *k);
+        }
+        d.and_then(|h| h.strip_prefix(MARKER_PREFIX))
+            .and_then(|h| h.strip_prefix(self.id.as_str()))
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     /// The name of the VServer group this owner uses for `port`:
     /// `ack-net.v1/<owner>/<port>/<service>` (the service part cut to fit 128 characters).
     pub fn group_name(&self, port: u16, service: &str) -> String {
-        let mut name = format!("{MARKER_PREFIX}{}/{port}/", self.0);
+        let mut name = format!("{MARKER_PREFIX}{}/{port}/", self.id);
         for c in service.chars() {
             if name.chars().count() >= MAX_GROUP_NAME {
                 break;
@@ -171,8 +338,12 @@ impl OwnerId {
         name
     }
 
-    /// The owner and port a group name was made for, if it is a binding's group name.
+    /// The owner and port a group name was made for, if it is a binding's group name. A
+    /// CCM group name gives the node or target port (0 for a named one), not the listener's.
     pub fn parse_group_name(name: &str) -> Option<(OwnerId, u16)> {
+        if let Some((key, port)) = CcmKey::parse(name) {
+            return Some((OwnerId::of_ccm(key), port.parse().unwrap_or(0)));
+        }
         let rest = name.strip_prefix(MARKER_PREFIX)?;
         let mut parts = rest.splitn(3, '/');
         let owner = OwnerId::parse(parts.next()?)?;
@@ -183,7 +354,10 @@ impl OwnerId {
 
 impl fmt::Display for OwnerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match &self.ccm {
+            None => f.write_str(&self.id),
+            Some(k) => write!(f, "CCM's {}/{} in {}", k.namespace, k.name, k.cluster),
+        }
     }
 }
 
@@ -203,8 +377,13 @@ pub struct ListenerMarker {
 }
 
 impl ListenerMarker {
-    /// Reads a listener description; `None` when it is not a binding's.
+    /// Reads a listener description; `None` when it is not a binding's. A CCM description
+    /// (`k8s/<port>/<service>/<namespace>/<cluster>`) is the marker of that service's owner
+    /// in [`Naming::Ccm`], with no fingerprint and no group.
     pub fn parse(description: &str) -> Option<Self> {
+        if let Some((key, _)) = CcmKey::parse(description) {
+            return Some(Self { owner: OwnerId::of_ccm(key), fingerprint: String::new(), group: None });
+        }
         let rest = description.strip_prefix(MARKER_PREFIX)?;
         let mut parts = rest.splitn(3, '/');
         let owner = OwnerId::parse(parts.next()?)?;
@@ -219,9 +398,18 @@ impl ListenerMarker {
         Some(Self { owner, fingerprint: fingerprint.to_owned(), group })
     }
 
+    /// The description of this owner's listener on `port`: CCM's in [`Naming::Ccm`], else
+    /// [`render`](Self::render).
+    pub fn render_for(&self, port: u16) -> String {
+        match &self.owner.ccm {
+            Some(k) => k.named(&port.to_string()),
+            None => self.render(),
+        }
+    }
+
     /// The description text. The group id is left out (`-`) when it would not fit.
     pub fn render(&self) -> String {
-        let head = format!("{MARKER_PREFIX}{}/{}/", self.owner, self.fingerprint);
+        let head = format!("{MARKER_PREFIX}{}/{}/", self.owner.as_str(), self.fingerprint);
         match &self.group {
             Some(g) if head.len() + g.as_str().len() <= MAX_DESCRIPTION => format!("{head}{g}"),
             _ => format!("{head}-"),
@@ -250,128 +438,8 @@ pub(crate) fn client_token(owner: &Owner, create_params: &str) -> String {
     h.write(owner.uid.as_deref().unwrap_or("").as_bytes());
     h.write(&[0]);
     h.write(create_params.as_bytes());
-    format!("ack-net-{}-{:016x}", owner.id(), h.finish())
+    format!("ack-net-{}-{:016x}", owner.id().as_str(), h.finish())
 }
-
-/// FNV-1a, 64 bits: stable across Rust versions and platforms (unlike `DefaultHasher`),
-/// which markers written to the cloud need.
-pub(crate) struct Fnv(u64);
-
-impl Fnv {
-    pub(crate) fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    pub(crate) fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A fast, non-cryptographic hasher (the multiply-rotate of rustc's FxHash) for the
-/// backend indexes of the planner: the keys come from the spec and the cloud, not from an
-/// attacker, and SipHash dominated planning time for groups of thousands of backends.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    /// The multiply only carries entropy upwards, and hashbrown picks buckets by the low
-    /// bits: mix the high bits down (murmur3's finalizer) or keys that differ only in
-    /// their upper bytes (addresses in one /16) collide.
-    #[inline]
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-/// A `HashMap`/`HashSet` hasher built on [`FxHasher`].
-pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
-/// A hasher for keys that are already well-mixed 64-bit hashes.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A hasher builder for [`IdentityHasher`].
-pub(crate) type IdentityBuild = std::hash::BuildHasherDefault<IdentityHasher>;
 
 #[cfg(test)]
 mod tests {

@@ -235,12 +235,42 @@ pub struct PortSpec {
     /// A backend's own description (at most [`MAX_BACKEND_DESCRIPTION`] characters) is
     /// kept after the binding's marker.
     pub backends: Vec<Backend>,
+    /// Leave the weight of a backend already in the group as it is (the
+    /// `ignore-weight-update` annotation of ACK's cloud controller manager): someone else
+    /// (a canary tool, a person in the console) owns the weights. New backends still get
+    /// theirs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_observed_weights: bool,
+    /// In [`Naming::Ccm`](super::Naming::Ccm): the port part of the group's name as CCM
+    /// writes it (the node port, or the Service's target port, a name for a named one).
+    /// `None` takes the first backend's port, else the listener port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ccm_group_port: Option<String>,
 }
 
 impl PortSpec {
     /// A port from a listener and backends.
     pub fn new(listener: ListenerSpec, backends: Vec<Backend>) -> Self {
-        Self { listener, backends }
+        Self { listener, backends, keep_observed_weights: false, ccm_group_port: None }
+    }
+
+    /// Leaves the weights of backends already in the group unchanged (see
+    /// [`keep_observed_weights`](Self::keep_observed_weights)).
+    ///
+    /// ```
+    /// use ack_net_slb::binding::PortSpec;
+    /// let p = PortSpec::tcp(80, vec![]).with_observed_weights_kept(true);
+    /// assert!(p.keep_observed_weights);
+    /// ```
+    pub fn with_observed_weights_kept(mut self, keep: bool) -> Self {
+        self.keep_observed_weights = keep;
+        self
+    }
+
+    /// Sets the port part of the group's CCM name (see [`ccm_group_port`](Self::ccm_group_port)).
+    pub fn with_ccm_group_port(mut self, port: impl Into<String>) -> Self {
+        self.ccm_group_port = Some(port.into());
+        self
     }
 
     /// A TCP listener with the default settings.

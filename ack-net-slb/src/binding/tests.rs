@@ -412,3 +412,20 @@ fn the_order_the_cloud_lists_backends_in_does_not_matter() {
         ["AddVServerGroupBackendServers", "SetVServerGroupAttribute", "RemoveVServerGroupBackendServers"]
     );
 }
+
+#[test]
+fn kept_observed_weights_change_no_backend_but_new_ones_get_theirs() {
+    let s = spec().port(PortSpec::tcp(80, pods(3, 8080)));
+    let o = converged(&s);
+    let reweighted: Vec<Backend> = pods(4, 8080).into_iter().map(|b| b.with_weight(7)).collect();
+    let changed = spec().port(PortSpec::tcp(80, reweighted.clone()));
+    let p = plan_with(&changed, &o, &no_drain()).unwrap();
+    assert_eq!(actions(&p), vec!["AddVServerGroupBackendServers", "SetVServerGroupAttribute"], "{p}");
+
+    let kept = spec().port(PortSpec::tcp(80, reweighted).with_observed_weights_kept(true));
+    let p = plan_with(&kept, &o, &no_drain()).unwrap();
+    assert_eq!(actions(&p), vec!["AddVServerGroupBackendServers"], "{p}");
+    let Action::AddBackends { backends, .. } = &p.steps[0].action else { panic!("{p}") };
+    assert_eq!(backends.len(), 1);
+    assert_eq!(backends[0].weight, 7, "a new backend gets the spec's weight");
+}

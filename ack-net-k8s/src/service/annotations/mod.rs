@@ -64,6 +64,9 @@ pub const PREFIX: &str = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-
 pub const LEGACY_PREFIX: &str = "service.beta.kubernetes.io/alicloud-loadbalancer-";
 /// `service.beta.kubernetes.io/backend-type`: `ecs` (nodes) or `eni` (pods).
 pub const BACKEND_TYPE: &str = "service.beta.kubernetes.io/backend-type";
+/// `service.beta.kubernetes.io/class`: a Service with any value is not CCM's (nor, by
+/// default, ack-net's): another controller serves it.
+pub const CLASS_ANNOTATION: &str = "service.beta.kubernetes.io/class";
 
 macro_rules! keys {
     ($( $(#[$m:meta])* $name:ident => $suffix:literal ),+ $(,)?) => {
@@ -193,6 +196,14 @@ keys! {
     BACKEND_LABEL => "backend-label",
     /// `on` or `off`: leave unschedulable (cordoned) nodes out of the backends.
     REMOVE_UNSCHEDULED_BACKEND => "remove-unscheduled-backend",
+    /// `on` or `off`: leave the weights of backends already in a group as they are.
+    IGNORE_WEIGHT_UPDATE => "ignore-weight-update",
+    /// `ipv4` or `ipv6`: the address family of ENI (pod) backends.
+    BACKEND_IP_VERSION => "backend-ip-version",
+    /// A host name for `status.loadBalancer.ingress[].hostname` instead of the address.
+    HOSTNAME => "hostname",
+    /// `vpc` or `classic`: the network of an intranet load balancer.
+    SLB_NETWORK_TYPE => "slb-network-type",
 }
 
 /// Every annotation of a Service, parsed.
@@ -251,6 +262,10 @@ pub struct LoadBalancerAnnotations {
     pub name: Option<String>,
     /// `preserve-lb-on-delete`.
     pub preserve_on_delete: bool,
+    /// `hostname`.
+    pub hostname: Option<String>,
+    /// `slb-network-type`: `Some(true)` for `classic`, `Some(false)` for `vpc`.
+    pub classic_network: Option<bool>,
 }
 
 /// How HTTP/HTTPS session persistence works.
@@ -381,6 +396,10 @@ pub struct BackendAnnotations {
     pub backend_label: BTreeMap<String, String>,
     /// `remove-unscheduled-backend`.
     pub remove_unscheduled: Option<bool>,
+    /// `ignore-weight-update`.
+    pub ignore_weight_update: Option<bool>,
+    /// `backend-ip-version`.
+    pub ip_version: Option<AddressIpVersion>,
 }
 
 impl ServiceAnnotations {

@@ -74,6 +74,26 @@ pub(super) fn load_balancer(r: &Reader<'_>) -> Result<LoadBalancerAnnotations, E
         additional_tags: opt(r, "additional-resource-tags", tags)?.unwrap_or_default(),
         name: opt(r, "name", |v| v.text(80))?,
         preserve_on_delete: switch(r, "preserve-lb-on-delete")?.unwrap_or(false),
+        hostname: opt(r, "hostname", |v| {
+            let ok = v.value.len() <= 253
+                && v.value.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if ok {
+                Ok(v.value.to_ascii_lowercase())
+            } else {
+                Err(v.invalid("expected a DNS name (labels of letters, digits and -, joined by .)"))
+            }
+        })?,
+        classic_network: opt(r, "slb-network-type", |v| match v.value.to_ascii_lowercase().as_str() {
+            "classic" => Ok(true),
+            "vpc" => Ok(false),
+            _ => Err(v.invalid("expected vpc or classic")),
+        })?,
     })
 }
 
@@ -268,5 +288,9 @@ pub(super) fn backend(r: &Reader<'_>) -> Result<BackendAnnotations, Error> {
         weight: opt(r, "weight", |v| v.int_in(0, 100).map(|w| w as u8))?,
         backend_label: opt(r, "backend-label", labels)?.unwrap_or_default(),
         remove_unscheduled: switch(r, "remove-unscheduled-backend")?,
+        ignore_weight_update: switch(r, "ignore-weight-update")?,
+        ip_version: opt(r, "backend-ip-version", |v| {
+            v.known(AddressIpVersion::from_wire, AddressIpVersion::is_known, &one_of(AddressIpVersion::KNOWN))
+        })?,
     })
 }

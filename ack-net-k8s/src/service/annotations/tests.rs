@@ -203,6 +203,15 @@ fn cases() -> Vec<Case> {
             &["zone", "=a"],
         ),
         case("remove-unscheduled-backend", "on", |a| a.backend.remove_unscheduled == Some(true), &["cordoned"]),
+        case("ignore-weight-update", "on", |a| a.backend.ignore_weight_update == Some(true), &["sometimes"]),
+        case("backend-ip-version", "ipv6", |a| a.backend.ip_version == Some(AddressIpVersion::Ipv6), &["v6", "dual"]),
+        case(
+            "hostname",
+            "Web.Example.com",
+            |a| a.load_balancer.hostname.as_deref() == Some("web.example.com"),
+            &["-web.example.com", "a..b", "web_1.example.com"],
+        ),
+        case("slb-network-type", "classic", |a| a.load_balancer.classic_network == Some(true), &["vpc2", "basic"]),
     ]
 }
 
@@ -319,6 +328,10 @@ per_annotation! {
     weight => "weight",
     backend_label => "backend-label",
     remove_unscheduled_backend => "remove-unscheduled-backend",
+    ignore_weight_update => "ignore-weight-update",
+    backend_ip_version => "backend-ip-version",
+    hostname => "hostname",
+    slb_network_type => "slb-network-type",
 }
 
 #[test]
@@ -365,7 +378,7 @@ fn both_prefixes_must_agree() {
 #[test]
 fn unrecognized_keys_are_listed() {
     let m = map(&[
-        (&key("hostname"), "web.example.com"),
+        (&key("cps"), "100"),
         ("service.beta.kubernetes.io/alicloud-loadbalancer-zone-maps", "x"),
         ("example.com/other", "y"),
         (SCHEDULER, "rr"),
@@ -374,7 +387,7 @@ fn unrecognized_keys_are_listed() {
     assert_eq!(
         a.unrecognized,
         vec![
-            "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-hostname".to_owned(),
+            "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-cps".to_owned(),
             "service.beta.kubernetes.io/alicloud-loadbalancer-zone-maps".to_owned()
         ]
     );

@@ -13,10 +13,11 @@
 //!
 //! Terminating endpoints (EndpointSlice `conditions.terminating`) are kept at weight 0, so
 //! the load balancer sends them no new connections while existing ones drain; they leave the
-//! backends when they leave the EndpointSlice. With the `weight` annotation the Service's
-//! total weight `W` is spread as the Alibaba Cloud controller manager does: `W / n` per
-//! backend in Cluster and ENI modes, `W * pods on the node / pods` in Local mode (at least 1;
-//! `W = 0` sets every backend to 0).
+//! backends when they leave the EndpointSlice (the Alibaba Cloud controller manager, CCM,
+//! drops them at once: [`ServiceConfig::drain_terminating`](super::ServiceConfig::drain_terminating)
+//! off does the same). With the `weight` annotation the Service's total weight `W` is spread
+//! as CCM does: `W / n` per backend in Cluster and ENI modes, `W * pods on the node / pods`
+//! in Local mode (at least 1; `W = 0` sets every backend to 0).
 //!
 //! ```
 //! use ack_net_k8s::service::annotations::ServiceAnnotations;
@@ -59,7 +60,7 @@ pub use self::endpoints::{port_endpoints, slices_of, EndpointState, PortEndpoint
 pub use self::eni::{lookup_enis, EniLookup, EniMap};
 pub use self::nodes::{
     instance_id_from_provider_id, is_ready, EligibleNode, NodeFilter, NodeSelection, SkipReason, SkippedNode,
-    CONTROL_PLANE_LABELS, EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED,
+    CCM_EXCLUDE_LABELS, CONTROL_PLANE_LABELS, EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED, TO_BE_DELETED_TAINT,
 };
 use super::annotations::{BackendKind, ServiceAnnotations};
 use super::Error;

@@ -10,7 +10,15 @@ use k8s_openapi::api::core::v1::Node;
 pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 /// The deprecated form of [`EXCLUDE_LABEL`], still honoured.
 pub const EXCLUDE_LABEL_DEPRECATED: &str = "alpha.service-controller.kubernetes.io/exclude-balancer";
+/// The labels with which ACK's cloud controller manager keeps a node out of every load
+/// balancer, besides [`EXCLUDE_LABEL`] (their values do not matter).
+pub const CCM_EXCLUDE_LABELS: &[&str] =
+    &["service.alibabacloud.com/exclude-node", "service.beta.kubernetes.io/exclude-node"];
+/// The taint the cluster autoscaler puts on a node it is about to delete: such a node is
+/// no backend (as in CCM and the upstream service controller).
+pub const TO_BE_DELETED_TAINT: &str = "ToBeDeletedByClusterAutoscaler";
 /// Control-plane role labels (left out when [`NodeFilter::exclude_control_plane`] is on).
+/// CCM reads the first only; `control-plane` is its name since Kubernetes 1.24.
 pub const CONTROL_PLANE_LABELS: &[&str] = &["node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane"];
 
 /// Why a node is not a backend.
@@ -23,7 +31,7 @@ pub enum SkipReason {
     ControlPlane,
     /// Its `Ready` condition is not `True`.
     NotReady,
-    /// It is being deleted.
+    /// It is being deleted (its object, or by the cluster autoscaler: [`TO_BE_DELETED_TAINT`]).
     Deleting,
     /// It is cordoned and `remove-unscheduled-backend` is on.
     Unschedulable,
@@ -38,7 +46,7 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::ExcludeLabel => write!(f, "labelled {EXCLUDE_LABEL}"),
+            SkipReason::ExcludeLabel => f.write_str("labelled to be excluded from load balancers"),
             SkipReason::ControlPlane => f.write_str("a control-plane node"),
             SkipReason::NotReady => f.write_str("not Ready"),
             SkipReason::Deleting => f.write_str("being deleted"),
@@ -122,19 +130,21 @@ impl NodeFilter {
         }
         let labels = node.metadata.labels.as_ref();
         let has = |k: &str| labels.is_some_and(|l| l.contains_key(k));
-        if has(EXCLUDE_LABEL) || has(EXCLUDE_LABEL_DEPRECATED) {
+        if has(EXCLUDE_LABEL) || has(EXCLUDE_LABEL_DEPRECATED) || CCM_EXCLUDE_LABELS.iter().any(|l| has(l)) {
             return Err(SkipReason::ExcludeLabel);
         }
         if self.exclude_control_plane && CONTROL_PLANE_LABELS.iter().any(|l| has(l)) {
             return Err(SkipReason::ControlPlane);
         }
-        if node.metadata.deletion_timestamp.is_some() {
+        let spec = node.spec.as_ref();
+        let autoscaled_away =
+            spec.and_then(|s| s.taints.as_deref()).unwrap_or_default().iter().any(|t| t.key == TO_BE_DELETED_TAINT);
+        if node.metadata.deletion_timestamp.is_some() || autoscaled_away {
             return Err(SkipReason::Deleting);
         }
         if !is_ready(node) {
             return Err(SkipReason::NotReady);
         }
-        let spec = node.spec.as_ref();
         if self.remove_unschedulable && spec.and_then(|s| s.unschedulable) == Some(true) {
             return Err(SkipReason::Unschedulable);
         }
@@ -150,7 +160,7 @@ impl NodeFilter {
     }
 }
 
-/// Whether the node's `Ready` condition is `True`.
+/// Whether the node's `Ready` condition is `True` (a node without conditions is not).
 pub fn is_ready(node: &Node) -> bool {
     let conditions = node.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
     conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")

@@ -85,6 +85,18 @@ fn node_eligibility() {
     let labelled = |l: &str| node_with("x", "i-x", |v| v["metadata"]["labels"][l] = json!(""));
     assert_eq!(reason(&labelled(EXCLUDE_LABEL)), SkipReason::ExcludeLabel);
     assert_eq!(reason(&labelled(EXCLUDE_LABEL_DEPRECATED)), SkipReason::ExcludeLabel);
+    for l in CCM_EXCLUDE_LABELS {
+        assert_eq!(reason(&labelled(l)), SkipReason::ExcludeLabel, "{l}");
+    }
+    let tainted = node_with("t", "i-t", |v| {
+        v["spec"]["taints"] = json!([{"key": TO_BE_DELETED_TAINT, "value": "1700000000", "effect": "NoSchedule"}])
+    });
+    assert_eq!(reason(&tainted), SkipReason::Deleting);
+    let other_taint =
+        node_with("t", "i-t", |v| v["spec"]["taints"] = json!([{"key": "dedicated", "effect": "NoSchedule"}]));
+    assert!(NodeFilter::default().check(&other_taint).is_ok(), "only the autoscaler's taint excludes");
+    let no_conditions = node_with("n", "i-n", |v| v["status"] = json!({}));
+    assert_eq!(reason(&no_conditions), SkipReason::NotReady);
     assert_eq!(reason(&labelled("node-role.kubernetes.io/master")), SkipReason::ControlPlane);
     let keep_cp = NodeFilter { exclude_control_plane: false, ..NodeFilter::default() };
     assert!(keep_cp.check(&labelled("node-role.kubernetes.io/control-plane")).is_ok());

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ack_net_slb::binding::{InstanceSpec, LoadBalancerAttributes, LoadBalancerSpec, Owner};
+use ack_net_slb::binding::{InstanceSpec, LoadBalancerAttributes, LoadBalancerSpec};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use crate::service::annotations::{self as keys, ServiceAnnotations};
-use crate::service::backends::service_key;
 use crate::service::{Error, ServiceConfig};
 
 /// The finalizer the reconciler puts on the Services it serves, so that it can remove their
@@ -53,17 +52,29 @@ pub(super) async fn remove_finalizer(client: &kube::Client, service: &Service) -
     set_finalizers(client, service, f).await
 }
 
-fn current_ips(service: &Service) -> Vec<String> {
+fn current_ingress(service: &Service) -> Vec<(Option<String>, Option<String>)> {
     let ingress = service.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|l| l.ingress.as_ref());
-    ingress.map(|i| i.iter().filter_map(|i| i.ip.clone()).collect()).unwrap_or_default()
+    ingress.map(|i| i.iter().map(|i| (i.ip.clone(), i.hostname.clone())).collect()).unwrap_or_default()
 }
 
-/// Sets `status.loadBalancer.ingress` to `address` unless it already is.
-pub(super) async fn set_ingress(client: &kube::Client, service: &Service, address: IpAddr) -> Result<(), Error> {
-    if current_ips(service) == [address.to_string()] {
+/// Sets `status.loadBalancer.ingress` to `address`, or to `hostname` when the Service
+/// gives one (CCM's `hostname` annotation: kube-proxy then does not bind the address on
+/// the nodes, so that traffic from inside the cluster goes through the load balancer),
+/// unless it already is.
+pub(super) async fn set_ingress(
+    client: &kube::Client,
+    service: &Service,
+    address: IpAddr,
+    hostname: Option<&str>,
+) -> Result<(), Error> {
+    let (want, entry) = match hostname {
+        Some(h) => ((None, Some(h.to_owned())), json!({"hostname": h})),
+        None => ((Some(address.to_string()), None), json!({"ip": address.to_string()})),
+    };
+    if current_ingress(service) == [want] {
         return Ok(());
     }
-    let patch = json!({"status": {"loadBalancer": {"ingress": [{"ip": address.to_string()}]}}});
+    let patch = json!({"status": {"loadBalancer": {"ingress": [entry]}}});
     let pp = PatchParams { field_manager: Some(MANAGER.to_owned()), ..PatchParams::default() };
     api(client, service).patch_status(name(service), &pp, &Patch::Merge(&patch)).await?;
     Ok(())
@@ -71,7 +82,7 @@ pub(super) async fn set_ingress(client: &kube::Client, service: &Service, addres
 
 /// Empties `status.loadBalancer` (the Service no longer wants a load balancer).
 pub(super) async fn clear_status(client: &kube::Client, service: &Service) -> Result<(), Error> {
-    if current_ips(service).is_empty() {
+    if current_ingress(service).is_empty() {
         return Ok(());
     }
     let patch = json!({"status": {"loadBalancer": {"ingress": null}}});
@@ -99,10 +110,7 @@ pub(super) fn deletion_spec(service: &Service, cfg: &ServiceConfig) -> Result<Lo
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let a = ServiceAnnotations::parse(&relevant)?;
-    let mut owner = Owner::new(&cfg.cluster_id, service_key(service));
-    if let Some(uid) = service.metadata.uid.as_deref().filter(|u| !u.is_empty()) {
-        owner = owner.with_uid(uid);
-    }
+    let owner = cfg.owner(service);
     Ok(match a.load_balancer.id {
         Some(id) => LoadBalancerSpec::reuse(owner, id),
         // The attributes do not matter for deleting: the load balancer is found by its tags.

@@ -311,7 +311,8 @@ impl ServiceReconciler {
         }
         self.with_state(key, |s| s.load_balancer_id = id.clone());
         if let Some(address) = address {
-            k8s::set_ingress(&self.client, &service, address).await?;
+            let hostname = translated.annotations.load_balancer.hostname.as_deref();
+            k8s::set_ingress(&self.client, &service, address, hostname).await?;
         }
         self.report_notes(&service, key, &translated.notes, !plan.is_empty()).await;
         Ok(Action::requeue(self.resync))

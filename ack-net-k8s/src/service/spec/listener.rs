@@ -167,7 +167,8 @@ pub(super) fn listener(
             return Err(Error::service(service, format!("port {port}: listener protocol {other} is not supported")))
         }
     };
-    let mut spec = ListenerSpec::new(port, None, config).with_scheduler(l.scheduler.clone().unwrap_or(Scheduler::Wrr));
+    // CCM's default: with equal weights round robin spreads better than weighted round robin.
+    let mut spec = ListenerSpec::new(port, None, config).with_scheduler(l.scheduler.clone().unwrap_or(Scheduler::Rr));
     if l.acl_status == Some(true) {
         if let (Some(id), Some(kind)) = (&l.acl_id, &l.acl_type) {
             spec = spec.with_acl(id.clone(), kind.clone());

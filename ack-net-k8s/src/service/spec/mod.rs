@@ -4,20 +4,25 @@ mod listener;
 
 use std::collections::BTreeSet;
 
-use ack_net_slb::binding::{Billing, InstanceSpec, LoadBalancerAttributes, LoadBalancerSpec, Owner, PortSpec};
-use ack_net_slb::{AddressType, InstanceChargeType, VSwitchId};
+use ack_net_slb::binding::{Billing, InstanceSpec, LoadBalancerAttributes, LoadBalancerSpec, Naming, Owner, PortSpec};
+use ack_net_slb::{AddressIpVersion, AddressType, InstanceChargeType, VSwitchId};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::annotations::{self as keys, ServiceAnnotations};
-use super::backends::{service_backends, service_key, EniMap, NodeFilter, ServiceBackends};
+use super::backends::{service_backends, service_key, BackendMode, EniMap, NodeFilter, ServiceBackends};
 use super::Error;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// How Services become load balancers in one cluster: the owner's cluster id and the
 /// defaults for what a Service's annotations leave open.
 ///
-/// The defaults follow the Alibaba Cloud controller manager: internet, `slb.s1.small`
-/// (pay by spec), delete protection on, console (modification) protection on.
+/// The defaults follow the Alibaba Cloud controller manager (CCM): internet, billed by
+/// capacity units (pay-by-CLCU, no spec) unless `spec` or `instance-charge-type` says
+/// otherwise, delete protection on, console (modification) protection on. Two settings
+/// keep deliberate differences from CCM (see the crate README's CCM table):
+/// [`drain_terminating`](Self::drain_terminating) and
+/// [`weight_everywhere`](Self::weight_everywhere).
 ///
 /// ```
 /// use ack_net_k8s::service::ServiceConfig;
@@ -45,6 +50,18 @@ pub struct ServiceConfig {
     /// Serve only Services with this `spec.loadBalancerClass`; `None` serves those without
     /// a class (the default provider's).
     pub load_balancer_class: Option<String>,
+    /// Keep terminating endpoints as backends at weight 0 until they leave the
+    /// EndpointSlice, so that their connections drain (on by default). CCM removes them at
+    /// once, which resets the connections they still carry; off does the same.
+    pub drain_terminating: bool,
+    /// Apply the `weight` annotation to every Service (on by default). CCM reads it only
+    /// together with `id` and `vgroup-port` and silently ignores it otherwise; off does
+    /// the same (with a note).
+    pub weight_everywhere: bool,
+    /// The names and tags that mark a Service's load balancer, listeners, groups and
+    /// backends: ack-net's own (the default), or [`Naming::Ccm`] to adopt what ACK's cloud
+    /// controller manager made for the Service in place, and to write what it would.
+    pub naming: Naming,
 }
 
 impl ServiceConfig {
@@ -55,11 +72,50 @@ impl ServiceConfig {
             node_filter: NodeFilter::default(),
             address_type: AddressType::Internet,
             vswitch_id: None,
-            billing: Billing::PayBySpec(InstanceSpec::S1Small),
+            billing: Billing::PayByClcu,
             delete_protection: true,
             modification_protection: true,
             load_balancer_class: None,
+            drain_terminating: true,
+            weight_everywhere: true,
+            naming: Naming::AckNet,
         }
+    }
+
+    /// Sets the naming (see [`naming`](Self::naming)).
+    ///
+    /// ```
+    /// use ack_net_k8s::service::ServiceConfig;
+    /// use ack_net_slb::binding::Naming;
+    /// let cfg = ServiceConfig::new("c-1").with_naming(Naming::Ccm);
+    /// assert_eq!(cfg.naming, Naming::Ccm);
+    /// ```
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// The owner of `service`'s binding: this cluster, `namespace/name`, the UID, the naming.
+    pub fn owner(&self, service: &Service) -> Owner {
+        let o = Owner::new(&self.cluster_id, service_key(service)).with_naming(self.naming);
+        match service.metadata.uid.as_deref().filter(|u| !u.is_empty()) {
+            Some(uid) => o.with_uid(uid),
+            None => o,
+        }
+    }
+
+    /// Behaves as CCM where ack-net differs on purpose: terminating endpoints leave at once
+    /// and `weight` needs `id` and `vgroup-port`.
+    ///
+    /// ```
+    /// use ack_net_k8s::service::ServiceConfig;
+    /// let cfg = ServiceConfig::new("c-1").like_ccm();
+    /// assert!(!cfg.drain_terminating && !cfg.weight_everywhere);
+    /// ```
+    pub fn like_ccm(mut self) -> Self {
+        self.drain_terminating = false;
+        self.weight_everywhere = false;
+        self
     }
 
     /// Sets the default VSwitch of intranet load balancers.
@@ -94,11 +150,20 @@ impl ServiceConfig {
     }
 
     /// Whether `service` is one to serve: `type: LoadBalancer`, with this configuration's
-    /// load balancer class.
+    /// load balancer class. A Service whose [`CLASS_ANNOTATION`](keys::CLASS_ANNOTATION) is
+    /// set belongs to another controller, as CCM decides, unless this configuration serves
+    /// that class.
     pub fn wants(&self, service: &Service) -> bool {
         let spec = service.spec.as_ref();
-        spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer")
-            && spec.and_then(|s| s.load_balancer_class.as_deref()) == self.load_balancer_class.as_deref()
+        let annotated = service
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(keys::CLASS_ANNOTATION))
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty());
+        let class = spec.and_then(|s| s.load_balancer_class.as_deref()).or(annotated);
+        spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer") && class == self.load_balancer_class.as_deref()
     }
 }
 
@@ -148,6 +213,7 @@ const CREATE_ONLY: &[&str] = &[
     keys::ADDITIONAL_RESOURCE_TAGS,
     keys::NAME,
     keys::PRESERVE_LB_ON_DELETE,
+    keys::SLB_NETWORK_TYPE,
 ];
 
 /// A Service, its Nodes and EndpointSlices as a load balancer spec, with the backends and
@@ -190,8 +256,19 @@ pub fn translate(
     if service.metadata.name.as_deref().is_none_or(str::is_empty) {
         return Err(Error::service(&key, "metadata.name is missing"));
     }
-    let annotations = ServiceAnnotations::from_service(service)?;
+    let mut annotations = ServiceAnnotations::from_service(service)?;
     let mut notes = Vec::new();
+    if annotations.load_balancer.classic_network == Some(true) {
+        return Err(unsupported(
+            service,
+            keys::SLB_NETWORK_TYPE,
+            "classic-network load balancers are retired; ack-net creates VPC ones",
+        ));
+    }
+    if annotations.backend.weight.is_some() && !cfg.weight_everywhere {
+        annotations.backend.weight = None;
+        notes.push(format!("{}: no effect without {} and {} (as in CCM)", keys::WEIGHT, keys::ID, keys::VGROUP_PORT));
+    }
     if !annotations.backend.vgroup_port.is_empty() {
         return Err(unsupported(
             service,
@@ -199,13 +276,7 @@ pub fn translate(
             "the binding keeps each port's backends in its own VServer group",
         ));
     }
-    let owner = {
-        let o = Owner::new(&cfg.cluster_id, &key);
-        match service.metadata.uid.as_deref().filter(|u| !u.is_empty()) {
-            Some(uid) => o.with_uid(uid),
-            None => o,
-        }
-    };
+    let owner = cfg.owner(service);
     let lb = &annotations.load_balancer;
     let mut spec = match &lb.id {
         Some(id) => {
@@ -225,14 +296,26 @@ pub fn translate(
             if lb.force_override_listeners.is_some() {
                 notes.push(format!("{}: no effect without {}", keys::FORCE_OVERRIDE_LISTENERS, keys::ID));
             }
-            LoadBalancerSpec::create(owner, attributes(&annotations, cfg)?).preserve_on_delete(lb.preserve_on_delete)
+            let mut attrs = attributes(&annotations, cfg)?;
+            if attrs.name.is_none() {
+                attrs.name = service
+                    .metadata
+                    .uid
+                    .as_deref()
+                    .filter(|u| !u.is_empty())
+                    .map(ack_net_slb::binding::ccm_load_balancer_name);
+            }
+            LoadBalancerSpec::create(owner, attrs).preserve_on_delete(lb.preserve_on_delete)
         }
     };
     for k in &annotations.unrecognized {
         notes.push(format!("{k}: not an annotation this controller reads"));
     }
 
-    let backends = service_backends(service, &annotations, nodes, slices, enis, &cfg.node_filter)?;
+    let slices = ccm_slices(slices, &annotations, cfg.drain_terminating);
+    let backends = service_backends(service, &annotations, nodes, &slices, enis, &cfg.node_filter)?;
+    let keep_weights = annotations.backend.ignore_weight_update == Some(true);
+    let backends_mode = backends.mode;
     let mut seen = BTreeSet::new();
     for p in &backends.ports {
         if !seen.insert(p.port) {
@@ -247,7 +330,11 @@ pub fn translate(
         let protocol = listener::protocol_of(&key, p.port, &p.protocol, &annotations.listener)?;
         let l = listener::listener(&key, p.port, &protocol, &annotations, &mut notes)?;
         let backends = if l.backend.is_none() && redirects(&l) { Vec::new() } else { p.backends.clone() };
-        spec = spec.port(PortSpec::new(l, backends));
+        let mut port_spec = PortSpec::new(l, backends).with_observed_weights_kept(keep_weights);
+        if cfg.naming == Naming::Ccm {
+            port_spec = port_spec.with_ccm_group_port(ccm_group_port(service, p.port, backends_mode)?);
+        }
+        spec = spec.port(port_spec);
     }
     if let Some(port) = annotations.listener.protocol_port.keys().find(|p| !seen.contains(*p)) {
         return Err(Error::combination(keys::PROTOCOL_PORT, format!("port {port} is not a port of the Service")));
@@ -257,6 +344,50 @@ pub fn translate(
     }
     spec.validate_with_quota(usize::MAX).map_err(Error::Spec)?;
     Ok(ServiceLoadBalancer { spec, backends, annotations, notes })
+}
+
+/// The port in the name CCM gives the VServer group of Service port `port`: the node port,
+/// or in ENI mode the target port as the Service writes it (a number or a name).
+fn ccm_group_port(service: &Service, port: u16, mode: BackendMode) -> Result<String, Error> {
+    let sp = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .find(|p| p.port == i32::from(port));
+    let missing = |what: &str| Error::service(&service_key(service), format!("port {port} has no {what}"));
+    let sp = sp.ok_or_else(|| missing("entry"))?;
+    Ok(match mode {
+        BackendMode::Eni => match &sp.target_port {
+            Some(IntOrString::Int(p)) => p.to_string(),
+            Some(IntOrString::String(s)) => s.clone(),
+            None => port.to_string(),
+        },
+        _ => sp.node_port.ok_or_else(|| missing("nodePort"))?.to_string(),
+    })
+}
+
+/// The EndpointSlices whose endpoints may become backends, as CCM picks them: one address
+/// family (IPv6 only when both `ip-version` and `backend-ip-version` say `ipv6`), and,
+/// unless terminating endpoints drain, without them.
+fn ccm_slices(slices: &[EndpointSlice], a: &ServiceAnnotations, drain_terminating: bool) -> Vec<EndpointSlice> {
+    let v6 = a.load_balancer.ip_version == Some(AddressIpVersion::Ipv6)
+        && a.backend.ip_version == Some(AddressIpVersion::Ipv6);
+    let family = if v6 { "IPv6" } else { "IPv4" };
+    slices
+        .iter()
+        .filter(|s| s.address_type == family)
+        .map(|s| {
+            let mut s = s.clone();
+            if !drain_terminating {
+                if let Some(endpoints) = s.endpoints.as_mut() {
+                    endpoints.retain(|e| e.conditions.as_ref().and_then(|c| c.terminating) != Some(true));
+                }
+            }
+            s
+        })
+        .collect()
 }
 
 fn redirects(l: &ack_net_slb::ListenerSpec) -> bool {
@@ -318,6 +449,7 @@ fn attributes(a: &ServiceAnnotations, cfg: &ServiceConfig) -> Result<LoadBalance
     let billing = match (&lb.instance_charge_type, &lb.spec) {
         (Some(InstanceChargeType::PayByClcu), _) => Billing::PayByClcu,
         (_, Some(s)) => Billing::PayBySpec(s.clone()),
+        // PayBySpec without a spec: CCM's default spec.
         (Some(_), None) => match &cfg.billing {
             Billing::PayBySpec(s) => Billing::PayBySpec(s.clone()),
             Billing::PayByClcu => Billing::PayBySpec(InstanceSpec::S1Small),

@@ -78,14 +78,15 @@ fn a_plain_service_gets_the_controller_defaults() {
     assert!(!t.spec.preserve_on_delete);
     let a = t.spec.attributes().unwrap();
     assert_eq!(a.address_type, AddressType::Internet);
-    assert_eq!(a.billing, Billing::PayBySpec(InstanceSpec::S1Small));
+    assert_eq!(a.billing, Billing::PayByClcu, "CCM: no billing annotation is pay-by-CLCU without a spec");
+    assert_eq!(a.name.as_deref(), Some("auid1"), "CCM's name: a + the uid without dashes");
     assert!(a.delete_protection && a.modification_protection);
     assert_eq!(a.vswitch_id, None);
 
     let tcp = listener(&t, 80);
     let ProtocolConfig::Tcp(c) = &tcp.protocol else { panic!("{tcp:?}") };
     assert_eq!(c.health_check, TcpHealthCheck::default());
-    assert_eq!(tcp.scheduler, Scheduler::Wrr);
+    assert_eq!(tcp.scheduler, Scheduler::Rr, "CCM's default scheduler");
     assert_eq!((tcp.backend.as_ref(), tcp.description.as_ref()), (None, None), "left to the binding");
     let udp = listener(&t, 53);
     assert!(matches!(&udp.protocol, ProtocolConfig::Udp(u) if u.health_check == UdpHealthCheck::default()));
@@ -329,8 +330,8 @@ fn invalid_annotations_and_binding_limits_are_typed_errors() {
 
 #[test]
 fn unrecognized_annotations_become_notes() {
-    let key = format!("{PREFIX}hostname");
-    let t = run(&svc(&[(&key, "web.example.com")], tcp80_udp53())).unwrap();
+    let key = format!("{PREFIX}cps");
+    let t = run(&svc(&[(&key, "100")], tcp80_udp53())).unwrap();
     assert_eq!(t.notes, vec![format!("{key}: not an annotation this controller reads")]);
 }
 
@@ -344,4 +345,279 @@ fn which_services_are_served() {
     assert!(cfg().with_load_balancer_class("example.com/lb").wants(&s));
     s.spec.as_mut().unwrap().type_ = Some("NodePort".into());
     assert!(!cfg().with_load_balancer_class("example.com/lb").wants(&s));
+}
+
+/// What a row of the README's CCM table promises for an annotation.
+enum Parity {
+    /// Supported: the spec or the backends differ from the same Service without it.
+    Changes,
+    /// Supported, with an effect outside the spec (status, parsing): this holds.
+    Holds(fn(&ServiceLoadBalancer) -> bool),
+    /// Refused with an error naming it (ack-net does not do what it asks).
+    Refused,
+    /// Not read: reported in the notes.
+    Noted,
+}
+
+/// One row per annotation of the README's CCM table: its name after the prefix, a value,
+/// the annotations it needs beside it (among them, for a value that needs a baseline, the
+/// same annotation with another value, which the row's value then overrides), and what
+/// ack-net does with it.
+type ParityRow = (&'static str, &'static str, Vec<(&'static str, &'static str)>, Parity);
+
+fn parity_rows() -> Vec<ParityRow> {
+    use Parity::*;
+    let https = vec![("protocol-port", "https:443"), ("cert-id", CERT)];
+    let http = vec![("protocol-port", "http:80")];
+    let intranet = vec![("address-type", "intranet"), ("vswitch-id", "vsw-bp1x")];
+    let http_check = vec![("protocol-port", "http:80"), ("health-check-flag", "on")];
+    vec![
+        ("address-type", "intranet", vec![], Changes),
+        ("id", "lb-bp1reused", vec![], Changes),
+        ("force-override-listeners", "true", vec![("id", "lb-bp1reused")], Refused),
+        ("spec", "slb.s2.medium", vec![], Changes),
+        ("instance-charge-type", "PayBySpec", vec![], Changes),
+        ("charge-type", "paybybandwidth", vec![], Changes),
+        ("bandwidth", "20", vec![("charge-type", "paybybandwidth")], Changes),
+        ("vswitch-id", "vsw-bp1y", vec![("address-type", "intranet")], Changes),
+        ("ip", "192.168.0.9", intranet.clone(), Changes),
+        ("ip-version", "ipv6", vec![], Changes),
+        ("master-zoneid", "cn-hangzhou-k", vec![], Changes),
+        ("slave-zoneid", "cn-hangzhou-j", vec![("master-zoneid", "cn-hangzhou-k")], Changes),
+        ("resource-group-id", "rg-1", vec![], Changes),
+        ("delete-protection", "off", vec![], Changes),
+        ("modification-protection", "NonProtection", vec![], Changes),
+        ("additional-resource-tags", "team=web", vec![], Changes),
+        ("name", "web-lb", vec![], Changes),
+        ("preserve-lb-on-delete", "true", vec![], Changes),
+        (
+            "hostname",
+            "web.example.com",
+            vec![],
+            Holds(|t| t.annotations.load_balancer.hostname.as_deref() == Some("web.example.com")),
+        ),
+        ("slb-network-type", "classic", intranet.clone(), Refused),
+        ("protocol-port", "http:80", vec![], Changes),
+        ("cert-id", "1231579085529123_166f8204689_1714763408_709342", https.clone(), Changes),
+        ("forward-port", "80:443", vec![("protocol-port", "https:443,http:80"), ("cert-id", CERT)], Changes),
+        ("scheduler", "wlc", vec![], Changes),
+        ("persistence-timeout", "1800", vec![], Changes),
+        ("established-timeout", "60", vec![], Changes),
+        ("connection-drain", "on", vec![("connection-drain-timeout", "30")], Changes),
+        (
+            "connection-drain-timeout",
+            "60",
+            vec![("connection-drain", "on"), ("connection-drain-timeout", "30")],
+            Changes,
+        ),
+        ("proxy-protocol", "on", vec![], Changes),
+        ("acl-status", "on", vec![("acl-id", "acl-bp1x"), ("acl-type", "white")], Changes),
+        ("acl-id", "acl-bp1y", vec![("acl-status", "on"), ("acl-type", "white"), ("acl-id", "acl-bp1x")], Changes),
+        ("acl-type", "black", vec![("acl-status", "on"), ("acl-id", "acl-bp1x"), ("acl-type", "white")], Changes),
+        ("idle-timeout", "30", http.clone(), Changes),
+        ("request-timeout", "90", http.clone(), Changes),
+        ("http2-enabled", "off", https.clone(), Changes),
+        ("tls-cipher-policy", "tls_cipher_policy_1_2", https.clone(), Changes),
+        (
+            "sticky-session",
+            "on",
+            vec![("protocol-port", "http:80"), ("sticky-session-type", "insert"), ("cookie-timeout", "60")],
+            Changes,
+        ),
+        (
+            "sticky-session-type",
+            "server",
+            vec![
+                ("protocol-port", "http:80"),
+                ("sticky-session", "on"),
+                ("sticky-session-type", "insert"),
+                ("cookie-timeout", "60"),
+                ("cookie", "sid"),
+            ],
+            Changes,
+        ),
+        (
+            "cookie-timeout",
+            "120",
+            vec![
+                ("protocol-port", "http:80"),
+                ("sticky-session", "on"),
+                ("sticky-session-type", "insert"),
+                ("cookie-timeout", "60"),
+            ],
+            Changes,
+        ),
+        (
+            "cookie",
+            "other",
+            vec![
+                ("protocol-port", "http:80"),
+                ("sticky-session", "on"),
+                ("sticky-session-type", "server"),
+                ("cookie", "sid"),
+            ],
+            Changes,
+        ),
+        ("xforwardedfor-proto", "on", http.clone(), Changes),
+        ("xforwardedfor-slbport", "on", http.clone(), Changes),
+        ("xforwardedfor-clientsrcport", "on", http.clone(), Changes),
+        ("health-check-switch", "off", vec![], Changes),
+        ("health-check-flag", "on", http.clone(), Changes),
+        ("health-check-type", "http", vec![], Changes),
+        ("health-check-connect-port", "8081", vec![], Changes),
+        ("health-check-connect-timeout", "8", vec![], Changes),
+        ("health-check-timeout", "9", http_check.clone(), Changes),
+        ("healthy-threshold", "5", vec![], Changes),
+        ("unhealthy-threshold", "5", vec![], Changes),
+        ("health-check-interval", "7", vec![], Changes),
+        ("health-check-uri", "/healthz", http_check.clone(), Changes),
+        ("health-check-domain", "web.example.com", http_check.clone(), Changes),
+        ("health-check-httpcode", "http_2xx,http_4xx", http_check.clone(), Changes),
+        ("health-check-method", "get", http_check, Changes),
+        ("vgroup-port", "rsp-bp1x:80", vec![("id", "lb-bp1reused")], Refused),
+        ("weight", "60", vec![], Changes),
+        ("backend-label", "pool=web", vec![], Changes),
+        ("remove-unscheduled-backend", "on", vec![], Changes),
+        ("ignore-weight-update", "on", vec![], Changes),
+        (
+            "backend-ip-version",
+            "ipv6",
+            vec![("ip-version", "ipv6")],
+            Holds(|t| t.annotations.backend.ip_version == Some(ack_net_slb::AddressIpVersion::Ipv6)),
+        ),
+        // Named in the issue; not in the CCM source read for the table (see the README).
+        ("default-weight", "50", vec![], Noted),
+        ("domain-extensions", "a.example.com:1_x", vec![], Noted),
+        // NLB annotations CCM reads for network load balancers only.
+        ("zone-maps", "cn-hangzhou-k:vsw-a", vec![], Noted),
+        ("external-ip-type", "eip", vec![], Noted),
+    ]
+}
+
+fn parity_nodes() -> Vec<Node> {
+    let mut n = nodes();
+    let mut cordoned = n[1].clone();
+    cordoned.metadata.name = Some("c".into());
+    cordoned.metadata.labels = Some([("pool".to_owned(), "web".to_owned())].into());
+    cordoned.spec.as_mut().unwrap().provider_id = Some("cn-hangzhou.i-c".into());
+    cordoned.spec.as_mut().unwrap().unschedulable = Some(true);
+    n.push(cordoned);
+    n
+}
+
+#[test]
+fn every_annotation_of_the_ccm_table_does_what_the_table_says() {
+    let rows = parity_rows();
+    for k in keys::KNOWN {
+        assert!(rows.iter().any(|r| r.0 == *k), "{k} is read but has no row in the CCM table");
+    }
+    let with = |pairs: &[(&str, &str)]| -> Service {
+        let full: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (format!("{PREFIX}{k}"), (*v).to_owned())).collect();
+        let refs: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        svc(
+            &refs,
+            json!([{"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP"},
+                          {"name": "https", "port": 443, "nodePort": 30443, "protocol": "TCP"}]),
+        )
+    };
+    let cfg = cfg().with_vswitch("vsw-bp1x".parse().unwrap());
+    let go = |s: &Service| translate(s, &parity_nodes(), &[], &EniMap::new(), &cfg);
+    for (suffix, value, companions, expect) in rows {
+        let base = go(&with(&companions));
+        let mut all = companions.clone();
+        all.push((suffix, value));
+        let got = go(&with(&all));
+        match expect {
+            Parity::Changes => {
+                let (b, g) = (
+                    base.unwrap_or_else(|e| panic!("{suffix} base: {e}")),
+                    got.unwrap_or_else(|e| panic!("{suffix}: {e}")),
+                );
+                assert!(b.spec != g.spec || b.backends != g.backends, "{suffix}={value} changed nothing");
+                assert!(g.notes.iter().all(|n| !n.contains(suffix)), "{suffix}: {:?}", g.notes);
+            }
+            Parity::Holds(check) => assert!(check(&got.unwrap_or_else(|e| panic!("{suffix}: {e}"))), "{suffix}"),
+            Parity::Refused => match got {
+                Err(Error::UnsupportedAnnotation { annotation, .. }) => assert!(annotation.ends_with(suffix)),
+                other => panic!("{suffix}: expected a refusal, got {other:?}"),
+            },
+            Parity::Noted => {
+                let g = got.unwrap_or_else(|e| panic!("{suffix}: {e}"));
+                assert!(
+                    g.notes.iter().any(|n| n.contains(suffix) && n.contains("not an annotation")),
+                    "{suffix}: {:?}",
+                    g.notes
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn like_ccm_drops_terminating_endpoints_and_ignores_weight() {
+    let s: Service = serde_json::from_value(json!({
+        "metadata": {"namespace": "shop", "name": "web", "uid": "u", "annotations": {
+            keys::BACKEND_TYPE: "eni", keys::WEIGHT: "60"}},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}
+    }))
+    .unwrap();
+    let slice: EndpointSlice = serde_json::from_value(json!({
+        "metadata": {"namespace": "shop", "name": "web-1", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+        "endpoints": [
+            {"addresses": ["10.0.0.1"], "conditions": {"ready": true}},
+            {"addresses": ["10.0.0.2"], "conditions": {"ready": true}},
+            {"addresses": ["10.0.0.3"], "conditions": {"ready": false, "terminating": true}}
+        ]
+    }))
+    .unwrap();
+    let enis: EniMap = (1..=3).map(|i| (format!("10.0.0.{i}").parse().unwrap(), "eni-a".parse().unwrap())).collect();
+    let ours = translate(&s, &[], std::slice::from_ref(&slice), &enis, &cfg()).unwrap();
+    let weights: Vec<u8> = ours.spec.port_spec(80).unwrap().backends.iter().map(|b| b.weight).collect();
+    assert_eq!(weights, vec![30, 30, 0], "the terminating pod drains at weight 0; 60 is shared");
+    let ccm = translate(&s, &[], &[slice], &enis, &cfg().like_ccm()).unwrap();
+    let weights: Vec<u8> = ccm.spec.port_spec(80).unwrap().backends.iter().map(|b| b.weight).collect();
+    assert_eq!(weights, vec![100, 100], "CCM: gone at once, weight only with id and vgroup-port");
+    assert!(ccm.notes.iter().any(|n| n.contains(keys::WEIGHT)));
+}
+
+#[test]
+fn the_class_annotation_hands_the_service_to_another_controller() {
+    let mut s = svc(&[], tcp80_udp53());
+    assert!(cfg().wants(&s));
+    s.metadata.annotations.get_or_insert_with(Default::default).insert(keys::CLASS_ANNOTATION.into(), "nlb".into());
+    assert!(!cfg().wants(&s));
+    assert!(cfg().with_load_balancer_class("nlb").wants(&s));
+}
+
+#[test]
+fn listeners_get_ccms_defaults_protocol_by_protocol() {
+    let s = svc(
+        &[(keys::PROTOCOL_PORT, "https:443,http:80"), (keys::CERT_ID, CERT)],
+        json!([{"name": "https", "port": 443, "nodePort": 30443, "protocol": "TCP"},
+               {"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP"},
+               {"name": "raw", "port": 8080, "nodePort": 30088, "protocol": "TCP"},
+               {"name": "dns", "port": 53, "nodePort": 30053, "protocol": "UDP"}]),
+    );
+    let t = run(&s).unwrap();
+    for port in [443, 80, 8080, 53] {
+        let l = listener(&t, port);
+        assert_eq!((l.scheduler.clone(), l.bandwidth), (Scheduler::Rr, -1), "port {port}: CCM's rr, no cap");
+        assert_eq!(l.acl, None, "port {port}");
+    }
+    let ProtocolConfig::Tcp(tcp) = &listener(&t, 8080).protocol else { panic!() };
+    assert_eq!(*tcp, ack_net_slb::TcpConfig::default(), "the cloud's TCP defaults, health check over TCP");
+    let ProtocolConfig::Udp(udp) = &listener(&t, 53).protocol else { panic!() };
+    assert_eq!(udp.health_check, UdpHealthCheck::default());
+    assert!(!udp.proxy_protocol_v2);
+    let ProtocolConfig::Http(http) = &listener(&t, 80).protocol else { panic!() };
+    let ProtocolConfig::Https(https) = &listener(&t, 443).protocol else { panic!() };
+    for l7 in [&http.l7, &https.l7] {
+        assert_eq!((l7.health_check.as_ref(), &l7.sticky_session), (None, &StickySession::Off), "CCM: both off");
+        assert_eq!((l7.idle_timeout, l7.request_timeout, l7.gzip), (15, 60, true));
+    }
+    assert!(https.http2);
+    assert_eq!(https.tls_cipher_policy, TlsCipherPolicy::Tls10);
 }
