@@ -62,6 +62,12 @@ async fn setup(instances: usize, nodes: usize, cfg: ServiceConfig) -> Setup {
 }
 
 impl Setup {
+    /// The UID the API server gave the Service `shop/NAME`.
+    async fn uid(&self, name: &str) -> String {
+        let svc = self.api.service("shop", name).await.expect("service exists");
+        svc.metadata.uid.expect("the API server sets a UID")
+    }
+
     async fn reconcile(&self) -> Result<Action, Error> {
         let svc = self.api.service("shop", "web").await.expect("service exists");
         ServiceReconciler::reconcile(Arc::new(svc), self.ctx.clone()).await
@@ -383,20 +389,21 @@ async fn eni_services_need_an_eni_lookup_and_caches_must_fill() {
     assert!(matches!(alone.run().await, Err(Error::CachesTaken)));
 }
 
-/// What ACK's cloud controller manager creates for `shop/web` (UID `uid-web`) in cluster
+/// What ACK's cloud controller manager creates for `shop/web` (whose UID is `uid`) in cluster
 /// `cluster` with one TCP port 80 on node port 30080 over `instances`, call by call as its
 /// code does it: the load balancer with its default name and protections, its tags, the
 /// VServer group named after the node port with the backends described by the group's
 /// name, the listener described by its port, started.
-async fn ccm_made(cloud: &Cloud, cluster: &str, instances: &[String]) -> ack_net_slb::LoadBalancerId {
+async fn ccm_made(cloud: &Cloud, uid: &str, cluster: &str, instances: &[String]) -> ack_net_slb::LoadBalancerId {
     let backends = instances.iter().map(|i| ack_net_slb::Backend::ecs(i, 30080)).collect();
-    ccm_made_with(cloud, cluster, "30080", backends).await
+    ccm_made_with(cloud, uid, cluster, "30080", backends).await
 }
 
 /// [`ccm_made`] with the group named after `group_port` (the node port, or the target port in
 /// ENI mode) and these backends (weight 100, described by the group's name).
 async fn ccm_made_with(
     cloud: &Cloud,
+    uid: &str,
     cluster: &str,
     group_port: &str,
     backends: Vec<ack_net_slb::Backend>,
@@ -404,7 +411,7 @@ async fn ccm_made_with(
     use ack_net_slb::{
         Backend, ListenerBackend, ListenerProtocol, ListenerSpec, ModificationProtectionStatus, Scheduler, Tag,
     };
-    let name = ack_net_slb::binding::ccm_load_balancer_name("uid-web");
+    let name = ack_net_slb::binding::ccm_load_balancer_name(uid);
     let lb = cloud
         .slb
         .load_balancers()
@@ -443,23 +450,24 @@ async fn ccm_made_with(
 #[tokio::test]
 async fn ccm_naming_adopts_what_ccm_made_without_a_write_and_keeps_its_address() {
     let s = setup(2, 2, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
-    let id = ccm_made(&s.cloud, "c-1", &s.cloud.instances).await;
+    // The API server gives the Service its UID, which CCM's names carry.
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
+    let id = ccm_made(&s.cloud, &s.uid("web").await, "c-1", &s.cloud.instances).await;
     let before = s.only_lb();
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
 
     s.cloud.stats.reset();
     s.reconcile().await.expect("reconcile");
     assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
     assert_eq!(s.writes(), ["PATCH services/web", "PATCH services/web/status"], "finalizer and address only");
     assert_eq!(s.ctx.load_balancer_of("shop/web").map(|i| i.to_string()), Some(id.to_string()));
-    let svc = s.api.service("shop", "web").expect("service");
+    let svc = s.api.service("shop", "web").await.expect("service");
     let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
     assert_eq!(ingress[0].ip.as_deref(), Some(before.address.as_str()));
 
     // The Service changes: same load balancer, same address, CCM's names on what is new.
     let ports = json!([{"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP", "targetPort": 8080},
                        {"name": "admin", "port": 8081, "nodePort": 30081, "protocol": "TCP", "targetPort": 9090}]);
-    s.api.put(Kind::Service, service(json!({annotations::SCHEDULER: "wlc"}), ports));
+    s.api.put(Kind::Service, service(json!({annotations::SCHEDULER: "wlc"}), ports)).await;
     s.reconcile().await.expect("reconcile");
     let after = s.only_lb();
     assert_eq!((after.id.as_str(), after.address.as_str()), (before.id.as_str(), before.address.as_str()));
@@ -482,16 +490,18 @@ async fn ccm_naming_adopts_what_ccm_made_without_a_write_and_keeps_its_address()
 async fn a_load_balancer_of_another_cluster_or_service_is_refused_untouched() {
     let s = setup(1, 1, cfg()).await;
     // CCM made it for shop/web of cluster c-9; this cluster (c-1) is told to reuse it.
-    let id = ccm_made(&s.cloud, "c-9", &s.cloud.instances).await;
+    let id = ccm_made(&s.cloud, "uid-web", "c-9", &s.cloud.instances).await;
     let before = s.only_lb();
-    s.api.put(
-        Kind::Service,
-        service(
-            json!({annotations::ID: id.to_string()}),
-            json!([
+    s.api
+        .put(
+            Kind::Service,
+            service(
+                json!({annotations::ID: id.to_string()}),
+                json!([
         {"name": "admin", "port": 8081, "nodePort": 30081, "protocol": "TCP"}]),
-        ),
-    );
+            ),
+        )
+        .await;
     s.cloud.stats.reset();
     let err = s.reconcile().await.unwrap_err();
     assert!(
@@ -505,11 +515,11 @@ async fn a_load_balancer_of_another_cluster_or_service_is_refused_untouched() {
 
     // The same in this cluster, but made for another Service.
     let s = setup(1, 1, cfg()).await;
-    let id = ccm_made(&s.cloud, "c-1", &s.cloud.instances).await;
+    let id = ccm_made(&s.cloud, "uid-web", "c-1", &s.cloud.instances).await;
     let mut other = service(json!({annotations::ID: id.to_string()}), tcp80());
     other["metadata"]["name"] = json!("api");
-    s.api.put(Kind::Service, other);
-    let svc = s.api.service("shop", "api").expect("service");
+    s.api.put(Kind::Service, other).await;
+    let svc = s.api.service("shop", "api").await.expect("service");
     let err = ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.unwrap_err();
     assert!(matches!(&err, Error::LoadBalancer(ack_net_slb::binding::BindingError::OwnedElsewhere { .. })), "{err:?}");
 }
@@ -517,9 +527,9 @@ async fn a_load_balancer_of_another_cluster_or_service_is_refused_untouched() {
 #[tokio::test]
 async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
     let s = setup(1, 1, cfg()).await;
-    s.api.put(Kind::Service, service(json!({annotations::HOSTNAME: "web.example.com"}), tcp80()));
+    s.api.put(Kind::Service, service(json!({annotations::HOSTNAME: "web.example.com"}), tcp80())).await;
     s.reconcile().await.expect("reconcile");
-    let svc = s.api.service("shop", "web").expect("service");
+    let svc = s.api.service("shop", "web").await.expect("service");
     let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
     assert_eq!(ingress.len(), 1);
     assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (Some("web.example.com"), None));
@@ -528,9 +538,9 @@ async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
     assert!(s.writes().is_empty(), "the status is already so");
 
     // Without it, the address again.
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.reconcile().await.expect("reconcile");
-    let svc = s.api.service("shop", "web").expect("service");
+    let svc = s.api.service("shop", "web").await.expect("service");
     let ingress = svc.status.and_then(|st| st.load_balancer).and_then(|l| l.ingress).expect("ingress");
     assert_eq!((ingress[0].hostname.as_deref(), ingress[0].ip.as_deref()), (None, Some(s.only_lb().address.as_str())));
 }
@@ -540,16 +550,16 @@ async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
     let s = setup(3, 0, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
     let pods: Vec<ack_net_slb::Backend> =
         (0..3).map(|i| ack_net_slb::Backend::eni(&s.cloud.enis[i].0, s.cloud.enis[i].1, 8080)).collect();
-    ccm_made_with(&s.cloud, "c-1", "8080", pods).await;
+    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80())).await;
+    ccm_made_with(&s.cloud, &s.uid("web").await, "c-1", "8080", pods).await;
     let before = s.only_lb();
-    s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80()));
     let eps: Vec<(std::net::IpAddr, &str, bool, bool)> =
         (0..3).map(|i| (s.cloud.enis[i].1, "n0", true, false)).collect();
     let mut slices = s.slices;
     slices.apply_watcher_event(&Event::Apply(parse(slice("web-abc", 8080, &eps))));
 
     s.cloud.stats.reset();
-    let svc = s.api.service("shop", "web").expect("service");
+    let svc = s.api.service("shop", "web").await.expect("service");
     ServiceReconciler::reconcile(Arc::new(svc), s.ctx.clone()).await.expect("reconcile");
     assert_eq!(s.cloud.stats.writes(), 0, "adopted as it is: {}", s.cloud.stats);
     assert_eq!(s.cloud.load_balancers(), vec![before]);
@@ -558,10 +568,10 @@ async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
 #[tokio::test]
 async fn ccm_naming_creates_what_ccm_would_take_as_its_own() {
     let s = setup(2, 2, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
-    s.api.put(Kind::Service, service(json!({}), tcp80()));
+    s.api.put(Kind::Service, service(json!({}), tcp80())).await;
     s.reconcile().await.expect("reconcile");
     let lb = s.only_lb();
-    let name = ack_net_slb::binding::ccm_load_balancer_name("uid-web");
+    let name = ack_net_slb::binding::ccm_load_balancer_name(&s.uid("web").await);
     assert!(lb.tags.contains(&("kubernetes.do.not.delete".to_owned(), name.clone())), "{:?}", lb.tags);
     assert!(lb.tags.contains(&("ack.aliyun.com".to_owned(), "c-1".to_owned())), "{:?}", lb.tags);
     let dump = s.cloud.mock.with_state(|st| st.slb.dump());
