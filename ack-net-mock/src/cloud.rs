@@ -321,6 +321,12 @@ impl MockCloud {
         self.core.faults().set(target, spec).map_err(|reason| Error::Fault { target: target.to_owned(), reason })
     }
 
+    /// Runs the next `n` calls of `action` and loses their replies (the call takes effect, the
+    /// connection is reset unanswered), whatever the fault rules say; then the rules apply again.
+    pub fn lose_next_replies(&self, action: &str, n: u32) {
+        self.core.faults().lose_next_replies(action, n);
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.core.faults().clear();

@@ -163,6 +163,7 @@ impl Core {
             status: 0,
             code: None,
             request_id: request_id.clone(),
+            reply_lost: false,
         };
         let host_default = incoming
             .headers
@@ -192,8 +193,12 @@ impl Core {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let lost = match injected {
+            Injected::LoseReply(hang) => Some(hang),
+            _ => None,
+        };
         let result = match injected {
-            Injected::Pass => {
+            Injected::Pass | Injected::LoseReply(_) => {
                 let (result, params) = self.execute(product, &action, parsed);
                 record.params = params;
                 result
@@ -214,6 +219,15 @@ impl Core {
                 return Outcome::Drop;
             }
         };
+        if let Some(hang) = lost {
+            record.reply_lost = true;
+            // The call took effect (and its ClientToken answer is kept); only the reply is lost.
+            let _ = self.finish(record, result, &request_id, host);
+            if let Some(d) = hang {
+                tokio::time::sleep(d).await;
+            }
+            return Outcome::Drop;
+        }
         self.finish(record, result, &request_id, host)
     }
 

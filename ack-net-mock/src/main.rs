@@ -31,7 +31,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     preload: Option<PathBuf>,
     /// Fault injection as ACTION=SPEC or *=SPEC, e.g. '*=throttle:0.2,5xx:0.05,latency:100ms'.
-    /// Kinds: throttle:RATE, 5xx:RATE, latency:D or latency:D1-D2, drop:RATE, timeout:RATE[/D].
+    /// Kinds: throttle:RATE, 5xx:RATE, latency:D or latency:D1-D2, drop:RATE, timeout:RATE[/D],
+    /// lost:RATE[/D] (the call takes effect, its answer is lost).
     /// Repeatable.
     #[arg(long = "fault", value_name = "TARGET=SPEC")]
     faults: Vec<String>,
