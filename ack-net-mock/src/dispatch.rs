@@ -79,6 +79,8 @@ pub struct Core {
     nonces: Mutex<NonceStore>,
     faults: Mutex<Faults>,
     calls: Mutex<CallLog>,
+    /// What the data plane last reported, for the state dump (`None` without one).
+    fabric: Mutex<Option<Value>>,
     request_seq: AtomicU64,
     seed: u64,
 }
@@ -118,6 +120,7 @@ impl Core {
             nonces: Mutex::new(NonceStore::default()),
             faults: Mutex::new(faults),
             calls: Mutex::new(CallLog::new(call_log_capacity)),
+            fabric: Mutex::new(None),
             request_seq: AtomicU64::new(0),
             seed,
         }
@@ -136,6 +139,11 @@ impl Core {
     /// The locked call log.
     pub fn calls(&self) -> MutexGuard<'_, CallLog> {
         lock(&self.calls)
+    }
+
+    /// The data plane's last report (see [`crate::fabric`]).
+    pub fn fabric_report(&self) -> MutexGuard<'_, Option<Value>> {
+        lock(&self.fabric)
     }
 
     /// A request id: deterministic given the seed and the number of requests so far.
