@@ -166,15 +166,20 @@ impl Executor {
                 .stderr(Stdio::piped())
                 .spawn()?;
             if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(ruleset.as_bytes())?;
+                // A program that stops reading early is judged by its exit status below.
+                let _ = stdin.write_all(ruleset.as_bytes());
             }
             child.wait_with_output()
         })?
-        .map_err(|e| format!("running {}: {e}", self.nft.display()))?;
+        .map_err(|e| format!("running nft ({}): {e}", self.nft.display()))?;
         if out.status.success() {
             Ok(())
         } else {
-            Err(format!("nft: {}", String::from_utf8_lossy(&out.stderr).trim()))
+            Err(format!(
+                "nft ({}) refused the rules: {}",
+                self.nft.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
         }
     }
 
