@@ -22,12 +22,15 @@ pub struct CallRecord {
     pub signature: &'static str,
     /// The operation parameters.
     pub params: BTreeMap<String, String>,
-    /// The HTTP status answered (0 when the connection was dropped).
+    /// The HTTP status answered (0 when the connection was dropped before the call ran; with a
+    /// lost reply, the status of the answer that never left).
     pub status: u16,
     /// The error code, `None` on success.
     pub code: Option<String>,
     /// The answer's RequestId.
     pub request_id: String,
+    /// Whether the call ran but its answer was lost on purpose (the `lost` fault).
+    pub reply_lost: bool,
 }
 
 impl CallRecord {

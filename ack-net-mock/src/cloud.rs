@@ -110,6 +110,9 @@ pub struct MockCloudBuilder {
     faults: Vec<(String, FaultSpec)>,
     preload: Option<Preload>,
     call_log_capacity: usize,
+    bound: Option<std::net::TcpListener>,
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    fabric: Option<crate::fabric::FabricConfig>,
 }
 
 impl Default for MockCloudBuilder {
@@ -123,6 +126,9 @@ impl Default for MockCloudBuilder {
             faults: Vec::new(),
             preload: None,
             call_log_capacity: 100_000,
+            bound: None,
+            #[cfg(all(feature = "fabric", target_os = "linux"))]
+            fabric: None,
         }
     }
 }
@@ -188,6 +194,22 @@ impl MockCloudBuilder {
         self
     }
 
+    /// Serves on a listener bound already (it wins over [`MockCloudBuilder::listen`]); e.g. one
+    /// bound before the process entered the fabric's sandbox, so that the port stays on the
+    /// machine's network.
+    pub fn bound_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.bound = Some(listener);
+        self
+    }
+
+    /// Materializes the state as Linux networking (see [`crate::fabric`]). If the fabric cannot
+    /// start, the mock serves without it and [`MockCloud::fabric_error`] says why.
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    pub fn fabric(mut self, config: crate::fabric::FabricConfig) -> Self {
+        self.fabric = Some(config);
+        self
+    }
+
     /// Binds the port and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<MockCloud, Error> {
         let mut creds = self.creds;
@@ -206,14 +228,28 @@ impl MockCloudBuilder {
             p.apply(&mut state).map_err(Error::Preload)?;
         }
         state.vpc.set_pending_delay(self.pending_delay);
-        let listener =
-            TcpListener::bind(self.listen).await.map_err(|source| Error::Bind { addr: self.listen, source })?;
+        let listener = match self.bound {
+            Some(l) => l.set_nonblocking(true).and_then(|()| TcpListener::from_std(l)),
+            None => TcpListener::bind(self.listen).await,
+        }
+        .map_err(|source| Error::Bind { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind { addr: self.listen, source })?;
         let core = Arc::new(Core::new(state, creds, faults, self.call_log_capacity, self.seed));
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(crate::server::serve(listener, core.clone(), rx));
         tracing::debug!(%addr, "ack-net-mock listening");
-        Ok(MockCloud { core, addr, shutdown: tx, task: Some(task) })
+        #[cfg(all(feature = "fabric", target_os = "linux"))]
+        let fabric = self.fabric.map(|config| {
+            crate::fabric::Fabric::start(core.clone(), config).inspect_err(|e| tracing::error!(error = %e, "no fabric"))
+        });
+        Ok(MockCloud {
+            core,
+            addr,
+            shutdown: tx,
+            task: Some(task),
+            #[cfg(all(feature = "fabric", target_os = "linux"))]
+            fabric,
+        })
     }
 }
 
@@ -243,6 +279,8 @@ pub struct MockCloud {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    fabric: Option<Result<crate::fabric::Fabric, crate::fabric::FabricError>>,
 }
 
 impl MockCloud {
@@ -321,6 +359,12 @@ impl MockCloud {
         self.core.faults().set(target, spec).map_err(|reason| Error::Fault { target: target.to_owned(), reason })
     }
 
+    /// Runs the next `n` calls of `action` and loses their replies (the call takes effect, the
+    /// connection is reset unanswered), whatever the fault rules say; then the rules apply again.
+    pub fn lose_next_replies(&self, action: &str, n: u32) {
+        self.core.faults().lose_next_replies(action, n);
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.core.faults().clear();
@@ -341,11 +385,28 @@ impl MockCloud {
         dump_core(&self.core)
     }
 
-    /// Stops accepting, lets open requests finish (up to a few seconds) and waits.
+    /// The running data plane, when the builder asked for one and it started.
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    pub fn fabric(&self) -> Option<&crate::fabric::Fabric> {
+        self.fabric.as_ref().and_then(|f| f.as_ref().ok())
+    }
+
+    /// Why the data plane the builder asked for did not start.
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    pub fn fabric_error(&self) -> Option<&crate::fabric::FabricError> {
+        self.fabric.as_ref().and_then(|f| f.as_ref().err())
+    }
+
+    /// Stops accepting, lets open requests finish (up to a few seconds) and waits; then
+    /// removes everything the data plane made.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        #[cfg(all(feature = "fabric", target_os = "linux"))]
+        if let Some(Ok(mut f)) = self.fabric.take() {
+            let _ = tokio::task::spawn_blocking(move || f.stop()).await;
         }
     }
 }
@@ -367,5 +428,9 @@ pub(crate) fn dump_core(core: &Core) -> Value {
     };
     let faults = serde_json::to_value(core.faults().rules()).unwrap_or_default();
     let counters = serde_json::to_value(core.calls().counters()).unwrap_or_default();
-    json!({ "vpc": vpc, "ecs": ecs, "slb": slb, "faults": faults, "counters": counters })
+    let mut dump = json!({ "vpc": vpc, "ecs": ecs, "slb": slb, "faults": faults, "counters": counters });
+    if let Some(fabric) = core.fabric_report().clone() {
+        dump["fabric"] = fabric;
+    }
+    dump
 }

@@ -79,6 +79,8 @@ pub struct Core {
     nonces: Mutex<NonceStore>,
     faults: Mutex<Faults>,
     calls: Mutex<CallLog>,
+    /// What the data plane last reported, for the state dump (`None` without one).
+    fabric: Mutex<Option<Value>>,
     request_seq: AtomicU64,
     seed: u64,
 }
@@ -118,6 +120,7 @@ impl Core {
             nonces: Mutex::new(NonceStore::default()),
             faults: Mutex::new(faults),
             calls: Mutex::new(CallLog::new(call_log_capacity)),
+            fabric: Mutex::new(None),
             request_seq: AtomicU64::new(0),
             seed,
         }
@@ -136,6 +139,11 @@ impl Core {
     /// The locked call log.
     pub fn calls(&self) -> MutexGuard<'_, CallLog> {
         lock(&self.calls)
+    }
+
+    /// The data plane's last report (see [`crate::fabric`]).
+    pub fn fabric_report(&self) -> MutexGuard<'_, Option<Value>> {
+        lock(&self.fabric)
     }
 
     /// A request id: deterministic given the seed and the number of requests so far.
@@ -163,6 +171,7 @@ impl Core {
             status: 0,
             code: None,
             request_id: request_id.clone(),
+            reply_lost: false,
         };
         let host_default = incoming
             .headers
@@ -192,8 +201,12 @@ impl Core {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let lost = match injected {
+            Injected::LoseReply(hang) => Some(hang),
+            _ => None,
+        };
         let result = match injected {
-            Injected::Pass => {
+            Injected::Pass | Injected::LoseReply(_) => {
                 let (result, params) = self.execute(product, &action, parsed);
                 record.params = params;
                 result
@@ -214,6 +227,15 @@ impl Core {
                 return Outcome::Drop;
             }
         };
+        if let Some(hang) = lost {
+            record.reply_lost = true;
+            // The call took effect (and its ClientToken answer is kept); only the reply is lost.
+            let _ = self.finish(record, result, &request_id, host);
+            if let Some(d) = hang {
+                tokio::time::sleep(d).await;
+            }
+            return Outcome::Drop;
+        }
         self.finish(record, result, &request_id, host)
     }
 

@@ -1,5 +1,5 @@
-//! Fault injection: throttling, 5xx, added latency, dropped connections and hung requests,
-//! per action or for every action, decided by a seeded generator so runs repeat.
+//! Fault injection: throttling, 5xx, added latency, dropped connections, hung requests and lost
+//! replies, per action or for every action, decided by a seeded generator so runs repeat.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,11 +31,12 @@ impl Latency {
 }
 
 /// What to inject into calls of one action (or of all actions). Rates are probabilities
-/// from 0 to 1, checked in this order: drop, timeout, throttle, server error.
+/// from 0 to 1, checked in this order: drop, timeout, throttle, server error, lost reply.
 ///
 /// As text (the binary's `--fault ACTION=SPEC` and [`FaultSpec::from_str`]): comma-separated
 /// `throttle:0.2`, `5xx:0.05`, `latency:100ms` or `latency:50ms-200ms`, `drop:0.01`,
-/// `timeout:0.01` (hang for 30 s) or `timeout:0.01/5s`.
+/// `timeout:0.01` (hang for 30 s) or `timeout:0.01/5s`, `lost:0.1` (the call takes effect, then
+/// the connection is reset) or `lost:0.1/5s` (it takes effect, then hangs 5 s and closes).
 ///
 /// ```
 /// use ack_net_mock::faults::{FaultSpec, Latency};
@@ -58,6 +59,12 @@ pub struct FaultSpec {
     pub timeout: f64,
     /// How long a hung call hangs (default 30 s).
     pub timeout_ms: Option<u64>,
+    /// Share of calls that take effect but whose answer never arrives: the cloud acted, the
+    /// network lost the reply. A retry with the same ClientToken gets the first answer.
+    pub lost_reply: f64,
+    /// How long a call with a lost reply hangs before its connection closes; `None` resets
+    /// the connection at once.
+    pub lost_reply_hang_ms: Option<u64>,
 }
 
 impl FaultSpec {
@@ -112,10 +119,29 @@ impl FaultSpec {
         self
     }
 
+    /// Sets the lost-reply rate: the call takes effect and its connection is reset unanswered.
+    pub fn with_lost_reply(mut self, rate: f64) -> Self {
+        self.lost_reply = rate;
+        self.lost_reply_hang_ms = None;
+        self
+    }
+
+    /// Sets the lost-reply rate, the unanswered call hanging this long (until the client's own
+    /// timeout, when `hang` is longer) before its connection closes.
+    pub fn with_lost_reply_hang(mut self, rate: f64, hang: Duration) -> Self {
+        self.lost_reply = rate;
+        self.lost_reply_hang_ms = Some(hang.as_millis() as u64);
+        self
+    }
+
     fn validate(&self) -> Result<(), String> {
-        for (name, r) in
-            [("throttle", self.throttle), ("5xx", self.server_error), ("drop", self.drop), ("timeout", self.timeout)]
-        {
+        for (name, r) in [
+            ("throttle", self.throttle),
+            ("5xx", self.server_error),
+            ("drop", self.drop),
+            ("timeout", self.timeout),
+            ("lost", self.lost_reply),
+        ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{name} rate {r} is not between 0 and 1"));
             }
@@ -179,6 +205,13 @@ impl FromStr for FaultSpec {
                     }
                     None => f.timeout = parse_rate(v)?,
                 },
+                "lost" | "lost_reply" => match v.split_once('/') {
+                    Some((rate, hang)) => {
+                        f.lost_reply = parse_rate(rate)?;
+                        f.lost_reply_hang_ms = Some(parse_ms(hang)?);
+                    }
+                    None => f.lost_reply = parse_rate(v)?,
+                },
                 other => return Err(format!("unknown fault kind {other:?}")),
             }
         }
@@ -207,6 +240,12 @@ impl fmt::Display for FaultSpec {
         if self.timeout > 0.0 {
             parts.push(format!("timeout:{}/{}ms", self.timeout, self.timeout_ms.unwrap_or(30_000)));
         }
+        if self.lost_reply > 0.0 {
+            match self.lost_reply_hang_ms {
+                Some(ms) => parts.push(format!("lost:{}/{ms}ms", self.lost_reply)),
+                None => parts.push(format!("lost:{}", self.lost_reply)),
+            }
+        }
         f.write_str(&parts.join(","))
     }
 }
@@ -222,6 +261,9 @@ pub enum Injected {
     Drop,
     /// Hang this long, then close the connection.
     Hang(Duration),
+    /// Run the call, then lose its answer: reset the connection at once (`None`) or after
+    /// hanging this long.
+    LoseReply(Option<Duration>),
 }
 
 /// The fault rules: one for all actions (`"*"`) and any per action; an action's own rule
@@ -229,13 +271,15 @@ pub enum Injected {
 #[derive(Debug)]
 pub struct Faults {
     rules: BTreeMap<String, FaultSpec>,
+    /// Replies still to lose for sure, by action (before any rule is consulted).
+    lose_next: BTreeMap<String, u32>,
     rng: fastrand::Rng,
 }
 
 impl Faults {
     /// No rules, decisions seeded by `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { rules: BTreeMap::new(), rng: fastrand::Rng::with_seed(seed ^ 0x5eed_fa17) }
+        Self { rules: BTreeMap::new(), lose_next: BTreeMap::new(), rng: fastrand::Rng::with_seed(seed ^ 0x5eed_fa17) }
     }
 
     /// Sets the rule for `target` (an action name, or `*` for all); an empty spec removes it.
@@ -249,9 +293,20 @@ impl Faults {
         Ok(())
     }
 
-    /// Removes every rule.
+    /// Runs the next `n` calls of `action` and loses their replies, whatever the rules say
+    /// (then the rules apply again): a test's way to be sure a path meets a lost reply.
+    pub fn lose_next_replies(&mut self, action: &str, n: u32) {
+        if n == 0 {
+            self.lose_next.remove(action);
+        } else {
+            self.lose_next.insert(action.to_owned(), n);
+        }
+    }
+
+    /// Removes every rule (and every reply still to lose).
     pub fn clear(&mut self) {
         self.rules.clear();
+        self.lose_next.clear();
     }
 
     /// The rules, by target.
@@ -261,11 +316,18 @@ impl Faults {
 
     /// Whether there is no rule at all (the fast path).
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.lose_next.is_empty()
     }
 
     /// Decides the fate of one call of `action`: the added delay and what to do.
     pub fn decide(&mut self, action: &str) -> (Duration, Injected) {
+        if let Some(n) = self.lose_next.get_mut(action) {
+            *n -= 1;
+            if *n == 0 {
+                self.lose_next.remove(action);
+            }
+            return (Duration::ZERO, Injected::LoseReply(None));
+        }
         let Some(spec) = self.rules.get(action).or_else(|| self.rules.get("*")) else {
             return (Duration::ZERO, Injected::Pass);
         };
@@ -288,6 +350,8 @@ impl Faults {
             } else {
                 MockError::new(500, "InternalError", "The request processing has failed due to some unknown error.")
             })
+        } else if roll(&mut self.rng, spec.lost_reply) {
+            Injected::LoseReply(spec.lost_reply_hang_ms.map(Duration::from_millis))
         } else {
             Injected::Pass
         };
@@ -306,13 +370,35 @@ mod tests {
 
     #[test]
     fn parse_and_display() {
-        let f: FaultSpec = "throttle:0.5, 5xx:0.1, latency:5ms-1s, drop:0.01, timeout:0.02/2s".parse().unwrap();
+        let f: FaultSpec =
+            "throttle:0.5, 5xx:0.1, latency:5ms-1s, drop:0.01, timeout:0.02/2s, lost:0.25/3s".parse().unwrap();
         assert_eq!(f.throttle, 0.5);
         assert_eq!(f.server_error, 0.1);
         assert_eq!(f.latency, Some(Latency::Uniform(5, 1000)));
         assert_eq!(f.drop, 0.01);
         assert_eq!((f.timeout, f.timeout_ms), (0.02, Some(2000)));
+        assert_eq!((f.lost_reply, f.lost_reply_hang_ms), (0.25, Some(3000)));
         assert_eq!(f.to_string().parse::<FaultSpec>().unwrap(), f);
+        let reset: FaultSpec = "lost:1".parse().unwrap();
+        assert_eq!(reset, FaultSpec::none().with_lost_reply(1.0));
+        assert_eq!(reset.to_string().parse::<FaultSpec>().unwrap(), reset);
+        assert!("lost:1.5".parse::<FaultSpec>().is_err());
+    }
+
+    #[test]
+    fn the_next_replies_are_lost_for_sure_then_the_rules_apply() {
+        let mut f = Faults::new(1);
+        f.set("*", FaultSpec::throttle(1.0)).unwrap();
+        f.lose_next_replies("CreateVpc", 2);
+        assert_eq!(f.decide("CreateVpc").1, Injected::LoseReply(None));
+        assert!(matches!(f.decide("DeleteVpc").1, Injected::Error(_)));
+        assert_eq!(f.decide("CreateVpc").1, Injected::LoseReply(None));
+        assert!(matches!(f.decide("CreateVpc").1, Injected::Error(_)));
+        f.clear();
+        f.lose_next_replies("CreateVpc", 1);
+        assert!(!f.is_empty());
+        f.decide("CreateVpc");
+        assert!(f.is_empty());
         assert!("throttle:2".parse::<FaultSpec>().is_err());
         assert!("bogus:1".parse::<FaultSpec>().is_err());
         assert!("latency".parse::<FaultSpec>().is_err());

@@ -19,9 +19,13 @@
 //! - READY: the binary (`ack-net-mock --listen 127.0.0.1:0 --credential ID:SECRET --seed N
 //!   --preload FILE --fault 'ACTION_OR_*=throttle:0.2,5xx:0.05,latency:100ms'`), the admin API
 //!   under `/__mock/` (see README.md), integration tests in `tests/`, the `mock_throughput` bench.
+//! - READY: the lost-reply fault (`lost:RATE[/HANG]`, [`MockCloud::lose_next_replies`]) and the data
+//!   plane, [`fabric`] (feature `fabric`, Linux): VPCs, VSwitches, instances, ENIs, addresses, routes
+//!   and security groups as namespaces, links, neighbours, routes and nftables in a sandbox.
 //!
 //! Modules: [`cloud`] (the [`MockCloud`] handle), [`dispatch`]
 //! (routing, idempotency, call log), [`auth`] (V1/V3 verification), [`faults`], [`calls`],
+//! [`fabric`] (the data plane, Linux, feature `fabric`),
 //! [`catalog`] (regions, zones), [`vpc`], [`ecs`], [`slb`].
 //!
 //! ```
@@ -50,6 +54,7 @@ pub mod cloud;
 pub mod dispatch;
 pub mod ecs;
 pub mod error;
+pub mod fabric;
 pub mod faults;
 pub mod handler;
 pub mod ids;

@@ -31,7 +31,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     preload: Option<PathBuf>,
     /// Fault injection as ACTION=SPEC or *=SPEC, e.g. '*=throttle:0.2,5xx:0.05,latency:100ms'.
-    /// Kinds: throttle:RATE, 5xx:RATE, latency:D or latency:D1-D2, drop:RATE, timeout:RATE[/D].
+    /// Kinds: throttle:RATE, 5xx:RATE, latency:D or latency:D1-D2, drop:RATE, timeout:RATE[/D],
+    /// lost:RATE[/D] (the call takes effect, its answer is lost).
     /// Repeatable.
     #[arg(long = "fault", value_name = "TARGET=SPEC")]
     faults: Vec<String>,
@@ -44,6 +45,12 @@ struct Args {
     /// How long new VPCs, VSwitches and route entries stay Pending.
     #[arg(long, value_parser = parse_duration, default_value = "0ms")]
     pending_delay: Duration,
+    /// Materialize the state as Linux networking (VPCs as router namespaces, instances as
+    /// namespaces, ENIs as links, security groups in nftables) inside a namespace sandbox of
+    /// its own; the port stays on this machine. Linux, built with the `fabric` feature; needs
+    /// nft (Debian package nftables). If it cannot start, the API serves without it.
+    #[arg(long)]
+    fabric: bool,
 }
 
 fn build(args: &Args) -> Result<ack_net_mock::MockCloudBuilder, String> {
@@ -111,20 +118,53 @@ async fn stopped() {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// With `--fabric`: binds the port on this machine's network, then enters the sandbox (the
+/// process is still single-threaded here), and asks the builder for the fabric. Without the
+/// sandbox the API still serves.
+#[cfg(all(feature = "fabric", target_os = "linux"))]
+fn with_fabric(args: &Args, b: ack_net_mock::MockCloudBuilder) -> Result<ack_net_mock::MockCloudBuilder, String> {
+    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| format!("binding {}: {e}", args.listen))?;
+    let b = b.bound_listener(listener);
+    match ack_net_mock::fabric::enter_sandbox() {
+        Ok(()) => Ok(b.fabric(ack_net_mock::fabric::FabricConfig::default())),
+        Err(e) => {
+            eprintln!("ack-net-mock: no fabric: {e}");
+            Ok(b)
+        }
+    }
+}
+
+#[cfg(not(all(feature = "fabric", target_os = "linux")))]
+fn with_fabric(_args: &Args, b: ack_net_mock::MockCloudBuilder) -> Result<ack_net_mock::MockCloudBuilder, String> {
+    eprintln!(
+        "ack-net-mock: no fabric: it needs Linux and a build with the `fabric` feature (cargo build --features fabric)"
+    );
+    Ok(b)
+}
+
+fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let builder = match build(&args) {
+    let builder = match build(&args).and_then(|b| if args.fabric { with_fabric(&args, b) } else { Ok(b) }) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("ack-net-mock: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(serve(builder)),
+        Err(e) => {
+            eprintln!("ack-net-mock: starting the runtime: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(builder: ack_net_mock::MockCloudBuilder) -> std::process::ExitCode {
     let mock = match builder.start().await {
         Ok(m) => m,
         Err(e) => {
@@ -132,6 +172,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    #[cfg(all(feature = "fabric", target_os = "linux"))]
+    if let Some(e) = mock.fabric_error() {
+        eprintln!("ack-net-mock: no fabric: {e}");
+    }
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();

@@ -18,6 +18,21 @@ impl Drop for Child {
     }
 }
 
+/// Starts the binary; answers it and the URL it printed on its first line.
+async fn start(mut cmd: Command) -> (Child, String) {
+    let mut child = Child(cmd.stdout(Stdio::piped()).spawn().expect("spawn ack-net-mock"));
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("URL on stdout").to_owned();
+    (child, url)
+}
+
 #[tokio::test]
 async fn binary_serves_signed_calls() {
     let dir = std::env::temp_dir().join(format!("ack-net-mock-bin-{}", std::process::id()));
@@ -29,26 +44,13 @@ async fn binary_serves_signed_calls() {
             "vswitches": [{"VpcId": "vpc-preloaded", "ZoneId": "cn-hangzhou-h", "CidrBlock": "10.1.0.0/16"}]}"#,
     )
     .unwrap();
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_ack-net-mock"))
-            .args(["--listen", "127.0.0.1:0", "--credential", "binid:binsecret", "--seed", "4"])
-            .args(["--fault", "DescribeVSwitches=throttle:1"])
-            .arg("--preload")
-            .arg(&preload)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn ack-net-mock"),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("URL on stdout").to_owned();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ack-net-mock"));
+    cmd.args(["--listen", "127.0.0.1:0", "--credential", "binid:binsecret", "--seed", "4"])
+        .args(["--fault", "DescribeVSwitches=throttle:1"])
+        .arg("--preload")
+        .arg(&preload)
+        .stderr(Stdio::null());
+    let (mut child, url) = start(cmd).await;
 
     let c = RpcClient::builder()
         .credentials(Credentials::new("binid", "binsecret"))
@@ -86,4 +88,31 @@ async fn binary_serves_signed_calls() {
         assert!(exit.0.unwrap().success());
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--fabric` keeps the port on this machine's network (it is bound before the process enters
+/// its sandbox), and the API serves whether or not the fabric could start; the binary says
+/// which on stderr.
+#[tokio::test]
+async fn binary_with_fabric_serves_on_this_machine() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ack-net-mock"));
+    cmd.args(["--listen", "127.0.0.1:0", "--fabric"]).stderr(Stdio::piped());
+    let (mut child, url) = start(cmd).await;
+    let c = RpcClient::builder()
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&url)
+        .retry_policy(RetryPolicy::no_retry())
+        .build()
+        .unwrap();
+    let v: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    assert!(v.get("RequestId").is_some());
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    if cfg!(all(feature = "fabric", target_os = "linux")) {
+        assert!(!err.contains("no fabric"), "the fabric started: {err}");
+    } else {
+        assert!(err.contains("no fabric") && err.contains("fabric` feature"), "{err}");
+    }
 }

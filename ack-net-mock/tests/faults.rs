@@ -92,6 +92,17 @@ async fn server_errors_latency_and_runtime_changes() {
     }
 }
 
+/// A client without retries that gives up after 100 ms.
+fn impatient(mock: &MockCloud) -> ack_net_core::RpcClient {
+    ack_net_core::RpcClient::builder()
+        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .retry_policy(RetryPolicy::no_retry())
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn dropped_and_hung_connections() {
     let mock = MockCloud::builder().fault("DescribeVpcs", FaultSpec::none().with_drop(1.0)).start().await.unwrap();
@@ -99,18 +110,57 @@ async fn dropped_and_hung_connections() {
     let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
     assert!(matches!(e.class(), ErrorClass::Transport), "{e:?}");
     mock.set_fault("DescribeVpcs", FaultSpec::none().with_timeout(1.0, Duration::from_millis(300))).unwrap();
-    let impatient = ack_net_core::RpcClient::builder()
-        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .retry_policy(RetryPolicy::no_retry())
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
+    let impatient = impatient(&mock);
     let e = impatient.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(e.class(), ErrorClass::Timeout, "{e:?}");
     // The log shows dropped calls with status 0.
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(mock.calls_of("DescribeVpcs").iter().all(|c| c.status == 0));
+}
+
+#[tokio::test]
+async fn a_lost_reply_means_the_call_took_effect_and_a_token_retry_gets_its_answer() {
+    let mock =
+        MockCloud::builder().seed(5).fault("CreateVpc", FaultSpec::none().with_lost_reply(0.5)).start().await.unwrap();
+    let retrying = ack_net_core::RpcClient::builder()
+        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_attempt_limit(12)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        ids.insert(create_vpc(&retrying, "10.0.0.0/8").await);
+    }
+    let calls = mock.calls_of("CreateVpc");
+    let lost = calls.iter().filter(|c| c.reply_lost).count();
+    assert!(lost >= 3, "only {lost} of {} replies lost", calls.len());
+    // Every lost reply was a VPC made; the retry with the same token answered it, made no other.
+    assert!(calls.iter().filter(|c| c.reply_lost).all(|c| c.status == 200));
+    assert_eq!(ids.len(), 20);
+    assert_eq!(mock.with_state(|s| s.vpc.vpcs.len()), 20);
+
+    // Without a retry the caller sees a transport error although the VPC exists; the hang
+    // variant lasts until the client's own timeout.
+    mock.set_fault("CreateVpc", FaultSpec::none().with_lost_reply_hang(1.0, Duration::from_millis(300))).unwrap();
+    let impatient = impatient(&mock);
+    let e = impatient
+        .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Timeout, "{e:?}");
+    assert_eq!(mock.with_state(|s| s.vpc.vpcs.len()), 21);
+    mock.set_fault("CreateVpc", FaultSpec::none().with_lost_reply(1.0)).unwrap();
+    let e = client(&mock)
+        .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e.class(), ErrorClass::Transport), "{e:?}");
+    assert_eq!(mock.with_state(|s| s.vpc.vpcs.len()), 22);
 }
 
 #[tokio::test]

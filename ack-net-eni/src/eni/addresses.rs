@@ -216,15 +216,24 @@ impl<A: Display + PartialEq + Copy> Unassign<A> {
         let mut removed = Removed::Already;
         for a in &self.addresses {
             let req = self.request(action, list_name, std::slice::from_ref(a))?;
-            match self.client.rpc().call::<serde_json::Value>(req).await {
-                Ok(_) => removed = Removed::Now,
-                Err(e) if already_removed(&e) => {}
-                Err(e) => return Err(e.into()),
+            // Asking again is safe ("already gone" is success), so an answer lost on the way
+            // (the address may be gone) is asked again here rather than by starting over.
+            for attempt in 1.. {
+                match self.client.rpc().call::<serde_json::Value>(req.clone()).await {
+                    Ok(_) => removed = Removed::Now,
+                    Err(e) if already_removed(&e) => {}
+                    Err(e) if e.is_retryable() && attempt < SINGLE_ADDRESS_ATTEMPTS => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                break;
             }
         }
         Ok(removed)
     }
 }
+
+/// How often one address of a split unassignment is asked for before the error is returned.
+const SINGLE_ADDRESS_ATTEMPTS: u32 = 3;
 
 /// An UnassignPrivateIpAddresses request.
 #[derive(Clone, Debug)]

@@ -130,7 +130,7 @@ impl Eni {
     }
 
     /// The ENI as it looks at `now` (settling a due transition without changing `self`).
-    fn view(&self, now: Instant) -> Eni {
+    pub(crate) fn view(&self, now: Instant) -> Eni {
         let mut e = self.clone();
         e.settle(now);
         e

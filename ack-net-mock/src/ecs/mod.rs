@@ -26,7 +26,7 @@ pub mod types;
 mod tests;
 
 pub use eni::{Eni, EniStatus, EniType};
-pub use sg::{Rule, SecurityGroup};
+pub use sg::{Direction, Rule, SecurityGroup};
 
 /// The ECS API version.
 pub const VERSION: &str = "2014-05-26";

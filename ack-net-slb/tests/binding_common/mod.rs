@@ -158,3 +158,30 @@ pub async fn converge(b: &ServiceBinding, mut lb: Option<LoadBalancerId>, rounds
     }
     panic!("did not converge in {rounds} rounds");
 }
+
+/// The cloud holds exactly `spec`: a full plan is empty, one load balancer, one group per
+/// port with backends, one listener per port.
+pub async fn holds_exactly(env: &Env, b: &ServiceBinding, lb: &LoadBalancerId) {
+    env.mock.clear_faults();
+    let (o, plan) = env.full_plan(b, Some(lb)).await;
+    assert!(plan.is_empty(), "{plan}");
+    assert_eq!(env.lb_count(), 1);
+    let spec = b.spec();
+    let o = o.load_balancer.expect("the load balancer");
+    assert_eq!(o.listeners.len(), spec.ports.len(), "{:?}", o.listeners);
+    let with_group = spec.ports.iter().filter(|p| p.redirects_to().is_none()).count();
+    assert_eq!(o.groups.len(), with_group, "no orphan groups: {:?}", o.groups.keys());
+    for p in &spec.ports {
+        let l = o.listeners.iter().find(|l| l.port == p.port()).expect("listener");
+        assert_eq!(l.protocol, p.listener.listener_protocol());
+        if let Some(g) = l.group() {
+            let have = env.group_backends(g.as_str()).unwrap();
+            assert_eq!(have.len(), p.backends.len());
+            for w in &p.backends {
+                assert!(have
+                    .iter()
+                    .any(|(id, _, port, weight)| *id == w.server_id && *port == w.port && *weight == w.weight));
+            }
+        }
+    }
+}

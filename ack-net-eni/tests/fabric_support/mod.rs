@@ -1,0 +1,288 @@
+//! The fabric tests' harness and world: a VPC with two VSwitches in two zones and three
+//! instances, made through the typed clients; bounded probes from inside the namespaces.
+
+use std::future::Future;
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::pin::Pin;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_eni::{EcsClient, SecurityGroupId, WaitPolicy};
+use ack_net_mock::fabric::{FabricConfig, Link, Netns};
+use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_vpc::VpcClient;
+
+/// A test: its name and its body over a fresh world.
+pub type Test = (&'static str, fn(Net) -> Pin<Box<dyn Future<Output = ()> + Send>>);
+
+/// Enters the sandbox, then runs the tests named on the command line (all when none is
+/// named), each on a fresh mock with its fabric; reports like the standard harness.
+pub fn run(tests: &[Test]) -> ExitCode {
+    if let Err(e) = ack_net_mock::fabric::enter_sandbox() {
+        eprintln!("cannot enter the namespace sandbox: {e}");
+        return ExitCode::FAILURE;
+    }
+    for (program, package) in [("ping", "iputils-ping"), ("nft", "nftables")] {
+        if Command::new(program).arg("-V").output().is_err() {
+            eprintln!("the fabric tests need `{program}`: apt-get install {package}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let chosen: Vec<&Test> = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    println!("\nrunning {} tests", chosen.len());
+    let mut failed = Vec::new();
+    for (name, body) in &chosen {
+        let outcome = rt.block_on(async {
+            let net = Net::new().await;
+            tokio::spawn(body(net)).await
+        });
+        match outcome {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(e) => {
+                println!("test {name} ... FAILED ({e})");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        chosen.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn waits() -> WaitPolicy {
+    WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+}
+
+/// One instance: its id, its VSwitch and its primary address.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub id: String,
+    pub vswitch: String,
+    pub ip: Ipv4Addr,
+}
+
+/// An instance alone in a security group of its own.
+pub struct Guarded {
+    pub node: Node,
+    pub group: SecurityGroupId,
+}
+
+pub struct Net {
+    pub mock: MockCloud,
+    pub vpc: VpcClient,
+    pub ecs: EcsClient,
+    pub vpc_id: String,
+    pub route_table: String,
+    /// zone h: 10.1.1.0/24; zone i: 10.1.2.0/24.
+    pub vswitches: Vec<String>,
+    /// The instances' (basic) group.
+    pub sg: SecurityGroupId,
+    /// Two instances in the first VSwitch, one in the second.
+    pub nodes: Vec<Node>,
+}
+
+impl Net {
+    pub async fn new() -> Net {
+        let mock = MockCloud::builder()
+            .seed(17)
+            .ecs_delays(Duration::from_millis(20), Duration::from_millis(20))
+            .fabric(FabricConfig::default())
+            .start()
+            .await
+            .expect("the mock starts");
+        Net::on(mock).await
+    }
+
+    /// The world on a mock started with its fabric.
+    pub async fn on(mock: MockCloud) -> Net {
+        if let Some(e) = mock.fabric_error() {
+            panic!("the fabric did not start: {e}");
+        }
+        let rpc = RpcClient::builder()
+            .region("cn-hangzhou")
+            .credentials(Credentials::new("testid", "testsecret"))
+            .endpoint(&mock.url())
+            .rate_limits(RateLimits::unlimited())
+            .retry_policy(RetryPolicy::no_retry())
+            .build()
+            .expect("a client");
+        let (vpc, ecs) = (VpcClient::new(rpc.clone()), EcsClient::new(rpc));
+        let created = vpc.vpcs().create().cidr_block("10.1.0.0/16").send().await.expect("CreateVpc");
+        let vpc_id = created.vpc_id.to_string();
+        let route_table = created.route_table_id.expect("a route table").to_string();
+        let mut vswitches = Vec::new();
+        for (zone, cidr) in [("cn-hangzhou-h", "10.1.1.0/24"), ("cn-hangzhou-i", "10.1.2.0/24")] {
+            let v = vpc.vswitches().create(&vpc_id, zone, cidr).send().await.expect("CreateVSwitch");
+            vswitches.push(v.vswitch_id.to_string());
+        }
+        let sg = ecs.security_groups().create(&vpc_id).name("nodes").send().await.expect("CreateSecurityGroup");
+        let mut net = Net { mock, vpc, ecs, vpc_id, route_table, vswitches, sg, nodes: Vec::new() };
+        for i in [0, 0, 1] {
+            let vsw = net.vswitches[i].clone();
+            let sg = net.sg.clone();
+            let node = net.instance(&vsw, &sg);
+            net.nodes.push(node);
+        }
+        assert!(net.mock.fabric().expect("the fabric").settled(Duration::from_secs(10)).await, "settled");
+        net
+    }
+
+    /// Creates an instance (the admin API: the mock has no RunInstances) in `vswitch` and `group`.
+    pub fn instance(&self, vswitch: &str, group: &SecurityGroupId) -> Node {
+        let zone = if *vswitch == self.vswitches[0] { "cn-hangzhou-h" } else { "cn-hangzhou-i" };
+        let v = self
+            .mock
+            .create_instance(InstanceSeed {
+                region_id: "cn-hangzhou".into(),
+                zone_id: zone.into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: vswitch.to_owned(),
+                security_group_ids: vec![group.to_string()],
+                instance_id: None,
+            })
+            .expect("an instance");
+        Node {
+            id: v["InstanceId"].as_str().expect("id").to_owned(),
+            vswitch: vswitch.to_owned(),
+            ip: v["PrivateIpAddress"].as_str().expect("address").parse().expect("an IPv4 address"),
+        }
+    }
+
+    /// A new (basic) security group with a new instance in it, in `vswitch`.
+    pub async fn instance_in_new_group(&self, vswitch: &str) -> Guarded {
+        let group = self.ecs.security_groups().create(&self.vpc_id).name("guarded").send().await.expect("a group");
+        let node = self.instance(vswitch, &group);
+        self.settle().await;
+        Guarded { node, group }
+    }
+
+    /// Waits until the fabric has applied the state as it is now.
+    pub async fn settle(&self) {
+        let fabric = self.mock.fabric().expect("the fabric");
+        assert!(
+            fabric.settled(Duration::from_secs(10)).await,
+            "the fabric did not settle: {}",
+            self.mock.dump()["fabric"]
+        );
+        assert_eq!(self.mock.dump()["fabric"]["errors"], serde_json::json!({}), "fabric errors");
+    }
+
+    pub fn node(&self, n: &Node) -> Arc<Netns> {
+        self.mock.fabric().expect("the fabric").node(&n.id).expect("the node's namespace")
+    }
+
+    /// The VSwitch's gateway (third-from-last address).
+    pub fn gateway(&self, vswitch: &str) -> Ipv4Addr {
+        let cidr = if *vswitch == self.vswitches[0] { "10.1.1.0/24" } else { "10.1.2.0/24" };
+        ack_net_mock::fabric::gateway(cidr.parse().unwrap()).expect("a gateway").addr()
+    }
+
+    /// One ICMP echo from `from` to `to`, waiting at most a second.
+    fn ping(&self, from: &Node, to: Ipv4Addr) -> bool {
+        let out = self
+            .node(from)
+            .output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()]))
+            .expect("running ping");
+        out.status.success()
+    }
+
+    /// `to` answers `from` within ten tries (the fabric applies a change within milliseconds).
+    pub async fn reaches(&self, from: &Node, to: Ipv4Addr) {
+        for _ in 0..10 {
+            if self.ping(from, to) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let rules = self
+            .mock
+            .fabric()
+            .and_then(|f| f.router(&self.vpc_id))
+            .and_then(|r| r.output(Command::new("nft").args(["list", "ruleset"])).ok())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        panic!("{} ({}) does not reach {to}; fabric: {}\n{rules}", from.id, from.ip, self.mock.dump()["fabric"]);
+    }
+
+    /// `to` does not answer `from` (one echo, once the fabric has settled).
+    pub async fn unreachable(&self, from: &Node, to: Ipv4Addr) {
+        self.settle().await;
+        assert!(!self.ping(from, to), "{} ({}) reaches {to}", from.id, from.ip);
+    }
+
+    /// A link in a node, if it is there.
+    pub fn link(&self, n: &Node, name: &str) -> Option<Link> {
+        self.node(n).links().expect("the node's links").into_iter().find(|l| l.name == name)
+    }
+
+    /// Listens on `port` in `at`, connects from `from`; answers whether a byte made the trip.
+    fn tcp(&self, from: &Node, at: &Node, port: u16) -> bool {
+        let listener = self
+            .node(at)
+            .run(|| TcpListener::bind(("0.0.0.0", port)))
+            .expect("a thread in the node")
+            .expect("listening");
+        listener.set_nonblocking(false).expect("blocking");
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).ok()?;
+            s.write_all(&b).ok()
+        });
+        let addr = SocketAddr::from((at.ip, port));
+        let ok = self
+            .node(from)
+            .run(|| -> std::io::Result<bool> {
+                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+                s.set_read_timeout(Some(Duration::from_secs(1)))?;
+                s.write_all(b"x")?;
+                let mut b = [0u8; 1];
+                s.read_exact(&mut b)?;
+                Ok(b == *b"x")
+            })
+            .expect("a thread in the node")
+            .unwrap_or(false);
+        if !ok {
+            // Unblock the accept so the listener thread ends.
+            let _ = self
+                .node(at)
+                .run(|| TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)));
+        }
+        let _ = server.join();
+        ok
+    }
+
+    /// A TCP connection from `from` to `at:port` carries data, within ten tries.
+    pub async fn tcp_reaches(&self, from: &Node, at: &Node, port: u16) {
+        for _ in 0..10 {
+            if self.tcp(from, at, port) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} cannot connect to {}:{port}", from.ip, at.ip);
+    }
+
+    /// No TCP connection from `from` to `at:port` (once the fabric has settled).
+    pub async fn tcp_refused(&self, from: &Node, at: &Node, port: u16) {
+        self.settle().await;
+        assert!(!self.tcp(from, at, port), "{} connected to {}:{port}", from.ip, at.ip);
+    }
+}

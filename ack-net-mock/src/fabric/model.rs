@@ -1,0 +1,494 @@
+//! What the fabric should look like, read from the mock's state (a pure function), and the
+//! steps from one such picture to the next (a pure diff). The Linux executor only carries the
+//! steps out.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::ecs::{EniStatus, EniType};
+use crate::state::State;
+
+/// The whole data plane the mock's state asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Topology {
+    /// One router namespace per VPC.
+    pub vpcs: BTreeMap<String, VpcNet>,
+    /// One node namespace per ECS instance: instance id -> its VPC.
+    pub instances: BTreeMap<String, String>,
+    /// One link per ENI.
+    pub enis: BTreeMap<String, EniNet>,
+}
+
+/// A VPC: its vRouter, its VSwitch segments, its routes and its security-group rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VpcNet {
+    /// VSwitch id -> its segment.
+    pub segments: BTreeMap<String, Segment>,
+    /// Addresses the vRouter delivers to an ENI without asking (no ARP): address -> where.
+    pub delivery: BTreeMap<Ipv4Addr, Delivery>,
+    /// Custom route entries: destination -> next hop (an instance's or ENI's primary address).
+    pub routes: BTreeMap<Ipv4Net, Ipv4Addr>,
+    /// The nftables ruleset enforcing the security groups of the VPC's ENIs.
+    pub ruleset: String,
+}
+
+/// A VSwitch: a bridge on the vRouter holding the gateway address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// The gateway address with the VSwitch's prefix length.
+    pub gateway: Ipv4Net,
+}
+
+/// Where the vRouter sends packets for one address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// The VSwitch whose segment the holding ENI is on.
+    pub vswitch: String,
+    /// The holding ENI's MAC.
+    pub mac: String,
+}
+
+/// One ENI's link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EniNet {
+    /// Its VPC.
+    pub vpc: String,
+    /// Its VSwitch.
+    pub vswitch: String,
+    /// The MAC the API reported.
+    pub mac: String,
+    /// Where the link is.
+    pub placement: Placement,
+}
+
+/// Where an ENI's link is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Placement {
+    /// On the vRouter, down: not attached (or attaching, or detaching).
+    Parked,
+    /// In an instance's namespace as `eth<device_index>`.
+    Node {
+        /// The instance.
+        instance: String,
+        /// Its device index (0 for the primary ENI).
+        device_index: u32,
+        /// For the primary ENI: the instance's own address with the VSwitch's prefix and
+        /// its gateway, configured as the instance's image does. A hot-plugged ENI appears
+        /// down and unconfigured (`None`).
+        primary: Option<(Ipv4Net, Ipv4Addr)>,
+    },
+}
+
+/// The gateway of a VSwitch: its third-from-last address, as the real VPC answers (the
+/// address the mock reserves and ack-net's pod networks use).
+///
+/// ```
+/// use ack_net_mock::fabric::gateway;
+/// assert_eq!(gateway("192.168.1.0/24".parse().unwrap()), Some("192.168.1.253/24".parse().unwrap()));
+/// assert_eq!(gateway("10.0.0.0/30".parse().unwrap()), None);
+/// ```
+pub fn gateway(cidr: Ipv4Net) -> Option<Ipv4Net> {
+    if cidr.prefix_len() > 29 {
+        return None;
+    }
+    let last = u32::from(cidr.broadcast());
+    Ipv4Net::new(Ipv4Addr::from(last - 2), cidr.prefix_len()).ok()
+}
+
+/// The topology the mock's state asks for at `now`. Only IPv4 is materialized.
+pub fn topology(state: &State, now: Instant) -> Topology {
+    let mut t = Topology::default();
+    for id in state.vpc.vpcs.keys() {
+        t.vpcs.insert(id.clone(), VpcNet::default());
+    }
+    for (id, v) in &state.vpc.vswitches {
+        if let (Some(vpc), Some(gateway)) = (t.vpcs.get_mut(&v.info.vpc_id), gateway(v.info.cidr)) {
+            vpc.segments.insert(id.clone(), Segment { gateway });
+        }
+    }
+    for (id, i) in &state.ecs.instances {
+        if t.vpcs.contains_key(&i.vpc_id) {
+            t.instances.insert(id.clone(), i.vpc_id.clone());
+        }
+    }
+    for (id, e) in &state.ecs.enis {
+        let Some(vpc) = t.vpcs.get_mut(&e.vpc_id) else { continue };
+        let Some(segment) = vpc.segments.get(&e.vswitch_id).copied() else { continue };
+        // An attach or detach whose delay has passed counts as done, as the next call sees it.
+        let view = e.view(now);
+        let placement = match (view.status, view.instance_id.as_deref(), view.device_index) {
+            (EniStatus::InUse, Some(i), Some(index)) if t.instances.contains_key(i) => Placement::Node {
+                instance: i.to_owned(),
+                device_index: index,
+                primary: (e.eni_type == EniType::Primary).then(|| {
+                    let own = Ipv4Net::new(e.primary_ip, segment.gateway.prefix_len()).unwrap_or(segment.gateway);
+                    (own, segment.gateway.addr())
+                }),
+            },
+            _ => Placement::Parked,
+        };
+        for ip in std::iter::once(e.primary_ip).chain(e.secondary_ips.iter().copied()) {
+            vpc.delivery.insert(ip, Delivery { vswitch: e.vswitch_id.clone(), mac: e.mac.clone() });
+        }
+        t.enis.insert(
+            id.clone(),
+            EniNet { vpc: e.vpc_id.clone(), vswitch: e.vswitch_id.clone(), mac: e.mac.clone(), placement },
+        );
+    }
+    for table in state.vpc.route_tables.values() {
+        let Some(vpc) = t.vpcs.get_mut(&table.vpc_id) else { continue };
+        for r in table.entries.iter().filter(|r| r.kind == "Custom" && r.ready_at <= now) {
+            let Ok(dst) = r.destination.parse::<Ipv4Net>() else { continue };
+            let eni = match r.next_hop_type.as_str() {
+                "Instance" => state.ecs.instances.get(&r.next_hop_id).and_then(|i| state.ecs.enis.get(&i.primary_eni)),
+                "NetworkInterface" => state.ecs.enis.get(&r.next_hop_id),
+                _ => None,
+            };
+            if let Some(eni) = eni {
+                vpc.routes.insert(dst, eni.primary_ip);
+            }
+        }
+    }
+    for (id, vpc) in t.vpcs.iter_mut() {
+        vpc.ruleset = super::security::ruleset(state, id, &vpc.routes);
+    }
+    t
+}
+
+/// One step of the way from one topology to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Op {
+    /// Make a VPC's router namespace.
+    AddRouter {
+        /// The VPC.
+        vpc: String,
+    },
+    /// Make a VSwitch's segment: a bridge on the router with the gateway address.
+    AddSegment {
+        /// The VPC.
+        vpc: String,
+        /// The VSwitch.
+        vswitch: String,
+        /// Its gateway address and prefix.
+        gateway: Ipv4Net,
+    },
+    /// Make an instance's namespace.
+    AddNode {
+        /// The instance.
+        instance: String,
+        /// Its VPC.
+        vpc: String,
+    },
+    /// Make an ENI's link (parked on its segment, down).
+    AddEni {
+        /// The ENI.
+        eni: String,
+        /// Its VPC.
+        vpc: String,
+        /// Its VSwitch.
+        vswitch: String,
+        /// Its MAC.
+        mac: String,
+    },
+    /// Move an ENI's link (into an instance, or back to the router).
+    Place {
+        /// The ENI.
+        eni: String,
+        /// Where it goes.
+        to: Placement,
+    },
+    /// Deliver an address to the ENI with this MAC on this segment (a permanent neighbour).
+    Deliver {
+        /// The VPC.
+        vpc: String,
+        /// The address.
+        ip: Ipv4Addr,
+        /// Where.
+        to: Delivery,
+    },
+    /// Stop delivering an address.
+    Undeliver {
+        /// The VPC.
+        vpc: String,
+        /// The address.
+        ip: Ipv4Addr,
+        /// Where it went.
+        from: Delivery,
+    },
+    /// Route a destination to a next hop in the vRouter.
+    AddRoute {
+        /// The VPC.
+        vpc: String,
+        /// The destination.
+        dst: Ipv4Net,
+        /// The next hop.
+        via: Ipv4Addr,
+    },
+    /// Remove a vRouter route.
+    DelRoute {
+        /// The VPC.
+        vpc: String,
+        /// The destination.
+        dst: Ipv4Net,
+    },
+    /// Replace the VPC's security-group ruleset (one nftables transaction).
+    SetSecurity {
+        /// The VPC.
+        vpc: String,
+        /// The ruleset.
+        ruleset: String,
+    },
+    /// Remove an ENI's link.
+    DelEni {
+        /// The ENI.
+        eni: String,
+    },
+    /// Remove an instance's namespace.
+    DelNode {
+        /// The instance.
+        instance: String,
+    },
+    /// Remove a segment.
+    DelSegment {
+        /// The VPC.
+        vpc: String,
+        /// The VSwitch.
+        vswitch: String,
+    },
+    /// Remove a router namespace (and everything still on it).
+    DelRouter {
+        /// The VPC.
+        vpc: String,
+    },
+}
+
+impl Op {
+    /// The resource the step is about (the key of its error in the state dump).
+    pub fn resource(&self) -> String {
+        match self {
+            Op::AddRouter { vpc } | Op::DelRouter { vpc } | Op::SetSecurity { vpc, .. } => vpc.clone(),
+            Op::AddSegment { vswitch, .. } | Op::DelSegment { vswitch, .. } => vswitch.clone(),
+            Op::AddNode { instance, .. } | Op::DelNode { instance } => instance.clone(),
+            Op::AddEni { eni, .. } | Op::Place { eni, .. } | Op::DelEni { eni } => eni.clone(),
+            Op::Deliver { vpc, ip, .. } | Op::Undeliver { vpc, ip, .. } => format!("{vpc}/{ip}"),
+            Op::AddRoute { vpc, dst, .. } | Op::DelRoute { vpc, dst } => format!("{vpc}/{dst}"),
+        }
+    }
+}
+
+/// The steps from `from` to `to`, in an order that never needs a missing piece: routers,
+/// segments, nodes and links first, then placement, delivery, routes and rules, removals last.
+pub fn plan(from: &Topology, to: &Topology) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let empty = VpcNet::default();
+    for (id, vpc) in &to.vpcs {
+        let old = from.vpcs.get(id);
+        if old.is_none() {
+            ops.push(Op::AddRouter { vpc: id.clone() });
+        }
+        let old = old.unwrap_or(&empty);
+        for (vsw, seg) in &vpc.segments {
+            if old.segments.get(vsw) != Some(seg) {
+                ops.push(Op::AddSegment { vpc: id.clone(), vswitch: vsw.clone(), gateway: seg.gateway });
+            }
+        }
+    }
+    for (id, vpc) in &to.instances {
+        if !from.instances.contains_key(id) {
+            ops.push(Op::AddNode { instance: id.clone(), vpc: vpc.clone() });
+        }
+    }
+    for (id, e) in &to.enis {
+        let old = from.enis.get(id);
+        if old.is_none() {
+            ops.push(Op::AddEni {
+                eni: id.clone(),
+                vpc: e.vpc.clone(),
+                vswitch: e.vswitch.clone(),
+                mac: e.mac.clone(),
+            });
+        }
+        let was = old.map(|o| &o.placement).unwrap_or(&Placement::Parked);
+        if *was != e.placement {
+            ops.push(Op::Place { eni: id.clone(), to: e.placement.clone() });
+        }
+    }
+    for (id, vpc) in &to.vpcs {
+        let old = from.vpcs.get(id).unwrap_or(&empty);
+        for (ip, d) in &old.delivery {
+            if !vpc.delivery.contains_key(ip) {
+                ops.push(Op::Undeliver { vpc: id.clone(), ip: *ip, from: d.clone() });
+            }
+        }
+        for (ip, d) in &vpc.delivery {
+            if old.delivery.get(ip) != Some(d) {
+                if let Some(prev) = old.delivery.get(ip).filter(|p| p.vswitch != d.vswitch) {
+                    ops.push(Op::Undeliver { vpc: id.clone(), ip: *ip, from: prev.clone() });
+                }
+                ops.push(Op::Deliver { vpc: id.clone(), ip: *ip, to: d.clone() });
+            }
+        }
+        for (dst, via) in &old.routes {
+            if vpc.routes.get(dst) != Some(via) {
+                ops.push(Op::DelRoute { vpc: id.clone(), dst: *dst });
+            }
+        }
+        for (dst, via) in &vpc.routes {
+            if old.routes.get(dst) != Some(via) {
+                ops.push(Op::AddRoute { vpc: id.clone(), dst: *dst, via: *via });
+            }
+        }
+        if old.ruleset != vpc.ruleset {
+            ops.push(Op::SetSecurity { vpc: id.clone(), ruleset: vpc.ruleset.clone() });
+        }
+    }
+    for id in from.enis.keys().filter(|id| !to.enis.contains_key(*id)) {
+        ops.push(Op::DelEni { eni: id.clone() });
+    }
+    for id in from.instances.keys().filter(|id| !to.instances.contains_key(*id)) {
+        ops.push(Op::DelNode { instance: id.clone() });
+    }
+    for (id, vpc) in &from.vpcs {
+        match to.vpcs.get(id) {
+            None => ops.push(Op::DelRouter { vpc: id.clone() }),
+            Some(now) => {
+                for vsw in vpc.segments.keys().filter(|v| !now.segments.contains_key(*v)) {
+                    ops.push(Op::DelSegment { vpc: id.clone(), vswitch: vsw.clone() });
+                }
+            }
+        }
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecs::InstanceSeed;
+    use crate::handler::Req;
+    use crate::vpc::{NewVSwitch, NewVpc};
+
+    fn world() -> (State, String, String, String) {
+        let mut s = State::new(3);
+        let now = Instant::now();
+        let vpc = crate::vpc::create_vpc(
+            &mut s,
+            now,
+            NewVpc { region_id: "cn-hangzhou".into(), cidr_block: Some("10.1.0.0/16".into()), ..NewVpc::default() },
+        )
+        .unwrap();
+        let vsw = crate::vpc::create_vswitch(
+            &mut s,
+            now,
+            NewVSwitch {
+                vpc_id: vpc.clone(),
+                zone_id: "cn-hangzhou-h".into(),
+                cidr_block: "10.1.1.0/24".into(),
+                ..NewVSwitch::default()
+            },
+        )
+        .unwrap();
+        let i = crate::ecs::create_instance(
+            &mut s,
+            InstanceSeed {
+                region_id: "cn-hangzhou".into(),
+                zone_id: "cn-hangzhou-h".into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: vsw.clone(),
+                security_group_ids: Vec::new(),
+                instance_id: None,
+            },
+        )
+        .unwrap();
+        (s, vpc, vsw, i["InstanceId"].as_str().unwrap().to_owned())
+    }
+
+    fn ecs(s: &mut State, action: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let mut p = vec![("RegionId", "cn-hangzhou")];
+        p.extend_from_slice(params);
+        crate::ecs::handle(s, &Req::new(action, crate::ecs::VERSION, &p)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_new_world_is_built_in_order_and_a_second_look_changes_nothing() {
+        let (s, vpc, vsw, instance) = world();
+        let t = topology(&s, Instant::now());
+        assert_eq!(t.vpcs[&vpc].segments[&vsw].gateway, "10.1.1.253/24".parse().unwrap());
+        let ops = plan(&Topology::default(), &t);
+        let kinds: Vec<&str> = ops
+            .iter()
+            .map(|o| match o {
+                Op::AddRouter { .. } => "router",
+                Op::AddSegment { .. } => "segment",
+                Op::AddNode { .. } => "node",
+                Op::AddEni { .. } => "eni",
+                Op::Place { .. } => "place",
+                Op::Deliver { .. } => "deliver",
+                Op::SetSecurity { .. } => "security",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["router", "segment", "node", "eni", "place", "deliver", "security"]);
+        match &ops[4] {
+            Op::Place { to: Placement::Node { instance: i, device_index: 0, primary: Some((own, gw)) }, .. } => {
+                assert_eq!(i, &instance);
+                assert_eq!(own.prefix_len(), 24);
+                assert_eq!(gw.to_string(), "10.1.1.253");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(plan(&t, &topology(&s, Instant::now())).is_empty());
+    }
+
+    #[test]
+    fn enis_move_when_in_use_and_addresses_follow_assignment() {
+        let (mut s, vpc, vsw, instance) = world();
+        s.ecs.set_delays(std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let sg = ecs(&mut s, "CreateSecurityGroup", &[("VpcId", &vpc)]);
+        let sg = sg["SecurityGroupId"].as_str().unwrap().to_owned();
+        let before = topology(&s, Instant::now());
+        let eni = ecs(&mut s, "CreateNetworkInterface", &[("VSwitchId", &vsw), ("SecurityGroupId", &sg)]);
+        let eni = eni["NetworkInterfaceId"].as_str().unwrap().to_owned();
+        let created = topology(&s, Instant::now());
+        let ops = plan(&before, &created);
+        assert!(matches!(&ops[0], Op::AddEni { eni: e, .. } if *e == eni), "{ops:?}");
+        assert_eq!(created.enis[&eni].placement, Placement::Parked);
+
+        ecs(&mut s, "AttachNetworkInterface", &[("NetworkInterfaceId", &eni), ("InstanceId", &instance)]);
+        let attached = topology(&s, Instant::now());
+        let expected = Placement::Node { instance: instance.clone(), device_index: 1, primary: None };
+        assert_eq!(plan(&created, &attached), vec![Op::Place { eni: eni.clone(), to: expected }]);
+
+        let ips = ecs(
+            &mut s,
+            "AssignPrivateIpAddresses",
+            &[("NetworkInterfaceId", &eni), ("SecondaryPrivateIpAddressCount", "1")],
+        );
+        let ip: Ipv4Addr = ips["AssignedPrivateIpAddressesSet"]["PrivateIpSet"]["PrivateIpAddress"][0]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let assigned = topology(&s, Instant::now());
+        let ops = plan(&attached, &assigned);
+        assert!(ops.iter().any(|o| matches!(o, Op::Deliver { ip: i, .. } if *i == ip)), "{ops:?}");
+        let ip_s = ip.to_string();
+        ecs(&mut s, "UnassignPrivateIpAddresses", &[("NetworkInterfaceId", &eni), ("PrivateIpAddress.1", &ip_s)]);
+        let ops = plan(&assigned, &topology(&s, Instant::now()));
+        assert!(
+            ops.iter().any(|o| matches!(o, Op::Undeliver { ip: i, vpc: v, .. } if *i == ip && *v == vpc)),
+            "{ops:?}"
+        );
+
+        ecs(&mut s, "DetachNetworkInterface", &[("NetworkInterfaceId", &eni), ("InstanceId", &instance)]);
+        let detached = topology(&s, Instant::now());
+        assert_eq!(detached.enis[&eni].placement, Placement::Parked);
+        ecs(&mut s, "DeleteNetworkInterface", &[("NetworkInterfaceId", &eni)]);
+        let ops = plan(&detached, &topology(&s, Instant::now()));
+        assert!(ops.contains(&Op::DelEni { eni: eni.clone() }), "{ops:?}");
+    }
+}
