@@ -13,6 +13,9 @@
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings, and [`listing`] for
 //!   the product crates' PageNumber requests;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
+//! - [`operation`]: one way to declare an API operation ([`operation!`]): its fields are
+//!   its parameters, and it gets typed setters, `to_request`, `send`, `into_stream` and
+//!   `into_pages`;
 //! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
 //! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
 //!   product shares.
@@ -64,6 +67,7 @@ pub mod error;
 pub mod input;
 pub mod listing;
 pub mod metrics;
+pub mod operation;
 pub mod paginate;
 pub mod params;
 pub mod rate_limit;
