@@ -117,8 +117,7 @@ impl CreateVSwitch {
         }
         let cidr = parse_cidr(&self.cidr_block)?;
         validate_vswitch_prefix(cidr.prefix_len())?;
-        validate_opt_text("VSwitchName", &self.name, 128)?;
-        validate_opt_text("Description", &self.description, 256)?;
+        check_name_and_description(&self.name, &self.description)?;
         Ok(validate_tags(&self.tags)?)
     }
 
@@ -129,6 +128,12 @@ impl CreateVSwitch {
         let created = self.send().await?;
         client.vswitches().wait_until_available(&created.vswitch_id, policy).await
     }
+}
+
+/// A VSwitch's name is at most 128 characters, its description at most 256.
+fn check_name_and_description(name: &Option<String>, description: &Option<String>) -> Result<(), Error> {
+    validate_opt_text("VSwitchName", name, 128)?;
+    Ok(validate_opt_text("Description", description, 256)?)
 }
 
 /// What CreateVSwitch answers.

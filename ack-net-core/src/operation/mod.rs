@@ -103,6 +103,15 @@ impl<T> From<T> for Json<T> {
     }
 }
 
+/// What an action answers when its answer is only its request id (most `Modify*` actions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Ack {
+    /// The request id.
+    #[serde(rename = "RequestId", default)]
+    pub request_id: String,
+}
+
 /// One API operation: its input is `Self` (its fields, as serialized, are the call's
 /// parameters). Declare one with [`operation!`](crate::operation!).
 pub trait Operation: Serialize + Clone + Send + Sync + 'static {
