@@ -269,8 +269,8 @@ impl fmt::Display for Kind {
 /// `name: Option<T> = "Wire" => set(T);` (the setter takes a `T`), `=> into(T);` (an
 /// `impl Into<T>`: text, and ids owned or borrowed) or, for a list, `names: Vec<T> = "Wire" => extend(T),
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
-/// for two parameters, say). `check: path;` names a function `fn(&Self) -> Result<(), Error>` run before
-/// sending. See the [module](crate::operation) for an example.
+/// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
+/// before sending. See the [module](crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (
@@ -280,7 +280,7 @@ macro_rules! operation {
         optional {
             $( $(#[doc = $odoc:literal])* $ofield:ident: $oty:ty = $owire:literal => $how:ident($sty:ty) $(, push $one:ident)?; )*
         }
-        $(check: $check:path;)?
+        $(check: $check:expr;)?
         $(pages: $paging:ident $(($max:expr))?, $items:ident: $item:ty, $progress:ident;)?
     ) => {
         $(#[$meta])*
@@ -344,7 +344,7 @@ macro_rules! operation {
                 &self.paging
             }
             fn check(&self) -> ::std::result::Result<(), $error> {
-                $( $check(self)?; )?
+                $( ($check)(self)?; )?
                 Ok(())
             }
         }
