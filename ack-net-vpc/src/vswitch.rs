@@ -2,6 +2,7 @@
 //! waiting for one to be available.
 
 use ack_net_core::de;
+use ack_net_core::operation::Ack;
 use ack_net_core::Product;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,11 @@ impl VSwitches {
     /// DeleteVSwitch. The VSwitch must hold no ENIs or other resources.
     pub fn delete(&self, vswitch_id: &VSwitchId) -> DeleteVSwitch {
         DeleteVSwitch::new(self.client.rpc(), vswitch_id.clone())
+    }
+
+    /// ModifyVSwitchAttribute: the VSwitch's name and description.
+    pub fn modify(&self, vswitch_id: &VSwitchId) -> ModifyVSwitchAttribute {
+        ModifyVSwitchAttribute::new(self.client.rpc(), vswitch_id.clone())
     }
 
     /// Polls DescribeVSwitchAttributes until the VSwitch is `Available`, and returns it.
@@ -128,6 +134,21 @@ impl CreateVSwitch {
         let created = self.send().await?;
         client.vswitches().wait_until_available(&created.vswitch_id, policy).await
     }
+}
+
+ack_net_core::operation! {
+    /// A ModifyVSwitchAttribute request.
+    pub struct ModifyVSwitchAttribute: Product::Vpc, "ModifyVSwitchAttribute", write -> Ack, Error;
+    required {
+        vswitch_id: VSwitchId = "VSwitchId";
+    }
+    optional {
+        /// The new `VSwitchName` (at most 128 characters).
+        name: Option<String> = "VSwitchName" => into(String);
+        /// The new `Description` (at most 256 characters).
+        description: Option<String> = "Description" => into(String);
+    }
+    check: |op: &Self| check_name_and_description(&op.name, &op.description);
 }
 
 /// A VSwitch's name is at most 128 characters, its description at most 256.

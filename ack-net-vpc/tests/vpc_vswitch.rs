@@ -54,6 +54,13 @@ async fn vpc_and_vswitch_lifecycle() {
     assert_eq!(created[0].available_ip_address_count, 4092, "a /20 less the 4 reserved");
     assert_eq!(created[1].available_ip_address_count, 252);
 
+    // Renamed, described; an unknown VSwitch is not found, a bad name never sent.
+    c.vswitches().modify(&created[0].vswitch_id).name("renamed").description("d").send().await.unwrap();
+    let renamed = c.vswitches().get(&created[0].vswitch_id).await.unwrap();
+    assert_eq!((renamed.vswitch_name.as_str(), renamed.description.as_str()), ("renamed", "d"));
+    assert!(c.vswitches().modify(&id("vsw-nothere")).name("x").send().await.unwrap_err().is_not_found());
+    assert!(c.vswitches().modify(&created[0].vswitch_id).name("http://x").to_request().unwrap_err().is_invalid_input());
+
     // Describe: by VPC, by zone, by tag; attributes.
     let all: Vec<_> = c.vswitches().describe().vpc_id(&vpc.vpc_id).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 2);
