@@ -55,7 +55,7 @@ async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(
             ..NewVSwitch::default()
         })
         .unwrap();
-    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc).send().await.unwrap();
+    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc.parse().expect("vpc id")).send().await.unwrap();
     let created = mock
         .create_instance(InstanceSeed {
             region_id: "cn-hangzhou".into(),

@@ -51,6 +51,7 @@ async fn binary_serves_signed_calls() {
     let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("URL on stdout").to_owned();
 
     let c = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("binid", "binsecret"))
         .endpoint(&url)
         .retry_policy(RetryPolicy::no_retry())
@@ -61,6 +62,7 @@ async fn binary_serves_signed_calls() {
     let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap_err();
     assert_eq!(e.code(), Some("Throttling.User"));
     let wrong = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("testid", "testsecret"))
         .endpoint(&url)
         .retry_policy(RetryPolicy::no_retry())

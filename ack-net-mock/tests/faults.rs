@@ -77,6 +77,7 @@ async fn server_errors_latency_and_runtime_changes() {
     // Retries of our client ride over a 5xx rate.
     mock.set_fault("*", FaultSpec::server_error(0.5)).unwrap();
     let retrying = ack_net_core::RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .rate_limits(ack_net_core::RateLimits::unlimited())
@@ -100,6 +101,7 @@ async fn dropped_and_hung_connections() {
     assert!(matches!(e.class(), ErrorClass::Transport), "{e:?}");
     mock.set_fault("DescribeVpcs", FaultSpec::none().with_timeout(1.0, Duration::from_millis(300))).unwrap();
     let impatient = ack_net_core::RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .retry_policy(RetryPolicy::no_retry())

@@ -44,7 +44,7 @@ pub async fn create(
     }
     let nodes = &vswitches[0];
 
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("ack-net-demo-nodes").send().await?;
+    let group = ecs.security_groups().create(&vpc.vpc_id).name("ack-net-demo-nodes").send().await?;
     let instance = mock.create_instance(InstanceSeed {
         region_id: region.to_string(),
         zone_id: nodes.zone_id.to_string(),

@@ -337,7 +337,7 @@ async fn seed_network(
         .await?;
     progress.say(format_args!("  VPC {} with VSwitch {} {}", vpc.vpc_id, vsw.vswitch_id, vsw.cidr_block));
     let ecs = EcsClient::new(rpc.clone());
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("ack-net-plan-nodes").send().await?;
+    let group = ecs.security_groups().create(&vpc.vpc_id).name("ack-net-plan-nodes").send().await?;
     let mut made = Vec::new();
     for node in &manifest.nodes {
         let Some(id) = node.spec.as_ref().and_then(|s| s.provider_id.as_deref()).and_then(instance_id_from_provider_id)

@@ -123,13 +123,17 @@ pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     const KIND: Kind;
     /// For a PageNumber listing, the largest page the API returns.
     const MAX_PAGE_SIZE: Option<u32> = None;
-    /// What the action answers.
-    type Output: DeserializeOwned + Send + 'static;
+    /// What the action answers, as decoded.
+    type Response: DeserializeOwned + Send + 'static;
+    /// What `send` returns: the response, or the part of it that matters (a new id).
+    type Output: Send + 'static;
     /// The error of the crate declaring the operation.
     type Error: From<Error> + Send + 'static;
 
     /// The client that sends it.
     fn rpc(&self) -> &RpcClient;
+    /// The output of a response.
+    fn output(response: Self::Response) -> Self::Output;
     /// The caller's `ClientToken`, if any.
     fn client_token(&self) -> Option<&str>;
     /// The paging parameters.
@@ -146,9 +150,9 @@ pub trait NumberedPages: Operation {
     /// The paging parameters, to set the page.
     fn paging_mut(&mut self) -> &mut Paging;
     /// How many items a page holds, and `TotalCount` when the API gives it.
-    fn progress(page: &Self::Output) -> (usize, Option<u64>);
+    fn progress(page: &Self::Response) -> (usize, Option<u64>);
     /// A page's items.
-    fn items(page: Self::Output) -> Vec<Self::Item>;
+    fn items(page: Self::Response) -> Vec<Self::Item>;
 }
 
 /// A listing by `NextToken`.
@@ -158,9 +162,9 @@ pub trait TokenPages: Operation {
     /// The paging parameters, to set the token.
     fn paging_mut(&mut self) -> &mut Paging;
     /// The token of the next page (`None` or empty at the end).
-    fn next_token(page: &Self::Output) -> Option<String>;
+    fn next_token(page: &Self::Response) -> Option<String>;
     /// A page's items.
-    fn items(page: Self::Output) -> Vec<Self::Item>;
+    fn items(page: Self::Response) -> Vec<Self::Item>;
 }
 
 /// The request as it will be sent: the operation's input checked, then serialized.
@@ -182,6 +186,11 @@ pub fn to_request<O: Operation>(op: &O) -> Result<RpcRequest, O::Error> {
 
 /// Checks and sends the operation.
 pub async fn send<O: Operation>(op: &O) -> Result<O::Output, O::Error> {
+    Ok(O::output(respond(op).await?))
+}
+
+/// Checks and sends the operation; its response as decoded.
+async fn respond<O: Operation>(op: &O) -> Result<O::Response, O::Error> {
     let req = to_request(op)?;
     Ok(op.rpc().call(req).await?)
 }
@@ -189,7 +198,7 @@ pub async fn send<O: Operation>(op: &O) -> Result<O::Output, O::Error> {
 /// Every page of a PageNumber listing, from the first; pages of the operation's page size
 /// (the largest the API allows unless set). It stops after a short page, or once
 /// `TotalCount` items have been seen; an error (invalid input included) is its last item.
-pub fn numbered_pages<O: NumberedPages>(mut op: O) -> BoxStream<'static, Result<O::Output, O::Error>> {
+pub fn numbered_pages<O: NumberedPages>(mut op: O) -> BoxStream<'static, Result<O::Response, O::Error>> {
     // A size out of bounds is sent as is, so that the check rejects it as the first page's error.
     let size = op.paging().page_size.or(O::MAX_PAGE_SIZE).unwrap_or(1);
     op.paging_mut().page_size = Some(size);
@@ -197,7 +206,7 @@ pub fn numbered_pages<O: NumberedPages>(mut op: O) -> BoxStream<'static, Result<
     stream::unfold(Some((op, 1u32, 0u64)), move |state| async move {
         let (mut op, page, seen) = state?;
         op.paging_mut().page_number = Some(page);
-        match send(&op).await {
+        match respond(&op).await {
             Ok(out) => {
                 let (n, total) = O::progress(&out);
                 let seen = seen + n as u64;
@@ -213,11 +222,11 @@ pub fn numbered_pages<O: NumberedPages>(mut op: O) -> BoxStream<'static, Result<
 /// Every page of a NextToken listing, from the first. It stops when the next token is
 /// missing or empty, or repeats the one it was given (a server bug that would otherwise
 /// loop forever); an error (invalid input included) is its last item.
-pub fn token_pages<O: TokenPages>(mut op: O) -> BoxStream<'static, Result<O::Output, O::Error>> {
+pub fn token_pages<O: TokenPages>(mut op: O) -> BoxStream<'static, Result<O::Response, O::Error>> {
     op.paging_mut().next_token = None;
     stream::unfold(Some(op), |state| async move {
         let mut op = state?;
-        match send(&op).await {
+        match respond(&op).await {
             Ok(out) => {
                 let next = O::next_token(&out).filter(|t| !t.is_empty());
                 let done = next.is_none() || next == op.paging().next_token;
@@ -265,7 +274,9 @@ impl fmt::Display for Kind {
 /// `pages: token, items_field: Item, next_token_field;`) also get `into_stream` and `into_pages`,
 /// and numbered ones `page_number` and `page_size`.
 ///
-/// The kind is `read`, `idempotent_write` or `write`. An optional field is
+/// The kind is `read`, `idempotent_write` or `write`. `-> Out as Wire => map` decodes the
+/// answer as `Wire` and returns `map(wire)` (a new resource's id, say); `-> Out` returns the
+/// answer as decoded. An optional field is
 /// `name: Option<T> = "Wire" => set(T);` (the setter takes a `T`), `=> into(T);` (an
 /// `impl Into<T>`: text, and ids owned or borrowed) or, for a list, `names: Vec<T> = "Wire" => extend(T),
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
@@ -275,7 +286,8 @@ impl fmt::Display for Kind {
 macro_rules! operation {
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident: $product:expr, $action:literal, $kind:ident -> $output:ty, $error:ty;
+        $vis:vis struct $name:ident: $product:expr, $action:literal, $kind:ident
+            -> $output:ty $(as $response:ty => $map:expr)?, $error:ty;
         required { $( $(#[doc = $rdoc:literal])* $rfield:ident: $rty:ty = $rwire:literal; )* }
         optional {
             $( $(#[doc = $odoc:literal])* $ofield:ident: $oty:ty = $owire:literal => $how:ident($sty:ty) $(, push $one:ident)?; )*
@@ -331,11 +343,15 @@ macro_rules! operation {
             const ACTION: &'static str = $action;
             const KIND: $crate::operation::Kind = $crate::operation!(@kind $kind);
             $( $( const MAX_PAGE_SIZE: ::std::option::Option<u32> = Some($max); )? )?
+            type Response = $crate::operation!(@response $output $(, $response)?);
             type Output = $output;
             type Error = $error;
 
             fn rpc(&self) -> &$crate::RpcClient {
                 &self.rpc
+            }
+            fn output(response: Self::Response) -> $output {
+                $crate::operation!(@output response $(, $map)?)
             }
             fn client_token(&self) -> ::std::option::Option<&str> {
                 self.client_token.as_deref()
@@ -349,7 +365,7 @@ macro_rules! operation {
             }
         }
 
-        $( $crate::operation!(@pages_impl $paging, $name, $output, $items, $item, $progress); )?
+        $( $crate::operation!(@pages_impl $paging, $name, $items, $item, $progress); )?
     };
 
     (@setter $(#[doc = $doc:literal])* $field:ident set $ty:ty) => {
@@ -380,6 +396,11 @@ macro_rules! operation {
     };
 
     (@setter $(#[doc = $doc:literal])* $field:ident by_hand $ty:ty) => {};
+
+    (@response $output:ty) => { $output };
+    (@response $output:ty, $response:ty) => { $response };
+    (@output $response:ident) => { $response };
+    (@output $response:ident, $map:expr) => { ($map)($response) };
 
     (@kind read) => { $crate::operation::Kind::Read };
     (@kind idempotent_write) => { $crate::operation::Kind::IdempotentWrite };
@@ -427,35 +448,35 @@ macro_rules! operation {
         /// stream's only item.
         pub fn into_pages(
             self,
-        ) -> $crate::operation::BoxStream<'static, ::std::result::Result<<Self as $crate::operation::Operation>::Output, $error>> {
+        ) -> $crate::operation::BoxStream<'static, ::std::result::Result<<Self as $crate::operation::Operation>::Response, $error>> {
             $crate::operation::$pages(self)
         }
     };
 
-    (@pages_impl numbered, $name:ident, $output:ty, $items:ident, $item:ty, $total:ident) => {
+    (@pages_impl numbered, $name:ident, $items:ident, $item:ty, $total:ident) => {
         impl $crate::operation::NumberedPages for $name {
             type Item = $item;
             fn paging_mut(&mut self) -> &mut $crate::operation::Paging {
                 &mut self.paging
             }
-            fn progress(page: &$output) -> (usize, ::std::option::Option<u64>) {
+            fn progress(page: &Self::Response) -> (usize, ::std::option::Option<u64>) {
                 (page.$items.len(), ::std::convert::Into::into(page.$total.clone()))
             }
-            fn items(page: $output) -> ::std::vec::Vec<Self::Item> {
+            fn items(page: Self::Response) -> ::std::vec::Vec<Self::Item> {
                 page.$items
             }
         }
     };
-    (@pages_impl token, $name:ident, $output:ty, $items:ident, $item:ty, $next:ident) => {
+    (@pages_impl token, $name:ident, $items:ident, $item:ty, $next:ident) => {
         impl $crate::operation::TokenPages for $name {
             type Item = $item;
             fn paging_mut(&mut self) -> &mut $crate::operation::Paging {
                 &mut self.paging
             }
-            fn next_token(page: &$output) -> ::std::option::Option<::std::string::String> {
+            fn next_token(page: &Self::Response) -> ::std::option::Option<::std::string::String> {
                 ::std::convert::Into::into(page.$next.clone())
             }
-            fn items(page: $output) -> ::std::vec::Vec<Self::Item> {
+            fn items(page: Self::Response) -> ::std::vec::Vec<Self::Item> {
                 page.$items
             }
         }

@@ -78,7 +78,8 @@ pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs:
         vswitches.push(id.parse().expect("vswitch id"));
     }
     let ecs = EcsClient::new(rpc.clone());
-    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let sg =
+        ecs.security_groups().create(&vpc.parse().expect("vpc id")).name("pods").send().await.expect("security group");
     let node_vsw = mock
         .create_vswitch(NewVSwitch {
             vpc_id: vpc.clone(),

@@ -606,7 +606,13 @@ pub async fn pool_world(node: &str) -> PoolWorld {
     };
     let pods_vsw = mock.create_vswitch(vswitch("192.168.1.0/24")).expect("vswitch");
     let node_vsw = mock.create_vswitch(vswitch("192.168.100.0/24")).expect("vswitch");
-    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc).name("pods").send().await.expect("sg");
+    let sg = EcsClient::new(rpc.clone())
+        .security_groups()
+        .create(&vpc.parse().expect("vpc id"))
+        .name("pods")
+        .send()
+        .await
+        .expect("sg");
     let created = mock
         .create_instance(InstanceSeed {
             region_id: "cn-hangzhou".into(),
