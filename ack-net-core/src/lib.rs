@@ -94,6 +94,7 @@ pub use credentials::{
 pub use endpoint::{Endpoint, Network, Product};
 pub use error::{classify, ApiError, Error, ErrorClass, TransportErrorKind};
 pub use metrics::{CallEvent, CallObserver, CallOutcome, CallStats};
+pub use operation::Removed;
 pub use params::Params;
 pub use rate_limit::RateLimits;
 pub use region::{RegionId, ZoneId};

@@ -16,11 +16,4 @@ pub(crate) fn already_removed(e: &ack_net_core::Error) -> bool {
     e.is_code("InvalidIp.IpUnassigned") || e.is_code("InvalidEniId.NotFound") || e.is_code("InvalidEcsId.NotFound")
 }
 
-/// What a removal did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Removed {
-    /// The call removed it.
-    Now,
-    /// It was already gone (`InvalidIp.IpUnassigned`, `InvalidEniId.NotFound`...): success.
-    Already,
-}
+pub use ack_net_core::Removed;

@@ -90,7 +90,7 @@ mod types;
 mod vserver_group;
 mod wait;
 
-pub use ack_net_core::{RegionId, ZoneId};
+pub use ack_net_core::{RegionId, Removed, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
 pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,

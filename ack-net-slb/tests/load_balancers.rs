@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ack_net_slb::{
     AddressType, Error, InternetChargeType, LoadBalancerSpec, LoadBalancerStatus, ModificationProtectionStatus,
-    NetworkType, Tag, WaitPolicy,
+    NetworkType, Removed, Tag, WaitPolicy,
 };
 use common::*;
 use futures_util::TryStreamExt;
@@ -80,8 +80,8 @@ async fn lifecycle_of_an_internet_load_balancer() {
     assert_eq!(lb.internet_charge_type, Some(InternetChargeType::PayByTraffic));
     assert!(!lb.delete_protection);
 
-    assert!(lbs.delete(&id).await.unwrap(), "deleted by this call");
-    assert!(!lbs.delete(&id).await.unwrap(), "already gone is success");
+    assert_eq!(lbs.delete(&id).await.unwrap(), Removed::Now, "deleted by this call");
+    assert_eq!(lbs.delete(&id).await.unwrap(), Removed::Already, "already gone is success");
     assert!(lbs.get(&id).await.unwrap_err().is_not_found());
     assert_eq!(stats.calls("CreateLoadBalancer"), 2);
 }

@@ -103,6 +103,36 @@ impl<T> From<T> for Json<T> {
     }
 }
 
+/// What an idempotent delete, detach or unassign did: every such call of ack-net answers
+/// with this, and "already gone" is a success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// This call removed it.
+    Now,
+    /// It was already gone (the API said so with a "not found" or "not assigned" code).
+    Already,
+}
+
+impl Removed {
+    /// `Now` for a success, `Already` for an error that `gone` says means "already gone",
+    /// the error otherwise.
+    ///
+    /// ```
+    /// use ack_net_core::Removed;
+    /// let gone = |e: &&str| *e == "NotFound";
+    /// assert_eq!(Removed::from_result(Ok::<(), &str>(()), gone), Ok(Removed::Now));
+    /// assert_eq!(Removed::from_result(Err::<(), &str>("NotFound"), gone), Ok(Removed::Already));
+    /// assert_eq!(Removed::from_result(Err::<(), &str>("Throttling"), gone), Err("Throttling"));
+    /// ```
+    pub fn from_result<T, E>(result: Result<T, E>, gone: impl FnOnce(&E) -> bool) -> Result<Removed, E> {
+        match result {
+            Ok(_) => Ok(Removed::Now),
+            Err(e) if gone(&e) => Ok(Removed::Already),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// What an action answers when its answer is only its request id (most `Modify*` actions).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[non_exhaustive]

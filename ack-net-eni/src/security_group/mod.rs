@@ -40,11 +40,8 @@ impl SecurityGroups {
     /// (`DependencyViolation`); a group that does not exist counts as deleted.
     pub async fn delete(&self, group_id: &SecurityGroupId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Ecs, "DeleteSecurityGroup").param("SecurityGroupId", group_id);
-        match self.client.rpc().call::<serde_json::Value>(req).await {
-            Ok(_) => Ok(Removed::Now),
-            Err(e) if e.is_code("InvalidSecurityGroupId.NotFound") => Ok(Removed::Already),
-            Err(e) => Err(e.into()),
-        }
+        let result = self.client.rpc().call::<serde::de::IgnoredAny>(req).await;
+        Ok(Removed::from_result(result, |e| e.is_code("InvalidSecurityGroupId.NotFound"))?)
     }
 
     /// DescribeSecurityGroups: one page with [`DescribeSecurityGroups::send`], all with

@@ -7,6 +7,7 @@ mod describe;
 pub use create::{CreateLoadBalancer, CreateLoadBalancerResponse};
 pub use describe::{DescribeLoadBalancers, LoadBalancerPage};
 
+use ack_net_core::Removed;
 use std::net::IpAddr;
 
 use ack_net_core::{Product, RpcRequest, ZoneId};
@@ -145,9 +146,10 @@ impl LoadBalancers {
             .await
     }
 
-    /// DeleteLoadBalancer (its listeners, groups and rules go with it): `true` when this call
-    /// deleted it, `false` when it was already gone. Refused while delete protection is on.
-    pub async fn delete(&self, id: &LoadBalancerId) -> Result<bool, Error> {
+    /// DeleteLoadBalancer (its listeners, groups and rules go with it): [`Removed::Now`] when
+    /// this call deleted it, [`Removed::Already`] when it was already gone. Refused while
+    /// delete protection is on.
+    pub async fn delete(&self, id: &LoadBalancerId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Slb, "DeleteLoadBalancer").param("LoadBalancerId", id);
         deleted(self.client.call_unit(req).await, LB_GONE)
     }
