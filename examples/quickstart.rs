@@ -18,7 +18,7 @@ use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INST
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 
 const CLUSTER: &str = "c-quickstart";
 

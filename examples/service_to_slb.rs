@@ -10,7 +10,7 @@ use ack_net_examples::{demo_network, BoxError, Cloud};
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {

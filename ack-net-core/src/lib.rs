@@ -13,7 +13,7 @@
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings, and [`listing`] for
 //!   the product crates' PageNumber requests;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
-//! - [`operation`]: one way to declare an API operation ([`operation!`]): its fields are
+//! - [`operation`](mod@operation): one way to declare an API operation ([`operation!`]): its fields are
 //!   its parameters, and it gets typed setters, `to_request`, `send`, `into_stream` and
 //!   `into_pages`;
 //! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];

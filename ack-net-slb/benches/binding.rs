@@ -16,8 +16,8 @@ use ack_net_slb::binding::{
     PortSpec, ServiceBinding,
 };
 use ack_net_slb::{
-    Backend, ListenerBackend, ListenerPortAndProtocol, ListenerStatus, LoadBalancer, LoadBalancerId,
-    LoadBalancerSpec as InstanceSpec, SlbClient, VServerGroupId,
+    Backend, InstanceSpec, ListenerBackend, ListenerPortAndProtocol, ListenerStatus, LoadBalancer, LoadBalancerId,
+    SlbClient, VServerGroupId,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 

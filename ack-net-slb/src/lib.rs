@@ -22,7 +22,7 @@
 //! ```
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::{
-//!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient, WaitPolicy,
+//!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, InstanceSpec, SlbClient, WaitPolicy,
 //! };
 //!
 //! # type BoxError = Box<dyn std::error::Error>;
@@ -56,7 +56,7 @@
 //! let wait = WaitPolicy::default();
 //!
 //! // A load balancer, ready to use.
-//! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(LoadBalancerSpec::S1Small).send().await?;
+//! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(InstanceSpec::S1Small).send().await?;
 //! slb.load_balancers().wait_until_active(&lb.load_balancer_id, &wait).await?;
 //!
 //! // Two nodes as backends, on their node port (`Backend::eni` makes a pod's address one).
@@ -117,7 +117,7 @@ pub use rule::{Rule, RuleSpec, Rules, SetRule, MAX_RULES_PER_CALL};
 pub use tags::{ListTagResources, TagResource, TagResourcePage, Tags, MAX_TAG_RESOURCES};
 pub use types::{
     AclType, AddressIpVersion, AddressType, BackendType, HealthCheckMethod, HealthStatus, HttpCodeClass,
-    InstanceChargeType, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerSpec, LoadBalancerStatus,
+    InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerStatus,
     ModificationProtectionStatus, NetworkType, Scheduler, ServerType, TlsCipherPolicy,
 };
 pub use vserver_group::{

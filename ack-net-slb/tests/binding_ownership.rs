@@ -6,9 +6,7 @@ mod binding_common;
 use ack_net_slb::binding::{
     BindingError, FoundBy, LoadBalancerSpec, Owner, PortHolder, PortSpec, CLUSTER_TAG, SERVICE_TAG,
 };
-use ack_net_slb::{
-    AddressType, Backend, ListenerBackend, ListenerSpec, LoadBalancerId, LoadBalancerSpec as InstanceSpec, Tag,
-};
+use ack_net_slb::{AddressType, Backend, InstanceSpec, ListenerBackend, ListenerSpec, LoadBalancerId, Tag};
 use binding_common::*;
 
 /// A load balancer a person made, with a listener on 8000 and a group of their own.

@@ -311,7 +311,7 @@ impl fmt::Display for Kind {
 /// `impl Into<T>`: text, and ids owned or borrowed) or, for a list, `names: Vec<T> = "Wire" => extend(T),
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
 /// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
-/// before sending. See the [module](crate::operation) for an example.
+/// before sending. See the [module](mod@crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (

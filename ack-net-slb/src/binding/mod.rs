@@ -38,7 +38,7 @@
 //! ```no_run
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::binding::{LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PortSpec, ServiceBinding};
-//! use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+//! use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let rpc = RpcClient::builder()

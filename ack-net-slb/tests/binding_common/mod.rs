@@ -11,7 +11,7 @@ use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Observed, Owner, Plan, PlanOptions,
     ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerId, LoadBalancerSpec as InstanceSpec, SlbClient, VSwitchId};
+use ack_net_slb::{Backend, InstanceSpec, LoadBalancerId, SlbClient, VSwitchId};
 
 /// A mock cloud, a client pointed at it, and ECS instances to use as backends.
 pub struct Env {
