@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig};
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 
 #[tokio::main]
@@ -27,8 +27,7 @@ async fn main() -> Result<(), BoxError> {
     // The journal: a FileStore (atomic, fsynced) on a real node; memory is enough here.
     let store = Arc::new(MemoryStore::new());
 
-    let (cloud_ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config.clone(), cloud_ops, capacity, store.clone()).await?;
+    let pool = IpPool::builder(config.clone()).ecs(cloud.rpc.clone()).store(store.clone()).start().await?;
     let t = Instant::now();
     let first = pool.allocate("default/a").await?;
     println!(
@@ -77,8 +76,7 @@ async fn main() -> Result<(), BoxError> {
 
     // A crash: drop the pool and start a new one on the same journal. Pods keep their addresses.
     drop(pool);
-    let (cloud_ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config, cloud_ops, capacity, store).await?;
+    let pool = IpPool::builder(config).ecs(cloud.rpc.clone()).store(store).start().await?;
     let after = pool.allocate("default/a").await?;
     println!("after restart default/a still has {} ({} pods recovered)", after.ipv4, pool.pods().len());
     assert_eq!(after.ipv4, first.ipv4);

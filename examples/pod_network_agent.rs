@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, PoolConfig};
+use ack_net_eni::pool::{FileStore, IpPool, PoolConfig};
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 use ack_net_k8s::pod::PodNetworkReconciler;
 use k8s_openapi::api::core::v1::Node;
@@ -60,8 +60,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let journal = std::env::var("ACK_NET_POOL_JOURNAL").unwrap_or_else(|_| "ack-net-pool.json".to_owned());
     let store = Arc::new(FileStore::open(&journal).await?);
-    let (ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config.warm_band(2, 8), ops, capacity, store).await?;
+    let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;
     println!("pod network agent for node {node}: pool on {}, journal {journal}", cloud.describe());
 
     PodNetworkReconciler::new(kube, pool, node).run().await?;

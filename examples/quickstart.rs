@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ack_net_eni::pod_network::PodNetwork;
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig};
 use ack_net_eni::EcsClient;
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INSTANCE_TYPE};
 use ack_net_slb::binding::{
@@ -46,9 +46,8 @@ async fn main() -> Result<(), BoxError> {
         .vswitch(vswitches[0].vswitch_id.clone())
         .security_group(net.security_group.clone())
         .warm_band(4, 12);
-    let (pool_cloud, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
     let t = Instant::now();
-    let pool = IpPool::start(config, pool_cloud, capacity, Arc::new(MemoryStore::new())).await?;
+    let pool = IpPool::builder(config).ecs(cloud.rpc.clone()).store(Arc::new(MemoryStore::new())).start().await?;
     let mut pods = Vec::new();
     println!("\n== pods\n{:<14} {:<16} {:<28} {:<14} MAC", "POD", "IP", "ENI", "GATEWAY");
     for i in 0..5 {
@@ -87,7 +86,7 @@ async fn main() -> Result<(), BoxError> {
         .port(PortSpec::tcp(80, backends(pods)))
     };
     let binding = ServiceBinding::new(slb.clone(), spec_for(&pods))?;
-    let observed = binding.observe(None).await?;
+    let observed = binding.observe().await?;
     let plan = binding.plan(&observed)?;
     println!("\n== service default/web -> load balancer\n{plan}");
     let report = binding.apply(&plan).await?;

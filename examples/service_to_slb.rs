@@ -33,7 +33,7 @@ async fn main() -> Result<(), BoxError> {
     let slb = SlbClient::new(cloud.rpc.clone());
     let binding = ServiceBinding::new(slb.clone(), spec(100))?.with_plan_options(options.clone());
     let writes_before = cloud.stats.writes();
-    let plan = binding.plan(&binding.observe(None).await?)?;
+    let plan = binding.plan(&binding.observe().await?)?;
     println!("\n{plan}");
     if dry_run {
         println!("dry run: {} write calls made for the binding", cloud.stats.writes() - writes_before);
@@ -45,11 +45,11 @@ async fn main() -> Result<(), BoxError> {
 
     // A weight change is one write, in place.
     let binding = ServiceBinding::new(slb, spec(50))?.with_plan_options(options);
-    let plan = binding.plan(&binding.observe(Some(&lb)).await?)?;
+    let plan = binding.plan(&binding.observe_remembered(&lb).await?)?;
     println!("\n{plan}");
     let report = binding.apply(&plan).await?;
     println!("applied with {} write call(s)", report.writes());
-    let plan = binding.plan(&binding.observe(Some(&lb)).await?)?;
+    let plan = binding.plan(&binding.observe_remembered(&lb).await?)?;
     println!("converged: {}", plan.is_empty());
     println!("\nAPI calls made:\n{}", cloud.stats);
     Ok(())

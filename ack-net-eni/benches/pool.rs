@@ -75,7 +75,13 @@ async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(
     if let Some(l) = latency {
         mock.set_fault("*", FaultSpec::latency(l)).unwrap();
     }
-    let pool = IpPool::start(config(base), cloud, capacity, Arc::new(MemoryStore::new())).await.unwrap();
+    let pool = IpPool::builder(config(base))
+        .cloud(cloud)
+        .capacity(capacity)
+        .store(Arc::new(MemoryStore::new()))
+        .start()
+        .await
+        .unwrap();
     Setup { mock, stats, pool }
 }
 

@@ -172,7 +172,11 @@ pub async fn plan(
         Some(id) => progress.say(format_args!("observing {id}")),
         None => progress.say(format_args!("observing the load balancer tagged for {}/{key}", args.cluster_id)),
     }
-    let observed = binding.observe(args.load_balancer.as_ref()).await.map_err(|e| lb_error("observing", e))?;
+    let observed = match &args.load_balancer {
+        Some(id) => binding.observe_remembered(id).await,
+        None => binding.observe().await,
+    }
+    .map_err(|e| lb_error("observing", e))?;
     match &observed.load_balancer {
         Some(lb) => progress.say(format_args!(
             "  found {} ({}): {} listener(s), {} read call(s)",

@@ -136,7 +136,7 @@ impl World {
 
     pub async fn start(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> Result<IpPool, PoolError> {
         let (cloud, capacity) = self.cloud().into_arcs();
-        IpPool::start(config, cloud, capacity, store).await
+        IpPool::builder(config).cloud(cloud).capacity(capacity).store(store).start().await
     }
 
     /// The ENIs as the mock holds them.

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolStore};
+use ack_net_eni::pool::{IpPool, PoolConfig, PoolStore};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -651,8 +651,7 @@ impl PoolWorld {
     }
 
     pub async fn pool(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> IpPool {
-        let (cloud, capacity) = EcsPoolCloud::new(self.rpc.clone()).into_arcs();
-        IpPool::start(config, cloud, capacity, store).await.expect("pool")
+        IpPool::builder(config).ecs(self.rpc.clone()).store(store).start().await.expect("pool")
     }
 }
 

@@ -53,7 +53,7 @@
 //!     .port(PortSpec::tcp(80, pods));
 //! let binding = ServiceBinding::new(SlbClient::new(rpc), spec)?;
 //!
-//! let observed = binding.observe(None).await?;
+//! let observed = binding.observe().await?;
 //! let plan = binding.plan(&observed)?;
 //! println!("{plan}");
 //! let report = binding.apply(&plan).await?;
@@ -171,9 +171,16 @@ impl ServiceBinding {
         &self.plan_options
     }
 
-    /// Observes with the binding's default options.
-    pub async fn observe(&self, remembered: Option<&LoadBalancerId>) -> Result<Observed, BindingError> {
-        observe(&self.client, &self.spec, remembered, &self.observe_options).await
+    /// Observes with the binding's default options, finding the load balancer by the spec
+    /// (the one it reuses, or the one tagged for its owner).
+    pub async fn observe(&self) -> Result<Observed, BindingError> {
+        self.observe_with(None, &self.observe_options).await
+    }
+
+    /// Observes with the binding's default options, looking first at `load_balancer`, the one
+    /// a previous apply made (remembered in the Service's status, say).
+    pub async fn observe_remembered(&self, load_balancer: &LoadBalancerId) -> Result<Observed, BindingError> {
+        self.observe_with(Some(load_balancer), &self.observe_options).await
     }
 
     /// Observes with these options.
@@ -202,7 +209,7 @@ impl ServiceBinding {
 
     /// Observes, plans and applies.
     pub async fn reconcile(&self, remembered: Option<&LoadBalancerId>) -> Result<Reconciled, BindingError> {
-        let observed = self.observe(remembered).await?;
+        let observed = self.observe_with(remembered, &self.observe_options).await?;
         let plan = self.plan(&observed)?;
         let report = self.apply(&plan).await.map_err(|e| e.source)?;
         Ok(Reconciled { observe_reads: observed.reads, plan, report })
