@@ -85,7 +85,7 @@ async fn main() -> Result<(), BoxError> {
         )
         .port(PortSpec::tcp(80, backends(pods)))
     };
-    let binding = ServiceBinding::new(slb.clone(), spec_for(&pods))?;
+    let binding = ServiceBinding::builder(spec_for(&pods)).slb(slb.clone()).build()?;
     let observed = binding.observe().await?;
     let plan = binding.plan(&observed)?;
     println!("\n== service default/web -> load balancer\n{plan}");
@@ -107,7 +107,7 @@ async fn main() -> Result<(), BoxError> {
     let gone = pods.remove(4);
     // Leaving backends drain at weight 0 before they go (a second here; 30 s by default).
     let drain = PlanOptions { drain: DrainPolicy::for_period(Duration::from_secs(1)), ..PlanOptions::default() };
-    let binding = ServiceBinding::new(slb, spec_for(&pods))?.with_plan_options(drain);
+    let binding = ServiceBinding::builder(spec_for(&pods)).slb(slb).plan_options(drain).build()?;
     let observed = binding.observe_with(Some(&lb), &ObserveOptions::fast()).await?;
     let plan = binding.plan(&observed)?;
     println!("{plan}");

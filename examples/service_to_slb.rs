@@ -31,7 +31,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let options = PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() };
     let slb = SlbClient::new(cloud.rpc.clone());
-    let binding = ServiceBinding::new(slb.clone(), spec(100))?.with_plan_options(options.clone());
+    let binding = ServiceBinding::builder(spec(100)).slb(slb.clone()).plan_options(options.clone()).build()?;
     let writes_before = cloud.stats.writes();
     let plan = binding.plan(&binding.observe().await?)?;
     println!("\n{plan}");
@@ -44,7 +44,7 @@ async fn main() -> Result<(), BoxError> {
     println!("applied with {} API calls: {lb}", report.total_calls());
 
     // A weight change is one write, in place.
-    let binding = ServiceBinding::new(slb, spec(50))?.with_plan_options(options);
+    let binding = ServiceBinding::builder(spec(50)).slb(slb).plan_options(options).build()?;
     let plan = binding.plan(&binding.observe_remembered(&lb).await?)?;
     println!("\n{plan}");
     let report = binding.apply(&plan).await?;

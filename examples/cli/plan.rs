@@ -165,9 +165,11 @@ pub async fn plan(
     }
     // The plan shows what the controller would do; its drain wait is no part of a preview.
     let options = PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() };
-    let binding = ServiceBinding::new(slb, translated.spec.clone())
-        .map_err(|e| lb_error("planning", e))?
-        .with_plan_options(options);
+    let binding = ServiceBinding::builder(translated.spec.clone())
+        .slb(slb)
+        .plan_options(options)
+        .build()
+        .map_err(|e| lb_error("planning", e))?;
     match &args.load_balancer {
         Some(id) => progress.say(format_args!("observing {id}")),
         None => progress.say(format_args!("observing the load balancer tagged for {}/{key}", args.cluster_id)),
@@ -420,8 +422,10 @@ async fn seed_earlier_version(
             b.weight = if b.weight == 100 { 50 } else { 100 };
         }
     }
-    let binding = ServiceBinding::new(slb.clone(), earlier)?
-        .with_plan_options(PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() });
+    let binding = ServiceBinding::builder(earlier)
+        .slb(slb.clone())
+        .plan_options(PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() })
+        .build()?;
     let report = binding.reconcile(None).await?;
     let ports: Vec<String> = binding.spec().ports.iter().map(|p| p.port().to_string()).collect();
     progress.say(format_args!(

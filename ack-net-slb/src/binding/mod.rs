@@ -51,7 +51,7 @@
 //!     .collect();
 //! let spec = LoadBalancerSpec::create(Owner::new("c-1", "default/web"), LoadBalancerAttributes::internet(InstanceSpec::S1Small))
 //!     .port(PortSpec::tcp(80, pods));
-//! let binding = ServiceBinding::new(SlbClient::new(rpc), spec)?;
+//! let binding = ServiceBinding::builder(spec).slb(SlbClient::new(rpc)).build()?;
 //!
 //! let observed = binding.observe().await?;
 //! let plan = binding.plan(&observed)?;
@@ -104,6 +104,63 @@ pub struct ServiceBinding {
     apply_options: ApplyOptions,
 }
 
+/// Builds a [`ServiceBinding`]: from [`ServiceBinding::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until built"]
+pub struct ServiceBindingBuilder {
+    spec: LoadBalancerSpec,
+    client: Option<SlbClient>,
+    plan_options: Option<PlanOptions>,
+    observe_options: Option<ObserveOptions>,
+    apply_options: Option<ApplyOptions>,
+}
+
+impl ServiceBindingBuilder {
+    /// The SLB client the binding calls through (required).
+    pub fn slb(mut self, client: SlbClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The planning options (batch size, group quota, drain policy); by default, batches of
+    /// the client's batch size.
+    pub fn plan_options(mut self, options: PlanOptions) -> Self {
+        self.plan_options = Some(options);
+        self
+    }
+
+    /// The default observation options.
+    pub fn observe_options(mut self, options: ObserveOptions) -> Self {
+        self.observe_options = Some(options);
+        self
+    }
+
+    /// The apply options.
+    pub fn apply_options(mut self, options: ApplyOptions) -> Self {
+        self.apply_options = Some(options);
+        self
+    }
+
+    /// Checks the spec (the group quota is checked when planning, with the plan options'
+    /// quota) and builds the binding.
+    pub fn build(self) -> Result<ServiceBinding, BindingError> {
+        let client = self.client.ok_or_else(|| BindingError::InvalidSpec {
+            what: "SLB client".into(),
+            reason: "the binding has none: call .slb(client)".into(),
+        })?;
+        self.spec.validate_with_quota(usize::MAX)?;
+        Ok(ServiceBinding {
+            plan_options: self
+                .plan_options
+                .unwrap_or_else(|| PlanOptions::default().with_batch_size(client.batch_size())),
+            observe_options: self.observe_options.unwrap_or_default(),
+            apply_options: self.apply_options.unwrap_or_default(),
+            client,
+            spec: self.spec,
+        })
+    }
+}
+
 /// What [`ServiceBinding::reconcile`] and [`ServiceBinding::delete`] did.
 #[derive(Clone, Debug)]
 pub struct Reconciled {
@@ -123,37 +180,10 @@ impl Reconciled {
 }
 
 impl ServiceBinding {
-    /// A binding of `spec` through `client`; checks the spec (the group quota is checked
-    /// when planning, with the plan options' quota). Backends are sent in batches of the
-    /// client's batch size.
-    pub fn new(client: SlbClient, spec: LoadBalancerSpec) -> Result<Self, BindingError> {
-        let plan_options = PlanOptions::default().with_batch_size(client.batch_size());
-        spec.validate_with_quota(usize::MAX)?;
-        Ok(Self {
-            client,
-            spec,
-            plan_options,
-            observe_options: ObserveOptions::default(),
-            apply_options: ApplyOptions::default(),
-        })
-    }
-
-    /// Sets the planning options (batch size, group quota, drain policy).
-    pub fn with_plan_options(mut self, options: PlanOptions) -> Self {
-        self.plan_options = options;
-        self
-    }
-
-    /// Sets the default observation options.
-    pub fn with_observe_options(mut self, options: ObserveOptions) -> Self {
-        self.observe_options = options;
-        self
-    }
-
-    /// Sets the apply options.
-    pub fn with_apply_options(mut self, options: ApplyOptions) -> Self {
-        self.apply_options = options;
-        self
+    /// A binding of `spec`: name its parts ([`ServiceBindingBuilder::slb`], the options of each
+    /// phase), then [`ServiceBindingBuilder::build`].
+    pub fn builder(spec: LoadBalancerSpec) -> ServiceBindingBuilder {
+        ServiceBindingBuilder { spec, client: None, plan_options: None, observe_options: None, apply_options: None }
     }
 
     /// The spec.
@@ -204,7 +234,12 @@ impl ServiceBinding {
 
     /// Carries out a plan.
     pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport, ApplyError> {
-        apply(&self.client, plan, &self.apply_options).await
+        self.apply_with(plan, &self.apply_options).await
+    }
+
+    /// Carries out a plan with these options.
+    pub async fn apply_with(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+        apply(&self.client, plan, options).await
     }
 
     /// Observes, plans and applies.

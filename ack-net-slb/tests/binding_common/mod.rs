@@ -97,9 +97,11 @@ impl Env {
 
     /// The binding of `spec` with no draining and the mock's quota.
     pub fn binding(&self, spec: LoadBalancerSpec) -> ServiceBinding {
-        ServiceBinding::new(self.slb.clone(), spec)
+        ServiceBinding::builder(spec)
+            .slb(self.slb.clone())
+            .plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
+            .build()
             .expect("valid spec")
-            .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
     }
 
     /// Observes fully and plans.
