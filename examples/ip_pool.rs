@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 
 #[tokio::main]
@@ -18,12 +18,16 @@ async fn main() -> Result<(), BoxError> {
     println!("IP pool against {}\n", cloud.describe());
     let net = demo_network(&cloud, "ack-net-ip-pool").await?;
     let node = net.node.clone().ok_or("needs a node: run it against the embedded mock")?;
-    let config = PoolConfig::new(format!("pool-{node}"), "c-demo", node.parse()?, DEMO_INSTANCE_TYPE.parse()?)
-        .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
-        .security_group(net.security_group.clone())
-        .warm_band(3, 10)
-        .cooldown(Duration::from_millis(200))
-        .gc_grace(Duration::ZERO, Duration::ZERO);
+    let config = PoolConfig::new(
+        PoolOwner { cluster_id: "c-demo".into(), pool_id: format!("pool-{node}") },
+        node.parse()?,
+        DEMO_INSTANCE_TYPE.parse()?,
+    )
+    .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
+    .security_group(net.security_group.clone())
+    .warm_band(3, 10)
+    .cooldown(Duration::from_millis(200))
+    .gc_grace(Duration::ZERO, Duration::ZERO);
     // The journal: a FileStore (atomic, fsynced) on a real node; memory is enough here.
     let store = Arc::new(MemoryStore::new());
 

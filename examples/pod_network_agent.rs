@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use ack_net_eni::pool::{FileStore, IpPool, PoolConfig};
+use ack_net_eni::pool::{FileStore, IpPool, PoolConfig, PoolOwner};
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 use ack_net_k8s::pod::PodNetworkReconciler;
 use k8s_openapi::api::core::v1::Node;
@@ -45,13 +45,16 @@ async fn main() -> Result<(), BoxError> {
     let config = if cloud.mock.is_some() {
         let net = demo_network(&cloud, "ack-net-pod-agent").await?;
         let instance = net.node.clone().ok_or("the mock made no instance")?;
-        PoolConfig::new(&node, "c-demo", instance.parse()?, DEMO_INSTANCE_TYPE.parse()?)
-            .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
-            .security_group(net.security_group.clone())
+        PoolConfig::new(
+            PoolOwner { cluster_id: "c-demo".into(), pool_id: node.clone() },
+            instance.parse()?,
+            DEMO_INSTANCE_TYPE.parse()?,
+        )
+        .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
+        .security_group(net.security_group.clone())
     } else {
         PoolConfig::new(
-            &node,
-            env("ACK_CLUSTER_ID")?,
+            PoolOwner { cluster_id: env("ACK_CLUSTER_ID")?, pool_id: node.clone() },
             env("ACK_NET_INSTANCE_ID")?.parse()?,
             env("ACK_NET_INSTANCE_TYPE")?.parse()?,
         )

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ack_net_eni::pod_network::PodNetwork;
-use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_eni::EcsClient;
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INSTANCE_TYPE};
 use ack_net_slb::binding::{
@@ -42,10 +42,14 @@ async fn main() -> Result<(), BoxError> {
     println!("          {node_id} holds up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
     // 3. A warm pool of pod addresses on the node.
-    let config = PoolConfig::new(format!("pool-{node_id}"), CLUSTER, node_id.parse()?, INSTANCE_TYPE.parse()?)
-        .vswitch(vswitches[0].vswitch_id.clone())
-        .security_group(net.security_group.clone())
-        .warm_band(4, 12);
+    let config = PoolConfig::new(
+        PoolOwner { cluster_id: CLUSTER.into(), pool_id: format!("pool-{node_id}") },
+        node_id.parse()?,
+        INSTANCE_TYPE.parse()?,
+    )
+    .vswitch(vswitches[0].vswitch_id.clone())
+    .security_group(net.security_group.clone())
+    .warm_band(4, 12);
     let t = Instant::now();
     let pool = IpPool::builder(config).ecs(cloud.rpc.clone()).store(Arc::new(MemoryStore::new())).start().await?;
     let mut pods = Vec::new();

@@ -64,10 +64,14 @@ impl IpPoolBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::MemoryStore;
+    use crate::pool::{MemoryStore, PoolOwner};
 
     fn config() -> PoolConfig {
-        PoolConfig::new("pool-1", "c-1", "i-1".parse().unwrap(), "ecs.g7.large".parse().unwrap())
+        PoolConfig::new(
+            PoolOwner { cluster_id: "c-1".into(), pool_id: "pool-1".into() },
+            "i-1".parse().unwrap(),
+            "ecs.g7.large".parse().unwrap(),
+        )
     }
 
     #[tokio::test]

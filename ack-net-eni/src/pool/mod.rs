@@ -23,7 +23,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use ack_net_core::{Credentials, RpcClient};
-//! use ack_net_eni::pool::{FileStore, IpPool, PoolConfig};
+//! use ack_net_eni::pool::{FileStore, IpPool, PoolConfig, PoolOwner};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let rpc = RpcClient::builder()
@@ -31,7 +31,7 @@
 //!     .credentials(Credentials::new("testid", "testsecret"))
 //!     .endpoint("http://127.0.0.1:18080")
 //!     .build()?;
-//! let config = PoolConfig::new("node-i-bp1abc", "c-prod", "i-bp1abc".parse()?, "ecs.g7.large".parse()?)
+//! let config = PoolConfig::new(PoolOwner { cluster_id: "c-prod".into(), pool_id: "node-i-bp1abc".into() }, "i-bp1abc".parse()?, "ecs.g7.large".parse()?)
 //!     .vswitch("vsw-bp1a".parse()?)
 //!     .security_group("sg-bp1g".parse()?)
 //!     .warm_band(2, 6)
@@ -67,7 +67,7 @@ mod store;
 
 pub use builder::IpPoolBuilder;
 pub use cloud::{CreateEniSpec, EcsPoolCloud, EniInfo, PoolCloud, VSwitchInfo};
-pub use config::{IpStack, PoolConfig, PoolMode, MAX_PER_CALL};
+pub use config::{IpStack, PoolConfig, PoolMode, PoolOwner, MAX_PER_CALL};
 pub use error::{ExhaustedReason, PoolError, StoreError};
 pub use exec::{CLUSTER_TAG_KEY, OWNER_TAG_KEY};
 pub use gc::GcReport;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY};
+use ack_net_eni::pool::{
+    EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolOwner, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY,
+};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -121,13 +123,17 @@ pub fn waits() -> WaitPolicy {
 impl World {
     /// A pool configuration on the first VSwitch, no cooldown, short waits and deadlines.
     pub fn config(&self) -> PoolConfig {
-        PoolConfig::new(POOL, CLUSTER, self.instance.clone(), self.instance_type.parse().expect("type"))
-            .vswitch(self.vswitches[0].clone())
-            .security_group(self.sg.clone())
-            .cooldown(Duration::ZERO)
-            .allocate_timeout(Duration::from_secs(10))
-            .gc_grace(Duration::ZERO, Duration::ZERO)
-            .wait_policy(waits())
+        PoolConfig::new(
+            PoolOwner { cluster_id: CLUSTER.into(), pool_id: POOL.into() },
+            self.instance.clone(),
+            self.instance_type.parse().expect("type"),
+        )
+        .vswitch(self.vswitches[0].clone())
+        .security_group(self.sg.clone())
+        .cooldown(Duration::ZERO)
+        .allocate_timeout(Duration::from_secs(10))
+        .gc_grace(Duration::ZERO, Duration::ZERO)
+        .wait_policy(waits())
     }
 
     pub fn cloud(&self) -> EcsPoolCloud {
