@@ -28,7 +28,7 @@
 use std::process::ExitCode;
 
 use ack_net_eni::{EcsClient, InstanceId};
-use ack_net_examples::{BoxError, Cloud};
+use ack_net_examples::{region_for, BoxError, Cloud};
 use ack_net_slb::SlbClient;
 use ack_net_vpc::{RegionId, VSwitchId, VpcClient, VpcId, ZoneId};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -53,9 +53,6 @@ use enis::{eni_json, enis_table, list_enis};
 use output::{Progress, RetryNotice, Table};
 use vpc::{list_vpcs, list_vswitches, vpc_json, vpcs_table, vswitch_json, vswitches_table};
 
-/// The region when neither `--region` nor `ALIBABA_CLOUD_REGION_ID` names one.
-const DEFAULT_REGION: &str = "cn-hangzhou";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "ack_net",
@@ -64,7 +61,7 @@ const DEFAULT_REGION: &str = "cn-hangzhou";
 )]
 #[command(after_help = "Talks to ACK_NET_ENDPOINT when set, else to an embedded mock cloud with a demo estate.")]
 struct Cli {
-    /// Region (default: ALIBABA_CLOUD_REGION_ID, else cn-hangzhou).
+    /// Region (default: ALIBABA_CLOUD_REGION_ID; required with ACK_NET_ENDPOINT, the mock's on the mock).
     #[arg(long, global = true)]
     region: Option<RegionId>,
     /// How to print the result.
@@ -144,11 +141,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
+    let endpoint = std::env::var("ACK_NET_ENDPOINT").ok().filter(|e| !e.is_empty());
     let region = match cli.region {
         Some(r) => r,
-        None => RegionId::new(std::env::var("ALIBABA_CLOUD_REGION_ID").unwrap_or_else(|_| DEFAULT_REGION.to_owned()))?,
+        None => RegionId::new(region_for(endpoint.as_deref(), std::env::var("ALIBABA_CLOUD_REGION_ID").ok())?)?,
     };
-    let endpoint = std::env::var("ACK_NET_ENDPOINT").ok().filter(|e| !e.is_empty());
     if endpoint.is_some() && cli.demo {
         return Err("--demo creates resources, so it only runs on the embedded mock (unset ACK_NET_ENDPOINT)".into());
     }

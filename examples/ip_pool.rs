@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 
 #[tokio::main]
@@ -18,17 +18,20 @@ async fn main() -> Result<(), BoxError> {
     println!("IP pool against {}\n", cloud.describe());
     let net = demo_network(&cloud, "ack-net-ip-pool").await?;
     let node = net.node.clone().ok_or("needs a node: run it against the embedded mock")?;
-    let config = PoolConfig::new(format!("pool-{node}"), "c-demo", node.parse()?, DEMO_INSTANCE_TYPE.parse()?)
-        .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
-        .security_group(net.security_group.clone())
-        .warm_band(3, 10)
-        .cooldown(Duration::from_millis(200))
-        .gc_grace(Duration::ZERO, Duration::ZERO);
+    let config = PoolConfig::new(
+        PoolOwner { cluster_id: "c-demo".into(), pool_id: format!("pool-{node}") },
+        node.parse()?,
+        DEMO_INSTANCE_TYPE.parse()?,
+    )
+    .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
+    .security_group(net.security_group.clone())
+    .warm_band(3, 10)
+    .cooldown(Duration::from_millis(200))
+    .gc_grace(Duration::ZERO, Duration::ZERO);
     // The journal: a FileStore (atomic, fsynced) on a real node; memory is enough here.
     let store = Arc::new(MemoryStore::new());
 
-    let (cloud_ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config.clone(), cloud_ops, capacity, store.clone()).await?;
+    let pool = IpPool::builder(config.clone()).ecs(cloud.rpc.clone()).store(store.clone()).start().await?;
     let t = Instant::now();
     let first = pool.allocate("default/a").await?;
     println!(
@@ -77,8 +80,7 @@ async fn main() -> Result<(), BoxError> {
 
     // A crash: drop the pool and start a new one on the same journal. Pods keep their addresses.
     drop(pool);
-    let (cloud_ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config, cloud_ops, capacity, store).await?;
+    let pool = IpPool::builder(config).ecs(cloud.rpc.clone()).store(store).start().await?;
     let after = pool.allocate("default/a").await?;
     println!("after restart default/a still has {} ({} pods recovered)", after.ipv4, pool.pods().len());
     assert_eq!(after.ipv4, first.ipv4);

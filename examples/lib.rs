@@ -20,17 +20,32 @@ pub struct Cloud {
     pub mock: Option<MockCloud>,
 }
 
+/// The region of the embedded mock cloud.
+pub const MOCK_REGION: &str = "cn-hangzhou";
+
+/// The region to call: `region` (from `--region` or `ALIBABA_CLOUD_REGION_ID`), which a real
+/// endpoint requires; the mock's own region on the embedded mock.
+pub fn region_for(endpoint: Option<&str>, region: Option<String>) -> Result<String, BoxError> {
+    match (endpoint, region) {
+        (_, Some(r)) => Ok(r),
+        (None, None) => Ok(MOCK_REGION.to_owned()),
+        (Some(_), None) => {
+            Err("ACK_NET_ENDPOINT is set but no region is: set ALIBABA_CLOUD_REGION_ID (or pass --region)".into())
+        }
+    }
+}
+
 /// The boxed error examples return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Cloud {
     /// Connects to `ACK_NET_ENDPOINT` (`aliyun` for Alibaba Cloud's own endpoints, or a URL)
-    /// with credentials from the standard chain (region from `ALIBABA_CLOUD_REGION_ID`,
-    /// default `cn-hangzhou`), or starts the embedded mock cloud
-    /// (seeded, so runs are reproducible) and uses its test credentials.
+    /// with credentials from the standard chain and the region from `ALIBABA_CLOUD_REGION_ID`
+    /// (required then), or starts the embedded mock cloud (seeded, so runs are reproducible,
+    /// in its region [`MOCK_REGION`]) and uses its test credentials.
     pub async fn connect() -> Result<Cloud, BoxError> {
-        let region = std::env::var("ALIBABA_CLOUD_REGION_ID").unwrap_or_else(|_| "cn-hangzhou".to_owned());
         let endpoint = std::env::var("ACK_NET_ENDPOINT").ok().filter(|e| !e.is_empty());
+        let region = region_for(endpoint.as_deref(), std::env::var("ALIBABA_CLOUD_REGION_ID").ok())?;
         Self::connect_with(endpoint.as_deref(), &region, None).await
     }
 
@@ -119,7 +134,7 @@ pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxE
         vswitches.push(vsw);
     }
     let ecs = EcsClient::new(cloud.rpc.clone());
-    let security_group = ecs.security_groups().create(vpc.vpc_id.as_str()).name(name).send().await?;
+    let security_group = ecs.security_groups().create(&vpc.vpc_id).name(name).send().await?;
     ecs.security_groups()
         .converger(security_group.as_str(), "ack-net:examples")
         .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))

@@ -30,8 +30,11 @@ async fn main() -> Result<(), BoxError> {
     }
 
     // A wrong secret is refused exactly as the cloud refuses it.
-    let bad =
-        RpcClient::builder().endpoint(&mock.url()).credentials(Credentials::new("testid", "not-the-secret")).build()?;
+    let bad = RpcClient::builder()
+        .region("cn-hangzhou")
+        .endpoint(&mock.url())
+        .credentials(Credentials::new("testid", "not-the-secret"))
+        .build()?;
     let err = bad.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
     println!("wrong secret: {}", err.code().unwrap_or("?"));
 

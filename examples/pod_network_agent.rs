@@ -25,7 +25,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{FileStore, IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_TYPE};
 use ack_net_k8s::pod::{PodNetworkAnnotation, PodNetworkReconciler};
 use ack_net_k8s::testenv::TestEnv;
@@ -74,14 +74,17 @@ async fn main() -> Result<(), BoxError> {
             let labels = described.metadata.labels.as_ref();
             labels.and_then(|l| l.get("node.kubernetes.io/instance-type").cloned()).ok_or(e)
         })?;
-        PoolConfig::new(&node, env("ACK_CLUSTER_ID")?, instance.parse()?, instance_type.parse()?)
-            .vswitch(env("ACK_NET_VSWITCH_ID")?.parse()?)
-            .security_group(env("ACK_NET_SECURITY_GROUP_ID")?.parse()?)
+        PoolConfig::new(
+            PoolOwner { cluster_id: env("ACK_CLUSTER_ID")?, pool_id: node.clone() },
+            instance.parse()?,
+            instance_type.parse()?,
+        )
+        .vswitch(env("ACK_NET_VSWITCH_ID")?.parse()?)
+        .security_group(env("ACK_NET_SECURITY_GROUP_ID")?.parse()?)
     };
     let journal = std::env::var("ACK_NET_POOL_JOURNAL").unwrap_or_else(|_| "ack-net-pool.json".to_owned());
     let store = Arc::new(FileStore::open(&journal).await?);
-    let (ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
-    let pool = IpPool::start(config.warm_band(2, 8), ops, capacity, store).await?;
+    let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;
     println!("pod network agent for node {node}: pool on {}, journal {journal}", cloud.describe());
 
     PodNetworkReconciler::new(kube, pool, node).run().await?;
@@ -92,9 +95,13 @@ async fn main() -> Result<(), BoxError> {
 async fn demo_pool_config(cloud: &Cloud, node: &str) -> Result<PoolConfig, BoxError> {
     let net = demo_network(cloud, "ack-net-pod-agent").await?;
     let instance = net.node.clone().ok_or("the mock made no instance")?;
-    Ok(PoolConfig::new(node, "c-demo", instance.parse()?, DEMO_INSTANCE_TYPE.parse()?)
-        .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
-        .security_group(net.security_group.clone()))
+    Ok(PoolConfig::new(
+        PoolOwner { cluster_id: "c-demo".into(), pool_id: node.to_owned() },
+        instance.parse()?,
+        DEMO_INSTANCE_TYPE.parse()?,
+    )
+    .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
+    .security_group(net.security_group.clone()))
 }
 
 /// The scripted scenario of `--testenv`: the agent against a test API server and the embedded
@@ -107,9 +114,9 @@ async fn scenario() -> Result<(), BoxError> {
         .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": node}}))?)
         .await?;
     let cloud = Cloud::connect_with(None, "cn-hangzhou", None).await?;
-    let (ops, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
     let config = demo_pool_config(&cloud, node).await?;
-    let pool = IpPool::start(config.warm_band(2, 8), ops, capacity, Arc::new(MemoryStore::new())).await?;
+    let store = Arc::new(MemoryStore::new());
+    let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;
     let running = {
         let (kube, pool) = (kube.clone(), pool.clone());
         tokio::spawn(async move { PodNetworkReconciler::new(kube, pool, node).run().await.map_err(|e| e.to_string()) })

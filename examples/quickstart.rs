@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ack_net_eni::pod_network::PodNetwork;
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_eni::EcsClient;
 use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INSTANCE_TYPE};
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 
 const CLUSTER: &str = "c-quickstart";
 
@@ -42,13 +42,16 @@ async fn main() -> Result<(), BoxError> {
     println!("          {node_id} holds up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
     // 3. A warm pool of pod addresses on the node.
-    let config = PoolConfig::new(format!("pool-{node_id}"), CLUSTER, node_id.parse()?, INSTANCE_TYPE.parse()?)
-        .vswitch(vswitches[0].vswitch_id.clone())
-        .security_group(net.security_group.clone())
-        .warm_band(4, 12);
-    let (pool_cloud, capacity) = EcsPoolCloud::new(cloud.rpc.clone()).into_arcs();
+    let config = PoolConfig::new(
+        PoolOwner { cluster_id: CLUSTER.into(), pool_id: format!("pool-{node_id}") },
+        node_id.parse()?,
+        INSTANCE_TYPE.parse()?,
+    )
+    .vswitch(vswitches[0].vswitch_id.clone())
+    .security_group(net.security_group.clone())
+    .warm_band(4, 12);
     let t = Instant::now();
-    let pool = IpPool::start(config, pool_cloud, capacity, Arc::new(MemoryStore::new())).await?;
+    let pool = IpPool::builder(config).ecs(cloud.rpc.clone()).store(Arc::new(MemoryStore::new())).start().await?;
     let mut pods = Vec::new();
     println!("\n== pods\n{:<14} {:<16} {:<28} {:<14} MAC", "POD", "IP", "ENI", "GATEWAY");
     for i in 0..5 {
@@ -86,8 +89,8 @@ async fn main() -> Result<(), BoxError> {
         )
         .port(PortSpec::tcp(80, backends(pods)))
     };
-    let binding = ServiceBinding::new(slb.clone(), spec_for(&pods))?;
-    let observed = binding.observe(None).await?;
+    let binding = ServiceBinding::builder(spec_for(&pods)).slb(slb.clone()).build()?;
+    let observed = binding.observe().await?;
     let plan = binding.plan(&observed)?;
     println!("\n== service default/web -> load balancer\n{plan}");
     let report = binding.apply(&plan).await?;
@@ -108,7 +111,7 @@ async fn main() -> Result<(), BoxError> {
     let gone = pods.remove(4);
     // Leaving backends drain at weight 0 before they go (a second here; 30 s by default).
     let drain = PlanOptions { drain: DrainPolicy::for_period(Duration::from_secs(1)), ..PlanOptions::default() };
-    let binding = ServiceBinding::new(slb, spec_for(&pods))?.with_plan_options(drain);
+    let binding = ServiceBinding::builder(spec_for(&pods)).slb(slb).plan_options(drain).build()?;
     let observed = binding.observe_with(Some(&lb), &ObserveOptions::fast()).await?;
     let plan = binding.plan(&observed)?;
     println!("{plan}");

@@ -18,7 +18,7 @@ async fn main() -> Result<(), BoxError> {
     let vpcs = VpcClient::new(cloud.rpc.clone());
     let ecs = EcsClient::new(cloud.rpc.clone());
     let vpc = vpcs.vpcs().create().cidr_block("10.0.0.0/8").name("sg-demo").send().await?;
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("pods").send().await?;
+    let group = ecs.security_groups().create(&vpc.vpc_id).name("pods").send().await?;
     println!("group {group} in {}", vpc.vpc_id);
 
     // A rule somebody else made: the converger must never touch it.

@@ -10,7 +10,7 @@ use ack_net_examples::{demo_network, BoxError, Cloud};
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -31,9 +31,9 @@ async fn main() -> Result<(), BoxError> {
     };
     let options = PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() };
     let slb = SlbClient::new(cloud.rpc.clone());
-    let binding = ServiceBinding::new(slb.clone(), spec(100))?.with_plan_options(options.clone());
+    let binding = ServiceBinding::builder(spec(100)).slb(slb.clone()).plan_options(options.clone()).build()?;
     let writes_before = cloud.stats.writes();
-    let plan = binding.plan(&binding.observe(None).await?)?;
+    let plan = binding.plan(&binding.observe().await?)?;
     println!("\n{plan}");
     if dry_run {
         println!("dry run: {} write calls made for the binding", cloud.stats.writes() - writes_before);
@@ -44,12 +44,12 @@ async fn main() -> Result<(), BoxError> {
     println!("applied with {} API calls: {lb}", report.total_calls());
 
     // A weight change is one write, in place.
-    let binding = ServiceBinding::new(slb, spec(50))?.with_plan_options(options);
-    let plan = binding.plan(&binding.observe(Some(&lb)).await?)?;
+    let binding = ServiceBinding::builder(spec(50)).slb(slb).plan_options(options).build()?;
+    let plan = binding.plan(&binding.observe_remembered(&lb).await?)?;
     println!("\n{plan}");
     let report = binding.apply(&plan).await?;
     println!("applied with {} write call(s)", report.writes());
-    let plan = binding.plan(&binding.observe(Some(&lb)).await?)?;
+    let plan = binding.plan(&binding.observe_remembered(&lb).await?)?;
     println!("converged: {}", plan.is_empty());
     println!("\nAPI calls made:\n{}", cloud.stats);
     Ok(())

@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
     let addr = rt.block_on(serve());
     let url = format!("http://{addr}/");
     let client = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("testid", "testsecret"))
         .endpoint(&url)
         .rate_limits(RateLimits::unlimited())

@@ -22,6 +22,11 @@ use crate::sign::{self, HttpMethod, SignatureVersion, SigningInput};
 use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 use crate::Credentials;
 
+/// The variable [`RpcClient::from_env`] takes the region from.
+pub const REGION_VAR: &str = "ALIBABA_CLOUD_REGION_ID";
+/// The variable [`RpcClient::from_env`] takes an endpoint override from (a mock cloud's URL).
+pub const ENDPOINT_VAR: &str = "ACK_NET_ENDPOINT";
+
 /// The longest `ClientToken` the API accepts.
 pub const MAX_CLIENT_TOKEN_LEN: usize = 64;
 
@@ -80,12 +85,13 @@ impl fmt::Debug for RpcClient {
     }
 }
 
-/// Builds an [`RpcClient`]. Only the credentials are required; the region defaults to
-/// `cn-hangzhou`.
+/// Builds an [`RpcClient`]. The credentials and the region are required (nothing silently
+/// means `cn-hangzhou`); [`RpcClientBuilder::with_env`] takes both, and an endpoint, from the
+/// environment.
 #[must_use]
 pub struct RpcClientBuilder {
     credentials: Option<Arc<dyn CredentialsProvider>>,
-    region: Result<RegionId, Error>,
+    region: Option<Result<RegionId, Error>>,
     network: Network,
     endpoint: Option<Result<Endpoint, Error>>,
     transport: Option<Arc<dyn Transport>>,
@@ -105,7 +111,7 @@ impl Default for RpcClientBuilder {
     fn default() -> Self {
         Self {
             credentials: None,
-            region: Ok(RegionId::new("cn-hangzhou").expect("valid")),
+            region: None,
             network: Network::Public,
             endpoint: None,
             transport: None,
@@ -144,7 +150,33 @@ impl RpcClientBuilder {
 
     /// The region (`RegionId` of every call that does not set its own). Checked by `build`.
     pub fn region(mut self, region: &str) -> Self {
-        self.region = RegionId::new(region);
+        self.region = Some(RegionId::new(region));
+        self
+    }
+
+    /// Takes what `env` sets and the builder does not yet have: the region from
+    /// `ALIBABA_CLOUD_REGION_ID`, the endpoint from `ACK_NET_ENDPOINT`, and the
+    /// [`DefaultChain`](crate::DefaultChain) of credential providers reading `env`.
+    ///
+    /// ```
+    /// use ack_net_core::{Env, RpcClient};
+    /// let env = Env::from_map([("ALIBABA_CLOUD_REGION_ID", "cn-beijing"), ("ACK_NET_ENDPOINT", "http://127.0.0.1:18080")]);
+    /// let client = RpcClient::builder().with_env(&env).build()?;
+    /// assert_eq!(client.region().as_str(), "cn-beijing");
+    /// let err = RpcClient::builder().with_env(&Env::from_map([("HOME", "/nowhere")])).build().unwrap_err();
+    /// assert!(err.to_string().contains("ALIBABA_CLOUD_REGION_ID"), "{err}");
+    /// # Ok::<(), ack_net_core::Error>(())
+    /// ```
+    pub fn with_env(mut self, env: &crate::Env) -> Self {
+        if self.region.is_none() {
+            self.region = env.get(REGION_VAR).map(|r| RegionId::new(r.as_str()));
+        }
+        if self.endpoint.is_none() {
+            self.endpoint = env.get(ENDPOINT_VAR).map(|url| Endpoint::parse_override(&url));
+        }
+        if self.credentials.is_none() {
+            self.credentials = Some(Arc::new(crate::DefaultChain::builder().env(env.clone()).build()));
+        }
         self
     }
 
@@ -229,7 +261,12 @@ impl RpcClientBuilder {
 
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<RpcClient, Error> {
-        let region = self.region?;
+        let region = self.region.ok_or_else(|| {
+            Error::invalid_input(
+                "region",
+                format!("no region was given: call .region(\"cn-hangzhou\") or set {REGION_VAR} and use RpcClient::from_env()"),
+            )
+        })??;
         let credentials = self
             .credentials
             .ok_or_else(|| Error::invalid_input("credentials", "no credentials or credentials provider was given"))?;
@@ -296,6 +333,21 @@ enum AttemptError {
 }
 
 impl RpcClient {
+    /// A client configured by the process environment: the region from
+    /// `ALIBABA_CLOUD_REGION_ID` (an error saying so when it is not set), credentials from
+    /// the [`DefaultChain`](crate::DefaultChain), the endpoint from `ACK_NET_ENDPOINT` when it
+    /// is set. See [`RpcClientBuilder::with_env`] to adjust the rest.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), ack_net_core::Error> {
+    /// let client = ack_net_core::RpcClient::from_env()?;
+    /// println!("calling {:?} in {}", client.endpoint(), client.region());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<RpcClient, Error> {
+        Self::builder().with_env(&crate::Env::process()).build()
+    }
+
     /// A builder.
     pub fn builder() -> RpcClientBuilder {
         RpcClientBuilder::default()
@@ -540,7 +592,8 @@ impl RpcClient {
     }
 }
 
-/// `name=value&...` with the API's percent-encoding, in the given order.
+/// The start of a response body (at most 200 bytes, cut at a character boundary), for an
+/// error message.
 fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
     let mut end = s.len().min(200);
@@ -664,8 +717,20 @@ mod tests {
     fn builder_rejects_bad_input() {
         let c = Credentials::new("id", "secret");
         assert!(RpcClient::builder().credentials(c.clone()).region("Hangzhou").build().is_err());
-        assert!(RpcClient::builder().credentials(c.clone()).endpoint("not a url").build().is_err());
-        assert!(RpcClient::builder().build().is_err());
-        assert!(RpcClient::builder().credentials(c).endpoint("http://127.0.0.1:1").build().is_ok());
+        assert!(RpcClient::builder()
+            .region("cn-hangzhou")
+            .credentials(c.clone())
+            .endpoint("not a url")
+            .build()
+            .is_err());
+        assert!(RpcClient::builder().region("cn-hangzhou").build().is_err());
+        assert!(RpcClient::builder()
+            .credentials(c.clone())
+            .region("cn-hangzhou")
+            .endpoint("http://127.0.0.1:1")
+            .build()
+            .is_ok());
+        let no_region = RpcClient::builder().credentials(c).endpoint("http://127.0.0.1:1").build().unwrap_err();
+        assert!(no_region.to_string().contains("ALIBABA_CLOUD_REGION_ID"), "says how to set one: {no_region}");
     }
 }

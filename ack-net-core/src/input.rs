@@ -21,6 +21,11 @@ pub fn validate_text(what: &str, value: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// [`validate_text`] for an optional value.
+pub fn validate_opt_text(what: &str, value: &Option<String>, max: usize) -> Result<(), Error> {
+    value.as_deref().map_or(Ok(()), |v| validate_text(what, v, max))
+}
+
 /// Checks a page size against the API's inclusive bounds.
 pub fn validate_page_size(what: &str, size: u32, min: u32, max: u32) -> Result<(), Error> {
     if (min..=max).contains(&size) {
@@ -86,6 +91,8 @@ mod tests {
         assert!(validate_text("Name", "abc", 3).is_ok());
         assert!(validate_text("Name", "abcd", 3).is_err());
         assert!(validate_text("Name", "http://x", 128).is_err());
+        assert!(validate_opt_text("Name", &None, 3).is_ok());
+        assert!(validate_opt_text("Name", &Some("abcd".into()), 3).is_err());
         assert!(validate_page_size("PageSize", 1, 1, 50).is_ok());
         assert!(validate_page_size("PageSize", 0, 1, 50).is_err());
         assert!(validate_page_size("PageSize", 51, 1, 50).is_err());

@@ -13,6 +13,9 @@
 //! - [`paginate`]: `Stream`s over PageNumber and NextToken listings, and [`listing`] for
 //!   the product crates' PageNumber requests;
 //! - [`de`]: decoding helpers for the API's list wrapping and stringly numbers;
+//! - [`operation`](mod@operation): one way to declare an API operation ([`operation!`]): its fields are
+//!   its parameters, and it gets typed setters, `to_request`, `send`, `into_stream` and
+//!   `into_pages`;
 //! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
 //! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
 //!   product shares.
@@ -64,6 +67,7 @@ pub mod error;
 pub mod input;
 pub mod listing;
 pub mod metrics;
+pub mod operation;
 pub mod paginate;
 pub mod params;
 pub mod rate_limit;
@@ -90,6 +94,7 @@ pub use credentials::{
 pub use endpoint::{Endpoint, Network, Product};
 pub use error::{classify, ApiError, Error, ErrorClass, TransportErrorKind};
 pub use metrics::{CallEvent, CallObserver, CallOutcome, CallStats};
+pub use operation::Removed;
 pub use params::Params;
 pub use rate_limit::RateLimits;
 pub use region::{RegionId, ZoneId};

@@ -92,7 +92,8 @@ impl RateLimits {
     /// Waits until `action` may be called, then takes a token.
     pub async fn acquire(&self, action: &str) {
         let Some(rate) = self.rate_for(action) else { return };
-        if rate.per_second <= 0.0 {
+        // NaN too: it would pass `<= 0.0` and make the wait below NaN seconds.
+        if rate.per_second.is_nan() || rate.per_second <= 0.0 {
             return;
         }
         loop {
@@ -111,7 +112,9 @@ impl RateLimits {
                     b.tokens -= 1.0;
                     return;
                 }
-                Duration::from_secs_f64((1.0 - b.tokens) / b.rate.per_second)
+                // A tiny rate makes a wait too long for a `Duration`: wait "forever" (tokio
+                // caps a sleep at its far future) rather than panic.
+                Duration::try_from_secs_f64((1.0 - b.tokens) / b.rate.per_second).unwrap_or(Duration::MAX)
             };
             tokio::time::sleep(wait).await;
         }
@@ -155,5 +158,28 @@ mod tests {
         }
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(480), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn degenerate_rates_neither_panic_nor_block_forever_at_once() {
+        // NaN and negative rates mean "no limit", as zero always did.
+        for per_second in [f64::NAN, -1.0, 0.0] {
+            let l = RateLimits::unlimited().with_action("X", Rate { per_second, burst: 1 });
+            let start = Instant::now();
+            for _ in 0..10 {
+                l.acquire("X").await;
+            }
+            assert_eq!(start.elapsed(), Duration::ZERO, "{per_second}");
+        }
+        // A rate so small that the wait overflows a Duration: the burst goes, the next call waits.
+        let l = std::sync::Arc::new(RateLimits::unlimited().with_action("X", Rate { per_second: 1e-300, burst: 1 }));
+        l.acquire("X").await;
+        let waiting = tokio::spawn({
+            let l = l.clone();
+            async move { l.acquire("X").await }
+        });
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(!waiting.is_finished(), "the second call waits");
+        waiting.abort();
     }
 }

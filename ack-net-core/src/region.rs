@@ -128,6 +128,11 @@ macro_rules! string_newtype_impls {
                 v.0
             }
         }
+        impl From<&$t> for $t {
+            fn from(v: &$t) -> $t {
+                v.clone()
+            }
+        }
         impl AsRef<str> for $t {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -215,6 +220,12 @@ macro_rules! define_id {
         impl ::std::convert::From<$name> for String {
             fn from(v: $name) -> String {
                 v.0
+            }
+        }
+        /// Lets a setter taking `impl Into<Id>` take a borrowed id too.
+        impl ::std::convert::From<&$name> for $name {
+            fn from(v: &$name) -> $name {
+                v.clone()
             }
         }
         impl ::std::convert::AsRef<str> for $name {

@@ -147,10 +147,11 @@ impl RetryBudget {
         }
     }
 
-    /// Returns one token after a success.
+    /// Returns one token after a success. Saturating: a full budget (the unlimited one is
+    /// full at `u32::MAX`) stays full instead of wrapping to empty.
     pub fn on_success(&self) {
         let mut t = crate::lock(&self.tokens);
-        *t = (*t + 1).min(self.capacity);
+        *t = t.saturating_add(1).min(self.capacity);
     }
 
     /// Tokens left.
@@ -194,5 +195,16 @@ mod tests {
         }
         assert_eq!(b.available(), 10);
         assert!(RetryBudget::unlimited().try_acquire(ErrorClass::Timeout));
+    }
+
+    #[test]
+    fn an_unlimited_budget_stays_full_after_successes() {
+        // `u32::MAX + 1` panicked in debug builds and wrapped to an empty budget in release.
+        let b = RetryBudget::unlimited();
+        b.on_success();
+        b.on_success();
+        assert_eq!(b.available(), u32::MAX);
+        assert!(b.try_acquire(ErrorClass::Retryable));
+        assert_eq!(b.available(), u32::MAX);
     }
 }

@@ -307,6 +307,7 @@ async fn bad_bodies_and_timeouts_are_typed_errors() {
 
     // Nothing listens: a connect error, retried (it was never sent) then returned.
     let c = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("a", "b"))
         .endpoint("http://127.0.0.1:9")
         .retry_policy(fast_retries().with_attempt_limit(2))
@@ -327,8 +328,12 @@ async fn bad_input_is_rejected_before_any_request() {
     let err =
         c.call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token(long)).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::InvalidInput);
-    let bad =
-        RpcClient::builder().credentials(Credentials::new("bad id", "x")).endpoint(&server.uri()).build().unwrap();
+    let bad = RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("bad id", "x"))
+        .endpoint(&server.uri())
+        .build()
+        .unwrap();
     let err = bad.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::InvalidInput);
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RpcClient};
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig};
+use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_eni::{EcsClient, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{FaultSpec, InstanceSeed, MockCloud};
@@ -55,7 +55,7 @@ async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(
             ..NewVSwitch::default()
         })
         .unwrap();
-    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc).send().await.unwrap();
+    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc.parse().expect("vpc id")).send().await.unwrap();
     let created = mock
         .create_instance(InstanceSeed {
             region_id: "cn-hangzhou".into(),
@@ -67,15 +67,25 @@ async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(
         })
         .unwrap();
     let instance = created["InstanceId"].as_str().unwrap().parse().unwrap();
-    let base = PoolConfig::new("bench", "c-bench", instance, "ecs.c7.2xlarge".parse().unwrap())
-        .vswitch(vsw.parse().unwrap())
-        .security_group(sg)
-        .cooldown(Duration::ZERO);
+    let base = PoolConfig::new(
+        PoolOwner { cluster_id: "c-bench".into(), pool_id: "bench".into() },
+        instance,
+        "ecs.c7.2xlarge".parse().unwrap(),
+    )
+    .vswitch(vsw.parse().unwrap())
+    .security_group(sg)
+    .cooldown(Duration::ZERO);
     let (cloud, capacity) = EcsPoolCloud::new(rpc).into_arcs();
     if let Some(l) = latency {
         mock.set_fault("*", FaultSpec::latency(l)).unwrap();
     }
-    let pool = IpPool::start(config(base), cloud, capacity, Arc::new(MemoryStore::new())).await.unwrap();
+    let pool = IpPool::builder(config(base))
+        .cloud(cloud)
+        .capacity(capacity)
+        .store(Arc::new(MemoryStore::new()))
+        .start()
+        .await
+        .unwrap();
     Setup { mock, stats, pool }
 }
 

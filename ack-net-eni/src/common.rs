@@ -6,9 +6,7 @@ pub use ack_net_core::tag::MAX_TAGS;
 pub const MAX_ADDRESSES_PER_CALL: usize = 10;
 
 pub(crate) use ack_net_core::de::{opt_parsed, wrapped};
-pub(crate) use ack_net_core::input::{
-    validate_client_token, validate_page, validate_page_size, validate_text, with_client_token,
-};
+pub(crate) use ack_net_core::input::{validate_client_token, validate_page_size, validate_text, with_client_token};
 pub(crate) use ack_net_core::tag::{add_tags, validate_tags, wire_tags};
 pub(crate) use ack_net_core::wire_enum;
 
@@ -18,11 +16,4 @@ pub(crate) fn already_removed(e: &ack_net_core::Error) -> bool {
     e.is_code("InvalidIp.IpUnassigned") || e.is_code("InvalidEniId.NotFound") || e.is_code("InvalidEcsId.NotFound")
 }
 
-/// What a removal did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Removed {
-    /// The call removed it.
-    Now,
-    /// It was already gone (`InvalidIp.IpUnassigned`, `InvalidEniId.NotFound`...): success.
-    Already,
-}
+pub use ack_net_core::Removed;

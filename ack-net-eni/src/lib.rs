@@ -34,8 +34,8 @@
 //! #     let vpcs = ack_net_vpc::VpcClient::new(rpc.clone());
 //! #     let wait = WaitPolicy::default();
 //! #     let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").send_and_wait(&wait).await?;
-//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").send_and_wait(&wait).await?;
-//! #     let group = EcsClient::new(rpc.clone()).security_groups().create(vpc.vpc_id.as_str()).send().await?;
+//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, &"cn-hangzhou-h".parse()?, "192.168.0.0/24").send_and_wait(&wait).await?;
+//! #     let group = EcsClient::new(rpc.clone()).security_groups().create(&vpc.vpc_id).send().await?;
 //! #     mock.create_instance(ack_net_mock::InstanceSeed {
 //! #         region_id: "cn-hangzhou".into(),
 //! #         zone_id: "cn-hangzhou-h".into(),

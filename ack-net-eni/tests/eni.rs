@@ -192,12 +192,12 @@ async fn ipv6_addresses() {
     let err = enis.assign_ipv6(&plain.id).count(1).send().await.unwrap_err();
     assert!(err.is_code("InvalidVSwitch.Ipv6NotTurnOn"), "{err}");
     let vpc = ack_net_vpc::VpcClient::new(e.ecs.rpc().clone());
-    let plain_vsw = vpc.vswitches().get(&e.vsw).await.unwrap();
+    let plain_vsw = vpc.vswitches().get(&e.vsw.parse().unwrap()).await.unwrap();
     e.stats.reset();
     let err = enis.create_in(&plain_vsw).security_group(&e.sg).ipv6_count(1).send().await.unwrap_err();
     assert!(err.is_invalid_input(), "{err}");
     assert_eq!(e.stats.total(), 0);
-    let v6_vsw = vpc.vswitches().get(&e.vsw6).await.unwrap();
+    let v6_vsw = vpc.vswitches().get(&e.vsw6.parse().unwrap()).await.unwrap();
     assert_eq!(enis.create_in(&v6_vsw).security_group(&e.sg).ipv6_count(1).send().await.unwrap().ipv6.len(), 1);
 }
 

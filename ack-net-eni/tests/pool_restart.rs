@@ -136,7 +136,7 @@ async fn start_crashy(
 ) -> IpPool {
     let cloud: Arc<dyn PoolCloud> = crashy.clone();
     let capacity: Arc<dyn ack_net_vpc::VSwitchSource> = Arc::new(w.cloud());
-    IpPool::start(config, cloud, capacity, Arc::new(store.clone())).await.unwrap()
+    IpPool::builder(config).cloud(cloud).capacity(capacity).store(Arc::new(store.clone())).start().await.unwrap()
 }
 
 async fn wait_hit(crashy: &Crashy) {

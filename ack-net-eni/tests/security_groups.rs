@@ -28,8 +28,16 @@ fn dns_out() -> SecurityGroupRule {
 async fn groups_and_rules() {
     let e = env("ecs.g7.large").await;
     let sgs = e.ecs.security_groups();
-    let g = sgs.create(&e.vpc).name("extra").description("for tests").tag(Tag::new("k", "v")).send().await.unwrap();
-    let listed: Vec<_> = sgs.describe().vpc_id(&e.vpc).into_stream().try_collect().await.unwrap();
+    let g = sgs
+        .create(&e.vpc.parse().unwrap())
+        .name("extra")
+        .description("for tests")
+        .tag(Tag::new("k", "v"))
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<_> =
+        sgs.describe().vpc_id(e.vpc.parse::<ack_net_eni::VpcId>().unwrap()).into_stream().try_collect().await.unwrap();
     assert_eq!(listed.len(), 2);
     let mine = sgs.describe().group_id(&g).send().await.unwrap().security_groups.remove(0);
     assert_eq!((mine.name.as_str(), mine.tags.len()), ("extra", 1));
@@ -90,7 +98,7 @@ async fn groups_and_rules() {
 async fn converger_from_empty_then_converged() {
     let e = env("ecs.g7.large").await;
     let sgs = e.ecs.security_groups();
-    let g = sgs.create(&e.vpc).send().await.unwrap();
+    let g = sgs.create(&e.vpc.parse().unwrap()).send().await.unwrap();
     let conv = sgs.converger(&g, "ack-net:").rule(pods_in()).rule(node_ports()).rule(dns_out());
     let report = conv.apply().await.unwrap();
     assert_eq!(report.plan.authorize.len(), 3);
@@ -113,7 +121,7 @@ async fn converger_from_empty_then_converged() {
 async fn converger_from_drift_leaves_foreign_rules_alone() {
     let e = env("ecs.g7.large").await;
     let sgs = e.ecs.security_groups();
-    let g = sgs.create(&e.vpc).send().await.unwrap();
+    let g = sgs.create(&e.vpc.parse().unwrap()).send().await.unwrap();
     // Drift: an owned rule no longer wanted, a foreign rule, and a foreign rule that grants
     // exactly what we want.
     let stale = SecurityGroupRule::ingress(IpProtocol::Tcp, PortRange::single(8080), Peer::cidr("10.0.0.0/8").unwrap())

@@ -14,7 +14,7 @@
 //!   V1 (GET/POST) and V3 signatures, timestamps, nonces, routing by Version, ClientToken
 //!   idempotency (generic, in the dispatcher), DescribeRegions/DescribeZones for all products.
 //! - READY: VPC actions: CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches,
-//!   DescribeVSwitchAttributes, DeleteVSwitch, DescribeRouteTableList, CreateRouteEntry,
+//!   DescribeVSwitchAttributes, ModifyVSwitchAttribute, DeleteVSwitch, DescribeRouteTableList, CreateRouteEntry,
 //!   DeleteRouteEntry, DescribeRouteEntryList, TagResources, UntagResources, ListTagResources.
 //! - READY: the binary (`ack-net-mock --listen 127.0.0.1:0 --credential ID:SECRET --seed N
 //!   --preload FILE --fault 'ACTION_OR_*=throttle:0.2,5xx:0.05,latency:100ms'`), the admin API

@@ -53,6 +53,7 @@ async fn binary_serves_signed_calls() {
     let (mut child, url) = start(cmd).await;
 
     let c = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("binid", "binsecret"))
         .endpoint(&url)
         .retry_policy(RetryPolicy::no_retry())
@@ -63,6 +64,7 @@ async fn binary_serves_signed_calls() {
     let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap_err();
     assert_eq!(e.code(), Some("Throttling.User"));
     let wrong = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("testid", "testsecret"))
         .endpoint(&url)
         .retry_policy(RetryPolicy::no_retry())

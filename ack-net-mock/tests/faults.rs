@@ -77,6 +77,7 @@ async fn server_errors_latency_and_runtime_changes() {
     // Retries of our client ride over a 5xx rate.
     mock.set_fault("*", FaultSpec::server_error(0.5)).unwrap();
     let retrying = ack_net_core::RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .rate_limits(ack_net_core::RateLimits::unlimited())
@@ -95,6 +96,7 @@ async fn server_errors_latency_and_runtime_changes() {
 /// A client without retries that gives up after 100 ms.
 fn impatient(mock: &MockCloud) -> ack_net_core::RpcClient {
     ack_net_core::RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .retry_policy(RetryPolicy::no_retry())

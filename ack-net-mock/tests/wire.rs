@@ -43,6 +43,7 @@ async fn auth_failures_have_the_real_codes() {
 
     let with = |id: &str, secret: &str, sig: SignatureVersion| {
         ack_net_core::RpcClient::builder()
+            .region("cn-hangzhou")
             .credentials(ack_net_core::Credentials::new(id, secret))
             .endpoint(&mock.url())
             .retry_policy(ack_net_core::RetryPolicy::no_retry())
@@ -58,6 +59,7 @@ async fn auth_failures_have_the_real_codes() {
         assert_eq!(e.api().unwrap().status, 400);
         assert!(e.api().unwrap().message.contains("server string to sign is:"), "{e}");
         let skewed = ack_net_core::RpcClient::builder()
+            .region("cn-hangzhou")
             .credentials(ack_net_core::Credentials::new("ak2", "sk2"))
             .endpoint(&mock.url())
             .retry_policy(ack_net_core::RetryPolicy::no_retry())
@@ -135,6 +137,7 @@ async fn sts_tokens_are_checked() {
     let mock = MockCloud::builder().sts_credentials("STS.id", "stssecret", "tok-1").start().await.unwrap();
     let with = |creds: ack_net_core::Credentials| {
         ack_net_core::RpcClient::builder()
+            .region("cn-hangzhou")
             .credentials(creds)
             .endpoint(&mock.url())
             .retry_policy(ack_net_core::RetryPolicy::no_retry())

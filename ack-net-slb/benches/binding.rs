@@ -16,8 +16,8 @@ use ack_net_slb::binding::{
     PortSpec, ServiceBinding,
 };
 use ack_net_slb::{
-    Backend, ListenerBackend, ListenerPortAndProtocol, ListenerStatus, LoadBalancer, LoadBalancerId,
-    LoadBalancerSpec as InstanceSpec, SlbClient, VServerGroupId,
+    Backend, InstanceSpec, ListenerBackend, ListenerPortAndProtocol, ListenerStatus, LoadBalancer, LoadBalancerId,
+    SlbClient, VServerGroupId,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -207,9 +207,11 @@ impl MockEnv {
                 .collect();
             s = s.port(PortSpec::tcp(80 + p as u16, backends));
         }
-        ServiceBinding::new(self.slb.clone(), s)
+        ServiceBinding::builder(s)
+            .slb(self.slb.clone())
+            .plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
+            .build()
             .expect("spec")
-            .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
     }
 }
 
@@ -242,7 +244,7 @@ async fn count_calls() -> (MockEnv, ServiceBinding, LoadBalancerId) {
     eprintln!("converged check (full): {} reads, 0 writes", env.stats.reads());
     let mut changed = b.spec().clone();
     changed.ports[0].backends[3].weight = 7;
-    let one = ServiceBinding::new(env.slb.clone(), changed).expect("spec");
+    let one = ServiceBinding::builder(changed).slb(env.slb.clone()).build().expect("spec");
     env.stats.reset();
     let o = one.observe_with(Some(&lb), &ObserveOptions::fast()).await.expect("observe");
     one.apply(&one.plan(&o).expect("plan")).await.expect("apply");

@@ -1,6 +1,7 @@
 //! Server certificates for HTTPS listeners: UploadServerCertificate,
 //! DescribeServerCertificates, DeleteServerCertificate.
 
+use ack_net_core::Removed;
 use std::fmt;
 
 use ack_net_core::{Product, RpcRequest};
@@ -68,9 +69,9 @@ impl Certificates {
         Ok(a.certificates)
     }
 
-    /// DeleteServerCertificate: `true` when this call deleted it, `false` when it was
+    /// DeleteServerCertificate: [`Removed::Now`] when this call deleted it, [`Removed::Already`] when it was
     /// already gone. Refused while an HTTPS listener uses it.
-    pub async fn delete(&self, id: &ServerCertificateId) -> Result<bool, Error> {
+    pub async fn delete(&self, id: &ServerCertificateId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Slb, "DeleteServerCertificate").param("ServerCertificateId", id);
         deleted(self.client.call_unit(req).await, &["ServerCertificateId does not exist"])
     }

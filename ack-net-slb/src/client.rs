@@ -22,7 +22,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 20;
 ///
 /// ```no_run
 /// use ack_net_core::{Credentials, RpcClient};
-/// use ack_net_slb::{AddressType, LoadBalancerSpec, SlbClient};
+/// use ack_net_slb::{AddressType, InstanceSpec, SlbClient};
 /// # async fn demo() -> Result<(), ack_net_slb::Error> {
 /// let rpc = RpcClient::builder()
 ///     .region("cn-hangzhou")
@@ -30,7 +30,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 20;
 ///     .endpoint("http://127.0.0.1:18080")
 ///     .build()?;
 /// let slb = SlbClient::new(rpc);
-/// let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(LoadBalancerSpec::S1Small).send().await?;
+/// let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(InstanceSpec::S1Small).send().await?;
 /// println!("{} at {}", lb.load_balancer_id, lb.address);
 /// # Ok(()) }
 /// ```

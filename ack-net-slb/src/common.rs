@@ -1,6 +1,6 @@
 //! Helpers every resource module shares: input checks, tags, decoding.
 
-use ack_net_core::RpcRequest;
+use ack_net_core::{Removed, RpcRequest};
 use serde::de::Deserializer;
 
 use crate::{Error, Tag};
@@ -73,13 +73,9 @@ impl Call {
     }
 }
 
-/// Whether a deletion's error means the thing was already gone.
-pub(crate) fn deleted(result: Result<(), Error>, gone: &[&str]) -> Result<bool, Error> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(e) if e.is_gone(gone) => Ok(false),
-        Err(e) => Err(e),
-    }
+/// What a deletion did: an error that means the thing was already gone is a success.
+pub(crate) fn deleted(result: Result<(), Error>, gone: &[&str]) -> Result<Removed, Error> {
+    Removed::from_result(result, |e| e.is_gone(gone))
 }
 
 /// Decodes `on`/`off` (or a boolean) as a `bool`.

@@ -22,7 +22,7 @@
 //! ```
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::{
-//!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient, WaitPolicy,
+//!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, InstanceSpec, SlbClient, WaitPolicy,
 //! };
 //!
 //! # type BoxError = Box<dyn std::error::Error>;
@@ -31,7 +31,7 @@
 //! #     let vpcs = ack_net_vpc::VpcClient::new(slb.rpc().clone());
 //! #     let wait = WaitPolicy::default();
 //! #     let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").send_and_wait(&wait).await?;
-//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").send_and_wait(&wait).await?;
+//! #     let vsw = vpcs.vswitches().create(&vpc.vpc_id, &"cn-hangzhou-h".parse()?, "192.168.0.0/24").send_and_wait(&wait).await?;
 //! #     for id in ids {
 //! #         mock.create_instance(ack_net_mock::InstanceSeed {
 //! #             region_id: "cn-hangzhou".into(),
@@ -56,7 +56,7 @@
 //! let wait = WaitPolicy::default();
 //!
 //! // A load balancer, ready to use.
-//! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(LoadBalancerSpec::S1Small).send().await?;
+//! let lb = slb.load_balancers().create().address_type(AddressType::Internet).spec(InstanceSpec::S1Small).send().await?;
 //! slb.load_balancers().wait_until_active(&lb.load_balancer_id, &wait).await?;
 //!
 //! // Two nodes as backends, on their node port (`Backend::eni` makes a pod's address one).
@@ -90,7 +90,7 @@ mod types;
 mod vserver_group;
 mod wait;
 
-pub use ack_net_core::{RegionId, ZoneId};
+pub use ack_net_core::{RegionId, Removed, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
 pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
@@ -117,7 +117,7 @@ pub use rule::{Rule, RuleSpec, Rules, SetRule, MAX_RULES_PER_CALL};
 pub use tags::{ListTagResources, TagResource, TagResourcePage, Tags, MAX_TAG_RESOURCES};
 pub use types::{
     AclType, AddressIpVersion, AddressType, BackendType, HealthCheckMethod, HealthStatus, HttpCodeClass,
-    InstanceChargeType, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerSpec, LoadBalancerStatus,
+    InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerStatus,
     ModificationProtectionStatus, NetworkType, Scheduler, ServerType, TlsCipherPolicy,
 };
 pub use vserver_group::{

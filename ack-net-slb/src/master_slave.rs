@@ -1,6 +1,7 @@
 //! Master/slave server groups: CreateMasterSlaveServerGroup, DescribeMasterSlaveServerGroups,
 //! DescribeMasterSlaveServerGroupAttribute, DeleteMasterSlaveServerGroup.
 
+use ack_net_core::Removed;
 use ack_net_core::{Product, RpcRequest};
 use serde::Deserialize;
 
@@ -102,9 +103,9 @@ impl MasterSlaveGroups {
         self.client.call(req).await
     }
 
-    /// DeleteMasterSlaveServerGroup: `true` when this call deleted it, `false` when it was
+    /// DeleteMasterSlaveServerGroup: [`Removed::Now`] when this call deleted it, [`Removed::Already`] when it was
     /// already gone.
-    pub async fn delete(&self, id: &MasterSlaveServerGroupId) -> Result<bool, Error> {
+    pub async fn delete(&self, id: &MasterSlaveServerGroupId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Slb, "DeleteMasterSlaveServerGroup").param("MasterSlaveServerGroupId", id);
         deleted(self.client.call_unit(req).await, GROUP_GONE)
     }

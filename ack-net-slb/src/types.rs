@@ -27,9 +27,10 @@ wire_enum! {
 
 wire_enum! {
     ignore_case, exhaustive;
-    /// `LoadBalancerSpec`: the performance-guaranteed specifications. A pay-by-CLCU instance
-    /// has none (see [`InstanceChargeType::PayByClcu`]).
-    LoadBalancerSpec {
+    /// A load balancer's instance size, sent as `LoadBalancerSpec`: the performance-guaranteed
+    /// specifications. A pay-by-CLCU instance has none (see [`InstanceChargeType::PayByClcu`]).
+    /// (The desired state of a whole load balancer is [`binding::LoadBalancerSpec`](crate::binding::LoadBalancerSpec).)
+    InstanceSpec {
         /// `slb.s1.small`.
         S1Small = "slb.s1.small",
         /// `slb.s2.small`.
@@ -53,7 +54,7 @@ wire_enum! {
     ignore_case, exhaustive;
     /// `InstanceChargeType`: billed by specification or by capacity units used.
     InstanceChargeType {
-        /// `PayBySpec`: a fixed [`LoadBalancerSpec`].
+        /// `PayBySpec`: a fixed [`InstanceSpec`].
         PayBySpec = "PayBySpec",
         /// `PayByCLCU`: pay by CLB capacity units, no spec.
         PayByClcu = "PayByCLCU",
@@ -273,10 +274,10 @@ mod tests {
         assert_eq!(u, Scheduler::Unknown("magic".into()));
         assert_eq!(u.to_string(), "magic");
         assert!(!u.is_known());
-        let j = serde_json::to_string(&LoadBalancerSpec::S3XLarge).unwrap();
+        let j = serde_json::to_string(&InstanceSpec::S3XLarge).unwrap();
         assert_eq!(j, "\"slb.s3.xlarge\"");
-        let back: LoadBalancerSpec = serde_json::from_str(&j).unwrap();
-        assert_eq!(back, LoadBalancerSpec::S3XLarge);
+        let back: InstanceSpec = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, InstanceSpec::S3XLarge);
         assert_eq!(ListenerProtocol::Https.action_part(), "HTTPS");
     }
 }

@@ -1,6 +1,7 @@
 //! VServer groups: create (empty or with backends), describe, add, remove, set and replace
 //! backends in batches, delete.
 
+use ack_net_core::Removed;
 use ack_net_core::{Product, RpcRequest};
 use serde::Deserialize;
 
@@ -194,9 +195,9 @@ impl VServerGroups {
         self.client.call_unit(req).await
     }
 
-    /// DeleteVServerGroup: `true` when this call deleted it, `false` when it was already
-    /// gone. Refused (`RspoolVipExist`) while a listener or rule uses it.
-    pub async fn delete(&self, id: &VServerGroupId) -> Result<bool, Error> {
+    /// DeleteVServerGroup: [`Removed::Now`] when this call deleted it, [`Removed::Already`]
+    /// when it was already gone. Refused (`RspoolVipExist`) while a listener or rule uses it.
+    pub async fn delete(&self, id: &VServerGroupId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Slb, "DeleteVServerGroup").param("VServerGroupId", id);
         deleted(self.client.call_unit(req).await, GROUP_GONE)
     }

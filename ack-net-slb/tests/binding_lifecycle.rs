@@ -142,7 +142,7 @@ async fn scale_backends_from_0_to_1000_and_back() {
     let options = PlanOptions::default().with_group_quota(1000).with_drain(DrainPolicy::none());
     let with = |n: usize| {
         let spec = LoadBalancerSpec::create(owner(), attrs()).port(PortSpec::tcp(80, env.backends(n, 8000)));
-        ServiceBinding::new(env.slb.clone(), spec).expect("valid").with_plan_options(options.clone())
+        ServiceBinding::builder(spec).slb(env.slb.clone()).plan_options(options.clone()).build().expect("valid")
     };
     let lb = converge(&with(0), None, 3).await;
     for (n, calls) in [(1000usize, 50u64), (0, 50)] {
@@ -158,7 +158,7 @@ async fn scale_backends_from_0_to_1000_and_back() {
     }
     // With the cloud's default quota, 1,000 backends are refused before any write.
     let spec = LoadBalancerSpec::create(owner(), attrs()).port(PortSpec::tcp(80, env.backends(1000, 8000)));
-    let b = ServiceBinding::new(env.slb.clone(), spec).unwrap();
+    let b = ServiceBinding::builder(spec).slb(env.slb.clone()).build().unwrap();
     let o = b.observe_with(Some(&lb), &ObserveOptions::fast()).await.unwrap();
     let e = b.plan(&o).unwrap_err();
     assert!(matches!(e, BindingError::TooManyBackends { wanted: 1000, quota: 200, .. }), "{e}");
@@ -229,10 +229,12 @@ async fn leaving_backends_drain_at_weight_zero_first() {
         w.sort();
         s2.lock().unwrap().push((r.action.to_owned(), w));
     });
-    let b = ServiceBinding::new(env.slb.clone(), fewer.clone())
-        .unwrap()
-        .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::for_period(Duration::from_millis(40))))
-        .with_apply_options(hook);
+    let b = ServiceBinding::builder(fewer.clone())
+        .slb(env.slb.clone())
+        .plan_options(PlanOptions::default().with_drain(DrainPolicy::for_period(Duration::from_millis(40))))
+        .apply_options(hook)
+        .build()
+        .unwrap();
     let o = b.observe_with(Some(&lb), &ObserveOptions::fast()).await.unwrap();
     let plan = b.plan(&o).unwrap();
     let report = b.apply(&plan).await.unwrap();
@@ -250,10 +252,13 @@ async fn leaving_backends_drain_at_weight_zero_first() {
     for backend in &fewer.ports[0].backends[2..4] {
         mock.with_state(|s| s.slb.set_backend_abnormal(&backend.server_id, true));
     }
-    let b =
-        ServiceBinding::new(b.client().clone(), again).unwrap().with_plan_options(PlanOptions::default().with_drain(
+    let b = ServiceBinding::builder(again)
+        .slb(b.client().clone())
+        .plan_options(PlanOptions::default().with_drain(
             DrainPolicy::for_period(Duration::from_secs(30)).with_health_polling(Duration::from_millis(10)),
-        ));
+        ))
+        .build()
+        .unwrap();
     let started = std::time::Instant::now();
     let o = b.observe_with(Some(&lb), &ObserveOptions::fast()).await.unwrap();
     let report = b.apply(&b.plan(&o).unwrap()).await.unwrap();
@@ -267,7 +272,8 @@ async fn a_full_group_swaps_backends_without_shrinking() {
     env.mock.with_state(|s| s.slb.set_backend_quota(30));
     let options = PlanOptions::default().with_group_quota(30).with_drain(DrainPolicy::none());
     let spec = LoadBalancerSpec::create(owner(), attrs()).port(PortSpec::tcp(80, env.backends(30, 8080)));
-    let lb = converge(&env.binding(spec.clone()).with_plan_options(options.clone()), None, 3).await;
+    let binding = ServiceBinding::builder(spec.clone()).slb(env.slb.clone()).plan_options(options.clone()).build();
+    let lb = converge(&binding.unwrap(), None, 3).await;
     let (o, _) = env.full_plan(&env.binding(spec.clone()), Some(&lb)).await;
     let g = group_of(&o, 80).to_string();
     let mut next = spec.clone();
@@ -275,11 +281,14 @@ async fn a_full_group_swaps_backends_without_shrinking() {
     let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
     let (mock, s2) = (Arc::new(env.mock), sizes.clone());
     let m2 = mock.clone();
-    let b = ServiceBinding::new(env.slb.clone(), next).unwrap().with_plan_options(options).with_apply_options(
-        ApplyOptions::default().on_step(move |_| {
+    let b = ServiceBinding::builder(next)
+        .slb(env.slb.clone())
+        .plan_options(options)
+        .apply_options(ApplyOptions::default().on_step(move |_| {
             s2.lock().unwrap().push(m2.with_state(|s| s.slb.vserver_group_backends(&g)).unwrap().len());
-        }),
-    );
+        }))
+        .build()
+        .unwrap();
     let o = b.observe_with(Some(&lb), &ObserveOptions::full()).await.unwrap();
     let plan = b.plan(&o).unwrap();
     assert!(plan.to_string().contains("group full"), "{plan}");
@@ -301,7 +310,7 @@ async fn independent_steps_run_at_once() {
     assert_eq!(plan.writes(), 13);
     env.mock.set_fault("*", ack_net_mock::FaultSpec::latency(Duration::from_millis(60))).unwrap();
     let started = std::time::Instant::now();
-    let report = b.with_apply_options(ApplyOptions::default().with_concurrency(4)).apply(&plan).await.unwrap();
+    let report = b.apply_with(&plan, &ApplyOptions::default().with_concurrency(4)).await.unwrap();
     let took = started.elapsed();
     // One after the other: 13 x 60 ms = 780 ms; at once: 60 ms + 3 x 60 ms.
     assert!(took < Duration::from_millis(600), "{took:?}");

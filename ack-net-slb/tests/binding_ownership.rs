@@ -6,9 +6,7 @@ mod binding_common;
 use ack_net_slb::binding::{
     BindingError, FoundBy, LoadBalancerSpec, Owner, PortHolder, PortSpec, CLUSTER_TAG, SERVICE_TAG,
 };
-use ack_net_slb::{
-    AddressType, Backend, ListenerBackend, ListenerSpec, LoadBalancerId, LoadBalancerSpec as InstanceSpec, Tag,
-};
+use ack_net_slb::{AddressType, Backend, InstanceSpec, ListenerBackend, ListenerSpec, LoadBalancerId, Tag};
 use binding_common::*;
 
 /// A load balancer a person made, with a listener on 8000 and a group of their own.
@@ -76,7 +74,7 @@ async fn a_port_held_by_someone_else_is_a_conflict_before_any_write() {
     let spec = LoadBalancerSpec::reuse(owner(), lb.clone()).port(PortSpec::http(8000, env.backends(1, 80)));
     let b = env.binding(spec);
     env.stats.reset();
-    let o = b.observe(None).await.unwrap();
+    let o = b.observe().await.unwrap();
     let e = b.plan(&o).unwrap_err();
     assert!(matches!(e, BindingError::PortConflict { port: 8000, holder: PortHolder::Foreign, .. }), "{e}");
     assert!(e.is_conflict());
@@ -97,7 +95,7 @@ async fn two_bindings_on_one_load_balancer() {
             .port(PortSpec::tcp(81, env.backends(2, 9090))),
     );
     converge(&web, None, 3).await;
-    let o = greedy.observe(None).await.unwrap();
+    let o = greedy.observe().await.unwrap();
     let e = greedy.plan(&o).unwrap_err();
     assert!(
         matches!(&e, BindingError::PortConflict { port: 80, holder: PortHolder::Binding(id), .. } if *id == owner().id().to_string()),
@@ -119,16 +117,16 @@ async fn ownership_is_by_tags_and_never_guessed() {
     let b = env.binding(spec.clone());
     // A remembered id that is not the binding's is not used.
     let (theirs, _) = foreign_lb(&env).await;
-    let o = b.observe(Some(&theirs)).await.unwrap();
+    let o = b.observe_remembered(&theirs).await.unwrap();
     assert!(o.load_balancer.is_none());
     let lb = converge(&b, Some(theirs.clone()), 3).await;
     assert_ne!(lb, theirs);
     assert_eq!(listener_ports(&env, &theirs), [8000]);
-    let o = b.observe(None).await.unwrap();
+    let o = b.observe().await.unwrap();
     assert_eq!(o.load_balancer.unwrap().found_by, FoundBy::OwnershipTags);
     // Two load balancers carrying the binding's tags: a typed error.
     env.slb.tags().tag(std::slice::from_ref(&theirs), &owner().tags()).send().await.unwrap();
-    let e = b.observe(None).await.unwrap_err();
+    let e = b.observe().await.unwrap_err();
     assert!(matches!(&e, BindingError::AmbiguousOwnership { ids, .. } if ids.len() == 2), "{e}");
     assert!(e.is_conflict());
 }
@@ -146,7 +144,7 @@ async fn a_backend_someone_added_to_the_group_is_theirs() {
     assert!(env.full_plan(&b, Some(&lb)).await.1.is_empty(), "kept, not the binding's to remove");
     let mut wants = spec.clone();
     wants.ports[0].backends.push(Backend::ecs(&env.instances[2], 8080));
-    let e = env.binding(wants).plan(&b.observe(Some(&lb)).await.unwrap()).unwrap_err();
+    let e = env.binding(wants).plan(&b.observe_remembered(&lb).await.unwrap()).unwrap_err();
     assert!(matches!(e, BindingError::ForeignBackend { port: 80, .. }), "{e}");
 }
 
@@ -178,7 +176,7 @@ async fn deletion_of_a_created_load_balancer() {
     assert!(!attrs.tags.iter().any(|t| t.key == CLUSTER_TAG || t.key == SERVICE_TAG), "{:?}", attrs.tags);
     assert!(attrs.tags.contains(&Tag::new("team", "net")));
     assert!(env.slb.vserver_groups().describe(&lb).send().await.unwrap().is_empty());
-    assert!(b.observe(None).await.unwrap().load_balancer.is_none(), "let go: no longer the binding's");
+    assert!(b.observe().await.unwrap().load_balancer.is_none(), "let go: no longer the binding's");
 }
 
 #[tokio::test]

@@ -81,17 +81,19 @@ async fn case(a: SpecGen, b: SpecGen) {
             }
         }
     });
-    let binding_b = ServiceBinding::new(env.slb.clone(), spec_b.clone())
-        .unwrap()
-        .with_plan_options(env_plan_options())
-        .with_apply_options(hook);
-    let o = binding_b.observe(Some(&lb)).await.unwrap();
+    let binding_b = ServiceBinding::builder(spec_b.clone())
+        .slb(env.slb.clone())
+        .plan_options(env_plan_options())
+        .apply_options(hook)
+        .build()
+        .unwrap();
+    let o = binding_b.observe_remembered(&lb).await.unwrap();
     let plan = binding_b.plan(&o).unwrap();
     binding_b.apply(&plan).await.unwrap_or_else(|e| panic!("{e}\n{plan}"));
     let violations = empty.lock().unwrap().clone();
     assert!(violations.is_empty(), "{violations:?}\n{plan}");
     // Exactly B: a full observation plans nothing, and each group holds B's backends.
-    let o = binding_b.observe(Some(&lb)).await.unwrap();
+    let o = binding_b.observe_remembered(&lb).await.unwrap();
     let again = binding_b.plan(&o).unwrap();
     assert!(again.is_empty(), "A={a:?}\nB={b:?}\n{plan}\nthen:\n{again}");
     let lbo = o.load_balancer.unwrap();

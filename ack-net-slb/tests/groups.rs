@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use ack_net_slb::{
     Backend, BackendKey, BackendType, Error, HealthStatus, ListenerBackend, ListenerProtocol, ListenerSpec,
-    MasterSlaveBackend, RuleSpec, Scheduler, ServerType,
+    MasterSlaveBackend, Removed, RuleSpec, Scheduler, ServerType,
 };
 use common::*;
 
@@ -135,9 +135,9 @@ async fn ecs_backends_health_and_group_deletion() {
     let e = slb.vserver_groups().delete(&g).await.unwrap_err();
     assert!(e.is_code("RspoolVipExist"), "{e}");
     slb.listeners().delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap();
-    assert!(slb.vserver_groups().delete(&g).await.unwrap());
+    assert_eq!(slb.vserver_groups().delete(&g).await.unwrap(), Removed::Now);
     assert!(
-        !slb.vserver_groups().delete(&g).await.unwrap(),
+        slb.vserver_groups().delete(&g).await.unwrap() == Removed::Already,
         "the API's InvalidParameter 'does not exist' counts as gone"
     );
     let e = slb.vserver_groups().get(&g).await.unwrap_err();
@@ -179,8 +179,8 @@ async fn master_slave_groups() {
     assert_eq!(spec.backend, Some(ListenerBackend::MasterSlaveGroup(ms.clone())));
     assert!(slb.master_slave_groups().delete(&ms).await.unwrap_err().is_code("RspoolVipExist"));
     slb.listeners().delete(&lb, 3306, ListenerProtocol::Tcp).send().await.unwrap();
-    assert!(slb.master_slave_groups().delete(&ms).await.unwrap());
-    assert!(!slb.master_slave_groups().delete(&ms).await.unwrap());
+    assert_eq!(slb.master_slave_groups().delete(&ms).await.unwrap(), Removed::Now);
+    assert_eq!(slb.master_slave_groups().delete(&ms).await.unwrap(), Removed::Already);
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn forwarding_rules() {
     let ids: Vec<_> = created.iter().map(|(id, _)| id.clone()).collect();
     slb.rules().delete(&ids).await.unwrap();
     assert!(slb.rules().describe(&lb, 80, ListenerProtocol::Http).await.unwrap().is_empty());
-    assert!(slb.vserver_groups().delete(&g1).await.unwrap());
+    assert_eq!(slb.vserver_groups().delete(&g1).await.unwrap(), Removed::Now);
 }
 
 #[tokio::test]
@@ -234,8 +234,8 @@ async fn certificates_and_https() {
     let e = slb.certificates().delete(&cert).await.unwrap_err();
     assert!(e.is_code("CertificateAndPrivateKeyIsRefered"), "{e}");
     slb.listeners().delete(&lb, 443, ListenerProtocol::Https).send().await.unwrap();
-    assert!(slb.certificates().delete(&cert).await.unwrap());
-    assert!(!slb.certificates().delete(&cert).await.unwrap());
+    assert_eq!(slb.certificates().delete(&cert).await.unwrap(), Removed::Now);
+    assert_eq!(slb.certificates().delete(&cert).await.unwrap(), Removed::Already);
 }
 
 #[tokio::test]

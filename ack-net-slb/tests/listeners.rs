@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ack_net_slb::{
     AclType, HealthCheckMethod, HealthCheckTiming, HttpCodeClass, HttpHealthCheck, ListenerBackend, ListenerProtocol,
-    ListenerSpec, ListenerStatus, ProtocolConfig, Scheduler, StickySession, TcpHealthCheck, TlsCipherPolicy,
+    ListenerSpec, ListenerStatus, ProtocolConfig, Removed, Scheduler, StickySession, TcpHealthCheck, TlsCipherPolicy,
     UdpHealthCheck,
 };
 use common::*;
@@ -118,7 +118,7 @@ async fn set_changes_in_place_and_start_stop_delete() {
     let got = listeners.get(&lb, 80, ListenerProtocol::Tcp).await.unwrap();
     assert_eq!(got.spec, wanted);
     // g1 is free now.
-    assert!(slb.vserver_groups().delete(&g1).await.unwrap());
+    assert_eq!(slb.vserver_groups().delete(&g1).await.unwrap(), Removed::Now);
 
     // Start, wait, stop.
     mock.with_state(|s| s.slb.set_delays(Duration::ZERO, Duration::from_millis(200)));

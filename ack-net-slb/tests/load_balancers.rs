@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use ack_net_slb::{
-    AddressType, Error, InternetChargeType, LoadBalancerSpec, LoadBalancerStatus, ModificationProtectionStatus,
-    NetworkType, Tag, WaitPolicy,
+    AddressType, Error, InstanceSpec, InternetChargeType, LoadBalancerStatus, ModificationProtectionStatus,
+    NetworkType, Removed, Tag, WaitPolicy,
 };
 use common::*;
 use futures_util::TryStreamExt;
@@ -19,7 +19,7 @@ async fn lifecycle_of_an_internet_load_balancer() {
     let created = lbs
         .create()
         .address_type(AddressType::Internet)
-        .spec(LoadBalancerSpec::S1Small)
+        .spec(InstanceSpec::S1Small)
         .name("svc-web")
         .internet_charge_type(InternetChargeType::PayByBandwidth)
         .bandwidth(10)
@@ -38,7 +38,7 @@ async fn lifecycle_of_an_internet_load_balancer() {
     let again = lbs
         .create()
         .address_type(AddressType::Internet)
-        .spec(LoadBalancerSpec::S1Small)
+        .spec(InstanceSpec::S1Small)
         .name("svc-web")
         .internet_charge_type(InternetChargeType::PayByBandwidth)
         .bandwidth(10)
@@ -56,7 +56,7 @@ async fn lifecycle_of_an_internet_load_balancer() {
     let id = created.load_balancer_id;
     let lb = lbs.get(&id).await.unwrap();
     assert_eq!(lb.status, LoadBalancerStatus::Active);
-    assert_eq!(lb.spec, Some(LoadBalancerSpec::S1Small));
+    assert_eq!(lb.spec, Some(InstanceSpec::S1Small));
     assert_eq!(lb.bandwidth, Some(10));
     assert_eq!(lb.internet_charge_type, Some(InternetChargeType::PayByBandwidth));
     assert_eq!(lb.master_zone_id.as_ref().map(|z| z.as_str()), Some("cn-hangzhou-h"));
@@ -72,16 +72,16 @@ async fn lifecycle_of_an_internet_load_balancer() {
     lbs.set_name(&id, "svc-web-2").send().await.unwrap();
     lbs.set_modification_protection(&id, ModificationProtectionStatus::NonProtection, None).send().await.unwrap();
     lbs.modify_internet_spec(&id, Some(InternetChargeType::PayByTraffic), None).send().await.unwrap();
-    lbs.modify_instance_spec(&id, LoadBalancerSpec::S3Small).send().await.unwrap();
+    lbs.modify_instance_spec(&id, InstanceSpec::S3Small).send().await.unwrap();
     lbs.set_delete_protection(&id, false).send().await.unwrap();
     let lb = lbs.get(&id).await.unwrap();
     assert_eq!(lb.name, "svc-web-2");
-    assert_eq!(lb.spec, Some(LoadBalancerSpec::S3Small));
+    assert_eq!(lb.spec, Some(InstanceSpec::S3Small));
     assert_eq!(lb.internet_charge_type, Some(InternetChargeType::PayByTraffic));
     assert!(!lb.delete_protection);
 
-    assert!(lbs.delete(&id).await.unwrap(), "deleted by this call");
-    assert!(!lbs.delete(&id).await.unwrap(), "already gone is success");
+    assert_eq!(lbs.delete(&id).await.unwrap(), Removed::Now, "deleted by this call");
+    assert_eq!(lbs.delete(&id).await.unwrap(), Removed::Already, "already gone is success");
     assert!(lbs.get(&id).await.unwrap_err().is_not_found());
     assert_eq!(stats.calls("CreateLoadBalancer"), 2);
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_slb::{
-    AddressType, Backend, HealthCheckTiming, HttpHealthCheck, InternetChargeType, ListenerBackend, ListenerSpec,
-    LoadBalancerSpec, ModificationProtectionStatus, ProtocolConfig, Scheduler, SlbClient, StickySession, Tag,
+    AddressType, Backend, HealthCheckTiming, HttpHealthCheck, InstanceSpec, InternetChargeType, ListenerBackend,
+    ListenerSpec, ModificationProtectionStatus, ProtocolConfig, Scheduler, SlbClient, StickySession, Tag,
     TcpHealthCheck, UdpHealthCheck,
 };
 use serde_json::json;
@@ -85,7 +85,7 @@ async fn create_load_balancer_sends_exactly_the_documented_params() {
         .address_type(AddressType::Intranet)
         .vpc_id("vpc-bp1a".parse().unwrap())
         .vswitch_id("vsw-bp1a".parse().unwrap())
-        .spec(LoadBalancerSpec::S2Small)
+        .spec(InstanceSpec::S2Small)
         .name("svc")
         .internet_charge_type(InternetChargeType::PayByTraffic)
         .master_zone_id("cn-hangzhou-h".parse().unwrap())

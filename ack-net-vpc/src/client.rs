@@ -1,12 +1,10 @@
 //! The VPC client.
 
 use ack_net_core::RpcClient;
-use serde::de::DeserializeOwned;
 
 use crate::route_table::RouteTables;
 use crate::vpc::Vpcs;
 use crate::vswitch::VSwitches;
-use crate::Error;
 
 /// The VPC API (version 2016-04-28): VPCs, VSwitches and route tables. Cheap to clone; clones
 /// share the [`RpcClient`] (its connections, retry budget, rate limits and observers).
@@ -55,10 +53,6 @@ impl VpcClient {
     pub fn route_tables(&self) -> RouteTables {
         RouteTables::new(self.clone())
     }
-
-    pub(crate) async fn call<T: DeserializeOwned>(&self, req: ack_net_core::RpcRequest) -> Result<T, Error> {
-        Ok(self.rpc.call(req).await?)
-    }
 }
 
 #[cfg(test)]
@@ -82,6 +76,14 @@ pub(crate) mod test_support {
             .build()
             .expect("test client");
         VpcClient::new(rpc)
+    }
+
+    /// A valid id (or zone) of the type the test needs.
+    pub(crate) fn id<T: std::str::FromStr>(s: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        s.parse().expect("a valid id")
     }
 
     /// The parameters of a request, without `RegionId` (added at send time).

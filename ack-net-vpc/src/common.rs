@@ -1,8 +1,8 @@
 //! Pieces every resource module shares: tags, client tokens, wire enums and decoders.
 
 pub(crate) use ack_net_core::de::{opt_parsed, wrapped};
-pub(crate) use ack_net_core::input::{validate_page, validate_page_size, validate_text, with_client_token};
-pub(crate) use ack_net_core::tag::{add_tags, validate_tags};
+pub(crate) use ack_net_core::input::{validate_opt_text, validate_page_size};
+pub(crate) use ack_net_core::tag::validate_tags;
 pub use ack_net_core::tag::{Tag, MAX_TAGS};
 pub(crate) use ack_net_core::wire_enum;
 

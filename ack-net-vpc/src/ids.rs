@@ -40,3 +40,28 @@ ack_net_core::define_id!(
     "route entry id",
     ["rte-"]
 );
+
+ack_net_core::define_id!(
+    /// A router id, as DescribeRouteTableList filters by it: a VRouter `vrt-...` or a VBR
+    /// `vbr-...`.
+    RouterId,
+    "router id (vrt-... or vbr-...)",
+    ["vrt-", "vbr-"]
+);
+
+impl RouterId {
+    /// `VRouter` or `VBR`, as `RouterType` names the router's kind.
+    pub fn router_type(&self) -> &'static str {
+        if self.as_str().starts_with("vbr-") {
+            "VBR"
+        } else {
+            "VRouter"
+        }
+    }
+}
+
+impl From<&VRouterId> for RouterId {
+    fn from(id: &VRouterId) -> Self {
+        RouterId(id.to_string())
+    }
+}

@@ -64,7 +64,7 @@ pub use capacity::{SelectPolicy, VSwitchCapacity, VSwitchCapacityView, VSwitchSo
 pub use client::VpcClient;
 pub use common::{ResourceStatus, Tag, MAX_TAGS};
 pub use error::Error;
-pub use ids::{RouteEntryId, RouteTableId, VRouterId, VSwitchId, VpcId};
+pub use ids::{RouteEntryId, RouteTableId, RouterId, VRouterId, VSwitchId, VpcId};
 pub use pod_routes::{PodRouteConverger, RouteDelta};
 pub use route_entry::{NextHop, NextHopType, RouteEntry, RouteEntryStatus, RouteEntryType};
 pub use route_table::{RouteTable, RouteTableType};

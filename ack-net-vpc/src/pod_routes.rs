@@ -13,7 +13,7 @@
 //! use ack_net_vpc::{PodRouteConverger, VpcClient};
 //!
 //! # async fn demo(client: VpcClient) -> Result<(), ack_net_vpc::Error> {
-//! let converger = PodRouteConverger::new(client, "vtb-bp1abc")?.cluster_cidr("172.20.0.0/16".parse().unwrap());
+//! let converger = PodRouteConverger::new(client, &"vtb-bp1abc".parse()?).cluster_cidr("172.20.0.0/16".parse().unwrap());
 //! let mut wanted = BTreeMap::new();
 //! wanted.insert("172.20.0.0/24".parse().unwrap(), "i-bp1node0".to_owned());
 //! wanted.insert("172.20.1.0/24".parse().unwrap(), "i-bp1node1".to_owned());
@@ -238,14 +238,14 @@ const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(10);
 
 impl PodRouteConverger {
     /// A converger for `route_table_id`. At most 5 rounds, 1 s apart (doubling), by default.
-    pub fn new(client: VpcClient, route_table_id: impl AsRef<str>) -> Result<Self, Error> {
-        Ok(Self {
+    pub fn new(client: VpcClient, route_table_id: &RouteTableId) -> Self {
+        Self {
             client,
-            route_table_id: RouteTableId::new(route_table_id.as_ref())?,
+            route_table_id: route_table_id.clone(),
             cluster_cidr: None,
             max_rounds: 5,
             round_delay: Duration::from_secs(1),
-        })
+        }
     }
 
     /// Only manage entries inside the cluster's pod CIDR (recommended: custom instance routes

@@ -1,15 +1,13 @@
 //! Route entries: CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList.
 
 use ack_net_core::de;
-use ack_net_core::listing::token_stream;
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::BoxStream;
+use ack_net_core::Product;
 use ipnet::{IpNet, Ipv4Net};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::cidr::CidrError;
-use crate::common::{opt_parsed, validate_page_size, validate_text, wire_enum, with_client_token, wrapped};
-use crate::{Error, RouteEntryId, RouteTableId, VpcClient};
+use crate::common::{opt_parsed, validate_opt_text, validate_page_size, wire_enum, wrapped};
+use crate::{Error, RouteEntryId, RouteTableId};
 
 /// The smallest page DescribeRouteEntryList accepts.
 pub const MIN_MAX_RESULT: u32 = 20;
@@ -111,99 +109,80 @@ fn parse_destination(dest: &str) -> Result<IpNet, Error> {
     Ok(net)
 }
 
-/// A CreateRouteEntry request.
-///
-/// ```no_run
-/// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
-/// use ack_net_vpc::NextHopType;
-/// let created = client
-///     .route_tables()
-///     .create_entry("vtb-bp1abc", "172.20.1.0/24")
-///     .next_hop(NextHopType::Instance, "i-bp1node1")
-///     .name("pods-of-node1")
-///     .send()
-///     .await?;
-/// println!("{}", created.route_entry_id);
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateRouteEntry {
-    client: VpcClient,
-    route_table_id: String,
-    destination_cidr_block: String,
-    next_hop: Option<(NextHopType, String)>,
-    name: Option<String>,
-    description: Option<String>,
-    client_token: Option<String>,
+/// A destination block as the caller gave it, sent in its canonical form (after
+/// `parse_destination` accepted it).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Destination(String);
+
+impl Destination {
+    pub(crate) fn new(dest: impl std::fmt::Display) -> Self {
+        Destination(dest.to_string())
+    }
+
+    fn check(&self) -> Result<IpNet, Error> {
+        parse_destination(&self.0)
+    }
+}
+
+impl Serialize for Destination {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.check() {
+            Ok(net) => s.collect_str(&net),
+            Err(_) => s.serialize_str(&self.0),
+        }
+    }
+}
+
+ack_net_core::operation! {
+    /// A CreateRouteEntry request.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
+    /// use ack_net_vpc::NextHopType;
+    /// let created = client
+    ///     .route_tables()
+    ///     .create_entry(&"vtb-bp1abc".parse()?, "172.20.1.0/24")
+    ///     .next_hop(NextHopType::Instance, "i-bp1node1")
+    ///     .name("pods-of-node1")
+    ///     .send()
+    ///     .await?;
+    /// println!("{}", created.route_entry_id);
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateRouteEntry: Product::Vpc, "CreateRouteEntry", idempotent_write -> CreateRouteEntryResponse, Error;
+    required {
+        route_table_id: RouteTableId = "RouteTableId";
+        destination_cidr_block: Destination = "DestinationCidrBlock";
+    }
+    optional {
+        /// `NextHopType`: see [`CreateRouteEntry::next_hop`].
+        next_hop_type: Option<NextHopType> = "NextHopType" => by_hand(NextHopType);
+        /// `NextHopId`: see [`CreateRouteEntry::next_hop`].
+        next_hop_id: Option<String> = "NextHopId" => by_hand(String);
+        /// `RouteEntryName` (at most 128 characters).
+        name: Option<String> = "RouteEntryName" => into(String);
+        /// `Description` (at most 256 characters).
+        description: Option<String> = "Description" => into(String);
+    }
+    check: Self::check_input;
 }
 
 impl CreateRouteEntry {
-    pub(crate) fn new(client: VpcClient, route_table_id: &str, destination_cidr_block: String) -> Self {
-        Self {
-            client,
-            route_table_id: route_table_id.to_owned(),
-            destination_cidr_block,
-            next_hop: None,
-            name: None,
-            description: None,
-            client_token: None,
-        }
-    }
-
     /// The next hop (`NextHopType`, `NextHopId`). Required.
-    pub fn next_hop(mut self, kind: NextHopType, id: impl AsRef<str>) -> Self {
-        self.next_hop = Some((kind, id.as_ref().to_owned()));
+    pub fn next_hop(mut self, kind: NextHopType, id: impl Into<String>) -> Self {
+        self.next_hop_type = Some(kind);
+        self.next_hop_id = Some(id.into());
         self
     }
 
-    /// `RouteEntryName` (at most 128 characters).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// `Description` (at most 256 characters).
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// `ClientToken`: the same token and parameters create the entry only once. One is
-    /// generated per call otherwise (and reused by the client's retries).
-    pub fn client_token(mut self, token: impl Into<String>) -> Self {
-        self.client_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let table = RouteTableId::new(self.route_table_id.as_str())?;
-        let dest = parse_destination(&self.destination_cidr_block)?;
-        let Some((kind, id)) = &self.next_hop else {
+    fn check_input(&self) -> Result<(), Error> {
+        self.destination_cidr_block.check()?;
+        let (Some(kind), Some(id)) = (&self.next_hop_type, &self.next_hop_id) else {
             return Err(Error::invalid_input("NextHopId", "a route entry needs a next hop"));
         };
         validate_next_hop(kind, id)?;
-        if let Some(n) = &self.name {
-            validate_text("RouteEntryName", n, 128)?;
-        }
-        if let Some(d) = &self.description {
-            validate_text("Description", d, 256)?;
-        }
-        let req = RpcRequest::idempotent_write(Product::Vpc, "CreateRouteEntry")
-            .param("RouteTableId", table)
-            .param("DestinationCidrBlock", dest)
-            .param("NextHopType", kind)
-            .param("NextHopId", id)
-            .opt_param("RouteEntryName", self.name.as_deref())
-            .opt_param("Description", self.description.as_deref());
-        Ok(with_client_token(req, self.client_token.as_deref())?)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<CreateRouteEntryResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+        validate_opt_text("RouteEntryName", &self.name, 128)?;
+        Ok(validate_opt_text("Description", &self.description, 256)?)
     }
 }
 
@@ -219,56 +198,35 @@ pub struct CreateRouteEntryResponse {
     pub route_entry_id: RouteEntryId,
 }
 
-/// A DeleteRouteEntry request: by entry id, or by destination (and next hop).
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DeleteRouteEntry {
-    client: VpcClient,
-    route_table_id: String,
-    route_entry_id: Option<String>,
-    destination_cidr_block: Option<String>,
-    next_hop_id: Option<String>,
+ack_net_core::operation! {
+    /// A DeleteRouteEntry request: by entry id, or by destination (and next hop).
+    /// DeleteRouteEntry takes no `ClientToken`: the client retries it only when it surely was
+    /// not processed.
+    pub struct DeleteRouteEntry: Product::Vpc, "DeleteRouteEntry", write -> DeleteRouteEntryResponse, Error;
+    required {
+        route_table_id: RouteTableId = "RouteTableId";
+    }
+    optional {
+        /// The entry to delete, by id.
+        route_entry_id: Option<RouteEntryId> = "RouteEntryId" => into(RouteEntryId);
+        /// The entry to delete, by destination.
+        destination_cidr_block: Option<Destination> = "DestinationCidrBlock" => by_hand(Destination);
+        /// With [`DeleteRouteEntry::destination_cidr_block`]: the entry's next hop.
+        next_hop_id: Option<String> = "NextHopId" => into(String);
+    }
+    check: Self::check_input;
 }
 
 impl DeleteRouteEntry {
-    pub(crate) fn new(client: VpcClient, route_table_id: &str) -> Self {
-        Self {
-            client,
-            route_table_id: route_table_id.to_owned(),
-            route_entry_id: None,
-            destination_cidr_block: None,
-            next_hop_id: None,
-        }
-    }
-
-    /// The entry to delete, by id.
-    pub fn route_entry_id(mut self, id: impl AsRef<str>) -> Self {
-        self.route_entry_id = Some(id.as_ref().to_owned());
-        self
-    }
-
     /// The entry to delete, by destination.
     pub fn destination_cidr_block(mut self, cidr: impl std::fmt::Display) -> Self {
-        self.destination_cidr_block = Some(cidr.to_string());
+        self.destination_cidr_block = Some(Destination::new(cidr));
         self
     }
 
-    /// With [`DeleteRouteEntry::destination_cidr_block`]: the entry's next hop.
-    pub fn next_hop_id(mut self, id: impl AsRef<str>) -> Self {
-        self.next_hop_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first. DeleteRouteEntry takes no
-    /// `ClientToken`: the client retries it only when it surely was not processed.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let table = RouteTableId::new(self.route_table_id.as_str())?;
-        let mut req = RpcRequest::write(Product::Vpc, "DeleteRouteEntry").param("RouteTableId", table);
-        if let Some(id) = &self.route_entry_id {
-            req = req.param("RouteEntryId", RouteEntryId::new(id.as_str())?);
-        }
+    fn check_input(&self) -> Result<(), Error> {
         if let Some(d) = &self.destination_cidr_block {
-            req = req.param("DestinationCidrBlock", parse_destination(d)?);
+            d.check()?;
         }
         if let Some(h) = &self.next_hop_id {
             if self.destination_cidr_block.is_none() {
@@ -277,7 +235,6 @@ impl DeleteRouteEntry {
             if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(Error::invalid_input("NextHopId", format!("{h:?} is not an id")));
             }
-            req = req.param("NextHopId", h);
         }
         if self.route_entry_id.is_none() && self.destination_cidr_block.is_none() {
             return Err(Error::invalid_input(
@@ -285,13 +242,7 @@ impl DeleteRouteEntry {
                 "name the entry by RouteEntryId or by DestinationCidrBlock",
             ));
         }
-        Ok(req)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<DeleteRouteEntryResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+        Ok(())
     }
 }
 
@@ -304,122 +255,54 @@ pub struct DeleteRouteEntryResponse {
     pub request_id: String,
 }
 
-/// A DescribeRouteEntryList request (NextToken paging).
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeRouteEntryList {
-    client: VpcClient,
-    route_table_id: String,
-    route_entry_id: Option<String>,
-    route_entry_type: Option<RouteEntryType>,
-    destination_cidr_block: Option<String>,
-    next_hop_id: Option<String>,
-    next_hop_type: Option<NextHopType>,
-    name: Option<String>,
-    max_result: Option<u32>,
-    next_token: Option<String>,
+ack_net_core::operation! {
+    /// A DescribeRouteEntryList request (NextToken paging).
+    pub struct DescribeRouteEntryList: Product::Vpc, "DescribeRouteEntryList", read
+        -> DescribeRouteEntryListResponse, Error;
+    required {
+        route_table_id: RouteTableId = "RouteTableId";
+    }
+    optional {
+        /// Only this entry.
+        route_entry_id: Option<RouteEntryId> = "RouteEntryId" => into(RouteEntryId);
+        /// Only the entry for this destination.
+        destination_cidr_block: Option<Destination> = "DestinationCidrBlock" => by_hand(Destination);
+        /// Only entries of this type (`System`, `Custom`, `BGP`).
+        route_entry_type: Option<RouteEntryType> = "RouteEntryType" => set(RouteEntryType);
+        /// Only entries with this next hop.
+        next_hop_id: Option<String> = "NextHopId" => into(String);
+        /// Only entries with this kind of next hop.
+        next_hop_type: Option<NextHopType> = "NextHopType" => set(NextHopType);
+        /// Only entries of this name.
+        name: Option<String> = "RouteEntryName" => into(String);
+        /// `MaxResult`: the page size (20-100; the API's default is 50).
+        max_result: Option<u32> = "MaxResult" => set(u32);
+    }
+    check: Self::check_input;
+    pages: token, route_entries: RouteEntry, next_token;
 }
 
 impl DescribeRouteEntryList {
-    pub(crate) fn new(client: VpcClient, route_table_id: &str) -> Self {
-        Self {
-            client,
-            route_table_id: route_table_id.to_owned(),
-            route_entry_id: None,
-            route_entry_type: None,
-            destination_cidr_block: None,
-            next_hop_id: None,
-            next_hop_type: None,
-            name: None,
-            max_result: None,
-            next_token: None,
-        }
-    }
-
-    /// Only this entry.
-    pub fn route_entry_id(mut self, id: impl AsRef<str>) -> Self {
-        self.route_entry_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only entries of this type (`System`, `Custom`, `BGP`).
-    pub fn route_entry_type(mut self, t: RouteEntryType) -> Self {
-        self.route_entry_type = Some(t);
-        self
-    }
-
     /// Only the entry for this destination.
     pub fn destination_cidr_block(mut self, cidr: impl std::fmt::Display) -> Self {
-        self.destination_cidr_block = Some(cidr.to_string());
+        self.destination_cidr_block = Some(Destination::new(cidr));
         self
     }
 
-    /// Only entries with this next hop.
-    pub fn next_hop_id(mut self, id: impl AsRef<str>) -> Self {
-        self.next_hop_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only entries with this kind of next hop.
-    pub fn next_hop_type(mut self, t: NextHopType) -> Self {
-        self.next_hop_type = Some(t);
-        self
-    }
-
-    /// Only entries of this name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// `MaxResult`: the page size (20-100; the API's default is 50).
-    pub fn max_result(mut self, n: u32) -> Self {
-        self.max_result = Some(n);
-        self
-    }
-
-    /// `NextToken`: the page after the one that returned it.
+    /// `NextToken`: the page after the one that returned it (an empty token means the first).
     pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
+        self.paging.next_token = Some(token.into()).filter(|t| !t.is_empty());
         self
     }
 
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let table = RouteTableId::new(self.route_table_id.as_str())?;
-        let mut req = RpcRequest::read(Product::Vpc, "DescribeRouteEntryList").param("RouteTableId", table);
-        if let Some(id) = &self.route_entry_id {
-            req = req.param("RouteEntryId", RouteEntryId::new(id.as_str())?);
-        }
+    fn check_input(&self) -> Result<(), Error> {
         if let Some(d) = &self.destination_cidr_block {
-            req = req.param("DestinationCidrBlock", parse_destination(d)?);
+            d.check()?;
         }
         if let Some(n) = self.max_result {
             validate_page_size("MaxResult", n, MIN_MAX_RESULT, MAX_MAX_RESULT)?;
         }
-        Ok(req
-            .opt_param("RouteEntryType", self.route_entry_type.as_ref())
-            .opt_param("NextHopId", self.next_hop_id.as_deref())
-            .opt_param("NextHopType", self.next_hop_type.as_ref())
-            .opt_param("RouteEntryName", self.name.as_deref())
-            .opt_param("MaxResult", self.max_result)
-            .opt_param("NextToken", self.next_token.as_deref().filter(|t| !t.is_empty())))
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeRouteEntryListResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
-    }
-
-    /// Every matching entry, over all pages (ignores [`DescribeRouteEntryList::next_token`]).
-    /// Invalid input is the stream's only item.
-    pub fn into_stream(mut self) -> BoxStream<'static, Result<RouteEntry, Error>> {
-        self.next_token = None;
-        let request = self.to_request();
-        token_stream(self.client.rpc().clone(), request, |r: DescribeRouteEntryListResponse| {
-            (r.route_entries, r.next_token)
-        })
+        Ok(())
     }
 }
 
@@ -518,7 +401,7 @@ impl RouteEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::{client, params};
+    use crate::client::test_support::{client, id, params};
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
@@ -529,7 +412,7 @@ mod tests {
         let c = client();
         let rt = c.route_tables();
         let req = rt
-            .create_entry("vtb-1", "172.20.1.0/24")
+            .create_entry(&id("vtb-1"), "172.20.1.0/24")
             .next_hop(NextHopType::Instance, "i-1")
             .name("n1")
             .client_token("t")
@@ -545,21 +428,25 @@ mod tests {
                 ("RouteEntryName", "n1"),
             ])
         );
-        assert!(rt.create_entry("vtb-1", "172.20.1.0/24").to_request().is_err(), "no next hop");
+        assert!(rt.create_entry(&id("vtb-1"), "172.20.1.0/24").to_request().is_err(), "no next hop");
         assert!(rt
-            .create_entry("vtb-1", "172.20.1.0/24")
+            .create_entry(&id("vtb-1"), "172.20.1.0/24")
             .next_hop(NextHopType::Instance, "eni-1")
             .to_request()
             .is_err());
-        assert!(rt.create_entry("vtb-1", "172.20.1.1/24").next_hop(NextHopType::Instance, "i-1").to_request().is_err());
-        assert!(rt.create_entry("vsw-1", "172.20.1.0/24").next_hop(NextHopType::Instance, "i-1").to_request().is_err());
         assert!(rt
-            .create_entry("vtb-1", "2408:4000::/56")
+            .create_entry(&id("vtb-1"), "172.20.1.1/24")
+            .next_hop(NextHopType::Instance, "i-1")
+            .to_request()
+            .is_err());
+        assert!("vsw-1".parse::<RouteTableId>().is_err());
+        assert!(rt
+            .create_entry(&id("vtb-1"), "2408:4000::/56")
             .next_hop(NextHopType::Ipv6Gateway, "ipv6gw-1")
             .to_request()
             .is_ok());
         assert!(rt
-            .create_entry("vtb-1", "2408:4000::1/56")
+            .create_entry(&id("vtb-1"), "2408:4000::1/56")
             .next_hop(NextHopType::Ipv6Gateway, "g")
             .to_request()
             .is_err());
@@ -569,18 +456,22 @@ mod tests {
     fn delete_and_describe_params() {
         let c = client();
         let rt = c.route_tables();
-        let req = rt.delete_entry("vtb-1").route_entry_id("rte-1").to_request().unwrap();
+        let req = rt.delete_entry(&id("vtb-1")).route_entry_id(id::<RouteEntryId>("rte-1")).to_request().unwrap();
         assert_eq!(params(&req), p(&[("RouteTableId", "vtb-1"), ("RouteEntryId", "rte-1")]));
-        let req =
-            rt.delete_entry("vtb-1").destination_cidr_block("10.1.0.0/24").next_hop_id("i-1").to_request().unwrap();
+        let req = rt
+            .delete_entry(&id("vtb-1"))
+            .destination_cidr_block("10.1.0.0/24")
+            .next_hop_id("i-1")
+            .to_request()
+            .unwrap();
         assert_eq!(
             params(&req),
             p(&[("RouteTableId", "vtb-1"), ("DestinationCidrBlock", "10.1.0.0/24"), ("NextHopId", "i-1")])
         );
-        assert!(rt.delete_entry("vtb-1").to_request().is_err());
-        assert!(rt.delete_entry("vtb-1").next_hop_id("i-1").to_request().is_err());
+        assert!(rt.delete_entry(&id("vtb-1")).to_request().is_err());
+        assert!(rt.delete_entry(&id("vtb-1")).next_hop_id("i-1").to_request().is_err());
         let req = rt
-            .describe_entries("vtb-1")
+            .describe_entries(&id("vtb-1"))
             .route_entry_type(RouteEntryType::Custom)
             .next_hop_type(NextHopType::Instance)
             .max_result(100)
@@ -596,8 +487,8 @@ mod tests {
                 ("MaxResult", "100")
             ])
         );
-        assert!(rt.describe_entries("vtb-1").max_result(10).to_request().is_err());
-        assert!(rt.describe_entries("rte-1").to_request().is_err());
+        assert!(rt.describe_entries(&id("vtb-1")).max_result(10).to_request().is_err());
+        assert!("rte-1".parse::<RouteTableId>().is_err());
     }
 
     #[test]

@@ -1,15 +1,13 @@
 //! Route tables: DescribeRouteTableList, and the entry of the route-entry calls.
 
 use ack_net_core::de;
-use ack_net_core::listing::numbered_stream;
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::BoxStream;
+use ack_net_core::Product;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{add_tags, opt_parsed, validate_page, validate_tags, wire_enum, wrapped, Tag};
-use crate::route_entry::{CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList, RouteEntry};
+use crate::common::{opt_parsed, validate_tags, wire_enum, wrapped, Tag};
+use crate::route_entry::{CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList, Destination, RouteEntry};
 use crate::wait::{wait_for, Look, WaitPolicy};
-use crate::{Error, RouteEntryId, RouteTableId, VSwitchId, VpcClient, VpcId};
+use crate::{Error, RouteEntryId, RouteTableId, RouterId, VSwitchId, VpcClient, VpcId};
 
 /// The largest page DescribeRouteTableList returns.
 pub const MAX_PAGE_SIZE: u32 = 50;
@@ -38,40 +36,29 @@ impl RouteTables {
     /// DescribeRouteTableList: one page with [`DescribeRouteTableList::send`], every table with
     /// [`DescribeRouteTableList::into_stream`].
     pub fn describe(&self) -> DescribeRouteTableList {
-        DescribeRouteTableList {
-            client: self.client.clone(),
-            vpc_id: None,
-            route_table_id: None,
-            route_table_name: None,
-            route_table_type: None,
-            router_id: None,
-            resource_group_id: None,
-            tags: Vec::new(),
-            page_number: None,
-            page_size: None,
-        }
+        DescribeRouteTableList::new(self.client.rpc())
     }
 
     /// DescribeRouteEntryList of `route_table_id`.
-    pub fn describe_entries(&self, route_table_id: impl AsRef<str>) -> DescribeRouteEntryList {
-        DescribeRouteEntryList::new(self.client.clone(), route_table_id.as_ref())
+    pub fn describe_entries(&self, route_table_id: &RouteTableId) -> DescribeRouteEntryList {
+        DescribeRouteEntryList::new(self.client.rpc(), route_table_id.clone())
     }
 
     /// CreateRouteEntry: a route to `destination_cidr_block` in `route_table_id`; set its next
     /// hop with [`CreateRouteEntry::next_hop`].
     pub fn create_entry(
         &self,
-        route_table_id: impl AsRef<str>,
+        route_table_id: &RouteTableId,
         destination_cidr_block: impl std::fmt::Display,
     ) -> CreateRouteEntry {
-        CreateRouteEntry::new(self.client.clone(), route_table_id.as_ref(), destination_cidr_block.to_string())
+        CreateRouteEntry::new(self.client.rpc(), route_table_id.clone(), Destination::new(destination_cidr_block))
     }
 
     /// DeleteRouteEntry of `route_table_id`: name the entry with
     /// [`DeleteRouteEntry::route_entry_id`] or with [`DeleteRouteEntry::destination_cidr_block`]
     /// (and [`DeleteRouteEntry::next_hop_id`]).
-    pub fn delete_entry(&self, route_table_id: impl AsRef<str>) -> DeleteRouteEntry {
-        DeleteRouteEntry::new(self.client.clone(), route_table_id.as_ref())
+    pub fn delete_entry(&self, route_table_id: &RouteTableId) -> DeleteRouteEntry {
+        DeleteRouteEntry::new(self.client.rpc(), route_table_id.clone())
     }
 
     /// Polls DescribeRouteEntryList until the entry is `Available`, and returns it.
@@ -79,15 +66,13 @@ impl RouteTables {
     /// `policy`'s timeout passes first.
     pub async fn wait_until_entry_available(
         &self,
-        route_table_id: impl AsRef<str>,
-        route_entry_id: impl AsRef<str>,
+        route_table_id: &RouteTableId,
+        route_entry_id: &RouteEntryId,
         policy: &WaitPolicy,
     ) -> Result<RouteEntry, Error> {
-        let table = RouteTableId::new(route_table_id.as_ref())?;
-        let entry = RouteEntryId::new(route_entry_id.as_ref())?;
-        wait_for(policy, "route entry", entry.as_str(), || async {
-            let page = self.describe_entries(&table).route_entry_id(&entry).send().await?;
-            Ok(match page.route_entries.into_iter().find(|e| e.route_entry_id.as_ref() == Some(&entry)) {
+        wait_for(policy, "route entry", route_entry_id.as_str(), || async {
+            let page = self.describe_entries(route_table_id).route_entry_id(route_entry_id).send().await?;
+            Ok(match page.route_entries.into_iter().find(|e| e.route_entry_id.as_ref() == Some(route_entry_id)) {
                 Some(e) if e.status == crate::RouteEntryStatus::Available => Look::Ready(e),
                 Some(e) => Look::NotYet(e.status.to_string()),
                 None => Look::NotYet("not found".to_owned()),
@@ -97,123 +82,45 @@ impl RouteTables {
     }
 }
 
-/// A DescribeRouteTableList request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeRouteTableList {
-    client: VpcClient,
-    vpc_id: Option<String>,
-    route_table_id: Option<String>,
-    route_table_name: Option<String>,
-    route_table_type: Option<RouteTableType>,
-    router_id: Option<String>,
-    resource_group_id: Option<String>,
-    tags: Vec<Tag>,
-    page_number: Option<u32>,
-    page_size: Option<u32>,
+ack_net_core::operation! {
+    /// A DescribeRouteTableList request.
+    pub struct DescribeRouteTableList: Product::Vpc, "DescribeRouteTableList", read
+        -> DescribeRouteTableListResponse, Error;
+    required {}
+    optional {
+        /// Only tables of this VPC.
+        vpc_id: Option<VpcId> = "VpcId" => into(VpcId);
+        /// Only this table.
+        route_table_id: Option<RouteTableId> = "RouteTableId" => into(RouteTableId);
+        /// `RouterId`: see [`DescribeRouteTableList::router_id`].
+        router_id: Option<RouterId> = "RouterId" => by_hand(RouterId);
+        /// `RouterType`: set with the router.
+        router_type: Option<&'static str> = "RouterType" => by_hand(&'static str);
+        /// Only tables of this name.
+        route_table_name: Option<String> = "RouteTableName" => into(String);
+        /// Only system or only custom tables.
+        route_table_type: Option<RouteTableType> = "RouteTableType" => set(RouteTableType);
+        /// Only tables of this resource group.
+        resource_group_id: Option<String> = "ResourceGroupId" => into(String);
+        /// Only tables with these tags.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: Self::check_input;
+    pages: numbered(MAX_PAGE_SIZE), route_tables: RouteTable, total_count;
 }
 
 impl DescribeRouteTableList {
-    /// Only tables of this VPC.
-    pub fn vpc_id(mut self, id: impl AsRef<str>) -> Self {
-        self.vpc_id = Some(id.as_ref().to_owned());
+    /// Only tables of this router (`RouterId`, a VRouter `vrt-...` or a VBR `vbr-...`; its
+    /// `RouterType` is sent with it).
+    pub fn router_id(mut self, id: impl Into<RouterId>) -> Self {
+        let id = id.into();
+        self.router_type = Some(id.router_type());
+        self.router_id = Some(id);
         self
     }
 
-    /// Only this table.
-    pub fn route_table_id(mut self, id: impl AsRef<str>) -> Self {
-        self.route_table_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only tables of this name.
-    pub fn route_table_name(mut self, name: impl Into<String>) -> Self {
-        self.route_table_name = Some(name.into());
-        self
-    }
-
-    /// Only system or only custom tables.
-    pub fn route_table_type(mut self, t: RouteTableType) -> Self {
-        self.route_table_type = Some(t);
-        self
-    }
-
-    /// Only tables of this router (`RouterId`, a VRouter `vrt-...` or a VBR `vbr-...`).
-    pub fn router_id(mut self, id: impl AsRef<str>) -> Self {
-        self.router_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only tables of this resource group.
-    pub fn resource_group_id(mut self, id: impl Into<String>) -> Self {
-        self.resource_group_id = Some(id.into());
-        self
-    }
-
-    /// Only tables with this tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// The page to fetch with [`DescribeRouteTableList::send`] (from 1).
-    pub fn page_number(mut self, n: u32) -> Self {
-        self.page_number = Some(n);
-        self
-    }
-
-    /// The page size (1-50). [`DescribeRouteTableList::into_stream`] uses 50 unless set.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let mut req = RpcRequest::read(Product::Vpc, "DescribeRouteTableList");
-        if let Some(id) = &self.vpc_id {
-            req = req.param("VpcId", VpcId::new(id.as_str())?);
-        }
-        if let Some(id) = &self.route_table_id {
-            req = req.param("RouteTableId", RouteTableId::new(id.as_str())?);
-        }
-        if let Some(id) = &self.router_id {
-            let (kind, ok) = match id.split_once('-') {
-                Some(("vrt", rest)) => ("VRouter", !rest.is_empty()),
-                Some(("vbr", rest)) => ("VBR", !rest.is_empty()),
-                _ => ("", false),
-            };
-            if !ok || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(Error::invalid_input("RouterId", format!("{id:?} is not a vrt-... or vbr-... id")));
-            }
-            req = req.param("RouterId", id).param("RouterType", kind);
-        }
-        validate_tags(&self.tags)?;
-        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
-        req = req
-            .opt_param("RouteTableName", self.route_table_name.as_deref())
-            .opt_param("RouteTableType", self.route_table_type.as_ref())
-            .opt_param("ResourceGroupId", self.resource_group_id.as_deref())
-            .opt_param("PageNumber", self.page_number)
-            .opt_param("PageSize", self.page_size);
-        Ok(add_tags(req, &self.tags))
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeRouteTableListResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
-    }
-
-    /// Every matching route table, over all pages. Invalid input is the stream's only item.
-    pub fn into_stream(mut self) -> BoxStream<'static, Result<RouteTable, Error>> {
-        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE);
-        self.page_size = Some(size);
-        self.page_number = None;
-        let request = self.to_request();
-        numbered_stream(self.client.rpc().clone(), request, size, |r: DescribeRouteTableListResponse| {
-            (r.route_tables, r.total_count)
-        })
+    fn check_input(&self) -> Result<(), Error> {
+        Ok(validate_tags(&self.tags)?)
     }
 }
 
@@ -283,7 +190,7 @@ pub struct RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::{client, params};
+    use crate::client::test_support::{client, id, params};
 
     #[test]
     fn describe_params_and_router_kinds() {
@@ -291,9 +198,9 @@ mod tests {
         let req = c
             .route_tables()
             .describe()
-            .vpc_id("vpc-1")
+            .vpc_id(id::<VpcId>("vpc-1"))
             .route_table_type(RouteTableType::System)
-            .router_id("vrt-1")
+            .router_id(id::<RouterId>("vrt-1"))
             .to_request()
             .unwrap();
         let got: Vec<(String, String)> = params(&req);
@@ -303,10 +210,16 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect();
         assert_eq!(got, want);
-        assert!(c.route_tables().describe().router_id("vpc-1").to_request().is_err());
-        assert!(c.route_tables().describe().route_table_id("vrt-1").to_request().is_err());
+        assert!("vpc-1".parse::<RouterId>().is_err());
+        assert!("vrt-1".parse::<RouteTableId>().is_err());
         assert_eq!(
-            c.route_tables().describe().router_id("vbr-9").to_request().unwrap().get_params().get("RouterType"),
+            c.route_tables()
+                .describe()
+                .router_id(id::<RouterId>("vbr-9"))
+                .to_request()
+                .unwrap()
+                .get_params()
+                .get("RouterType"),
             Some("VBR")
         );
     }

@@ -1,16 +1,12 @@
 //! VPCs: CreateVpc, DescribeVpcs, DeleteVpc, and waiting for one to be available.
 
 use ack_net_core::de;
-use ack_net_core::listing::numbered_stream;
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::BoxStream;
+use ack_net_core::Product;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vpc_cidr};
-use crate::common::{
-    add_tags, opt_parsed, validate_page, validate_tags, validate_text, with_client_token, wrapped, ResourceStatus, Tag,
-};
+use crate::common::{opt_parsed, validate_opt_text, validate_tags, wrapped, ResourceStatus, Tag};
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VRouterId, VSwitchId, VpcClient, VpcId};
 
@@ -30,40 +26,22 @@ impl Vpcs {
 
     /// CreateVpc.
     pub fn create(&self) -> CreateVpc {
-        CreateVpc {
-            client: self.client.clone(),
-            cidr_block: None,
-            name: None,
-            description: None,
-            enable_ipv6: None,
-            resource_group_id: None,
-            tags: Vec::new(),
-            client_token: None,
-        }
+        CreateVpc::new(self.client.rpc())
     }
 
     /// DescribeVpcs: one page with [`DescribeVpcs::send`], every VPC with
     /// [`DescribeVpcs::into_stream`].
     pub fn describe(&self) -> DescribeVpcs {
-        DescribeVpcs {
-            client: self.client.clone(),
-            vpc_id: None,
-            name: None,
-            is_default: None,
-            resource_group_id: None,
-            tags: Vec::new(),
-            page_number: None,
-            page_size: None,
-        }
+        DescribeVpcs::new(self.client.rpc())
     }
 
     /// DeleteVpc. The VPC must have no VSwitches left (unless [`DeleteVpc::force`]).
-    pub fn delete(&self, vpc_id: impl AsRef<str>) -> DeleteVpc {
-        DeleteVpc { client: self.client.clone(), vpc_id: vpc_id.as_ref().to_owned(), force: None, client_token: None }
+    pub fn delete(&self, vpc_id: &VpcId) -> DeleteVpc {
+        DeleteVpc::new(self.client.rpc(), vpc_id.clone())
     }
 
     /// The VPC `vpc_id`, or `None` if the API does not list it.
-    pub async fn get(&self, vpc_id: impl AsRef<str>) -> Result<Option<Vpc>, Error> {
+    pub async fn get(&self, vpc_id: &VpcId) -> Result<Option<Vpc>, Error> {
         let page = self.describe().vpc_id(vpc_id).send().await?;
         Ok(page.vpcs.into_iter().next())
     }
@@ -71,10 +49,9 @@ impl Vpcs {
     /// Polls DescribeVpcs until the VPC is `Available`, and returns it. Throttling, 5xx and
     /// "not found" (a new VPC may not be listed at once) only mean "look again";
     /// [`Error::WaitTimeout`] when `policy`'s timeout passes first.
-    pub async fn wait_until_available(&self, vpc_id: impl AsRef<str>, policy: &WaitPolicy) -> Result<Vpc, Error> {
-        let vpc_id = VpcId::new(vpc_id.as_ref())?;
+    pub async fn wait_until_available(&self, vpc_id: &VpcId, policy: &WaitPolicy) -> Result<Vpc, Error> {
         wait_for(policy, "VPC", vpc_id.as_str(), || async {
-            Ok(match self.get(&vpc_id).await? {
+            Ok(match self.get(vpc_id).await? {
                 Some(v) if v.status == ResourceStatus::Available => Look::Ready(v),
                 Some(v) => Look::NotYet(v.status.to_string()),
                 None => Look::NotYet("not found".to_owned()),
@@ -84,122 +61,58 @@ impl Vpcs {
     }
 }
 
-/// A CreateVpc request.
-///
-/// ```no_run
-/// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
-/// use ack_net_vpc::{Tag, WaitPolicy};
-/// let vpc = client
-///     .vpcs()
-///     .create()
-///     .cidr_block("10.0.0.0/8")
-///     .name("prod")
-///     .tag(Tag::new("team", "net"))
-///     .client_token("create-prod-vpc-1")
-///     .send_and_wait(&WaitPolicy::default())
-///     .await?;
-/// assert_eq!(vpc.cidr_block.to_string(), "10.0.0.0/8");
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateVpc {
-    client: VpcClient,
-    cidr_block: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    enable_ipv6: Option<bool>,
-    resource_group_id: Option<String>,
-    tags: Vec<Tag>,
-    client_token: Option<String>,
+ack_net_core::operation! {
+    /// A CreateVpc request.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
+    /// use ack_net_vpc::{Tag, WaitPolicy};
+    /// let vpc = client
+    ///     .vpcs()
+    ///     .create()
+    ///     .cidr_block("10.0.0.0/8")
+    ///     .name("prod")
+    ///     .tag(Tag::new("team", "net"))
+    ///     .client_token("create-prod-vpc-1")
+    ///     .send_and_wait(&WaitPolicy::default())
+    ///     .await?;
+    /// assert_eq!(vpc.cidr_block.to_string(), "10.0.0.0/8");
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateVpc: Product::Vpc, "CreateVpc", idempotent_write -> CreateVpcResponse, Error;
+    required {}
+    optional {
+        /// `CidrBlock`: the VPC's IPv4 block (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`
+        /// or a subset, /8 to /28). The cloud picks one when left out.
+        cidr_block: Option<String> = "CidrBlock" => into(String);
+        /// `VpcName` (at most 128 characters).
+        name: Option<String> = "VpcName" => into(String);
+        /// `Description` (at most 256 characters).
+        description: Option<String> = "Description" => into(String);
+        /// `EnableIpv6`: also give the VPC an IPv6 block.
+        enable_ipv6: Option<bool> = "EnableIpv6" => set(bool);
+        /// `ResourceGroupId`.
+        resource_group_id: Option<String> = "ResourceGroupId" => into(String);
+        /// Tags for the new VPC.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: Self::check_input;
 }
 
 impl CreateVpc {
-    /// The IPv4 block (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16` or a part of one, or a
-    /// custom block); /8 to /28. The cloud picks `172.16.0.0/12` when unset.
-    pub fn cidr_block(mut self, cidr: impl std::fmt::Display) -> Self {
-        self.cidr_block = Some(cidr.to_string());
-        self
-    }
-
-    /// `VpcName` (at most 128 characters).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// `Description` (at most 256 characters).
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// `EnableIpv6`: also give the VPC an IPv6 block.
-    pub fn enable_ipv6(mut self, enable: bool) -> Self {
-        self.enable_ipv6 = Some(enable);
-        self
-    }
-
-    /// `ResourceGroupId`.
-    pub fn resource_group_id(mut self, id: impl Into<String>) -> Self {
-        self.resource_group_id = Some(id.into());
-        self
-    }
-
-    /// Adds a tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// Adds tags.
-    pub fn tags(mut self, tags: impl IntoIterator<Item = Tag>) -> Self {
-        self.tags.extend(tags);
-        self
-    }
-
-    /// `ClientToken`: the same token and parameters create the VPC only once. Derive it from
-    /// your intent to be idempotent across restarts; one is generated per call otherwise
-    /// (and reused by the client's retries).
-    pub fn client_token(mut self, token: impl Into<String>) -> Self {
-        self.client_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let mut req = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc");
+    fn check_input(&self) -> Result<(), Error> {
         if let Some(c) = &self.cidr_block {
-            let net = parse_cidr(c)?;
-            validate_vpc_cidr(net)?;
-            req = req.param("CidrBlock", net);
+            validate_vpc_cidr(parse_cidr(c)?)?;
         }
-        if let Some(n) = &self.name {
-            validate_text("VpcName", n, 128)?;
-        }
-        if let Some(d) = &self.description {
-            validate_text("Description", d, 256)?;
-        }
-        validate_tags(&self.tags)?;
-        req = req
-            .opt_param("VpcName", self.name.as_deref())
-            .opt_param("Description", self.description.as_deref())
-            .opt_param("EnableIpv6", self.enable_ipv6)
-            .opt_param("ResourceGroupId", self.resource_group_id.as_deref());
-        req = add_tags(req, &self.tags);
-        Ok(with_client_token(req, self.client_token.as_deref())?)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<CreateVpcResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+        validate_opt_text("VpcName", &self.name, 128)?;
+        validate_opt_text("Description", &self.description, 256)?;
+        Ok(validate_tags(&self.tags)?)
     }
 
     /// Creates the VPC and waits until it is `Available` (see [`Vpcs::wait_until_available`]).
     /// A convenience for scripts and quickstarts.
     pub async fn send_and_wait(self, policy: &WaitPolicy) -> Result<Vpc, Error> {
-        let client = self.client.clone();
+        let client = VpcClient::new(self.rpc.clone());
         let created = self.send().await?;
         client.vpcs().wait_until_available(&created.vpc_id, policy).await
     }
@@ -226,104 +139,38 @@ pub struct CreateVpcResponse {
     pub resource_group_id: Option<String>,
 }
 
-/// A DescribeVpcs request.
-///
-/// ```no_run
-/// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
-/// use futures_util::TryStreamExt;
-/// use ack_net_vpc::Tag;
-/// let all: Vec<_> = client.vpcs().describe().tag(Tag::new("team", "net")).into_stream().try_collect().await?;
-/// println!("{} VPCs", all.len());
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeVpcs {
-    client: VpcClient,
-    vpc_id: Option<String>,
-    name: Option<String>,
-    is_default: Option<bool>,
-    resource_group_id: Option<String>,
-    tags: Vec<Tag>,
-    page_number: Option<u32>,
-    page_size: Option<u32>,
+ack_net_core::operation! {
+    /// A DescribeVpcs request.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ack_net_vpc::VpcClient) -> Result<(), ack_net_vpc::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use ack_net_vpc::Tag;
+    /// let all: Vec<_> = client.vpcs().describe().tag(Tag::new("team", "net")).into_stream().try_collect().await?;
+    /// println!("{} VPCs", all.len());
+    /// # Ok(()) }
+    /// ```
+    pub struct DescribeVpcs: Product::Vpc, "DescribeVpcs", read -> DescribeVpcsResponse, Error;
+    required {}
+    optional {
+        /// Only this VPC.
+        vpc_id: Option<VpcId> = "VpcId" => into(VpcId);
+        /// Only VPCs of this name.
+        name: Option<String> = "VpcName" => into(String);
+        /// Only the default VPC (`true`) or only the others (`false`).
+        is_default: Option<bool> = "IsDefault" => set(bool);
+        /// Only VPCs of this resource group.
+        resource_group_id: Option<String> = "ResourceGroupId" => into(String);
+        /// Only VPCs with these tags (all given tags must match).
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: Self::check_input;
+    pages: numbered(MAX_PAGE_SIZE), vpcs: Vpc, total_count;
 }
 
 impl DescribeVpcs {
-    /// Only this VPC.
-    pub fn vpc_id(mut self, id: impl AsRef<str>) -> Self {
-        self.vpc_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only VPCs of this name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Only the default VPC (`true`) or only the others (`false`).
-    pub fn is_default(mut self, is_default: bool) -> Self {
-        self.is_default = Some(is_default);
-        self
-    }
-
-    /// Only VPCs of this resource group.
-    pub fn resource_group_id(mut self, id: impl Into<String>) -> Self {
-        self.resource_group_id = Some(id.into());
-        self
-    }
-
-    /// Only VPCs with this tag (all given tags must match).
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// The page to fetch with [`DescribeVpcs::send`] (from 1).
-    pub fn page_number(mut self, n: u32) -> Self {
-        self.page_number = Some(n);
-        self
-    }
-
-    /// The page size (1-50; the API's default is 10). [`DescribeVpcs::into_stream`] uses 50
-    /// unless set.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let mut req = RpcRequest::read(Product::Vpc, "DescribeVpcs");
-        if let Some(id) = &self.vpc_id {
-            req = req.param("VpcId", VpcId::new(id.as_str())?);
-        }
-        validate_tags(&self.tags)?;
-        validate_page(self.page_number, self.page_size, MAX_PAGE_SIZE)?;
-        req = req
-            .opt_param("VpcName", self.name.as_deref())
-            .opt_param("IsDefault", self.is_default)
-            .opt_param("ResourceGroupId", self.resource_group_id.as_deref())
-            .opt_param("PageNumber", self.page_number)
-            .opt_param("PageSize", self.page_size);
-        Ok(add_tags(req, &self.tags))
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeVpcsResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
-    }
-
-    /// Every matching VPC, over all pages (ignores [`DescribeVpcs::page_number`]). Invalid
-    /// input is the stream's only item.
-    pub fn into_stream(mut self) -> BoxStream<'static, Result<Vpc, Error>> {
-        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE);
-        self.page_size = Some(size);
-        self.page_number = None;
-        let request = self.to_request();
-        numbered_stream(self.client.rpc().clone(), request, size, |r: DescribeVpcsResponse| (r.vpcs, r.total_count))
+    fn check_input(&self) -> Result<(), Error> {
+        Ok(validate_tags(&self.tags)?)
     }
 }
 
@@ -405,42 +252,15 @@ pub struct Vpc {
     pub tags: Vec<Tag>,
 }
 
-/// A DeleteVpc request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DeleteVpc {
-    client: VpcClient,
-    vpc_id: String,
-    force: Option<bool>,
-    client_token: Option<String>,
-}
-
-impl DeleteVpc {
-    /// `ForceDelete`: also delete what the VPC still holds (route entries, IPv4 gateway...).
-    pub fn force(mut self, force: bool) -> Self {
-        self.force = Some(force);
-        self
+ack_net_core::operation! {
+    /// A DeleteVpc request.
+    pub struct DeleteVpc: Product::Vpc, "DeleteVpc", idempotent_write -> DeleteVpcResponse, Error;
+    required {
+        vpc_id: VpcId = "VpcId";
     }
-
-    /// `ClientToken` (see [`CreateVpc::client_token`]).
-    pub fn client_token(mut self, token: impl Into<String>) -> Self {
-        self.client_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let vpc_id = VpcId::new(self.vpc_id.as_str())?;
-        let req = RpcRequest::idempotent_write(Product::Vpc, "DeleteVpc")
-            .param("VpcId", vpc_id)
-            .opt_param("ForceDelete", self.force);
-        Ok(with_client_token(req, self.client_token.as_deref())?)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<DeleteVpcResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+    optional {
+        /// `ForceDelete`: also delete what the VPC still holds (route entries, IPv4 gateway...).
+        force: Option<bool> = "ForceDelete" => set(bool);
     }
 }
 
@@ -456,7 +276,7 @@ pub struct DeleteVpcResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::{client, params};
+    use crate::client::test_support::{client, id, params};
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
@@ -507,15 +327,15 @@ mod tests {
     #[test]
     fn describe_and_delete_params() {
         let c = client();
-        let req = c.vpcs().describe().vpc_id("vpc-1").page_number(2).page_size(50).to_request().unwrap();
+        let req = c.vpcs().describe().vpc_id(id::<VpcId>("vpc-1")).page_number(2).page_size(50).to_request().unwrap();
         assert_eq!(params(&req), p(&[("VpcId", "vpc-1"), ("PageNumber", "2"), ("PageSize", "50")]));
-        assert!(c.vpcs().describe().vpc_id("vsw-1").to_request().unwrap_err().is_invalid_input());
+        assert!(Error::from("vsw-1".parse::<VpcId>().unwrap_err()).is_invalid_input(), "ids are checked when made");
         assert!(c.vpcs().describe().page_size(51).to_request().is_err());
         assert!(c.vpcs().describe().page_number(0).to_request().is_err());
-        let req = c.vpcs().delete("vpc-1").force(true).to_request().unwrap();
+        let req = c.vpcs().delete(&id("vpc-1")).force(true).to_request().unwrap();
         assert_eq!(params(&req), p(&[("VpcId", "vpc-1"), ("ForceDelete", "true")]));
         assert!(matches!(req.idempotency(), ack_net_core::Idempotency::ClientToken(None)));
-        assert!(c.vpcs().delete("vtb-1").to_request().is_err());
+        assert!("vtb-1".parse::<VpcId>().is_err());
     }
 
     #[test]

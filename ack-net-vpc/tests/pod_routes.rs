@@ -10,7 +10,7 @@ use ack_net_core::RetryPolicy;
 use ack_net_mock::faults::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::pod_routes::ConvergeReport;
-use ack_net_vpc::{NextHopType, PodRouteConverger, RouteEntryStatus, RouteEntryType};
+use ack_net_vpc::{NextHopType, PodRouteConverger, RouteEntryStatus, RouteEntryType, RouteTableId};
 use common::{env, env_with, fast_retries, quick_wait, route_table_of, seed_instance, seed_vpc, seed_vswitch, Env};
 use futures_util::TryStreamExt;
 use ipnet::Ipv4Net;
@@ -18,6 +18,7 @@ use ipnet::Ipv4Net;
 struct Cluster {
     env: Env,
     table: String,
+    table_id: RouteTableId,
     nodes: Vec<String>,
 }
 
@@ -26,7 +27,8 @@ async fn cluster(env: Env, nodes: usize) -> Cluster {
     let vsw = seed_vswitch(&env.mock, &vpc, "cn-hangzhou-h", "10.0.0.0/20");
     let nodes = (0..nodes).map(|_| seed_instance(&env.mock, &vsw)).collect();
     let table = route_table_of(&env.mock, &vpc);
-    Cluster { env, table, nodes }
+    let table_id = table.parse().expect("a route table id");
+    Cluster { env, table, table_id, nodes }
 }
 
 fn pod_cidr(i: usize) -> Ipv4Net {
@@ -50,8 +52,7 @@ fn as_strings(w: &BTreeMap<Ipv4Net, String>) -> BTreeMap<String, String> {
 }
 
 fn converger(c: &Cluster) -> PodRouteConverger {
-    PodRouteConverger::new(c.env.client.clone(), &c.table)
-        .unwrap()
+    PodRouteConverger::new(c.env.client.clone(), &c.table_id)
         .cluster_cidr("172.20.0.0/16".parse().unwrap())
         .round_delay(Duration::from_millis(5))
 }
@@ -65,43 +66,43 @@ async fn route_entry_calls() {
     let c = cluster(env().await, 1).await;
     let rt = c.env.client.route_tables();
     let created = rt
-        .create_entry(&c.table, "172.20.0.0/24")
+        .create_entry(&c.table_id, "172.20.0.0/24")
         .next_hop(NextHopType::Instance, &c.nodes[0])
         .name("node0")
         .send()
         .await
         .unwrap();
-    let entry = rt.wait_until_entry_available(&c.table, &created.route_entry_id, &quick_wait()).await.unwrap();
+    let entry = rt.wait_until_entry_available(&c.table_id, &created.route_entry_id, &quick_wait()).await.unwrap();
     assert_eq!(entry.entry_type, Some(RouteEntryType::Custom));
     assert_eq!(entry.status, RouteEntryStatus::Available);
     assert_eq!(entry.route_entry_name, "node0");
     assert_eq!(entry.single_next_hop().unwrap().next_hop_id, c.nodes[0]);
     let custom: Vec<_> = rt
-        .describe_entries(&c.table)
+        .describe_entries(&c.table_id)
         .route_entry_type(RouteEntryType::Custom)
         .into_stream()
         .try_collect()
         .await
         .unwrap();
     assert_eq!(custom.len(), 1);
-    let all: Vec<_> = rt.describe_entries(&c.table).into_stream().try_collect().await.unwrap();
+    let all: Vec<_> = rt.describe_entries(&c.table_id).into_stream().try_collect().await.unwrap();
     assert!(all.iter().any(|e| e.entry_type == Some(RouteEntryType::System)), "system entries are listed too");
     // Duplicates and unknown instances are the cloud's to refuse.
-    let dup = rt.create_entry(&c.table, "172.20.0.0/24").next_hop(NextHopType::Instance, &c.nodes[0]).send().await;
+    let dup = rt.create_entry(&c.table_id, "172.20.0.0/24").next_hop(NextHopType::Instance, &c.nodes[0]).send().await;
     assert!(dup.unwrap_err().is_code("RouterEntryConflict.Duplicated"));
-    let ghost = rt.create_entry(&c.table, "172.20.1.0/24").next_hop(NextHopType::Instance, "i-ghost").send().await;
+    let ghost = rt.create_entry(&c.table_id, "172.20.1.0/24").next_hop(NextHopType::Instance, "i-ghost").send().await;
     assert!(ghost.unwrap_err().is_not_found());
     // Delete by destination and next hop.
-    rt.delete_entry(&c.table).destination_cidr_block("172.20.0.0/24").next_hop_id(&c.nodes[0]).send().await.unwrap();
+    rt.delete_entry(&c.table_id).destination_cidr_block("172.20.0.0/24").next_hop_id(&c.nodes[0]).send().await.unwrap();
     let left: Vec<_> = rt
-        .describe_entries(&c.table)
+        .describe_entries(&c.table_id)
         .route_entry_type(RouteEntryType::Custom)
         .into_stream()
         .try_collect()
         .await
         .unwrap();
     assert!(left.is_empty());
-    let gone = rt.delete_entry(&c.table).route_entry_id(&created.route_entry_id).send().await.unwrap_err();
+    let gone = rt.delete_entry(&c.table_id).route_entry_id(&created.route_entry_id).send().await.unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
 }
 
@@ -131,8 +132,8 @@ async fn follows_changes_and_leaves_other_routes_alone() {
     let c = cluster(env().await, 4).await;
     let rt = c.env.client.route_tables();
     // Routes it must not touch: another hop type, and an instance route outside the cluster CIDR.
-    rt.create_entry(&c.table, "192.168.0.0/24").next_hop(NextHopType::HaVip, "havip-1").send().await.unwrap();
-    rt.create_entry(&c.table, "0.0.0.0/0").next_hop(NextHopType::Instance, &c.nodes[3]).send().await.unwrap();
+    rt.create_entry(&c.table_id, "192.168.0.0/24").next_hop(NextHopType::HaVip, "havip-1").send().await.unwrap();
+    rt.create_entry(&c.table_id, "0.0.0.0/0").next_hop(NextHopType::Instance, &c.nodes[3]).send().await.unwrap();
     let mut wanted: BTreeMap<Ipv4Net, String> = (0..3).map(|i| (pod_cidr(i), c.nodes[i].clone())).collect();
     let conv = converger(&c);
     conv.converge(&wanted).await.unwrap();
@@ -156,7 +157,7 @@ async fn follows_changes_and_leaves_other_routes_alone() {
     assert!(havip);
 
     // A wanted CIDR held by an unmanaged route is a conflict, reported, not forced.
-    rt.create_entry(&c.table, "172.20.9.0/24").next_hop(NextHopType::HaVip, "havip-2").send().await.unwrap();
+    rt.create_entry(&c.table_id, "172.20.9.0/24").next_hop(NextHopType::HaVip, "havip-2").send().await.unwrap();
     wanted.insert(pod_cidr(9), c.nodes[0].clone());
     let r = conv.converge(&wanted).await.unwrap();
     assert_eq!(r.conflicts.len(), 1);
@@ -183,7 +184,7 @@ async fn permanent_refusals_are_reported_and_not_retried() {
     let mut outside = BTreeMap::new();
     outside.insert("10.9.0.0/24".parse::<Ipv4Net>().unwrap(), c.nodes[0].clone());
     assert!(converger(&c).converge(&outside).await.unwrap_err().is_invalid_input());
-    assert!(PodRouteConverger::new(c.env.client.clone(), "vsw-123").is_err());
+    assert!("vsw-123".parse::<RouteTableId>().is_err(), "a converger takes a checked table id");
     assert_eq!(c.env.mock.calls().len(), calls);
 }
 
@@ -290,7 +291,7 @@ async fn lists_a_table_over_several_pages() {
         .env
         .client
         .route_tables()
-        .describe_entries(&c.table)
+        .describe_entries(&c.table_id)
         .max_result(50)
         .into_stream()
         .try_collect()

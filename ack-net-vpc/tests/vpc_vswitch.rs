@@ -9,8 +9,8 @@ use ack_net_core::RetryPolicy;
 use ack_net_mock::faults::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::cidr::plan_vswitches;
-use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, WaitPolicy, ZoneId};
-use common::{env, env_with, fast_retries, quick_wait, seed_vpc, seed_vswitch};
+use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, VSwitchId, VpcId, WaitPolicy, ZoneId};
+use common::{env, env_with, fast_retries, id, quick_wait, seed_vpc, seed_vswitch};
 use futures_util::TryStreamExt;
 
 #[tokio::test]
@@ -54,10 +54,18 @@ async fn vpc_and_vswitch_lifecycle() {
     assert_eq!(created[0].available_ip_address_count, 4092, "a /20 less the 4 reserved");
     assert_eq!(created[1].available_ip_address_count, 252);
 
+    // Renamed, described; an unknown VSwitch is not found, a bad name never sent.
+    c.vswitches().modify(&created[0].vswitch_id).name("renamed").description("d").send().await.unwrap();
+    let renamed = c.vswitches().get(&created[0].vswitch_id).await.unwrap();
+    assert_eq!((renamed.vswitch_name.as_str(), renamed.description.as_str()), ("renamed", "d"));
+    assert!(c.vswitches().modify(&id("vsw-nothere")).name("x").send().await.unwrap_err().is_not_found());
+    assert!(c.vswitches().modify(&created[0].vswitch_id).name("http://x").to_request().unwrap_err().is_invalid_input());
+
     // Describe: by VPC, by zone, by tag; attributes.
     let all: Vec<_> = c.vswitches().describe().vpc_id(&vpc.vpc_id).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 2);
-    let in_i = c.vswitches().describe().vpc_id(&vpc.vpc_id).zone_id("cn-hangzhou-i").send().await.unwrap();
+    let in_i =
+        c.vswitches().describe().vpc_id(&vpc.vpc_id).zone_id(id::<ZoneId>("cn-hangzhou-i")).send().await.unwrap();
     assert_eq!(in_i.total_count, 1);
     assert_eq!(in_i.vswitches[0].vswitch_id, created[1].vswitch_id);
     let tagged = c.vswitches().describe().tag(Tag::new("role", "pods")).send().await.unwrap();
@@ -98,10 +106,20 @@ async fn client_tokens_make_creates_idempotent() {
     assert_eq!(a.vpc_id, b.vpc_id, "same token, same VPC");
     let err = c.vpcs().create().cidr_block("172.16.0.0/16").client_token("vpc-intent-1").send().await.unwrap_err();
     assert!(err.is_code("IdempotentParameterMismatch"), "{err}");
-    let s1 =
-        c.vswitches().create(&a.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").client_token("vsw-1").send().await.unwrap();
-    let s2 =
-        c.vswitches().create(&a.vpc_id, "cn-hangzhou-h", "192.168.0.0/24").client_token("vsw-1").send().await.unwrap();
+    let s1 = c
+        .vswitches()
+        .create(&a.vpc_id, &id("cn-hangzhou-h"), "192.168.0.0/24")
+        .client_token("vsw-1")
+        .send()
+        .await
+        .unwrap();
+    let s2 = c
+        .vswitches()
+        .create(&a.vpc_id, &id("cn-hangzhou-h"), "192.168.0.0/24")
+        .client_token("vsw-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(s1.vswitch_id, s2.vswitch_id);
     let vpcs = c.vpcs().describe().send().await.unwrap();
     assert_eq!(vpcs.total_count, 1);
@@ -119,7 +137,8 @@ async fn listings_stream_over_several_pages() {
     }
     let c = &e.client;
     e.stats.reset();
-    let all: Vec<_> = c.vswitches().describe().vpc_id(&vpc).page_size(10).into_stream().try_collect().await.unwrap();
+    let all: Vec<_> =
+        c.vswitches().describe().vpc_id(id::<VpcId>(&vpc)).page_size(10).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 25);
     let mut ids: Vec<_> = all.iter().map(|v| v.vswitch_id.clone()).collect();
     ids.sort();
@@ -130,7 +149,12 @@ async fn listings_stream_over_several_pages() {
     let numbers: Vec<&str> = pages.iter().map(|c| c.params["PageNumber"].as_str()).collect();
     assert_eq!(numbers, ["1", "2", "3"]);
 
-    let page2 = c.vswitches().describe().vpc_id(&vpc).page_size(10).page_number(3).send().await.unwrap();
+    let pages: Vec<_> =
+        c.vswitches().describe().vpc_id(id::<VpcId>(&vpc)).page_size(10).into_pages().try_collect().await.unwrap();
+    let sizes: Vec<_> = pages.iter().map(|p| (p.page_number, p.vswitches.len())).collect();
+    assert_eq!(sizes, [(1, 10), (2, 10), (3, 5)], "pages as the API answered them");
+
+    let page2 = c.vswitches().describe().vpc_id(id::<VpcId>(&vpc)).page_size(10).page_number(3).send().await.unwrap();
     assert_eq!((page2.total_count, page2.page_number, page2.vswitches.len()), (25, 3, 5));
 
     let vpcs: Vec<_> = c.vpcs().describe().page_size(5).into_stream().try_collect().await.unwrap();
@@ -149,15 +173,19 @@ async fn waiters_see_pending_then_available() {
     let now = c.vpcs().get(&created.vpc_id).await.unwrap().unwrap();
     assert_eq!(now.status, ResourceStatus::Pending);
     // A VSwitch cannot be made in a Pending VPC.
-    let err = c.vswitches().create(&created.vpc_id, "cn-hangzhou-h", "10.0.0.0/24").send().await.unwrap_err();
+    let err = c.vswitches().create(&created.vpc_id, &id("cn-hangzhou-h"), "10.0.0.0/24").send().await.unwrap_err();
     assert!(err.code().is_some_and(|c| c.starts_with("Incorrect")), "{err}");
     let vpc = c.vpcs().wait_until_available(&created.vpc_id, &quick_wait()).await.unwrap();
     assert_eq!(vpc.status, ResourceStatus::Available);
     assert!(e.stats.calls("DescribeVpcs") >= 3, "looked more than once");
 
     let before = e.stats.calls("DescribeVSwitchAttributes");
-    let vsw =
-        c.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "10.0.0.0/24").send_and_wait(&quick_wait()).await.unwrap();
+    let vsw = c
+        .vswitches()
+        .create(&vpc.vpc_id, &id("cn-hangzhou-h"), "10.0.0.0/24")
+        .send_and_wait(&quick_wait())
+        .await
+        .unwrap();
     assert_eq!(vsw.status, ResourceStatus::Available);
     assert!(e.stats.calls("DescribeVSwitchAttributes") - before >= 2);
 
@@ -173,7 +201,7 @@ async fn waiters_see_pending_then_available() {
         other => panic!("{other}"),
     }
     // A VSwitch that does not exist is waited for until the deadline ("not found" may be lag).
-    let err = c.vswitches().wait_until_available("vsw-doesnotexist", &policy).await.unwrap_err();
+    let err = c.vswitches().wait_until_available(&id("vsw-doesnotexist"), &policy).await.unwrap_err();
     assert!(matches!(err, Error::WaitTimeout { ref last_seen, .. } if last_seen == "not found"), "{err}");
 }
 
@@ -192,7 +220,7 @@ async fn waiters_survive_throttling_and_5xx() {
     let c = &e.client;
     let vpc = c.vpcs().create().cidr_block("10.0.0.0/16").send().await.unwrap();
     let vpc = c.vpcs().wait_until_available(&vpc.vpc_id, &quick_wait()).await.unwrap();
-    let vsw = c.vswitches().create(&vpc.vpc_id, "cn-hangzhou-h", "10.0.0.0/24").send().await.unwrap();
+    let vsw = c.vswitches().create(&vpc.vpc_id, &id("cn-hangzhou-h"), "10.0.0.0/24").send().await.unwrap();
     c.vswitches().wait_until_available(&vsw.vswitch_id, &quick_wait()).await.unwrap();
     let faulted = e.mock.calls().iter().filter(|c| c.code.as_deref().is_some_and(|c| !c.is_empty())).count();
     assert!(faulted > 0, "faults were injected");
@@ -209,7 +237,7 @@ async fn client_retries_carry_creates_through_faults() {
     let vpc = c.vpcs().create().cidr_block("10.0.0.0/16").send_and_wait(&quick_wait()).await.unwrap();
     for i in 0..5 {
         c.vswitches()
-            .create(&vpc.vpc_id, "cn-hangzhou-h", format!("10.0.{i}.0/24"))
+            .create(&vpc.vpc_id, &id("cn-hangzhou-h"), format!("10.0.{i}.0/24"))
             .send_and_wait(&quick_wait())
             .await
             .unwrap();
@@ -230,12 +258,12 @@ async fn bad_input_is_rejected_before_or_by_the_cloud() {
 
     // Caught before any call.
     let local = [
-        c.vswitches().create(&vpc, "cn-beijing-a", "10.0.1.0/24").send().await.unwrap_err(),
-        c.vswitches().create("vtb-123", "cn-hangzhou-h", "10.0.1.0/24").send().await.unwrap_err(),
-        c.vswitches().create(&vpc, "cn-hangzhou-h", "10.0.1.1/24").send().await.unwrap_err(),
-        c.vswitches().create(&vpc, "cn-hangzhou-h", "10.0.0.0/30").send().await.unwrap_err(),
+        c.vswitches().create(&id(&vpc), &id("cn-beijing-a"), "10.0.1.0/24").send().await.unwrap_err(),
+        Error::from("vtb-123".parse::<VpcId>().unwrap_err()),
+        c.vswitches().create(&id(&vpc), &id("cn-hangzhou-h"), "10.0.1.1/24").send().await.unwrap_err(),
+        c.vswitches().create(&id(&vpc), &id("cn-hangzhou-h"), "10.0.0.0/30").send().await.unwrap_err(),
         c.vpcs().create().cidr_block("127.0.0.0/8").send().await.unwrap_err(),
-        c.vswitches().delete("vpc-123").send().await.unwrap_err(),
+        Error::from("vpc-123".parse::<VSwitchId>().unwrap_err()),
     ];
     assert!(matches!(local[0], Error::ZoneNotInRegion { .. }));
     for err in &local {
@@ -244,12 +272,13 @@ async fn bad_input_is_rejected_before_or_by_the_cloud() {
     assert!(e.mock.calls().is_empty(), "nothing reached the cloud");
 
     // Only the cloud knows: a zone the region lacks, a block outside the VPC or overlapping.
-    let zone = c.vswitches().create(&vpc, "cn-hangzhou-z", "10.0.1.0/24").send().await.unwrap_err();
+    let zone = c.vswitches().create(&id(&vpc), &id("cn-hangzhou-z"), "10.0.1.0/24").send().await.unwrap_err();
     assert!(zone.is_code("InvalidZoneId.NotFound"), "{zone}");
-    let outside = c.vswitches().create(&vpc, "cn-hangzhou-h", "10.1.0.0/24").send().await.unwrap_err();
+    let outside = c.vswitches().create(&id(&vpc), &id("cn-hangzhou-h"), "10.1.0.0/24").send().await.unwrap_err();
     assert!(outside.is_code("InvalidCidrBlock.Malformed"), "{outside}");
-    let overlap = c.vswitches().create(&vpc, "cn-hangzhou-h", "10.0.0.128/25").send().await.unwrap_err();
+    let overlap = c.vswitches().create(&id(&vpc), &id("cn-hangzhou-h"), "10.0.0.128/25").send().await.unwrap_err();
     assert!(overlap.is_code("InvalidCidrBlock.Overlapped"), "{overlap}");
-    let missing = c.vswitches().create("vpc-nothere", "cn-hangzhou-h", "10.0.1.0/24").send().await.unwrap_err();
+    let missing =
+        c.vswitches().create(&id("vpc-nothere"), &id("cn-hangzhou-h"), "10.0.1.0/24").send().await.unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
 }

@@ -5,10 +5,18 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_vpc::{NextHopType, Tag, VpcClient, WaitPolicy};
+use ack_net_vpc::{Error, NextHopType, RouteTableId, Tag, VSwitchId, VpcClient, VpcId, WaitPolicy, ZoneId};
 use futures_util::TryStreamExt;
 use serde_json::json;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+/// A typed id (or zone) from its text.
+fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("a valid id")
+}
 
 /// Matches a request whose form body says `Action=<action>`.
 struct ActionIs(&'static str);
@@ -126,7 +134,8 @@ async fn create_vswitch_retries_with_the_same_generated_token() {
         .await;
     let retry = RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5));
     let c = client(&server, retry);
-    let created = c.vswitches().create("vpc-1", "cn-hangzhou-h", "10.0.0.0/20").name("pods").send().await.unwrap();
+    let created =
+        c.vswitches().create(&id("vpc-1"), &id("cn-hangzhou-h"), "10.0.0.0/20").name("pods").send().await.unwrap();
     assert_eq!(created.vswitch_id.as_str(), "vsw-1");
     let reqs = requests(&server).await;
     assert_eq!(reqs.len(), 2);
@@ -159,18 +168,23 @@ async fn deletes_without_tokens_and_route_entry_params() {
         .mount(&server)
         .await;
     let c = client(&server, RetryPolicy::no_retry());
-    c.vswitches().delete("vsw-1").send().await.unwrap();
-    c.vpcs().delete("vpc-1").client_token("del-1").send().await.unwrap();
+    c.vswitches().delete(&id("vsw-1")).send().await.unwrap();
+    c.vpcs().delete(&id("vpc-1")).client_token("del-1").send().await.unwrap();
     let created = c
         .route_tables()
-        .create_entry("vtb-1", "172.20.1.0/24")
+        .create_entry(&id("vtb-1"), "172.20.1.0/24")
         .next_hop(NextHopType::Instance, "i-node1")
         .description("pods of node1")
         .send()
         .await
         .unwrap();
     assert_eq!(created.route_entry_id.as_str(), "rte-1");
-    c.route_tables().delete_entry("vtb-1").route_entry_id("rte-1").send().await.unwrap();
+    c.route_tables()
+        .delete_entry(&id("vtb-1"))
+        .route_entry_id(id::<ack_net_vpc::RouteEntryId>("rte-1"))
+        .send()
+        .await
+        .unwrap();
     let reqs = requests(&server).await;
     let got: Vec<BTreeMap<String, String>> = reqs.iter().map(op_params).collect();
     assert_eq!(got[0], map(&[("RegionId", "cn-hangzhou"), ("VSwitchId", "vsw-1")]));
@@ -215,7 +229,8 @@ async fn streams_page_by_number() {
     let server = MockServer::start().await;
     Mock::given(ActionIs("DescribeVSwitches")).respond_with(Paged).mount(&server).await;
     let c = client(&server, RetryPolicy::no_retry());
-    let all: Vec<_> = c.vswitches().describe().vpc_id("vpc-1").page_size(10).into_stream().try_collect().await.unwrap();
+    let all: Vec<_> =
+        c.vswitches().describe().vpc_id(id::<VpcId>("vpc-1")).page_size(10).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 25);
     assert_eq!(all[24].vswitch_id.as_str(), "vsw-24");
     let reqs = requests(&server).await;
@@ -250,8 +265,14 @@ async fn streams_route_entries_by_token() {
     let server = MockServer::start().await;
     Mock::given(ActionIs("DescribeRouteEntryList")).respond_with(Tokens).mount(&server).await;
     let c = client(&server, RetryPolicy::no_retry());
-    let all: Vec<_> =
-        c.route_tables().describe_entries("vtb-1").max_result(20).into_stream().try_collect().await.unwrap();
+    let all: Vec<_> = c
+        .route_tables()
+        .describe_entries(&id::<RouteTableId>("vtb-1"))
+        .max_result(20)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 2);
     let reqs = requests(&server).await;
     assert_eq!(
@@ -267,18 +288,18 @@ async fn bad_input_sends_nothing() {
     let c = client(&server, RetryPolicy::no_retry());
     let errors = vec![
         c.vpcs().create().cidr_block("10.0.0.0/33").send().await.unwrap_err(),
-        c.vpcs().delete("vsw-1").send().await.unwrap_err(),
-        c.vswitches().create("vpc-1", "cn-beijing-a", "10.0.0.0/24").send().await.unwrap_err(),
-        c.vswitches().create("vpc-1", "cn-hangzhou-h", "10.0.0.0/30").send().await.unwrap_err(),
-        c.vswitches().get("vpc-1").await.unwrap_err(),
-        c.vswitches().describe().zone_id("nowhere").send().await.unwrap_err(),
+        Error::from("vsw-1".parse::<VpcId>().unwrap_err()),
+        c.vswitches().create(&id("vpc-1"), &id("cn-beijing-a"), "10.0.0.0/24").send().await.unwrap_err(),
+        c.vswitches().create(&id("vpc-1"), &id("cn-hangzhou-h"), "10.0.0.0/30").send().await.unwrap_err(),
+        Error::from("vpc-1".parse::<VSwitchId>().unwrap_err()),
+        Error::from("nowhere".parse::<ZoneId>().unwrap_err()),
         c.route_tables()
-            .create_entry("vtb-1", "172.20.0.0/24")
+            .create_entry(&id("vtb-1"), "172.20.0.0/24")
             .next_hop(NextHopType::Instance, "eni-1")
             .send()
             .await
             .unwrap_err(),
-        c.vpcs().wait_until_available("vtb-1", &WaitPolicy::default()).await.unwrap_err(),
+        Error::from("vtb-1".parse::<VpcId>().unwrap_err()),
     ];
     for e in &errors {
         assert!(e.is_invalid_input(), "{e}");
@@ -321,7 +342,7 @@ async fn waiter_survives_throttling_and_pending() {
     let c = client(&server, RetryPolicy::no_retry());
     let policy =
         WaitPolicy::new(Duration::from_secs(5)).with_backoff(Duration::from_millis(5), Duration::from_millis(20));
-    let v = c.vpcs().wait_until_available("vpc-1", &policy).await.unwrap();
+    let v = c.vpcs().wait_until_available(&id("vpc-1"), &policy).await.unwrap();
     assert_eq!(v.status, ack_net_vpc::ResourceStatus::Available);
     assert_eq!(requests(&server).await.len(), 4);
 
@@ -333,7 +354,7 @@ async fn waiter_survives_throttling_and_pending() {
         )
         .mount(&server)
         .await;
-    let e = c.vpcs().wait_until_available("vpc-1", &policy).await.unwrap_err();
+    let e = c.vpcs().wait_until_available(&id("vpc-1"), &policy).await.unwrap_err();
     assert_eq!(e.class(), ack_net_core::ErrorClass::Auth);
     assert_eq!(requests(&server).await.len(), 1);
 }

@@ -8,7 +8,7 @@ use ack_net_core::{Product, RpcRequest};
 use ack_net_eni::EcsClient;
 use ack_net_examples::BoxError;
 use ack_net_mock::{InstanceSeed, MockCloud};
-use ack_net_slb::{AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerSpec, SlbClient};
+use ack_net_slb::{AddressType, Backend, InstanceSpec, ListenerBackend, ListenerProtocol, ListenerSpec, SlbClient};
 use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
 
 use super::output::Progress;
@@ -44,7 +44,7 @@ pub async fn create(
     }
     let nodes = &vswitches[0];
 
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("ack-net-demo-nodes").send().await?;
+    let group = ecs.security_groups().create(&vpc.vpc_id).name("ack-net-demo-nodes").send().await?;
     let instance = mock.create_instance(InstanceSeed {
         region_id: region.to_string(),
         zone_id: nodes.zone_id.to_string(),
@@ -75,7 +75,7 @@ pub async fn create(
         .address_type(AddressType::Intranet)
         .vpc_id(vpc.vpc_id.clone())
         .vswitch_id(nodes.vswitch_id.clone())
-        .spec(LoadBalancerSpec::S1Small)
+        .spec(InstanceSpec::S1Small)
         .name("ack-net-demo")
         .send()
         .await?;

@@ -213,18 +213,21 @@ pub async fn plan_for(
     }
     // The plan shows what the controller would do; its drain wait is no part of a preview.
     let options = PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() };
-    let binding = ServiceBinding::new(slb, translated.spec.clone())
-        .map_err(|e| lb_error("planning", e))?
-        .with_plan_options(options);
+    let binding = ServiceBinding::builder(translated.spec.clone())
+        .slb(slb)
+        .plan_options(options)
+        .build()
+        .map_err(|e| lb_error("planning", e))?;
     match &args.load_balancer {
         Some(id) => progress.say(format_args!("observing {id}")),
         None => progress.say(format_args!("observing the load balancer tagged for {}/{key}", args.cluster_id)),
     }
-    let observe = match goal {
-        Goal::Converge => binding.observe(args.load_balancer.as_ref()).await,
-        Goal::Delete => binding.observe_with(args.load_balancer.as_ref(), &ObserveOptions::full()).await,
-    };
-    let observed = observe.map_err(|e| lb_error("observing", e))?;
+    let observed = match (goal, &args.load_balancer) {
+        (Goal::Delete, remembered) => binding.observe_with(remembered.as_ref(), &ObserveOptions::full()).await,
+        (Goal::Converge, Some(id)) => binding.observe_remembered(id).await,
+        (Goal::Converge, None) => binding.observe().await,
+    }
+    .map_err(|e| lb_error("observing", e))?;
     match &observed.load_balancer {
         Some(lb) => progress.say(format_args!(
             "  found {} ({}): {} listener(s), {} read call(s)",
@@ -461,7 +464,7 @@ async fn seed_network(
         .await?;
     progress.say(format_args!("  VPC {} with VSwitch {} {}", vpc.vpc_id, vsw.vswitch_id, vsw.cidr_block));
     let ecs = EcsClient::new(rpc.clone());
-    let group = ecs.security_groups().create(vpc.vpc_id.as_str()).name("ack-net-plan-nodes").send().await?;
+    let group = ecs.security_groups().create(&vpc.vpc_id).name("ack-net-plan-nodes").send().await?;
     let mut made = Vec::new();
     for node in &manifest.nodes {
         let Some(id) = node.spec.as_ref().and_then(|s| s.provider_id.as_deref()).and_then(instance_id_from_provider_id)
@@ -540,8 +543,10 @@ async fn seed_earlier_version(
             b.weight = if b.weight == 100 { 50 } else { 100 };
         }
     }
-    let binding = ServiceBinding::new(slb.clone(), earlier)?
-        .with_plan_options(PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() });
+    let binding = ServiceBinding::builder(earlier)
+        .slb(slb.clone())
+        .plan_options(PlanOptions { drain: DrainPolicy::none(), ..PlanOptions::default() })
+        .build()?;
     let report = binding.reconcile(None).await?;
     let ports: Vec<String> = binding.spec().ports.iter().map(|p| p.port().to_string()).collect();
     progress.say(format_args!(

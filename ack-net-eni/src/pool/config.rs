@@ -37,12 +37,21 @@ pub enum IpStack {
     DualStack,
 }
 
+/// Who owns a pool's ENIs, by name: both ids become tags of every ENI the pool creates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolOwner {
+    /// The cluster (`c-...`).
+    pub cluster_id: String,
+    /// The pool, unique in the cluster and stable across restarts (the node's name, say).
+    pub pool_id: String,
+}
+
 /// What an [`IpPool`](crate::pool::IpPool) manages and how.
 ///
 /// ```
 /// use std::time::Duration;
-/// use ack_net_eni::pool::{PoolConfig, PoolMode};
-/// let config = PoolConfig::new("node-1", "c-prod", "i-bp1abc".parse().unwrap(), "ecs.g7.large".parse().unwrap())
+/// use ack_net_eni::pool::{PoolConfig, PoolMode, PoolOwner};
+/// let config = PoolConfig::new(PoolOwner { cluster_id: "c-prod".into(), pool_id: "node-1".into() }, "i-bp1abc".parse().unwrap(), "ecs.g7.large".parse().unwrap())
 ///     .vswitch("vsw-bp1a".parse().unwrap())
 ///     .security_group("sg-bp1g".parse().unwrap())
 ///     .mode(PoolMode::Shared)
@@ -75,8 +84,8 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// A pool for `instance_id` (of `instance_type`), owned by `pool_id` in `cluster_id`:
-    /// both become tags of every ENI the pool creates (so that nothing foreign is ever
+    /// A pool for `instance_id` (of `instance_type`), owned by `owner`: its cluster and pool
+    /// ids become tags of every ENI the pool creates (so that nothing foreign is ever
     /// touched), and must be stable across restarts. Add VSwitches and security groups.
     ///
     /// Defaults: shared mode, IPv4, warm band 0..=4 idle, `max_pods` from the instance type,
@@ -84,15 +93,10 @@ impl PoolConfig {
     /// prepared at once, ENI waits of up to 2 min polled after 100 ms, 200 ms, 400 ms... (at
     /// most every 1 s), an exhausted VSwitch set aside for 5 min, the VSwitch with the most
     /// free addresses first, counts refreshed every 60 s.
-    pub fn new(
-        pool_id: impl Into<String>,
-        cluster_id: impl Into<String>,
-        instance_id: InstanceId,
-        instance_type: InstanceTypeId,
-    ) -> Self {
+    pub fn new(owner: PoolOwner, instance_id: InstanceId, instance_type: InstanceTypeId) -> Self {
         Self {
-            pool_id: pool_id.into(),
-            cluster_id: cluster_id.into(),
+            pool_id: owner.pool_id,
+            cluster_id: owner.cluster_id,
             instance_id,
             instance_type,
             vswitches: Vec::new(),
@@ -320,9 +324,9 @@ impl PoolConfig {
     /// order). Pure: no call.
     ///
     /// ```
-    /// use ack_net_eni::pool::{IpStack, PoolConfig, VSwitchInfo};
+    /// use ack_net_eni::pool::{IpStack, PoolConfig, PoolOwner, VSwitchInfo};
     /// use ack_net_eni::InstanceTypeLimits;
-    /// let config = PoolConfig::new("node-1", "c-1", "i-1".parse().unwrap(), "ecs.c7.2xlarge".parse().unwrap())
+    /// let config = PoolConfig::new(PoolOwner { cluster_id: "c-1".into(), pool_id: "node-1".into() }, "i-1".parse().unwrap(), "ecs.c7.2xlarge".parse().unwrap())
     ///     .vswitch("vsw-a".parse().unwrap())
     ///     .security_group("sg-1".parse().unwrap());
     /// let limits = InstanceTypeLimits::new("ecs.c7.2xlarge".parse().unwrap(), 4, 20, 0, 4, false);
@@ -435,10 +439,14 @@ mod tests {
     }
 
     fn config() -> PoolConfig {
-        PoolConfig::new("p", "c", "i-1".parse().unwrap(), "ecs.g7.large".parse().unwrap())
-            .vswitches(["vsw-a".parse().unwrap(), "vsw-b".parse().unwrap()])
-            .security_group("sg-1".parse().unwrap())
-            .warm_band(1, 5)
+        PoolConfig::new(
+            PoolOwner { cluster_id: "c".into(), pool_id: "p".into() },
+            "i-1".parse().unwrap(),
+            "ecs.g7.large".parse().unwrap(),
+        )
+        .vswitches(["vsw-a".parse().unwrap(), "vsw-b".parse().unwrap()])
+        .security_group("sg-1".parse().unwrap())
+        .warm_band(1, 5)
     }
 
     #[test]
@@ -471,12 +479,24 @@ mod tests {
         assert!(matches!(err(config().max_pods(13), &l, 0), PoolError::InvalidConfig(m) if m.contains("exceeds")));
         assert!(err(config().warm_band(3, 2), &l, 0).to_string().contains("min_idle"));
         assert!(err(config().max_concurrent_enis(0), &l, 0).to_string().contains("concurrent"));
-        let no_sg = PoolConfig::new("p", "c", "i-1".parse().unwrap(), "ecs.g7.large".parse().unwrap())
-            .vswitch("vsw-a".parse().unwrap());
+        let no_sg = PoolConfig::new(
+            PoolOwner { cluster_id: "c".into(), pool_id: "p".into() },
+            "i-1".parse().unwrap(),
+            "ecs.g7.large".parse().unwrap(),
+        )
+        .vswitch("vsw-a".parse().unwrap());
         assert!(err(no_sg, &l, 0).to_string().contains("security groups"));
-        assert!(err(PoolConfig::new("aliyun-x", "c", "i-1".parse().unwrap(), "ecs.g7.large".parse().unwrap()), &l, 0)
-            .to_string()
-            .contains("pool id"));
+        assert!(err(
+            PoolConfig::new(
+                PoolOwner { cluster_id: "c".into(), pool_id: "aliyun-x".into() },
+                "i-1".parse().unwrap(),
+                "ecs.g7.large".parse().unwrap()
+            ),
+            &l,
+            0
+        )
+        .to_string()
+        .contains("pool id"));
         let far = [vsw("vsw-a", "cn-hangzhou-i", false), vsw("vsw-b", "cn-hangzhou-i", false)];
         assert!(config().resolve(&l, 0, Some(&zone), &far).unwrap_err().to_string().contains("zone"));
         assert!(config().resolve(&l, 0, Some(&zone), &far[..1]).unwrap_err().to_string().contains("not found"));

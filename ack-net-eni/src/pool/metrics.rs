@@ -102,7 +102,9 @@ impl Metrics {
         let ns = took.as_nanos().min(u128::from(u64::MAX)) as u64;
         self.allocations.fetch_add(1, Ordering::Relaxed);
         self.latency[bucket(ns)].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_ns.fetch_add(ns, Ordering::Relaxed);
+        // Saturating: `fetch_add` wraps, and a wrapped sum would report a tiny mean after one
+        // very long allocation.
+        let _ = self.latency_sum_ns.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_add(ns)));
         self.latency_max_ns.fetch_max(ns, Ordering::Relaxed);
     }
 
@@ -224,5 +226,16 @@ mod tests {
         assert_eq!(calls["AssignPrivateIpAddresses"], 2);
         assert_eq!(failures["AssignPrivateIpAddresses"], 1);
         assert_eq!(calls.len(), 1);
+    }
+
+    #[test]
+    fn the_latency_sum_saturates_instead_of_wrapping() {
+        let m = Metrics::default();
+        m.allocation(Duration::MAX, true);
+        m.allocation(Duration::from_secs(1), true);
+        let l = m.latency();
+        assert_eq!(l.count, 2);
+        assert_eq!(l.mean, Duration::from_nanos(u64::MAX / 2), "not the 1 s a wrapped sum would give");
+        assert_eq!(l.max, Duration::from_nanos(u64::MAX));
     }
 }

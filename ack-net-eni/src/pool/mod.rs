@@ -14,7 +14,7 @@
 //!   assign; new ENIs are created with their addresses in the same call, several at once
 //!   (bounded), attached and waited for with backoff.
 //! - **Never leaks, never hands out twice.** A restarted pool rebuilds itself from the
-//!   journal, the allocations and the cloud (see [`IpPool::start`]); [`IpPool::gc`]
+//!   journal, the allocations and the cloud (see [`IpPool::builder`]); [`IpPool::gc`]
 //!   releases the addresses of pods that are gone and deletes the pool's orphaned ENIs.
 //!   ENIs carry the pool's owner tags ([`OWNER_TAG_KEY`], [`CLUSTER_TAG_KEY`]); nothing
 //!   else is touched.
@@ -23,7 +23,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use ack_net_core::{Credentials, RpcClient};
-//! use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, PoolConfig};
+//! use ack_net_eni::pool::{FileStore, IpPool, PoolConfig, PoolOwner};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let rpc = RpcClient::builder()
@@ -31,14 +31,13 @@
 //!     .credentials(Credentials::new("testid", "testsecret"))
 //!     .endpoint("http://127.0.0.1:18080")
 //!     .build()?;
-//! let config = PoolConfig::new("node-i-bp1abc", "c-prod", "i-bp1abc".parse()?, "ecs.g7.large".parse()?)
+//! let config = PoolConfig::new(PoolOwner { cluster_id: "c-prod".into(), pool_id: "node-i-bp1abc".into() }, "i-bp1abc".parse()?, "ecs.g7.large".parse()?)
 //!     .vswitch("vsw-bp1a".parse()?)
 //!     .security_group("sg-bp1g".parse()?)
 //!     .warm_band(2, 6)
 //!     .cooldown(Duration::from_secs(30));
 //! let store = Arc::new(FileStore::open("/var/lib/my-cni/pool.json").await?);
-//! let (cloud, capacity) = EcsPoolCloud::new(rpc).into_arcs();
-//! let pool = IpPool::start(config, cloud, capacity, store).await?;
+//! let pool = IpPool::builder(config).ecs(rpc).store(store).start().await?;
 //!
 //! let a = pool.allocate("default/web-0").await?; // CNI ADD
 //! println!("{} on {} ({})", a.ipv4, a.eni_id, a.mac);
@@ -54,6 +53,7 @@ use ack_net_vpc::VSwitchSource;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod builder;
 mod cloud;
 mod config;
 mod error;
@@ -65,8 +65,9 @@ mod recover;
 mod state;
 mod store;
 
+pub use builder::IpPoolBuilder;
 pub use cloud::{CreateEniSpec, EcsPoolCloud, EniInfo, PoolCloud, VSwitchInfo};
-pub use config::{IpStack, PoolConfig, PoolMode, MAX_PER_CALL};
+pub use config::{IpStack, PoolConfig, PoolMode, PoolOwner, MAX_PER_CALL};
 pub use error::{ExhaustedReason, PoolError, StoreError};
 pub use exec::{CLUSTER_TAG_KEY, OWNER_TAG_KEY};
 pub use gc::GcReport;
@@ -172,15 +173,16 @@ enum Step {
 }
 
 impl IpPool {
-    /// Starts the pool of `config`: loads the journal, checks the configuration against the
-    /// instance type and the VSwitches (a typed error before any mutating call), rebuilds
-    /// the pool from the journal and the cloud (finishing or rolling back what a previous
-    /// run left unfinished, adopting its own orphaned addresses, quarantining addresses
-    /// where journal and cloud disagree), and starts the executor.
-    ///
-    /// `cloud` makes the calls; `capacity` reports the free addresses of the VSwitches
-    /// (both from [`EcsPoolCloud::into_arcs`], or your own); `store` is the journal.
-    pub async fn start(
+    /// A pool of `config`, started by [`IpPoolBuilder::start`]: it loads the journal, checks
+    /// the configuration against the instance type and the VSwitches (a typed error before
+    /// any mutating call), rebuilds the pool from the journal and the cloud (finishing or
+    /// rolling back what a previous run left unfinished, adopting its own orphaned addresses,
+    /// quarantining addresses where journal and cloud disagree), and starts the executor.
+    pub fn builder(config: PoolConfig) -> IpPoolBuilder {
+        IpPoolBuilder::new(config)
+    }
+
+    async fn start_parts(
         config: PoolConfig,
         cloud: Arc<dyn PoolCloud>,
         capacity: Arc<dyn VSwitchSource>,

@@ -73,7 +73,8 @@ pub async fn env(instance_type: &str) -> Env {
             ..NewVSwitch::default()
         })
         .expect("vswitch");
-    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let sg =
+        ecs.security_groups().create(&vpc.parse().expect("vpc id")).name("pods").send().await.expect("security group");
     let created = mock
         .create_instance(InstanceSeed {
             region_id: REGION.into(),

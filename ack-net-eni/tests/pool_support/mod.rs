@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY};
+use ack_net_eni::pool::{
+    EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolOwner, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY,
+};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -78,7 +80,8 @@ pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs:
         vswitches.push(id.parse().expect("vswitch id"));
     }
     let ecs = EcsClient::new(rpc.clone());
-    let sg = ecs.security_groups().create(&vpc).name("pods").send().await.expect("security group");
+    let sg =
+        ecs.security_groups().create(&vpc.parse().expect("vpc id")).name("pods").send().await.expect("security group");
     let node_vsw = mock
         .create_vswitch(NewVSwitch {
             vpc_id: vpc.clone(),
@@ -120,13 +123,17 @@ pub fn waits() -> WaitPolicy {
 impl World {
     /// A pool configuration on the first VSwitch, no cooldown, short waits and deadlines.
     pub fn config(&self) -> PoolConfig {
-        PoolConfig::new(POOL, CLUSTER, self.instance.clone(), self.instance_type.parse().expect("type"))
-            .vswitch(self.vswitches[0].clone())
-            .security_group(self.sg.clone())
-            .cooldown(Duration::ZERO)
-            .allocate_timeout(Duration::from_secs(10))
-            .gc_grace(Duration::ZERO, Duration::ZERO)
-            .wait_policy(waits())
+        PoolConfig::new(
+            PoolOwner { cluster_id: CLUSTER.into(), pool_id: POOL.into() },
+            self.instance.clone(),
+            self.instance_type.parse().expect("type"),
+        )
+        .vswitch(self.vswitches[0].clone())
+        .security_group(self.sg.clone())
+        .cooldown(Duration::ZERO)
+        .allocate_timeout(Duration::from_secs(10))
+        .gc_grace(Duration::ZERO, Duration::ZERO)
+        .wait_policy(waits())
     }
 
     pub fn cloud(&self) -> EcsPoolCloud {
@@ -135,7 +142,7 @@ impl World {
 
     pub async fn start(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> Result<IpPool, PoolError> {
         let (cloud, capacity) = self.cloud().into_arcs();
-        IpPool::start(config, cloud, capacity, store).await
+        IpPool::builder(config).cloud(cloud).capacity(capacity).store(store).start().await
     }
 
     /// The ENIs as the mock holds them.

@@ -10,13 +10,12 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use ack_net_eni::pool::{EcsPoolCloud, FileStore, IpPool, PoolConfig};
+//! use ack_net_eni::pool::{FileStore, IpPool, PoolConfig};
 //! use ack_net_k8s::pod::PodNetworkReconciler;
 //!
 //! # async fn demo(kube_client: kube::Client, rpc: ack_net_core::RpcClient, config: PoolConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! let store = Arc::new(FileStore::open("/var/lib/ack-net/pool.json").await?);
-//! let (cloud, capacity) = EcsPoolCloud::new(rpc).into_arcs();
-//! let pool = IpPool::start(config, cloud, capacity, store).await?;
+//! let pool = IpPool::builder(config).ecs(rpc).store(store).start().await?;
 //! let node = std::env::var("NODE_NAME")?;
 //! PodNetworkReconciler::new(kube_client, pool, node).run().await?;
 //! # Ok(()) }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_eni::pool::{EcsPoolCloud, IpPool, PoolConfig, PoolStore};
+use ack_net_eni::pool::{IpPool, PoolConfig, PoolOwner, PoolStore};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -419,7 +419,13 @@ pub async fn pool_world(node: &str) -> PoolWorld {
     };
     let pods_vsw = mock.create_vswitch(vswitch("192.168.1.0/24")).expect("vswitch");
     let node_vsw = mock.create_vswitch(vswitch("192.168.100.0/24")).expect("vswitch");
-    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc).name("pods").send().await.expect("sg");
+    let sg = EcsClient::new(rpc.clone())
+        .security_groups()
+        .create(&vpc.parse().expect("vpc id"))
+        .name("pods")
+        .send()
+        .await
+        .expect("sg");
     let created = mock
         .create_instance(InstanceSeed {
             region_id: "cn-hangzhou".into(),
@@ -445,21 +451,24 @@ pub async fn pool_world(node: &str) -> PoolWorld {
 impl PoolWorld {
     /// No cooldown, no GC grace, short waits.
     pub fn config(&self) -> PoolConfig {
-        PoolConfig::new(self.node.clone(), "c-test", self.instance.clone(), "ecs.g7.large".parse().expect("type"))
-            .vswitch(self.vswitch.clone())
-            .security_group(self.sg.clone())
-            .cooldown(Duration::ZERO)
-            .allocate_timeout(Duration::from_secs(10))
-            .gc_grace(Duration::ZERO, Duration::ZERO)
-            .wait_policy(
-                WaitPolicy::new(Duration::from_secs(10))
-                    .with_backoff(Duration::from_millis(10), Duration::from_millis(100)),
-            )
+        PoolConfig::new(
+            PoolOwner { cluster_id: "c-test".into(), pool_id: self.node.clone() },
+            self.instance.clone(),
+            "ecs.g7.large".parse().expect("type"),
+        )
+        .vswitch(self.vswitch.clone())
+        .security_group(self.sg.clone())
+        .cooldown(Duration::ZERO)
+        .allocate_timeout(Duration::from_secs(10))
+        .gc_grace(Duration::ZERO, Duration::ZERO)
+        .wait_policy(
+            WaitPolicy::new(Duration::from_secs(10))
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(100)),
+        )
     }
 
     pub async fn pool(&self, config: PoolConfig, store: Arc<dyn PoolStore>) -> IpPool {
-        let (cloud, capacity) = EcsPoolCloud::new(self.rpc.clone()).into_arcs();
-        IpPool::start(config, cloud, capacity, store).await.expect("pool")
+        IpPool::builder(config).ecs(self.rpc.clone()).store(store).start().await.expect("pool")
     }
 }
 

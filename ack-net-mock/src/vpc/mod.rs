@@ -358,6 +358,7 @@ pub fn handle(state: &mut State, req: &Req) -> Option<HandlerResult> {
         "DescribeVSwitches" => vswitches::describe(state, req),
         "DescribeVSwitchAttributes" => vswitches::describe_attributes(state, req),
         "DeleteVSwitch" => vswitches::delete(state, req),
+        "ModifyVSwitchAttribute" => vswitches::modify_attribute(state, req),
         "DescribeRouteTableList" => routes::describe_tables(state, req),
         "CreateRouteEntry" => routes::create_entry(state, req),
         "DeleteRouteEntry" => routes::delete_entry(state, req),

@@ -274,6 +274,20 @@ pub(super) fn describe_attributes(state: &mut State, req: &Req) -> HandlerResult
     Ok(vswitch_json(state, v, req.now))
 }
 
+pub(super) fn modify_attribute(state: &mut State, req: &Req) -> HandlerResult {
+    let id = req.str("VSwitchId")?;
+    let name = req.opt_str("VSwitchName").map(|_| check_name(req)).transpose()?;
+    let v = state.vpc.vswitches.get_mut(id).filter(|v| req.opt_str("RegionId").is_none_or(|r| r == v.region_id));
+    let v = v.ok_or_else(|| vswitch_not_found(id))?;
+    if let Some(name) = name {
+        v.name = name;
+    }
+    if let Some(description) = req.opt_str("Description") {
+        v.description = description.to_owned();
+    }
+    Ok(json!({}))
+}
+
 pub(super) fn delete(state: &mut State, req: &Req) -> HandlerResult {
     let id = req.str("VSwitchId")?;
     let v = state.vpc.vswitches.get(id).ok_or_else(|| vswitch_not_found(id))?;

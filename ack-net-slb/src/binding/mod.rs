@@ -41,7 +41,7 @@
 //! ```no_run
 //! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::binding::{LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PortSpec, ServiceBinding};
-//! use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec, SlbClient};
+//! use ack_net_slb::{Backend, InstanceSpec, SlbClient};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let rpc = RpcClient::builder()
@@ -54,9 +54,9 @@
 //!     .collect();
 //! let spec = LoadBalancerSpec::create(Owner::new("c-1", "default/web"), LoadBalancerAttributes::internet(InstanceSpec::S1Small))
 //!     .port(PortSpec::tcp(80, pods));
-//! let binding = ServiceBinding::new(SlbClient::new(rpc), spec)?;
+//! let binding = ServiceBinding::builder(spec).slb(SlbClient::new(rpc)).build()?;
 //!
-//! let observed = binding.observe(None).await?;
+//! let observed = binding.observe().await?;
 //! let plan = binding.plan(&observed)?;
 //! println!("{plan}");
 //! let report = binding.apply(&plan).await?;
@@ -110,6 +110,63 @@ pub struct ServiceBinding {
     apply_options: ApplyOptions,
 }
 
+/// Builds a [`ServiceBinding`]: from [`ServiceBinding::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until built"]
+pub struct ServiceBindingBuilder {
+    spec: LoadBalancerSpec,
+    client: Option<SlbClient>,
+    plan_options: Option<PlanOptions>,
+    observe_options: Option<ObserveOptions>,
+    apply_options: Option<ApplyOptions>,
+}
+
+impl ServiceBindingBuilder {
+    /// The SLB client the binding calls through (required).
+    pub fn slb(mut self, client: SlbClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The planning options (batch size, group quota, drain policy); by default, batches of
+    /// the client's batch size.
+    pub fn plan_options(mut self, options: PlanOptions) -> Self {
+        self.plan_options = Some(options);
+        self
+    }
+
+    /// The default observation options.
+    pub fn observe_options(mut self, options: ObserveOptions) -> Self {
+        self.observe_options = Some(options);
+        self
+    }
+
+    /// The apply options.
+    pub fn apply_options(mut self, options: ApplyOptions) -> Self {
+        self.apply_options = Some(options);
+        self
+    }
+
+    /// Checks the spec (the group quota is checked when planning, with the plan options'
+    /// quota) and builds the binding.
+    pub fn build(self) -> Result<ServiceBinding, BindingError> {
+        let client = self.client.ok_or_else(|| BindingError::InvalidSpec {
+            what: "SLB client".into(),
+            reason: "the binding has none: call .slb(client)".into(),
+        })?;
+        self.spec.validate_with_quota(usize::MAX)?;
+        Ok(ServiceBinding {
+            plan_options: self
+                .plan_options
+                .unwrap_or_else(|| PlanOptions::default().with_batch_size(client.batch_size())),
+            observe_options: self.observe_options.unwrap_or_default(),
+            apply_options: self.apply_options.unwrap_or_default(),
+            client,
+            spec: self.spec,
+        })
+    }
+}
+
 /// What [`ServiceBinding::reconcile`] and [`ServiceBinding::delete`] did.
 #[derive(Clone, Debug)]
 pub struct Reconciled {
@@ -129,37 +186,10 @@ impl Reconciled {
 }
 
 impl ServiceBinding {
-    /// A binding of `spec` through `client`; checks the spec (the group quota is checked
-    /// when planning, with the plan options' quota). Backends are sent in batches of the
-    /// client's batch size.
-    pub fn new(client: SlbClient, spec: LoadBalancerSpec) -> Result<Self, BindingError> {
-        let plan_options = PlanOptions::default().with_batch_size(client.batch_size());
-        spec.validate_with_quota(usize::MAX)?;
-        Ok(Self {
-            client,
-            spec,
-            plan_options,
-            observe_options: ObserveOptions::default(),
-            apply_options: ApplyOptions::default(),
-        })
-    }
-
-    /// Sets the planning options (batch size, group quota, drain policy).
-    pub fn with_plan_options(mut self, options: PlanOptions) -> Self {
-        self.plan_options = options;
-        self
-    }
-
-    /// Sets the default observation options.
-    pub fn with_observe_options(mut self, options: ObserveOptions) -> Self {
-        self.observe_options = options;
-        self
-    }
-
-    /// Sets the apply options.
-    pub fn with_apply_options(mut self, options: ApplyOptions) -> Self {
-        self.apply_options = options;
-        self
+    /// A binding of `spec`: name its parts ([`ServiceBindingBuilder::slb`], the options of each
+    /// phase), then [`ServiceBindingBuilder::build`].
+    pub fn builder(spec: LoadBalancerSpec) -> ServiceBindingBuilder {
+        ServiceBindingBuilder { spec, client: None, plan_options: None, observe_options: None, apply_options: None }
     }
 
     /// The spec.
@@ -177,9 +207,16 @@ impl ServiceBinding {
         &self.plan_options
     }
 
-    /// Observes with the binding's default options.
-    pub async fn observe(&self, remembered: Option<&LoadBalancerId>) -> Result<Observed, BindingError> {
-        observe(&self.client, &self.spec, remembered, &self.observe_options).await
+    /// Observes with the binding's default options, finding the load balancer by the spec
+    /// (the one it reuses, or the one tagged for its owner).
+    pub async fn observe(&self) -> Result<Observed, BindingError> {
+        self.observe_with(None, &self.observe_options).await
+    }
+
+    /// Observes with the binding's default options, looking first at `load_balancer`, the one
+    /// a previous apply made (remembered in the Service's status, say).
+    pub async fn observe_remembered(&self, load_balancer: &LoadBalancerId) -> Result<Observed, BindingError> {
+        self.observe_with(Some(load_balancer), &self.observe_options).await
     }
 
     /// Observes with these options.
@@ -203,12 +240,17 @@ impl ServiceBinding {
 
     /// Carries out a plan.
     pub async fn apply(&self, plan: &Plan) -> Result<ApplyReport, ApplyError> {
-        apply(&self.client, plan, &self.apply_options).await
+        self.apply_with(plan, &self.apply_options).await
+    }
+
+    /// Carries out a plan with these options.
+    pub async fn apply_with(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+        apply(&self.client, plan, options).await
     }
 
     /// Observes, plans and applies.
     pub async fn reconcile(&self, remembered: Option<&LoadBalancerId>) -> Result<Reconciled, BindingError> {
-        let observed = self.observe(remembered).await?;
+        let observed = self.observe_with(remembered, &self.observe_options).await?;
         let plan = self.plan(&observed)?;
         let report = self.apply(&plan).await.map_err(|e| e.source)?;
         Ok(Reconciled { observe_reads: observed.reads, plan, report })

@@ -15,10 +15,7 @@ use crate::{
     ListenerSpec, LoadBalancerId, ProtocolConfig, ServerCertificateId, Tag, TcpConfig, UdpConfig, VSwitchId,
 };
 
-/// A load balancer's performance-guaranteed specification (`slb.s1.small`...): the
-/// crate's [`LoadBalancerSpec`](crate::LoadBalancerSpec) enum, renamed here so it does not
-/// clash with the binding's spec.
-pub type InstanceSpec = crate::LoadBalancerSpec;
+pub use crate::InstanceSpec;
 
 /// Characters of a backend's own description that fit after the marker.
 pub const MAX_BACKEND_DESCRIPTION: usize = 80 - MARKER_PREFIX.len() - 16 - 1;
@@ -29,7 +26,7 @@ pub const MAX_BACKEND_DESCRIPTION: usize = 80 - MARKER_PREFIX.len() - 16 - 1;
 ///
 /// ```
 /// use ack_net_slb::binding::{LoadBalancerAttributes, LoadBalancerSpec, Owner, PortSpec};
-/// use ack_net_slb::{Backend, LoadBalancerSpec as InstanceSpec};
+/// use ack_net_slb::{Backend, InstanceSpec};
 ///
 /// let pods: Vec<Backend> = (1..=3u8)
 ///     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))

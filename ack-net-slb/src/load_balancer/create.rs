@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use crate::common::{add_tags, check_range, on_off, opt_parsed, validate_tags, validate_text, with_client_token};
 use crate::types::{
-    AddressIpVersion, AddressType, InstanceChargeType, InternetChargeType, LoadBalancerSpec,
-    ModificationProtectionStatus, NetworkType,
+    AddressIpVersion, AddressType, InstanceChargeType, InstanceSpec, InternetChargeType, ModificationProtectionStatus,
+    NetworkType,
 };
 use crate::{Error, LoadBalancerId, SlbClient, Tag, VSwitchId, VpcId};
 
@@ -16,13 +16,13 @@ use crate::{Error, LoadBalancerId, SlbClient, Tag, VSwitchId, VpcId};
 ///
 /// ```no_run
 /// # async fn demo(slb: ack_net_slb::SlbClient, vsw: ack_net_slb::VSwitchId) -> Result<(), ack_net_slb::Error> {
-/// use ack_net_slb::{AddressType, LoadBalancerSpec, Tag, WaitPolicy};
+/// use ack_net_slb::{AddressType, InstanceSpec, Tag, WaitPolicy};
 /// let created = slb
 ///     .load_balancers()
 ///     .create()
 ///     .address_type(AddressType::Intranet)
 ///     .vswitch_id(vsw)
-///     .spec(LoadBalancerSpec::S1Small)
+///     .spec(InstanceSpec::S1Small)
 ///     .name("svc-web")
 ///     .delete_protection(true)
 ///     .tag(Tag::new("kubernetes.do.not.delete", "svc-web"))
@@ -41,7 +41,7 @@ pub struct CreateLoadBalancer {
     vpc_id: Option<VpcId>,
     vswitch_id: Option<VSwitchId>,
     address: Option<IpAddr>,
-    spec: Option<LoadBalancerSpec>,
+    spec: Option<InstanceSpec>,
     pay_by_clcu: bool,
     name: Option<String>,
     internet_charge_type: Option<InternetChargeType>,
@@ -133,7 +133,7 @@ impl CreateLoadBalancer {
     }
 
     /// `LoadBalancerSpec` with `InstanceChargeType=PayBySpec`.
-    pub fn spec(mut self, spec: LoadBalancerSpec) -> Self {
+    pub fn spec(mut self, spec: InstanceSpec) -> Self {
         self.spec = Some(spec);
         self
     }
@@ -310,7 +310,7 @@ mod tests {
         assert!(lbs.create().address_type(AddressType::Intranet).to_request().is_err(), "intranet needs a VSwitch");
         let vsw: VSwitchId = "vsw-bp1a".parse().unwrap();
         assert!(lbs.create().vswitch_id(vsw.clone()).to_request().is_err(), "VSwitch only for intranet");
-        assert!(lbs.create().spec(LoadBalancerSpec::S1Small).pay_by_clcu().to_request().is_err());
+        assert!(lbs.create().spec(InstanceSpec::S1Small).pay_by_clcu().to_request().is_err());
         assert!(lbs.create().bandwidth(0).to_request().is_err());
         assert!(lbs.create().name("x".repeat(81)).to_request().is_err());
         assert!(lbs.create().master_zone_id("cn-beijing-a".parse().unwrap()).to_request().is_err());

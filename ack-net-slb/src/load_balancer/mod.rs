@@ -7,6 +7,7 @@ mod describe;
 pub use create::{CreateLoadBalancer, CreateLoadBalancerResponse};
 pub use describe::{DescribeLoadBalancers, LoadBalancerPage};
 
+use ack_net_core::Removed;
 use std::net::IpAddr;
 
 use ack_net_core::{Product, RpcRequest, ZoneId};
@@ -16,7 +17,7 @@ use crate::common::{
     check_range, deleted, on_off, on_off_bool, opt_parsed, opt_string, validate_text, wire_tags, wrapped, Call,
 };
 use crate::types::{
-    AddressIpVersion, AddressType, InstanceChargeType, InternetChargeType, ListenerProtocol, LoadBalancerSpec,
+    AddressIpVersion, AddressType, InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol,
     LoadBalancerStatus, ModificationProtectionStatus, NetworkType,
 };
 use crate::wait::{wait_for, Look};
@@ -60,7 +61,7 @@ pub struct LoadBalancer {
     pub vswitch_id: Option<VSwitchId>,
     /// `LoadBalancerSpec`; `None` for pay-by-CLCU and shared instances.
     #[serde(rename = "LoadBalancerSpec", default, deserialize_with = "opt_parsed")]
-    pub spec: Option<LoadBalancerSpec>,
+    pub spec: Option<InstanceSpec>,
     /// `InstanceChargeType`.
     #[serde(rename = "InstanceChargeType", default, deserialize_with = "opt_parsed")]
     pub instance_charge_type: Option<InstanceChargeType>,
@@ -145,9 +146,10 @@ impl LoadBalancers {
             .await
     }
 
-    /// DeleteLoadBalancer (its listeners, groups and rules go with it): `true` when this call
-    /// deleted it, `false` when it was already gone. Refused while delete protection is on.
-    pub async fn delete(&self, id: &LoadBalancerId) -> Result<bool, Error> {
+    /// DeleteLoadBalancer (its listeners, groups and rules go with it): [`Removed::Now`] when
+    /// this call deleted it, [`Removed::Already`] when it was already gone. Refused while
+    /// delete protection is on.
+    pub async fn delete(&self, id: &LoadBalancerId) -> Result<Removed, Error> {
         let req = RpcRequest::write(Product::Slb, "DeleteLoadBalancer").param("LoadBalancerId", id);
         deleted(self.client.call_unit(req).await, LB_GONE)
     }
@@ -232,7 +234,7 @@ impl LoadBalancers {
     }
 
     /// ModifyLoadBalancerInstanceSpec: another spec for a pay-by-spec instance.
-    pub fn modify_instance_spec(&self, id: &LoadBalancerId, spec: LoadBalancerSpec) -> Call {
+    pub fn modify_instance_spec(&self, id: &LoadBalancerId, spec: InstanceSpec) -> Call {
         let req = if spec.is_known() {
             Ok(RpcRequest::write(Product::Slb, "ModifyLoadBalancerInstanceSpec")
                 .param("LoadBalancerId", id)
@@ -270,7 +272,7 @@ mod tests {
         assert!(lbs.set_name(&id, &"n".repeat(81)).to_request().is_err());
         assert!(lbs.set_status(&id, LoadBalancerStatus::Locked).to_request().is_err());
         assert!(lbs.modify_internet_spec(&id, None, None).to_request().is_err());
-        assert!(lbs.modify_instance_spec(&id, LoadBalancerSpec::Unknown("big".into())).to_request().is_err());
+        assert!(lbs.modify_instance_spec(&id, InstanceSpec::Unknown("big".into())).to_request().is_err());
         let p = params(&lbs.set_delete_protection(&id, true).to_request().unwrap());
         assert_eq!(p.get("DeleteProtection").map(String::as_str), Some("on"));
     }
@@ -285,7 +287,7 @@ mod tests {
             "ListenerPortsAndProtocol":{"ListenerPortAndProtocol":[{"ListenerPort":80,"ListenerProtocol":"tcp"}]}}"#;
         let lb: LoadBalancer = serde_json::from_str(json).unwrap();
         assert!(lb.delete_protection);
-        assert_eq!(lb.spec, Some(LoadBalancerSpec::S1Small));
+        assert_eq!(lb.spec, Some(InstanceSpec::S1Small));
         assert_eq!(lb.slave_zone_id, None);
         assert_eq!(lb.listeners[0].protocol, ListenerProtocol::Tcp);
         assert_eq!(lb.tags, vec![Tag::new("k", "v")]);

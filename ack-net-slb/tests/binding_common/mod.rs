@@ -11,7 +11,7 @@ use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Observed, Owner, Plan, PlanOptions,
     ServiceBinding,
 };
-use ack_net_slb::{Backend, LoadBalancerId, LoadBalancerSpec as InstanceSpec, SlbClient, VSwitchId};
+use ack_net_slb::{Backend, InstanceSpec, LoadBalancerId, SlbClient, VSwitchId};
 
 /// A mock cloud, a client pointed at it, and ECS instances to use as backends.
 pub struct Env {
@@ -97,9 +97,11 @@ impl Env {
 
     /// The binding of `spec` with no draining and the mock's quota.
     pub fn binding(&self, spec: LoadBalancerSpec) -> ServiceBinding {
-        ServiceBinding::new(self.slb.clone(), spec)
+        ServiceBinding::builder(spec)
+            .slb(self.slb.clone())
+            .plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
+            .build()
             .expect("valid spec")
-            .with_plan_options(PlanOptions::default().with_drain(DrainPolicy::none()))
     }
 
     /// Observes fully and plans.

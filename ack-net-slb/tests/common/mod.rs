@@ -7,9 +7,7 @@ use std::time::Duration;
 use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
-use ack_net_slb::{
-    AddressType, LoadBalancerId, LoadBalancerSpec, ServerCertificateId, SlbClient, VSwitchId, WaitPolicy,
-};
+use ack_net_slb::{AddressType, InstanceSpec, LoadBalancerId, ServerCertificateId, SlbClient, VSwitchId, WaitPolicy};
 
 /// A mock cloud and a client pointed at it.
 pub struct Env {
@@ -87,7 +85,7 @@ pub async fn internet_lb(slb: &SlbClient) -> LoadBalancerId {
     slb.load_balancers()
         .create()
         .address_type(AddressType::Internet)
-        .spec(LoadBalancerSpec::S2Small)
+        .spec(InstanceSpec::S2Small)
         .send()
         .await
         .expect("load balancer")

@@ -43,6 +43,14 @@ pub async fn env_with(builder: ack_net_mock::MockCloudBuilder, retry: RetryPolic
     Env { mock, client: VpcClient::new(rpc), stats }
 }
 
+/// A typed id (or zone) from its text; ids are checked when made.
+pub fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("a valid id")
+}
+
 /// A waiter policy for tests: 5 s, looking every 10-50 ms.
 pub fn quick_wait() -> WaitPolicy {
     WaitPolicy::new(Duration::from_secs(5)).with_backoff(Duration::from_millis(10), Duration::from_millis(50))

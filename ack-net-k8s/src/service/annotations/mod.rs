@@ -239,7 +239,7 @@ pub struct LoadBalancerAnnotations {
     /// `ip`.
     pub ip: Option<IpAddr>,
     /// `spec`.
-    pub spec: Option<ack_net_slb::LoadBalancerSpec>,
+    pub spec: Option<ack_net_slb::InstanceSpec>,
     /// `instance-charge-type`.
     pub instance_charge_type: Option<InstanceChargeType>,
     /// `charge-type`.

@@ -43,7 +43,7 @@ pub(super) fn load_balancer(r: &Reader<'_>) -> Result<LoadBalancerAnnotations, E
         vswitch_id: opt(r, "vswitch-id", Value::id)?,
         ip: opt(r, "ip", |v| v.value.parse().map_err(|_| v.invalid("expected an IP address")))?,
         spec: opt(r, "spec", |v| {
-            use ack_net_slb::LoadBalancerSpec as S;
+            use ack_net_slb::InstanceSpec as S;
             v.known(S::from_wire, S::is_known, &one_of(S::KNOWN))
         })?,
         instance_charge_type: opt(r, "instance-charge-type", |v| {

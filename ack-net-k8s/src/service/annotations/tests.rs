@@ -27,7 +27,7 @@ const fn case(suffix: &'static str, good: &'static str, check: Check, bad: &'sta
 }
 
 fn cases() -> Vec<Case> {
-    use ack_net_slb::LoadBalancerSpec as S;
+    use ack_net_slb::InstanceSpec as S;
     vec![
         case(
             "address-type",

@@ -273,9 +273,11 @@ impl ServiceReconciler {
             (None, _) => Default::default(),
         };
         let translated = translate(&service, &nodes, &slices, &enis, &self.cfg)?;
-        let binding = ServiceBinding::new(self.slb.clone(), translated.spec.clone())
-            .map_err(Error::Spec)?
-            .with_plan_options(self.plan_options.clone());
+        let binding = ServiceBinding::builder(translated.spec.clone())
+            .slb(self.slb.clone())
+            .plan_options(self.plan_options.clone())
+            .build()
+            .map_err(Error::Spec)?;
         let now = tokio::time::Instant::now();
         let (remembered, full) = self.with_state(key, |s| {
             let stale = s.last_full.is_none_or(|t| now.duration_since(t) >= self.full_every);
@@ -344,9 +346,11 @@ impl ServiceReconciler {
     async fn cleanup(&self, service: &Service, key: &str) -> Result<(), Error> {
         let spec = k8s::deletion_spec(service, &self.cfg)?;
         let preserve = spec.preserve_on_delete;
-        let binding = ServiceBinding::new(self.slb.clone(), spec)
-            .map_err(Error::Spec)?
-            .with_plan_options(self.plan_options.clone());
+        let binding = ServiceBinding::builder(spec)
+            .slb(self.slb.clone())
+            .plan_options(self.plan_options.clone())
+            .build()
+            .map_err(Error::Spec)?;
         let remembered = self.with_state(key, |s| s.load_balancer_id.clone());
         let done = binding.delete(remembered.as_ref()).await.map_err(Error::LoadBalancer)?;
         if !done.plan.is_empty() {
