@@ -168,7 +168,7 @@ mod tests {
             wanted.insert(pods, node.id.clone());
         }
         n.unreachable(&n.nodes[0], "172.20.2.1".parse().unwrap()).await;
-        let converger = PodRouteConverger::new(n.vpc.clone(), &n.route_table).unwrap().cluster_cidr(cluster);
+        let converger = PodRouteConverger::new(n.vpc.clone(), &n.route_table).cluster_cidr(cluster);
         let report = converger.converge(&wanted).await.expect("converge");
         assert!(report.is_converged(), "{report:?}");
         for (i, from) in n.nodes.iter().enumerate() {
@@ -245,7 +245,7 @@ mod tests {
         let other = Net::on(mock).await;
         let dump = other.mock.dump();
         let errors = dump["fabric"]["errors"].as_object().expect("errors").clone();
-        assert!(errors.get(&other.vpc_id).and_then(|e| e.as_str()).is_some_and(|e| e.contains("nft")), "{errors:?}");
+        assert!(errors.get(other.vpc_id.as_str()).and_then(|e| e.as_str()).is_some_and(|e| e.contains("nft")), "{errors:?}");
         assert_eq!(errors.len(), 1, "only the VPC's rules failed: {errors:?}");
         other.reaches(&other.nodes[0], other.nodes[2].ip).await;
         drop(n);

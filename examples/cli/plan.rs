@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(json["applied"]["load_balancer_id"].as_str(), Some(id.as_str()));
         assert_eq!(json["applied"]["writes"].as_u64(), Some(first as u64));
         let binding = &applied.planned.binding;
-        assert!(binding.plan(&binding.observe(Some(&id)).await.unwrap()).unwrap().is_empty(), "converged");
+        assert!(binding.plan(&binding.observe_remembered(&id).await.unwrap()).unwrap().is_empty(), "converged");
 
         // Delete finds it by its tags (the VSwitch given, so nothing is seeded again).
         let seeded = applied.planned.translated.spec.attributes().and_then(|a| a.vswitch_id.clone());

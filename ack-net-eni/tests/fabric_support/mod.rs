@@ -13,7 +13,7 @@ use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_eni::{EcsClient, SecurityGroupId, WaitPolicy};
 use ack_net_mock::fabric::{FabricConfig, Link, Netns};
 use ack_net_mock::{InstanceSeed, MockCloud};
-use ack_net_vpc::VpcClient;
+use ack_net_vpc::{RouteTableId, VpcClient, VpcId};
 
 /// A test: its name and its body over a fresh world.
 pub type Test = (&'static str, fn(Net) -> Pin<Box<dyn Future<Output = ()> + Send>>);
@@ -87,8 +87,8 @@ pub struct Net {
     pub mock: MockCloud,
     pub vpc: VpcClient,
     pub ecs: EcsClient,
-    pub vpc_id: String,
-    pub route_table: String,
+    pub vpc_id: VpcId,
+    pub route_table: RouteTableId,
     /// zone h: 10.1.1.0/24; zone i: 10.1.2.0/24.
     pub vswitches: Vec<String>,
     /// The instances' (basic) group.
@@ -124,11 +124,11 @@ impl Net {
             .expect("a client");
         let (vpc, ecs) = (VpcClient::new(rpc.clone()), EcsClient::new(rpc));
         let created = vpc.vpcs().create().cidr_block("10.1.0.0/16").send().await.expect("CreateVpc");
-        let vpc_id = created.vpc_id.to_string();
-        let route_table = created.route_table_id.expect("a route table").to_string();
+        let vpc_id = created.vpc_id.clone();
+        let route_table = created.route_table_id.expect("a route table");
         let mut vswitches = Vec::new();
         for (zone, cidr) in [("cn-hangzhou-h", "10.1.1.0/24"), ("cn-hangzhou-i", "10.1.2.0/24")] {
-            let v = vpc.vswitches().create(&vpc_id, zone, cidr).send().await.expect("CreateVSwitch");
+            let v = vpc.vswitches().create(&vpc_id, &zone.parse().expect("a zone"), cidr).send().await.expect("CreateVSwitch");
             vswitches.push(v.vswitch_id.to_string());
         }
         let sg = ecs.security_groups().create(&vpc_id).name("nodes").send().await.expect("CreateSecurityGroup");
@@ -213,7 +213,7 @@ impl Net {
         let rules = self
             .mock
             .fabric()
-            .and_then(|f| f.router(&self.vpc_id))
+            .and_then(|f| f.router(self.vpc_id.as_str()))
             .and_then(|r| r.output(Command::new("nft").args(["list", "ruleset"])).ok())
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
