@@ -302,7 +302,7 @@ impl fmt::Display for Kind {
 /// field's doc comment, `client_token` for idempotent writes, and `to_request` and `send`;
 /// listings (`pages: numbered(MAX), items_field: Item, total_field;` or
 /// `pages: token, items_field: Item, next_token_field;`) also get `into_stream` and `into_pages`,
-/// and numbered ones `page_number` and `page_size`.
+/// numbered ones `page_number` and `page_size`, token ones `next_token`.
 ///
 /// The kind is `read`, `idempotent_write` or `write`. `-> Out as Wire => map` decodes the
 /// answer as `Wire` and returns `map(wire)` (a new resource's id, say); `-> Out` returns the
@@ -463,6 +463,12 @@ macro_rules! operation {
         $crate::operation!(@streams numbered_pages, NumberedPages, $error);
     };
     (@pages_methods token, $error:ty) => {
+        /// `NextToken`: the page after the one that returned it (an empty token means the first).
+        pub fn next_token(mut self, token: impl ::std::convert::Into<::std::string::String>) -> Self {
+            self.paging.next_token = Some(token.into()).filter(|t| !t.is_empty());
+            self
+        }
+
         $crate::operation!(@streams token_pages, TokenPages, $error);
     };
     (@streams $pages:ident, $trait:ident, $error:ty) => {

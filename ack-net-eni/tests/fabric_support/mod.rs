@@ -128,7 +128,12 @@ impl Net {
         let route_table = created.route_table_id.expect("a route table");
         let mut vswitches = Vec::new();
         for (zone, cidr) in [("cn-hangzhou-h", "10.1.1.0/24"), ("cn-hangzhou-i", "10.1.2.0/24")] {
-            let v = vpc.vswitches().create(&vpc_id, &zone.parse().expect("a zone"), cidr).send().await.expect("CreateVSwitch");
+            let v = vpc
+                .vswitches()
+                .create(&vpc_id, &zone.parse().expect("a zone"), cidr)
+                .send()
+                .await
+                .expect("CreateVSwitch");
             vswitches.push(v.vswitch_id.to_string());
         }
         let sg = ecs.security_groups().create(&vpc_id).name("nodes").send().await.expect("CreateSecurityGroup");
