@@ -147,7 +147,8 @@ pub struct Ack {
 pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     /// The product whose API has the action.
     const PRODUCT: Product;
-    /// The action's name.
+    /// The action's name (the name of every call unless [`action`](Self::action) says
+    /// otherwise).
     const ACTION: &'static str;
     /// How it may be retried.
     const KIND: Kind;
@@ -160,6 +161,11 @@ pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     /// The error of the crate declaring the operation.
     type Error: From<Error> + Send + 'static;
 
+    /// The action this request calls: [`ACTION`](Self::ACTION), or, for an operation whose
+    /// action depends on its input (an ingress or egress rule), the one the input names.
+    fn action(&self) -> &'static str {
+        Self::ACTION
+    }
     /// The client that sends it.
     fn rpc(&self) -> &RpcClient;
     /// The output of a response.
@@ -205,11 +211,12 @@ pub fn to_request<O: Operation>(op: &O) -> Result<RpcRequest, O::Error> {
     }
     op.check()?;
     let mut params = Params::new();
-    wire::write(op, &mut params).map_err(|e| Error::invalid_input(O::ACTION, e.to_string()))?;
+    let action = op.action();
+    wire::write(op, &mut params).map_err(|e| Error::invalid_input(action, e.to_string()))?;
     let req = match O::KIND {
-        Kind::Read => RpcRequest::read(O::PRODUCT, O::ACTION),
-        Kind::IdempotentWrite => RpcRequest::idempotent_write(O::PRODUCT, O::ACTION),
-        Kind::Write => RpcRequest::write(O::PRODUCT, O::ACTION),
+        Kind::Read => RpcRequest::read(O::PRODUCT, action),
+        Kind::IdempotentWrite => RpcRequest::idempotent_write(O::PRODUCT, action),
+        Kind::Write => RpcRequest::write(O::PRODUCT, action),
     };
     Ok(with_client_token(req.params(params), op.client_token())?)
 }
@@ -311,7 +318,8 @@ impl fmt::Display for Kind {
 /// `impl Into<T>`: text, and ids owned or borrowed) or, for a list, `names: Vec<T> = "Wire" => extend(T),
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
 /// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
-/// before sending. See the [module](mod@crate::operation) for an example.
+/// before sending; `action: f;` a `fn(&Self) -> &'static str` for an operation whose action depends on its
+/// input (the literal action is then its name in general). See the [module](mod@crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (
@@ -323,6 +331,7 @@ macro_rules! operation {
             $( $(#[doc = $odoc:literal])* $ofield:ident: $oty:ty = $owire:literal => $how:ident($sty:ty) $(, push $one:ident)?; )*
         }
         $(check: $check:expr;)?
+        $(action: $action_of:expr;)?
         $(pages: $paging:ident $(($max:expr))?, $items:ident: $item:ty, $progress:ident;)?
     ) => {
         $(#[$meta])*
@@ -377,6 +386,9 @@ macro_rules! operation {
             type Output = $output;
             type Error = $error;
 
+            fn action(&self) -> &'static str {
+                $crate::operation!(@action self, $action $(, $action_of)?)
+            }
             fn rpc(&self) -> &$crate::RpcClient {
                 &self.rpc
             }
@@ -431,6 +443,9 @@ macro_rules! operation {
     (@response $output:ty, $response:ty) => { $response };
     (@output $response:ident) => { $response };
     (@output $response:ident, $map:expr) => { ($map)($response) };
+
+    (@action $op:ident, $action:literal) => { $action };
+    (@action $op:ident, $action:literal, $of:expr) => { ($of)($op) };
 
     (@kind read) => { $crate::operation::Kind::Read };
     (@kind idempotent_write) => { $crate::operation::Kind::IdempotentWrite };
