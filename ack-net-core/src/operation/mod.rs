@@ -319,7 +319,8 @@ impl fmt::Display for Kind {
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
 /// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
 /// before sending; `action: f;` a `fn(&Self) -> &'static str` for an operation whose action depends on its
-/// input (the literal action is then its name in general). See the [module](mod@crate::operation) for an example.
+/// input (the literal action is then its name in general); `send: by_hand;` leaves `send` to a hand-written
+/// method (one that sends more than once, with [`send`](crate::operation::send)). See the [module](mod@crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (
@@ -332,6 +333,7 @@ macro_rules! operation {
         }
         $(check: $check:expr;)?
         $(action: $action_of:expr;)?
+        $(send: $send_by:ident;)?
         $(pages: $paging:ident $(($max:expr))?, $items:ident: $item:ty, $progress:ident;)?
     ) => {
         $(#[$meta])*
@@ -369,10 +371,7 @@ macro_rules! operation {
                 $crate::operation::to_request(self)
             }
 
-            /// Sends the request.
-            pub async fn send(self) -> ::std::result::Result<$output, $error> {
-                $crate::operation::send(&self).await
-            }
+            $crate::operation!(@send $output, $error $(, $send_by)?);
 
             $( $crate::operation!(@pages_methods $paging, $error); )?
         }
@@ -443,6 +442,14 @@ macro_rules! operation {
     (@response $output:ty, $response:ty) => { $response };
     (@output $response:ident) => { $response };
     (@output $response:ident, $map:expr) => { ($map)($response) };
+
+    (@send $output:ty, $error:ty) => {
+        /// Sends the request.
+        pub async fn send(self) -> ::std::result::Result<$output, $error> {
+            $crate::operation::send(&self).await
+        }
+    };
+    (@send $output:ty, $error:ty, by_hand) => {};
 
     (@action $op:ident, $action:literal) => { $action };
     (@action $op:ident, $action:literal, $of:expr) => { ($of)($op) };
