@@ -136,7 +136,7 @@ pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxE
     let ecs = EcsClient::new(cloud.rpc.clone());
     let security_group = ecs.security_groups().create(&vpc.vpc_id).name(name).send().await?;
     ecs.security_groups()
-        .converger(security_group.as_str(), "ack-net:examples")
+        .converger(&security_group, "ack-net:examples")
         .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))
         .apply()
         .await?;

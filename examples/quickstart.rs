@@ -38,7 +38,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let vswitches = &net.vswitches;
     let ecs = EcsClient::new(cloud.rpc.clone());
-    let limits = ecs.instance_types().limits(INSTANCE_TYPE).await?;
+    let limits = ecs.instance_types().limits(&INSTANCE_TYPE.parse()?).await?;
     println!("          {node_id} holds up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
     // 3. A warm pool of pod addresses on the node.

@@ -24,7 +24,7 @@ async fn main() -> Result<(), BoxError> {
     // A rule somebody else made: the converger must never touch it.
     let foreign = SecurityGroupRule::ingress(IpProtocol::Tcp, PortRange::single(22), Peer::cidr("192.168.0.0/16")?)
         .description("ssh from the office");
-    ecs.security_groups().converger(group.as_str(), "office:").rule(foreign).apply().await?;
+    ecs.security_groups().converger(&group, "office:").rule(foreign).apply().await?;
 
     let wanted = vec![
         SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("10.0.0.0/8")?)
@@ -33,7 +33,7 @@ async fn main() -> Result<(), BoxError> {
             .priority(50)
             .description("node ports for load balancers"),
     ];
-    let converger = ecs.security_groups().converger(group.as_str(), OWNER).rules(wanted.clone());
+    let converger = ecs.security_groups().converger(&group, OWNER).rules(wanted.clone());
     let plan = converger.plan().await?;
     println!(
         "plan: authorize {}, revoke {}, foreign rules left alone {}",
@@ -47,7 +47,7 @@ async fn main() -> Result<(), BoxError> {
     }
 
     // Drift: the node-port rule is no longer wanted.
-    let converger = ecs.security_groups().converger(group.as_str(), OWNER).rules(wanted[..1].to_vec());
+    let converger = ecs.security_groups().converger(&group, OWNER).rules(wanted[..1].to_vec());
     let report = converger.apply().await?;
     println!("after dropping the node-port rule: {} call(s), revoked {}", report.calls.len(), report.plan.revoke.len());
     let again = converger.plan().await?;

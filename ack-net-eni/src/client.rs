@@ -24,7 +24,7 @@ use crate::Error;
 ///     .endpoint("http://127.0.0.1:18080")
 ///     .build()?;
 /// let ecs = EcsClient::new(rpc);
-/// let limits = ecs.instance_types().limits("ecs.g7.large").await?;
+/// let limits = ecs.instance_types().limits(&"ecs.g7.large".parse()?).await?;
 /// println!("{} pods per node", limits.max_pods_multi_ip());
 /// # Ok(()) }
 /// ```

@@ -107,6 +107,12 @@ impl TryFrom<String> for InstanceTypeId {
     }
 }
 
+impl From<&InstanceTypeId> for InstanceTypeId {
+    fn from(id: &InstanceTypeId) -> Self {
+        id.clone()
+    }
+}
+
 impl AsRef<str> for InstanceTypeId {
     fn as_ref(&self) -> &str {
         &self.0

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ack_net_core::de;
-use ack_net_core::listing::token_stream;
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::BoxStream;
+use ack_net_core::Product;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -165,13 +163,7 @@ impl InstanceTypes {
     /// DescribeInstanceTypes: one page with [`DescribeInstanceTypes::send`], all with
     /// [`DescribeInstanceTypes::into_stream`].
     pub fn describe(&self) -> DescribeInstanceTypes {
-        DescribeInstanceTypes {
-            client: self.client.clone(),
-            types: Vec::new(),
-            family: None,
-            max_results: None,
-            next_token: None,
-        }
+        DescribeInstanceTypes::new(self.client.rpc())
     }
 
     /// The limits of `instance_type`, from the client's cache or one DescribeInstanceTypes
@@ -181,19 +173,18 @@ impl InstanceTypes {
     ///
     /// ```no_run
     /// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
-    /// let l = ecs.instance_types().limits("ecs.g7.large").await?;
+    /// let l = ecs.instance_types().limits(&"ecs.g7.large".parse()?).await?;
     /// println!("{} ENIs x {} addresses: {} pods", l.adapters, l.ipv4_per_adapter, l.max_pods_multi_ip());
     /// # Ok(()) }
     /// ```
-    pub async fn limits(&self, instance_type: impl AsRef<str>) -> Result<InstanceTypeLimits, Error> {
-        let id = InstanceTypeId::new(instance_type.as_ref())?;
-        let cell = self.client.limits_cache().cell(&id);
+    pub async fn limits(&self, id: &InstanceTypeId) -> Result<InstanceTypeLimits, Error> {
+        let cell = self.client.limits_cache().cell(id);
         let limits = cell
             .get_or_try_init(|| async {
-                let page = self.describe().instance_types([&id]).send().await?;
+                let page = self.describe().instance_type(id).send().await?;
                 page.instance_types
                     .iter()
-                    .find(|t| t.instance_type_id == id)
+                    .find(|t| &t.instance_type_id == id)
                     .map(InstanceTypeLimits::from)
                     .ok_or_else(|| Error::UnknownInstanceType(id.to_string()))
             })
@@ -212,74 +203,34 @@ impl InstanceTypes {
     }
 }
 
-/// A DescribeInstanceTypes request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeInstanceTypes {
-    client: EcsClient,
-    types: Vec<String>,
-    family: Option<String>,
-    max_results: Option<u32>,
-    next_token: Option<String>,
+ack_net_core::operation! {
+    /// A DescribeInstanceTypes request (NextToken paging).
+    pub struct DescribeInstanceTypes: Product::Ecs, "DescribeInstanceTypes", read -> InstanceTypePage, Error;
+    required {}
+    optional {
+        /// Only these types (`InstanceTypes.N`, at most 10).
+        instance_types: Vec<InstanceTypeId> = "InstanceTypes" => extend(InstanceTypeId), push instance_type;
+        /// Only this family (`ecs.g7`).
+        family: Option<String> = "InstanceTypeFamily" => into(String);
+        /// `MaxResults` (1-1600).
+        max_results: Option<u32> = "MaxResults" => set(u32);
+    }
+    check: Self::check_input;
+    pages: token, instance_types: InstanceType, next_token;
 }
 
 impl DescribeInstanceTypes {
-    /// Only these types (`InstanceTypes.N`, at most 10).
-    pub fn instance_types<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, types: I) -> Self {
-        self.types.extend(types.into_iter().map(|s| s.as_ref().to_owned()));
-        self
-    }
-
-    /// Only this family (`ecs.g7`).
-    pub fn family(mut self, family: impl Into<String>) -> Self {
-        self.family = Some(family.into());
-        self
-    }
-
-    /// `MaxResults` (1-1600).
-    pub fn max_results(mut self, n: u32) -> Self {
-        self.max_results = Some(n);
-        self
-    }
-
-    /// `NextToken`.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        if self.types.len() > MAX_TYPES_PER_CALL {
+    fn check_input(&self) -> Result<(), Error> {
+        if self.instance_types.len() > MAX_TYPES_PER_CALL {
             return Err(Error::invalid_input(
                 "InstanceTypes",
                 format!("at most {MAX_TYPES_PER_CALL} types in one call"),
             ));
         }
-        let types = self.types.iter().map(|t| InstanceTypeId::new(t.as_str())).collect::<Result<Vec<_>, _>>()?;
         if let Some(n) = self.max_results {
             validate_page_size("MaxResults", n, 1, MAX_RESULTS)?;
         }
-        Ok(RpcRequest::read(Product::Ecs, "DescribeInstanceTypes")
-            .list_param("InstanceTypes", &types)
-            .opt_param("InstanceTypeFamily", self.family.as_deref())
-            .opt_param("MaxResults", self.max_results)
-            .opt_param("NextToken", self.next_token.as_deref().filter(|t| !t.is_empty())))
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<InstanceTypePage, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
-    }
-
-    /// Every matching instance type, over all pages.
-    pub fn into_stream(mut self) -> BoxStream<'static, Result<InstanceType, Error>> {
-        self.next_token = None;
-        let request = self.to_request();
-        token_stream(self.client.rpc().clone(), request, |page: InstanceTypePage| {
-            (page.instance_types, page.next_token)
-        })
+        Ok(())
     }
 }
 
@@ -323,9 +274,10 @@ mod tests {
     #[test]
     fn requests_are_checked() {
         let t = client().instance_types();
-        assert!(t.describe().instance_types(["ecs.g7.large"]).to_request().is_ok());
-        assert!(t.describe().instance_types(["g7.large"]).to_request().is_err());
-        let many: Vec<String> = (0..11).map(|i| format!("ecs.g7.x{i}")).collect();
+        let g7: InstanceTypeId = "ecs.g7.large".parse().unwrap();
+        assert!(t.describe().instance_type(&g7).to_request().is_ok());
+        assert!("g7.large".parse::<InstanceTypeId>().is_err());
+        let many: Vec<InstanceTypeId> = (0..11).map(|i| format!("ecs.g7.x{i}").parse().unwrap()).collect();
         assert!(t.describe().instance_types(many).to_request().is_err());
         assert!(t.describe().max_results(0).to_request().is_err());
         assert!(t.describe().max_results(1601).to_request().is_err());

@@ -59,7 +59,7 @@
 //! let wait = WaitPolicy::default();
 //!
 //! // How many pod addresses can this node hold?
-//! let limits = ecs.instance_types().limits("ecs.g7.large").await?;
+//! let limits = ecs.instance_types().limits(&"ecs.g7.large".parse()?).await?;
 //! println!("{} pods per node", limits.max_pods_multi_ip());
 //!
 //! // A second ENI with five pod addresses, attached to the node. Re-run after a crash with

@@ -171,7 +171,10 @@ async fn secondary_addresses() {
     assert!(full.is_code("InvalidOperation.Ipv4CountExceeded"));
 
     // An ENI that is gone: unassigning is done.
-    assert_eq!(enis.unassign_private_ips("eni-doesnotexist", [wanted]).send().await.unwrap(), Removed::Already);
+    assert_eq!(
+        enis.unassign_private_ips(&"eni-doesnotexist".parse().unwrap(), [wanted]).send().await.unwrap(),
+        Removed::Already
+    );
 }
 
 #[tokio::test]

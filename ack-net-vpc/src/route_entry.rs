@@ -289,12 +289,6 @@ impl DescribeRouteEntryList {
         self
     }
 
-    /// `NextToken`: the page after the one that returned it (an empty token means the first).
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.paging.next_token = Some(token.into()).filter(|t| !t.is_empty());
-        self
-    }
-
     fn check_input(&self) -> Result<(), Error> {
         if let Some(d) = &self.destination_cidr_block {
             d.check()?;

@@ -147,7 +147,8 @@ pub struct Ack {
 pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     /// The product whose API has the action.
     const PRODUCT: Product;
-    /// The action's name.
+    /// The action's name (the name of every call unless [`action`](Self::action) says
+    /// otherwise).
     const ACTION: &'static str;
     /// How it may be retried.
     const KIND: Kind;
@@ -160,6 +161,11 @@ pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     /// The error of the crate declaring the operation.
     type Error: From<Error> + Send + 'static;
 
+    /// The action this request calls: [`ACTION`](Self::ACTION), or, for an operation whose
+    /// action depends on its input (an ingress or egress rule), the one the input names.
+    fn action(&self) -> &'static str {
+        Self::ACTION
+    }
     /// The client that sends it.
     fn rpc(&self) -> &RpcClient;
     /// The output of a response.
@@ -205,11 +211,12 @@ pub fn to_request<O: Operation>(op: &O) -> Result<RpcRequest, O::Error> {
     }
     op.check()?;
     let mut params = Params::new();
-    wire::write(op, &mut params).map_err(|e| Error::invalid_input(O::ACTION, e.to_string()))?;
+    let action = op.action();
+    wire::write(op, &mut params).map_err(|e| Error::invalid_input(action, e.to_string()))?;
     let req = match O::KIND {
-        Kind::Read => RpcRequest::read(O::PRODUCT, O::ACTION),
-        Kind::IdempotentWrite => RpcRequest::idempotent_write(O::PRODUCT, O::ACTION),
-        Kind::Write => RpcRequest::write(O::PRODUCT, O::ACTION),
+        Kind::Read => RpcRequest::read(O::PRODUCT, action),
+        Kind::IdempotentWrite => RpcRequest::idempotent_write(O::PRODUCT, action),
+        Kind::Write => RpcRequest::write(O::PRODUCT, action),
     };
     Ok(with_client_token(req.params(params), op.client_token())?)
 }
@@ -302,7 +309,7 @@ impl fmt::Display for Kind {
 /// field's doc comment, `client_token` for idempotent writes, and `to_request` and `send`;
 /// listings (`pages: numbered(MAX), items_field: Item, total_field;` or
 /// `pages: token, items_field: Item, next_token_field;`) also get `into_stream` and `into_pages`,
-/// and numbered ones `page_number` and `page_size`.
+/// numbered ones `page_number` and `page_size`, token ones `next_token`.
 ///
 /// The kind is `read`, `idempotent_write` or `write`. `-> Out as Wire => map` decodes the
 /// answer as `Wire` and returns `map(wire)` (a new resource's id, say); `-> Out` returns the
@@ -311,7 +318,9 @@ impl fmt::Display for Kind {
 /// `impl Into<T>`: text, and ids owned or borrowed) or, for a list, `names: Vec<T> = "Wire" => extend(T),
 /// push name;`, or `=> by_hand(T);` for a field that a hand-written setter sets (one setter
 /// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
-/// before sending. See the [module](mod@crate::operation) for an example.
+/// before sending; `action: f;` a `fn(&Self) -> &'static str` for an operation whose action depends on its
+/// input (the literal action is then its name in general); `send: by_hand;` leaves `send` to a hand-written
+/// method (one that sends more than once, with [`send`](crate::operation::send)). See the [module](mod@crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (
@@ -323,6 +332,8 @@ macro_rules! operation {
             $( $(#[doc = $odoc:literal])* $ofield:ident: $oty:ty = $owire:literal => $how:ident($sty:ty) $(, push $one:ident)?; )*
         }
         $(check: $check:expr;)?
+        $(action: $action_of:expr;)?
+        $(send: $send_by:ident;)?
         $(pages: $paging:ident $(($max:expr))?, $items:ident: $item:ty, $progress:ident;)?
     ) => {
         $(#[$meta])*
@@ -360,10 +371,7 @@ macro_rules! operation {
                 $crate::operation::to_request(self)
             }
 
-            /// Sends the request.
-            pub async fn send(self) -> ::std::result::Result<$output, $error> {
-                $crate::operation::send(&self).await
-            }
+            $crate::operation!(@send $output, $error $(, $send_by)?);
 
             $( $crate::operation!(@pages_methods $paging, $error); )?
         }
@@ -377,6 +385,9 @@ macro_rules! operation {
             type Output = $output;
             type Error = $error;
 
+            fn action(&self) -> &'static str {
+                $crate::operation!(@action self, $action $(, $action_of)?)
+            }
             fn rpc(&self) -> &$crate::RpcClient {
                 &self.rpc
             }
@@ -432,6 +443,17 @@ macro_rules! operation {
     (@output $response:ident) => { $response };
     (@output $response:ident, $map:expr) => { ($map)($response) };
 
+    (@send $output:ty, $error:ty) => {
+        /// Sends the request.
+        pub async fn send(self) -> ::std::result::Result<$output, $error> {
+            $crate::operation::send(&self).await
+        }
+    };
+    (@send $output:ty, $error:ty, by_hand) => {};
+
+    (@action $op:ident, $action:literal) => { $action };
+    (@action $op:ident, $action:literal, $of:expr) => { ($of)($op) };
+
     (@kind read) => { $crate::operation::Kind::Read };
     (@kind idempotent_write) => { $crate::operation::Kind::IdempotentWrite };
     (@kind write) => { $crate::operation::Kind::Write };
@@ -463,6 +485,12 @@ macro_rules! operation {
         $crate::operation!(@streams numbered_pages, NumberedPages, $error);
     };
     (@pages_methods token, $error:ty) => {
+        /// `NextToken`: the page after the one that returned it (an empty token means the first).
+        pub fn next_token(mut self, token: impl ::std::convert::Into<::std::string::String>) -> Self {
+            self.paging.next_token = Some(token.into()).filter(|t| !t.is_empty());
+            self
+        }
+
         $crate::operation!(@streams token_pages, TokenPages, $error);
     };
     (@streams $pages:ident, $trait:ident, $error:ty) => {

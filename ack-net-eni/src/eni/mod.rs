@@ -16,7 +16,10 @@ mod create;
 mod describe;
 mod lifecycle;
 
-pub use addresses::{AssignIpv6Addresses, AssignPrivateIpAddresses, UnassignIpv6Addresses, UnassignPrivateIpAddresses};
+pub use addresses::{
+    AssignIpv6Addresses, AssignPrivateIpAddresses, AssignedIpv6Addresses, AssignedPrivateIpAddresses,
+    UnassignIpv6Addresses, UnassignPrivateIpAddresses,
+};
 pub use compound::{DetachAndDelete, INTENT_TAG_KEY};
 pub use create::CreateNetworkInterface;
 pub use describe::{DescribeNetworkInterfaces, NetworkInterfacePage, MAX_RESULTS, MIN_RESULTS};

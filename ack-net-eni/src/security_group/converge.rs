@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use super::rule::{Direction, Permission, RuleKey, SecurityGroupRule};
 use super::rules_api::MAX_RULES_PER_CALL;
 use super::SecurityGroups;
-use crate::{EcsClient, Error};
+use crate::{EcsClient, Error, SecurityGroupId};
 
 impl SecurityGroups {
     /// A converger for `group_id`, owning the rules whose description starts with
@@ -22,7 +22,7 @@ impl SecurityGroups {
     /// use ack_net_eni::{IpProtocol, Peer, PortRange, SecurityGroupRule};
     /// let report = ecs
     ///     .security_groups()
-    ///     .converger("sg-bp67acfmxazb4p", "ack-net:")
+    ///     .converger(&"sg-bp67acfmxazb4p".parse()?, "ack-net:")
     ///     // Pods (10.1.0.0/16) reach the instances, and the instances reach the pods.
     ///     .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("10.1.0.0/16")?).description("pods"))
     ///     .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::group("sg-bp67acfmxazb4p")?))
@@ -31,10 +31,10 @@ impl SecurityGroups {
     /// println!("{} rules added, {} removed in {} calls", report.plan.authorize.len(), report.plan.revoke.len(), report.calls.len());
     /// # Ok(()) }
     /// ```
-    pub fn converger(&self, group_id: impl AsRef<str>, owner_prefix: impl Into<String>) -> RuleConverger {
+    pub fn converger(&self, group_id: &SecurityGroupId, owner_prefix: impl Into<String>) -> RuleConverger {
         RuleConverger {
             client: self.client.clone(),
-            group_id: group_id.as_ref().to_owned(),
+            group_id: group_id.clone(),
             owner_prefix: owner_prefix.into(),
             wanted: Vec::new(),
         }
@@ -168,7 +168,7 @@ pub struct ConvergeReport {
 #[must_use = "a converger does nothing until planned or applied"]
 pub struct RuleConverger {
     client: EcsClient,
-    group_id: String,
+    group_id: SecurityGroupId,
     owner_prefix: String,
     wanted: Vec<SecurityGroupRule>,
 }

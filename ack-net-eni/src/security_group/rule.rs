@@ -320,26 +320,52 @@ impl SecurityGroupRule {
     }
 
     /// Adds the rule as `Permissions.{n}.*`.
-    pub(crate) fn add_params(&self, p: &mut ack_net_core::Params, n: usize) {
-        let k = |f: &str| format!("Permissions.{n}.{f}");
-        p.insert(k("IpProtocol"), self.protocol.as_str());
-        p.insert(k("PortRange"), self.port_range);
+    /// The rule as one `Permissions.N` of an authorize (or, without its description, a
+    /// revoke) call.
+    pub(crate) fn wire(&self, with_description: bool) -> WireRule<'_> {
+        let mut w = WireRule {
+            ip_protocol: self.protocol.as_str(),
+            port_range: self.port_range.to_string(),
+            source_cidr_ip: None,
+            ipv6_source_cidr_ip: None,
+            source_group_id: None,
+            dest_cidr_ip: None,
+            ipv6_dest_cidr_ip: None,
+            dest_group_id: None,
+            policy: self.policy.as_str(),
+            priority: self.priority,
+            nic_type: "intranet",
+            description: Some(self.description.as_str()).filter(|d| with_description && !d.is_empty()),
+        };
         let (v4, v6, group) = match self.direction {
-            Direction::Ingress => ("SourceCidrIp", "Ipv6SourceCidrIp", "SourceGroupId"),
-            Direction::Egress => ("DestCidrIp", "Ipv6DestCidrIp", "DestGroupId"),
+            Direction::Ingress => (&mut w.source_cidr_ip, &mut w.ipv6_source_cidr_ip, &mut w.source_group_id),
+            Direction::Egress => (&mut w.dest_cidr_ip, &mut w.ipv6_dest_cidr_ip, &mut w.dest_group_id),
         };
         match &self.peer {
-            Peer::Cidr(IpNet::V4(n4)) => p.insert(k(v4), n4),
-            Peer::Cidr(IpNet::V6(n6)) => p.insert(k(v6), n6),
-            Peer::Group(g) => p.insert(k(group), g),
-        };
-        p.insert(k("Policy"), self.policy.as_str());
-        p.insert(k("Priority"), self.priority);
-        p.insert(k("NicType"), "intranet");
-        if !self.description.is_empty() {
-            p.insert(k("Description"), &self.description);
+            Peer::Cidr(IpNet::V4(n4)) => *v4 = Some(n4.to_string()),
+            Peer::Cidr(IpNet::V6(n6)) => *v6 = Some(n6.to_string()),
+            Peer::Group(g) => *group = Some(g.to_string()),
         }
+        w
     }
+}
+
+/// One rule's parameters in an authorize or revoke call.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct WireRule<'a> {
+    ip_protocol: &'static str,
+    port_range: String,
+    source_cidr_ip: Option<String>,
+    ipv6_source_cidr_ip: Option<String>,
+    source_group_id: Option<String>,
+    dest_cidr_ip: Option<String>,
+    ipv6_dest_cidr_ip: Option<String>,
+    dest_group_id: Option<String>,
+    policy: &'static str,
+    priority: u8,
+    nic_type: &'static str,
+    description: Option<&'a str>,
 }
 
 /// A rule as DescribeSecurityGroupAttribute answers it (`Permissions.Permission[]`).
@@ -494,8 +520,9 @@ mod tests {
                 5
             )
         );
-        let mut params = ack_net_core::Params::new();
-        r.add_params(&mut params, 1);
+        let sg = "sg-1".parse().unwrap();
+        let req = crate::client::test_support::client().security_groups().authorize(&sg).rule(r).to_request().unwrap();
+        let params = req.get_params();
         assert_eq!(params.get("Permissions.1.SourceCidrIp"), Some("10.0.0.0/8"));
         assert_eq!(params.get("Permissions.1.Priority"), Some("5"));
         assert_eq!(params.get("Permissions.1.Policy"), Some("accept"));
