@@ -245,7 +245,10 @@ mod tests {
         let other = Net::on(mock).await;
         let dump = other.mock.dump();
         let errors = dump["fabric"]["errors"].as_object().expect("errors").clone();
-        assert!(errors.get(other.vpc_id.as_str()).and_then(|e| e.as_str()).is_some_and(|e| e.contains("nft")), "{errors:?}");
+        assert!(
+            errors.get(other.vpc_id.as_str()).and_then(|e| e.as_str()).is_some_and(|e| e.contains("nft")),
+            "{errors:?}"
+        );
         assert_eq!(errors.len(), 1, "only the VPC's rules failed: {errors:?}");
         other.reaches(&other.nodes[0], other.nodes[2].ip).await;
         drop(n);

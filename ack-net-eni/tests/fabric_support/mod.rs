@@ -128,7 +128,12 @@ impl Net {
         let route_table = created.route_table_id.expect("a route table");
         let mut vswitches = Vec::new();
         for (zone, cidr) in [("cn-hangzhou-h", "10.1.1.0/24"), ("cn-hangzhou-i", "10.1.2.0/24")] {
-            let v = vpc.vswitches().create(&vpc_id, &zone.parse().expect("a zone"), cidr).send().await.expect("CreateVSwitch");
+            let v = vpc
+                .vswitches()
+                .create(&vpc_id, &zone.parse().expect("a zone"), cidr)
+                .send()
+                .await
+                .expect("CreateVSwitch");
             vswitches.push(v.vswitch_id.to_string());
         }
         let sg = ecs.security_groups().create(&vpc_id).name("nodes").send().await.expect("CreateSecurityGroup");
@@ -233,40 +238,7 @@ impl Net {
 
     /// Listens on `port` in `at`, connects from `from`; answers whether a byte made the trip.
     fn tcp(&self, from: &Node, at: &Node, port: u16) -> bool {
-        let listener = self
-            .node(at)
-            .run(|| TcpListener::bind(("0.0.0.0", port)))
-            .expect("a thread in the node")
-            .expect("listening");
-        listener.set_nonblocking(false).expect("blocking");
-        let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().ok()?;
-            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).ok()?;
-            s.write_all(&b).ok()
-        });
-        let addr = SocketAddr::from((at.ip, port));
-        let ok = self
-            .node(from)
-            .run(|| -> std::io::Result<bool> {
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-                s.set_read_timeout(Some(Duration::from_secs(1)))?;
-                s.write_all(b"x")?;
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b)?;
-                Ok(b == *b"x")
-            })
-            .expect("a thread in the node")
-            .unwrap_or(false);
-        if !ok {
-            // Unblock the accept so the listener thread ends.
-            let _ = self
-                .node(at)
-                .run(|| TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)));
-        }
-        let _ = server.join();
-        ok
+        tcp_probe(&self.node(from), &self.node(at), at.ip, port)
     }
 
     /// A TCP connection from `from` to `at:port` carries data, within ten tries.
@@ -285,4 +257,42 @@ impl Net {
         self.settle().await;
         assert!(!self.tcp(from, at, port), "{} connected to {}:{port}", from.ip, at.ip);
     }
+}
+
+/// Listens on `port` in the namespace `at`, connects to `ip:port` from the namespace `from`;
+/// answers whether a byte made the round trip. Bounded: a one-second connect and read, and the
+/// listener gives up after three seconds.
+pub fn tcp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    let listener =
+        at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let server = std::thread::spawn(move || {
+        for _ in 0..30 {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                    let mut b = [0u8; 1];
+                    s.read_exact(&mut b).ok()?;
+                    return s.write_all(&b).ok();
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        None
+    });
+    let addr = SocketAddr::from((ip, port));
+    let ok = from
+        .run(|| -> std::io::Result<bool> {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+            s.set_read_timeout(Some(Duration::from_secs(1)))?;
+            s.write_all(b"x")?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b)?;
+            Ok(b == *b"x")
+        })
+        .expect("a thread in the namespace")
+        .unwrap_or(false);
+    let _ = server.join();
+    ok
 }
