@@ -34,38 +34,13 @@ fn main() -> std::process::ExitCode {
 mod tests {
     use std::net::Ipv4Addr;
     use std::process::Command;
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
     use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
     use ack_net_eni::pod_network::PodNetwork;
-    use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
     use ack_net_mock::fabric::Netns;
 
     use crate::fabric_support::*;
-
-    /// A pool on the first node, in its VSwitch and the nodes' group.
-    async fn pool(n: &Net) -> IpPool {
-        let a = &n.nodes[0];
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&n.mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
-        let config = PoolConfig::new(
-            PoolOwner { cluster_id: "c-datapath".into(), pool_id: "node-a".into() },
-            a.id.parse().expect("an instance id"),
-            "ecs.g7.large".parse().expect("a type"),
-        )
-        .vswitch(a.vswitch.parse().expect("a VSwitch id"))
-        .security_group(n.sg.clone())
-        .wait_policy(waits());
-        IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
-    }
 
     /// The node's links (names), IPv4 routes of every table, IPv4 rules and permanent
     /// neighbours, as `ip` prints them.
@@ -123,7 +98,7 @@ mod tests {
     }
 
     pub async fn pods(n: Net) {
-        let pool = pool(&n).await;
+        let pool = n.pool(&n.nodes[0], "node-a").await;
         let nets = [
             PodNetwork::setup(&pool, "default/web-0").await.expect("an address for web-0"),
             PodNetwork::setup(&pool, "default/web-1").await.expect("an address for web-1"),
@@ -175,7 +150,7 @@ mod tests {
     }
 
     pub async fn bad_input(n: Net) {
-        let pool = pool(&n).await;
+        let pool = n.pool(&n.nodes[0], "node-a").await;
         let net = PodNetwork::setup(&pool, "default/bad").await.expect("an address");
         n.settle().await;
         let node = n.node(&n.nodes[0]);

@@ -188,6 +188,29 @@ impl Net {
         assert_eq!(self.mock.dump()["fabric"]["errors"], serde_json::json!({}), "fabric errors");
     }
 
+    /// A started `IpPool` on `node`, in its VSwitch and the nodes' group (memory journal).
+    #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
+    pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
+        use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
+        let rpc = RpcClient::builder()
+            .region("cn-hangzhou")
+            .credentials(Credentials::new("testid", "testsecret"))
+            .endpoint(&self.mock.url())
+            .rate_limits(RateLimits::unlimited())
+            .retry_policy(RetryPolicy::no_retry())
+            .build()
+            .expect("a client");
+        let config = PoolConfig::new(
+            PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
+            node.id.parse().expect("an instance id"),
+            "ecs.g7.large".parse().expect("a type"),
+        )
+        .vswitch(node.vswitch.parse().expect("a VSwitch id"))
+        .security_group(self.sg.clone())
+        .wait_policy(waits());
+        IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
+    }
+
     pub fn node(&self, n: &Node) -> Arc<Netns> {
         self.mock.fabric().expect("the fabric").node(&n.id).expect("the node's namespace")
     }
