@@ -159,8 +159,8 @@ pub fn host_veth_name(pod: &str) -> String {
 }
 
 /// The temporary name of the pod side while it is still on the node.
-fn temp_veth_name(pod: &str) -> String {
-    format!("tmp{:012x}", fnv1a(pod) >> 16)
+fn temp_veth_name(host: &str) -> String {
+    format!("tmp{}", host.strip_prefix("ack").unwrap_or(host))
 }
 
 fn fnv1a(s: &str) -> u64 {
@@ -622,7 +622,7 @@ impl Kernel {
                         reason: format!("the pod already has a link {pod} (index {}) that is not ours", l.header.index),
                     });
                 }
-                let temp = temp_veth_name(host.trim_start_matches("ack"));
+                let temp = temp_veth_name(host);
                 if let Some(l) = Self::link(&self.host, &temp).await? {
                     self.host.link().del(l.header.index).execute().await.map_err(nl(&what))?;
                 }
@@ -784,7 +784,10 @@ mod tests {
         // Stable across versions: a fixed answer for a fixed key (FNV-1a 64).
         assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
-        assert_ne!(temp_veth_name("x"), host_veth_name("x"));
+        let host = host_veth_name("x");
+        let temp = temp_veth_name(&host);
+        assert_eq!(temp.len(), MAX_IFNAME);
+        assert_ne!(temp, host);
     }
 
     #[test]
