@@ -101,6 +101,7 @@ async fn binary_with_fabric_serves_on_this_machine() {
     cmd.args(["--listen", "127.0.0.1:0", "--fabric"]).stderr(Stdio::piped());
     let (mut child, url) = start(cmd).await;
     let c = RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(Credentials::new("testid", "testsecret"))
         .endpoint(&url)
         .retry_policy(RetryPolicy::no_retry())

@@ -125,6 +125,7 @@ async fn a_lost_reply_means_the_call_took_effect_and_a_token_retry_gets_its_answ
     let mock =
         MockCloud::builder().seed(5).fault("CreateVpc", FaultSpec::none().with_lost_reply(0.5)).start().await.unwrap();
     let retrying = ack_net_core::RpcClient::builder()
+        .region("cn-hangzhou")
         .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
         .endpoint(&mock.url())
         .retry_policy(
