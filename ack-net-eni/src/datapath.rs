@@ -17,6 +17,11 @@
 //!
 //! IPv4 shared-ENI mode only: a dual-stack network or an exclusive ENI is an
 //! [`DatapathError::Unsupported`] error before any kernel change.
+//!
+//! Calls for different pods may run at once, except a [`teardown`] alongside a [`setup`] on the
+//! same ENI: the teardown may remove the ENI table's route just as the setup starts using it
+//! (the setup's [`check`] then reports [`Step::EniDefaultRoute`] missing, and a repeated setup
+//! restores it). A node agent serializes the two per ENI.
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
