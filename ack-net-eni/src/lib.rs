@@ -81,6 +81,8 @@
 
 mod client;
 mod common;
+#[cfg(all(feature = "datapath", target_os = "linux"))]
+pub mod datapath;
 pub mod eni;
 mod error;
 mod ids;

@@ -188,6 +188,29 @@ impl Net {
         assert_eq!(self.mock.dump()["fabric"]["errors"], serde_json::json!({}), "fabric errors");
     }
 
+    /// A started `IpPool` on `node`, in its VSwitch and the nodes' group (memory journal).
+    #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
+    pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
+        use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
+        let rpc = RpcClient::builder()
+            .region("cn-hangzhou")
+            .credentials(Credentials::new("testid", "testsecret"))
+            .endpoint(&self.mock.url())
+            .rate_limits(RateLimits::unlimited())
+            .retry_policy(RetryPolicy::no_retry())
+            .build()
+            .expect("a client");
+        let config = PoolConfig::new(
+            PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
+            node.id.parse().expect("an instance id"),
+            "ecs.g7.large".parse().expect("a type"),
+        )
+        .vswitch(node.vswitch.parse().expect("a VSwitch id"))
+        .security_group(self.sg.clone())
+        .wait_policy(waits());
+        IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
+    }
+
     pub fn node(&self, n: &Node) -> Arc<Netns> {
         self.mock.fabric().expect("the fabric").node(&n.id).expect("the node's namespace")
     }
@@ -238,40 +261,7 @@ impl Net {
 
     /// Listens on `port` in `at`, connects from `from`; answers whether a byte made the trip.
     fn tcp(&self, from: &Node, at: &Node, port: u16) -> bool {
-        let listener = self
-            .node(at)
-            .run(|| TcpListener::bind(("0.0.0.0", port)))
-            .expect("a thread in the node")
-            .expect("listening");
-        listener.set_nonblocking(false).expect("blocking");
-        let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().ok()?;
-            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).ok()?;
-            s.write_all(&b).ok()
-        });
-        let addr = SocketAddr::from((at.ip, port));
-        let ok = self
-            .node(from)
-            .run(|| -> std::io::Result<bool> {
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-                s.set_read_timeout(Some(Duration::from_secs(1)))?;
-                s.write_all(b"x")?;
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b)?;
-                Ok(b == *b"x")
-            })
-            .expect("a thread in the node")
-            .unwrap_or(false);
-        if !ok {
-            // Unblock the accept so the listener thread ends.
-            let _ = self
-                .node(at)
-                .run(|| TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)));
-        }
-        let _ = server.join();
-        ok
+        tcp_probe(&self.node(from), &self.node(at), at.ip, port)
     }
 
     /// A TCP connection from `from` to `at:port` carries data, within ten tries.
@@ -290,4 +280,42 @@ impl Net {
         self.settle().await;
         assert!(!self.tcp(from, at, port), "{} connected to {}:{port}", from.ip, at.ip);
     }
+}
+
+/// Listens on `port` in the namespace `at`, connects to `ip:port` from the namespace `from`;
+/// answers whether a byte made the round trip. Bounded: a one-second connect and read, and the
+/// listener gives up after three seconds.
+pub fn tcp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    let listener =
+        at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let server = std::thread::spawn(move || {
+        for _ in 0..30 {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                    let mut b = [0u8; 1];
+                    s.read_exact(&mut b).ok()?;
+                    return s.write_all(&b).ok();
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        None
+    });
+    let addr = SocketAddr::from((ip, port));
+    let ok = from
+        .run(|| -> std::io::Result<bool> {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+            s.set_read_timeout(Some(Duration::from_secs(1)))?;
+            s.write_all(b"x")?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b)?;
+            Ok(b == *b"x")
+        })
+        .expect("a thread in the namespace")
+        .unwrap_or(false);
+    let _ = server.join();
+    ok
 }

@@ -1,0 +1,181 @@
+//! The pod datapath proven with packets on the mock's data plane: a node's `IpPool` takes an
+//! ENI with secondary addresses through the mock's API, the fabric hot-plugs the ENI into the
+//! node's namespace, and `ack_net_eni::datapath` wires two pod namespaces to it. ICMP and TCP
+//! from inside the pods show pod to pod on the node and pod to instances through the vRouter;
+//! teardown leaves the node as it found it.
+//!
+//! `harness = false`, like `fabric`: `main` enters the namespace sandbox first. Needs `ping`
+//! (iputils-ping), `nft` (nftables) and `ip` (iproute2, only to judge the node's state from
+//! outside the library). Every probe is bounded: one echo with a one-second wait, ten tries.
+
+#[cfg(target_os = "linux")]
+#[allow(dead_code)]
+mod fabric_support;
+
+#[cfg(target_os = "linux")]
+fn main() -> std::process::ExitCode {
+    if std::process::Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("the datapath tests need `ip` to read the node's state: apt-get install iproute2");
+        return std::process::ExitCode::FAILURE;
+    }
+    fabric_support::run(&[
+        ("pods_reach_each_other_and_the_vpc_and_teardown_restores_the_node", |n| Box::pin(tests::pods(n))),
+        ("bad_input_and_a_failed_setup_change_nothing", |n| Box::pin(tests::bad_input(n))),
+    ])
+}
+
+#[cfg(not(target_os = "linux"))]
+fn main() -> std::process::ExitCode {
+    eprintln!("the datapath tests need Linux (network namespaces and netlink); nothing was run");
+    std::process::ExitCode::FAILURE
+}
+
+#[cfg(target_os = "linux")]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
+    use ack_net_eni::pod_network::PodNetwork;
+    use ack_net_mock::fabric::Netns;
+
+    use crate::fabric_support::*;
+
+    /// The node's links (names), IPv4 routes of every table, IPv4 rules and permanent
+    /// neighbours, as `ip` prints them.
+    fn snapshot(node: &Netns) -> String {
+        let ip = |args: &[&str]| {
+            let out = node.output(Command::new("ip").args(args)).expect("running ip");
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let links: Vec<String> =
+            ip(&["-o", "link", "show"]).lines().filter_map(|l| l.split(": ").nth(1).map(str::to_owned)).collect();
+        format!(
+            "links: {links:?}\nroutes:\n{}rules:\n{}neighbours:\n{}",
+            ip(&["-4", "route", "show", "table", "all"]),
+            ip(&["-4", "rule", "show"]),
+            ip(&["neigh", "show", "nud", "permanent"])
+        )
+    }
+
+    /// The packets `link` in `ns` has sent, as `ip -j -s link` reads them.
+    fn tx_packets(ns: &Netns, link: &str) -> u64 {
+        let out = ns.output(Command::new("ip").args(["-j", "-s", "link", "show", "dev", link])).expect("running ip");
+        assert!(out.status.success(), "ip link show {link}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip's JSON");
+        v[0]["stats64"]["tx"]["packets"].as_u64().unwrap_or_else(|| panic!("no tx packets in {v}"))
+    }
+
+    fn ping(from: &Netns, to: Ipv4Addr) -> bool {
+        let out =
+            from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()])).expect("running ping");
+        out.status.success()
+    }
+
+    /// `to` answers `from` within ten tries.
+    async fn reaches(from: &Netns, to: Ipv4Addr, what: &str) {
+        for _ in 0..10 {
+            if ping(from, to) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: no answer from {to}");
+    }
+
+    fn setup(node: &Netns, net: &PodNetwork, pod: &PodInterface) -> Result<(), DatapathError> {
+        node.run(|| datapath::setup(net, pod)).expect("a thread in the node")
+    }
+
+    fn teardown(node: &Netns, net: &PodNetwork, pod: &PodInterface) {
+        node.run(|| datapath::teardown(net, pod)).expect("a thread in the node").expect("teardown");
+    }
+
+    fn check(node: &Netns, net: &PodNetwork, pod: &PodInterface) -> Vec<Step> {
+        node.run(|| datapath::check(net, pod)).expect("a thread in the node").expect("check")
+    }
+
+    pub async fn pods(n: Net) {
+        let pool = n.pool(&n.nodes[0], "node-a").await;
+        let nets = [
+            PodNetwork::setup(&pool, "default/web-0").await.expect("an address for web-0"),
+            PodNetwork::setup(&pool, "default/web-1").await.expect("an address for web-1"),
+        ];
+        assert_eq!(nets[0].eni_id, nets[1].eni_id, "both pods on the pool's ENI");
+        n.settle().await;
+        let node = n.node(&n.nodes[0]);
+        let before = snapshot(&node);
+        let pods = [Netns::new().expect("a pod namespace"), Netns::new().expect("a pod namespace")];
+        let ifaces: Vec<PodInterface> =
+            pods.iter().map(|p| PodInterface::new(p.path(), "eth0").expect("an interface")).collect();
+        for (net, pod) in nets.iter().zip(&ifaces) {
+            assert!(!check(&node, net, pod).is_empty(), "nothing is there before setup");
+            setup(&node, net, pod).expect("setup");
+            setup(&node, net, pod).expect("a repeated setup is a no-op");
+            assert_eq!(check(&node, net, pod), vec![], "check finds the whole layout");
+        }
+        let [ip0, ip1] = [nets[0].ipv4.addr(), nets[1].ipv4.addr()];
+        let (b, c) = (&n.nodes[1], &n.nodes[2]);
+        reaches(&pods[0], ip1, "pod to pod on the node").await;
+        reaches(&pods[1], ip0, "pod to pod on the node, back").await;
+        reaches(&pods[0], b.ip, "pod to an instance in its VSwitch").await;
+        // Through the ENI (its table), not the node's primary interface.
+        let eni = format!("eth{}", nets[0].device_index.expect("a device index"));
+        let sent = tx_packets(&node, &eni);
+        reaches(&pods[0], c.ip, "pod to an instance in another VSwitch").await;
+        assert!(tx_packets(&node, &eni) > sent, "the pod's packets leave through {eni}");
+        reaches(&n.node(c), ip1, "an instance to a pod through the vRouter").await;
+        assert!(tcp_probe(&pods[0], &pods[1], ip1, 8080), "TCP pod to pod");
+        assert!(tcp_probe(&pods[1], &n.node(c), c.ip, 8081), "TCP pod to an instance in another VSwitch");
+        assert!(tcp_probe(&n.node(b), &pods[0], ip0, 8082), "TCP from an instance to a pod");
+
+        // web-0 goes: its part is missing, web-1 keeps the ENI's table and its connectivity.
+        teardown(&node, &nets[0], &ifaces[0]);
+        teardown(&node, &nets[0], &ifaces[0]);
+        let missing = check(&node, &nets[0], &ifaces[0]);
+        assert!(missing.iter().any(|s| matches!(s, Step::Veth { .. })), "{missing:?}");
+        assert!(missing.iter().any(|s| matches!(s, Step::FromPodRule { .. })), "{missing:?}");
+        assert!(!missing.iter().any(|s| matches!(s, Step::EniDefaultRoute { .. })), "the table stays: {missing:?}");
+        assert_eq!(check(&node, &nets[1], &ifaces[1]), vec![]);
+        reaches(&pods[1], c.ip, "the other pod after a teardown").await;
+        assert!(!ping(&pods[1], ip0), "a torn-down pod is not reached");
+        assert!(pods[0].links().expect("links").iter().all(|l| l.name != "eth0"), "the pod side went with the pair");
+
+        teardown(&node, &nets[1], &ifaces[1]);
+        // The pod's namespace may be gone before a DEL: the node side is still cleaned.
+        teardown(&node, &nets[1], &PodInterface::new("/nonexistent/netns", "eth0").expect("an interface"));
+        assert_eq!(snapshot(&node), before, "teardown removes every link, route, rule and neighbour it added");
+    }
+
+    pub async fn bad_input(n: Net) {
+        let pool = n.pool(&n.nodes[0], "node-a").await;
+        let net = PodNetwork::setup(&pool, "default/bad").await.expect("an address");
+        n.settle().await;
+        let node = n.node(&n.nodes[0]);
+        let before = snapshot(&node);
+        let e = PodInterface::new("/nonexistent", "an-ifname-too-long").expect_err("too long");
+        assert!(matches!(e, DatapathError::InvalidInput { what: "interface name", .. }), "{e}");
+        let missing = PodInterface::new("/nonexistent/netns/cni-1", "eth0").expect("an interface");
+        let e = setup(&node, &net, &missing).expect_err("no namespace");
+        assert!(matches!(e, DatapathError::Netns { .. }), "{e}");
+        // The pod already has an `eth0` that is not ours: setup fails and undoes its steps.
+        let pod = Netns::new().expect("a pod namespace");
+        pod.run(|| {
+            Command::new("ip")
+                .args(["link", "add", "eth0", "type", "veth", "peer", "name", "other"])
+                .status()
+                .map(|s| s.success())
+        })
+        .expect("a thread")
+        .map(|ok| assert!(ok, "ip link add"))
+        .expect("running ip");
+        let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
+        let pod_links = pod.links().expect("links");
+        let e = setup(&node, &net, &iface).expect_err("eth0 is taken");
+        assert!(matches!(e, DatapathError::Netlink { .. }), "{e}");
+        assert_eq!(snapshot(&node), before, "a failed setup leaves nothing on the node");
+        assert_eq!(pod.links().expect("links"), pod_links, "and nothing in the pod");
+    }
+}
