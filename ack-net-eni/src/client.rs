@@ -3,12 +3,10 @@
 use std::sync::Arc;
 
 use ack_net_core::RpcClient;
-use serde::de::DeserializeOwned;
 
 use crate::eni::NetworkInterfaces;
 use crate::instance_type::{InstanceTypes, LimitsCache};
 use crate::security_group::SecurityGroups;
-use crate::Error;
 
 /// The ECS API (version 2014-05-26) as pod networking uses it: ENIs, instance types and
 /// security groups. Cheap to clone; clones share the [`RpcClient`] (its connections, retry
@@ -63,10 +61,6 @@ impl EcsClient {
 
     pub(crate) fn limits_cache(&self) -> &LimitsCache {
         &self.limits
-    }
-
-    pub(crate) async fn call<T: DeserializeOwned>(&self, req: ack_net_core::RpcRequest) -> Result<T, Error> {
-        Ok(self.rpc.call(req).await?)
     }
 }
 

@@ -6,8 +6,8 @@ pub use ack_net_core::tag::MAX_TAGS;
 pub const MAX_ADDRESSES_PER_CALL: usize = 10;
 
 pub(crate) use ack_net_core::de::{opt_parsed, wrapped};
-pub(crate) use ack_net_core::input::{validate_client_token, validate_page_size, validate_text, with_client_token};
-pub(crate) use ack_net_core::tag::{add_tags, validate_tags, wire_tags};
+pub(crate) use ack_net_core::input::{validate_client_token, validate_page_size, validate_text};
+pub(crate) use ack_net_core::tag::{validate_tags, wire_tags};
 pub(crate) use ack_net_core::wire_enum;
 
 /// Whether a removal's answer means "already done": the address is not on the ENI, or the

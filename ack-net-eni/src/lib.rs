@@ -30,7 +30,7 @@
 //!
 //! # type BoxError = Box<dyn std::error::Error>;
 //! # /// A VPC, a VSwitch, a security group and the node `i-bp1abc` in them.
-//! # async fn node(mock: &ack_net_mock::MockCloud, rpc: &RpcClient) -> Result<(String, String), BoxError> {
+//! # async fn node(mock: &ack_net_mock::MockCloud, rpc: &RpcClient) -> Result<(ack_net_eni::VSwitchId, ack_net_eni::SecurityGroupId), BoxError> {
 //! #     let vpcs = ack_net_vpc::VpcClient::new(rpc.clone());
 //! #     let wait = WaitPolicy::default();
 //! #     let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").send_and_wait(&wait).await?;
@@ -44,7 +44,7 @@
 //! #         security_group_ids: vec![group.to_string()],
 //! #         instance_id: Some("i-bp1abc".into()),
 //! #     })?;
-//! #     Ok((vsw.vswitch_id.to_string(), group.to_string()))
+//! #     Ok((vsw.vswitch_id, group))
 //! # }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
@@ -70,7 +70,7 @@
 //!     .security_group(&group)
 //!     .secondary_ip_count(5)
 //!     .client_token("node-i-bp1abc-eni-1")
-//!     .send_and_attach("i-bp1abc", &wait)
+//!     .send_and_attach(&"i-bp1abc".parse()?, &wait)
 //!     .await?;
 //! println!("{} on {:?}: {:?}", eni.id, eni.instance_id, eni.secondary_ips);
 //!

@@ -6,7 +6,7 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use ack_net_eni::{EniStatus, EniType, Error, Removed, Tag, WaitPolicy};
+use ack_net_eni::{EniId, EniStatus, EniType, Error, InstanceId, Removed, Tag, VSwitchId, VpcId, WaitPolicy};
 use common::{env, wait};
 use futures_util::TryStreamExt;
 
@@ -45,13 +45,19 @@ async fn create_get_and_describe_with_filters() {
     assert_eq!(one(enis.describe().tag(Tag::new("owner", "eni-tests"))).await, vec![eni.id.clone()]);
     assert_eq!(one(enis.describe().tag(Tag::new("owner", ""))).await, vec![eni.id.clone()]);
     assert!(one(enis.describe().tag(Tag::new("owner", "else"))).await.is_empty());
-    assert_eq!(one(enis.describe().ids([&eni.id])).await, vec![eni.id.clone()]);
+    assert_eq!(one(enis.describe().ids([eni.id.clone()])).await, vec![eni.id.clone()]);
     assert_eq!(one(enis.describe().name("pods-1")).await, vec![eni.id.clone()]);
     assert_eq!(one(enis.describe().primary_ip(eni.primary_ip)).await, vec![eni.id.clone()]);
     assert_eq!(one(enis.describe().private_ips([eni.secondary_ips[1]])).await, vec![eni.id.clone()]);
     assert_eq!(one(enis.describe().status(EniStatus::Available)).await, vec![eni.id.clone()]);
-    assert_eq!(one(enis.describe().eni_type(EniType::Secondary).vswitch_id(&e.vsw)).await, vec![eni.id.clone()]);
-    assert_eq!(one(enis.describe().vpc_id(&e.vpc).eni_type(EniType::Secondary)).await, vec![eni.id.clone()]);
+    assert_eq!(
+        one(enis.describe().eni_type(EniType::Secondary).vswitch_id(e.vsw.parse::<VSwitchId>().unwrap())).await,
+        vec![eni.id.clone()]
+    );
+    assert_eq!(
+        one(enis.describe().vpc_id(e.vpc.parse::<VpcId>().unwrap()).eni_type(EniType::Secondary)).await,
+        vec![eni.id.clone()]
+    );
     assert_eq!(one(enis.describe().security_group_id(&e.sg)).await.len(), 2, "the instance's primary ENI too");
     let primary = enis.describe().instance_id(&e.instance).send().await.unwrap().network_interfaces;
     assert_eq!(primary.len(), 1);
@@ -126,7 +132,7 @@ async fn attach_detach_delete_with_waiters() {
     assert!(enis.get(&eni.id).await.unwrap_err().is_not_found());
     // Detaching from an instance that does not exist counts as done.
     let other = e.create().send().await.unwrap();
-    assert_eq!(enis.detach(&other.id, "i-doesnotexist").send().await.unwrap(), Removed::Already);
+    assert_eq!(enis.detach(&other.id, &"i-doesnotexist".parse().unwrap()).send().await.unwrap(), Removed::Already);
 }
 
 #[tokio::test]
@@ -181,7 +187,7 @@ async fn secondary_addresses() {
 async fn ipv6_addresses() {
     let e = env("ecs.g7.large").await;
     let enis = e.ecs.network_interfaces();
-    let eni = enis.create(&e.vsw6).security_group(&e.sg).ipv6_count(1).send().await.unwrap();
+    let eni = enis.create(&e.vsw6.parse().unwrap()).security_group(&e.sg).ipv6_count(1).send().await.unwrap();
     assert_eq!(eni.ipv6.len(), 1);
     let more = enis.assign_ipv6(&eni.id).count(2).send().await.unwrap();
     assert_eq!(more.len(), 2);
@@ -219,9 +225,9 @@ async fn capacity_and_bad_input() {
     let many: Vec<Ipv4Addr> = (1..=11).map(|i| Ipv4Addr::new(192, 168, 1, 100 + i)).collect();
     assert!(enis.assign_private_ips(&second.id).addresses(many).send().await.unwrap_err().is_invalid_input());
     assert!(enis.assign_private_ips(&second.id).count(11).send().await.unwrap_err().is_invalid_input());
-    assert!(enis.attach("eni-1", "sg-1").send().await.unwrap_err().is_invalid_input());
-    assert!(enis.get("i-123").await.unwrap_err().is_invalid_input());
-    assert!(enis.create("vsw-1").send().await.unwrap_err().is_invalid_input(), "no security group");
+    assert!(Error::from("sg-1".parse::<InstanceId>().unwrap_err()).is_invalid_input());
+    assert!(Error::from("i-123".parse::<EniId>().unwrap_err()).is_invalid_input());
+    assert!(enis.create(&"vsw-1".parse().unwrap()).send().await.unwrap_err().is_invalid_input(), "no security group");
     assert!(enis.describe().max_results(5).send().await.unwrap_err().is_invalid_input());
     assert_eq!(e.stats.total(), 0, "bad input never reaches the API");
 }

@@ -61,9 +61,9 @@ mod tests {
         let eni = n
             .ecs
             .network_interfaces()
-            .create(&a.vswitch)
+            .create(&a.vswitch.parse().expect("VSwitch id"))
             .security_group(&n.sg)
-            .send_and_attach(&a.id, &waits())
+            .send_and_attach(&a.id.parse().expect("instance id"), &waits())
             .await
             .expect("an ENI attached to the first instance");
         let ips = n.ecs.network_interfaces().assign_private_ips(&eni.id).count(2).send().await.expect("assign");

@@ -390,7 +390,7 @@ async fn foreign_enis_are_never_touched() {
         .security_group(&w.sg)
         .tag(Tag::new(ack_net_eni::pool::OWNER_TAG_KEY, POOL))
         .tag(Tag::new(ack_net_eni::pool::CLUSTER_TAG_KEY, CLUSTER))
-        .send_and_attach(other["InstanceId"].as_str().unwrap(), &waits())
+        .send_and_attach(&other["InstanceId"].as_str().unwrap().parse().unwrap(), &waits())
         .await
         .unwrap();
     let pool = w.start(w.config().warm_band(0, 0), Arc::new(MemoryStore::new())).await.unwrap();

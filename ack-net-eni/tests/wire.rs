@@ -28,8 +28,8 @@ async fn create_network_interface_parameters() {
         .unwrap();
     let eni = EcsClient::new(rpc)
         .network_interfaces()
-        .create("vsw-bp1s")
-        .security_groups(["sg-bp1a", "sg-bp1b"])
+        .create(&"vsw-bp1s".parse().unwrap())
+        .security_groups(["sg-bp1a", "sg-bp1b"].map(|g| g.parse().unwrap()))
         .primary_ip(Ipv4Addr::new(192, 168, 1, 10))
         .secondary_ips([Ipv4Addr::new(192, 168, 1, 11)])
         .tag(Tag::new("owner", "cni"))

@@ -58,10 +58,10 @@ pub async fn create(
     let eni = ecs
         .network_interfaces()
         .create_in(nodes)
-        .security_group(group.as_str())
+        .security_group(&group)
         .secondary_ip_count(2)
         .name("ack-net-demo-pods")
-        .send_and_attach(&instance_id, &wait)
+        .send_and_attach(&instance_id.parse()?, &wait)
         .await?;
     progress.say(format_args!(
         "  ENI {} attached to {instance_id} with {} secondary addresses",

@@ -489,7 +489,7 @@ async fn seed_network(
                 .security_group(&group)
                 .secondary_ips(ips.iter().copied())
                 .name(format!("ack-net-plan-pods-{name}"))
-                .send_and_attach(id, &wait)
+                .send_and_attach(&id.parse()?, &wait)
                 .await?;
             let listed: Vec<String> = ips.iter().map(Ipv4Addr::to_string).collect();
             progress.say(format_args!("  ENI {} on {id} holding {}", eni.id, listed.join(", ")));

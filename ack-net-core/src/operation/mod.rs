@@ -56,7 +56,7 @@ pub use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
-use crate::input::{validate_page, with_client_token};
+use crate::input::{validate_page, validate_page_size, with_client_token};
 use crate::{Error, Params, Product, RpcClient, RpcRequest};
 
 /// Whether, and how, an operation may be repeated safely (see [`crate::Idempotency`]).
@@ -84,6 +84,9 @@ pub struct Paging {
     /// `NextToken`: where a token listing resumes.
     #[serde(rename = "NextToken")]
     pub next_token: Option<String>,
+    /// `MaxResults`: the page size of a token listing.
+    #[serde(rename = "MaxResults")]
+    pub max_results: Option<u32>,
 }
 
 /// A parameter whose value is a JSON document (SLB's `BackendServers`, a listener's
@@ -152,7 +155,8 @@ pub trait Operation: Serialize + Clone + Send + Sync + 'static {
     const ACTION: &'static str;
     /// How it may be retried.
     const KIND: Kind;
-    /// For a PageNumber listing, the largest page the API returns.
+    /// For a listing, the largest page the API returns (`PageSize` of a PageNumber listing,
+    /// `MaxResults` of a NextToken one).
     const MAX_PAGE_SIZE: Option<u32> = None;
     /// What the action answers, as decoded.
     type Response: DeserializeOwned + Send + 'static;
@@ -208,6 +212,9 @@ pub fn to_request<O: Operation>(op: &O) -> Result<RpcRequest, O::Error> {
     if let Some(max) = O::MAX_PAGE_SIZE {
         let p = op.paging();
         validate_page(p.page_number, p.page_size, max)?;
+        if let Some(n) = p.max_results {
+            validate_page_size("MaxResults", n, 1, max)?;
+        }
     }
     op.check()?;
     let mut params = Params::new();
@@ -224,6 +231,12 @@ pub fn to_request<O: Operation>(op: &O) -> Result<RpcRequest, O::Error> {
 /// Checks and sends the operation.
 pub async fn send<O: Operation>(op: &O) -> Result<O::Output, O::Error> {
     Ok(O::output(respond(op).await?))
+}
+
+/// Checks and sends an idempotent removal: [`Removed::Now`] when it succeeds,
+/// [`Removed::Already`] when `gone` says the error means "already gone".
+pub async fn send_removing<O: Operation>(op: &O, gone: impl FnOnce(&O::Error) -> bool) -> Result<Removed, O::Error> {
+    Removed::from_result(respond(op).await, gone)
 }
 
 /// Checks and sends the operation; its response as decoded.
@@ -256,11 +269,15 @@ pub fn numbered_pages<O: NumberedPages>(mut op: O) -> BoxStream<'static, Result<
     .boxed()
 }
 
-/// Every page of a NextToken listing, from the first. It stops when the next token is
-/// missing or empty, or repeats the one it was given (a server bug that would otherwise
-/// loop forever); an error (invalid input included) is its last item.
+/// Every page of a NextToken listing, from the first, of the operation's `MaxResults` (the
+/// largest the API allows unless set, for a listing declared with one). It stops when the
+/// next token is missing or empty, or repeats the one it was given (a server bug that would
+/// otherwise loop forever); an error (invalid input included) is its last item.
 pub fn token_pages<O: TokenPages>(mut op: O) -> BoxStream<'static, Result<O::Response, O::Error>> {
     op.paging_mut().next_token = None;
+    if let Some(max) = O::MAX_PAGE_SIZE {
+        op.paging_mut().max_results.get_or_insert(max);
+    }
     stream::unfold(Some(op), |state| async move {
         let mut op = state?;
         match respond(&op).await {
@@ -309,7 +326,8 @@ impl fmt::Display for Kind {
 /// field's doc comment, `client_token` for idempotent writes, and `to_request` and `send`;
 /// listings (`pages: numbered(MAX), items_field: Item, total_field;` or
 /// `pages: token, items_field: Item, next_token_field;`) also get `into_stream` and `into_pages`,
-/// numbered ones `page_number` and `page_size`, token ones `next_token`.
+/// numbered ones `page_number` and `page_size`, token ones `next_token`, and token ones declared
+/// `token(MAX)` a `MaxResults` setter, `max_results` (`MAX` by default in the streams).
 ///
 /// The kind is `read`, `idempotent_write` or `write`. `-> Out as Wire => map` decodes the
 /// answer as `Wire` and returns `map(wire)` (a new resource's id, say); `-> Out` returns the
@@ -320,7 +338,9 @@ impl fmt::Display for Kind {
 /// for two parameters, say). `check: f;` names a function (or a closure) `fn(&Self) -> Result<(), Error>` run
 /// before sending; `action: f;` a `fn(&Self) -> &'static str` for an operation whose action depends on its
 /// input (the literal action is then its name in general); `send: by_hand;` leaves `send` to a hand-written
-/// method (one that sends more than once, with [`send`](crate::operation::send)). See the [module](mod@crate::operation) for an example.
+/// method (one that sends more than once, with [`send`](crate::operation::send)); `gone: f;` makes an
+/// idempotent removal whose `send` answers [`Removed`], `f(&error)` saying which errors mean "already gone".
+/// `local { field: T; }` declares fields that are no parameters (set by hand-written setters). See the [module](mod@crate::operation) for an example.
 #[macro_export]
 macro_rules! operation {
     (
@@ -331,9 +351,11 @@ macro_rules! operation {
         optional {
             $( $(#[doc = $odoc:literal])* $ofield:ident: $oty:ty = $owire:literal => $how:ident($sty:ty) $(, push $one:ident)?; )*
         }
+        $(local { $( $(#[doc = $ldoc:literal])* $lfield:ident: $lty:ty; )* })?
         $(check: $check:expr;)?
         $(action: $action_of:expr;)?
         $(send: $send_by:ident;)?
+        $(gone: $gone:expr;)?
         $(pages: $paging:ident $(($max:expr))?, $items:ident: $item:ty, $progress:ident;)?
     ) => {
         $(#[$meta])*
@@ -346,6 +368,7 @@ macro_rules! operation {
             client_token: ::std::option::Option<::std::string::String>,
             $( $(#[doc = $rdoc])* #[serde(rename = $rwire)] $rfield: $rty, )*
             $( $(#[doc = $odoc])* #[serde(rename = $owire)] $ofield: $oty, )*
+            $($( $(#[doc = $ldoc])* #[serde(skip)] $lfield: $lty, )*)?
             #[serde(flatten)]
             paging: $crate::operation::Paging,
         }
@@ -358,6 +381,7 @@ macro_rules! operation {
                     client_token: None,
                     $($rfield,)*
                     $($ofield: ::std::default::Default::default(),)*
+                    $($($lfield: ::std::default::Default::default(),)*)?
                     paging: ::std::default::Default::default(),
                 }
             }
@@ -371,9 +395,9 @@ macro_rules! operation {
                 $crate::operation::to_request(self)
             }
 
-            $crate::operation!(@send $output, $error $(, $send_by)?);
+            $crate::operation!(@send $output, $error, [$($send_by)?], [$($gone)?]);
 
-            $( $crate::operation!(@pages_methods $paging, $error); )?
+            $( $crate::operation!(@pages_methods $paging, $error, [$($max)?]); )?
         }
 
         impl $crate::operation::Operation for $name {
@@ -443,13 +467,20 @@ macro_rules! operation {
     (@output $response:ident) => { $response };
     (@output $response:ident, $map:expr) => { ($map)($response) };
 
-    (@send $output:ty, $error:ty) => {
+    (@send $output:ty, $error:ty, [], []) => {
         /// Sends the request.
         pub async fn send(self) -> ::std::result::Result<$output, $error> {
             $crate::operation::send(&self).await
         }
     };
-    (@send $output:ty, $error:ty, by_hand) => {};
+    (@send $output:ty, $error:ty, [by_hand], []) => {};
+    (@send $output:ty, $error:ty, [], [$gone:expr]) => {
+        /// Sends the request: [`Removed::Already`]($crate::Removed::Already) when it was
+        /// already gone.
+        pub async fn send(self) -> ::std::result::Result<$crate::Removed, $error> {
+            $crate::operation::send_removing(&self, $gone).await
+        }
+    };
 
     (@action $op:ident, $action:literal) => { $action };
     (@action $op:ident, $action:literal, $of:expr) => { ($of)($op) };
@@ -468,7 +499,7 @@ macro_rules! operation {
     };
     (@client_token $other:ident) => {};
 
-    (@pages_methods numbered, $error:ty) => {
+    (@pages_methods numbered, $error:ty, [$max:expr]) => {
         /// The page to fetch with `send` (from 1).
         pub fn page_number(mut self, n: u32) -> Self {
             self.paging.page_number = Some(n);
@@ -484,14 +515,24 @@ macro_rules! operation {
 
         $crate::operation!(@streams numbered_pages, NumberedPages, $error);
     };
-    (@pages_methods token, $error:ty) => {
+    (@pages_methods token, $error:ty, [$($max:expr)?]) => {
         /// `NextToken`: the page after the one that returned it (an empty token means the first).
         pub fn next_token(mut self, token: impl ::std::convert::Into<::std::string::String>) -> Self {
             self.paging.next_token = Some(token.into()).filter(|t| !t.is_empty());
             self
         }
 
+        $( $crate::operation!(@max_results $max); )?
+
         $crate::operation!(@streams token_pages, TokenPages, $error);
+    };
+    (@max_results $max:expr) => {
+        /// `MaxResults`: the page size (up to the API's largest). `into_stream` and
+        /// `into_pages` use the largest unless set.
+        pub fn max_results(mut self, n: u32) -> Self {
+            self.paging.max_results = Some(n);
+            self
+        }
     };
     (@streams $pages:ident, $trait:ident, $error:ty) => {
         /// Every item, over all pages from the first (a page number set is ignored). Invalid

@@ -40,19 +40,17 @@ impl NetworkInterfaces {
     /// only mean "look again"; [`Error::WaitTimeout`] when `policy`'s timeout passes first.
     pub async fn wait_until_in_use(
         &self,
-        eni_id: impl AsRef<str>,
-        instance_id: impl AsRef<str>,
+        id: &EniId,
+        instance: &InstanceId,
         policy: &WaitPolicy,
     ) -> Result<NetworkInterface, Error> {
-        let id = EniId::new(eni_id.as_ref())?;
-        let instance = InstanceId::new(instance_id.as_ref())?;
         let wanted = format!("InUse on {instance}");
         wait_for(policy, "ENI", id.as_str(), &wanted, || async {
-            let e = self.get(&id).await?;
-            if e.is_in_use_on(&instance) {
+            let e = self.get(id).await?;
+            if e.is_in_use_on(instance) {
                 return Ok(Look::Ready(e));
             }
-            if e.instance_id.as_ref().is_some_and(|i| *i != instance) {
+            if e.instance_id.as_ref().is_some_and(|i| i != instance) {
                 return Err(Error::UnexpectedState {
                     eni_id: e.id.clone(),
                     status: e.describe_state(),
@@ -65,24 +63,18 @@ impl NetworkInterfaces {
     }
 
     /// Polls until the ENI is `Available`, and returns it.
-    pub async fn wait_until_available(
-        &self,
-        eni_id: impl AsRef<str>,
-        policy: &WaitPolicy,
-    ) -> Result<NetworkInterface, Error> {
-        let id = EniId::new(eni_id.as_ref())?;
+    pub async fn wait_until_available(&self, id: &EniId, policy: &WaitPolicy) -> Result<NetworkInterface, Error> {
         wait_for(policy, "ENI", id.as_str(), "Available", || async {
-            let e = self.get(&id).await?;
+            let e = self.get(id).await?;
             Ok(if e.status == EniStatus::Available { Look::Ready(e) } else { Look::NotYet(e.describe_state()) })
         })
         .await
     }
 
     /// Polls until the ENI no longer exists.
-    pub async fn wait_until_gone(&self, eni_id: impl AsRef<str>, policy: &WaitPolicy) -> Result<(), Error> {
-        let id = EniId::new(eni_id.as_ref())?;
+    pub async fn wait_until_gone(&self, id: &EniId, policy: &WaitPolicy) -> Result<(), Error> {
         wait_for(policy, "ENI", id.as_str(), "gone", || async {
-            Ok(match self.find(&id).await? {
+            Ok(match self.find(id).await? {
                 None => Look::Ready(()),
                 Some(e) => Look::NotYet(e.describe_state()),
             })
@@ -114,41 +106,28 @@ impl NetworkInterfaces {
     ///
     /// ```no_run
     /// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
-    /// use ack_net_eni::WaitPolicy;
+    /// use ack_net_eni::{InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
+    /// let vswitch: VSwitchId = "vsw-bp1s5fnvk4gn2tws03624".parse()?;
+    /// let group: SecurityGroupId = "sg-bp67acfmxazb4p".parse()?;
+    /// let instance: InstanceId = "i-bp1abc".parse()?;
     /// let eni = ecs
     ///     .network_interfaces()
-    ///     .create("vsw-bp1s5fnvk4gn2tws03624")
-    ///     .security_group("sg-bp67acfmxazb4p")
+    ///     .create(&vswitch)
+    ///     .security_group(group)
     ///     .secondary_ip_count(9)
     ///     .client_token("node-i-bp1abc-eni-1")
-    ///     .send_and_attach("i-bp1abc", &WaitPolicy::default())
+    ///     .send_and_attach(&instance, &WaitPolicy::default())
     ///     .await?;
     /// assert_eq!(eni.device_index.map(|i| i > 0), Some(true));
     /// # Ok(()) }
     /// ```
     pub async fn create_and_attach(
         &self,
-        mut request: CreateNetworkInterface,
+        request: CreateNetworkInterface,
         instance_id: &InstanceId,
         policy: &WaitPolicy,
     ) -> Result<NetworkInterface, Error> {
-        let token = match request.client_token.clone() {
-            Some(t) => t,
-            None => format!("ack-net-{}", uuid::Uuid::new_v4()),
-        };
-        validate_client_token(&token)?;
-        if let Some(t) = request.tags.iter().find(|t| t.key == INTENT_TAG_KEY) {
-            if t.value != token {
-                return Err(Error::invalid_input(
-                    "Tag",
-                    format!("{INTENT_TAG_KEY} is set by create_and_attach to the client token, not {:?}", t.value),
-                ));
-            }
-        } else {
-            request.tags.push(Tag::new(INTENT_TAG_KEY, token.as_str()));
-        }
-        request.client_token = Some(token.clone());
-        request.to_request()?;
+        let (request, token) = request.with_intent()?;
 
         let eni = match self.find_by_intent(&token).await? {
             Some(found) => {
@@ -222,18 +201,14 @@ impl NetworkInterfaces {
     /// ```no_run
     /// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
     /// use ack_net_eni::WaitPolicy;
-    /// let done = ecs.network_interfaces().detach_and_delete("eni-bp1abc", &WaitPolicy::default()).await?;
+    /// let eni: ack_net_eni::EniId = "eni-bp1abc".parse()?;
+    /// let done = ecs.network_interfaces().detach_and_delete(&eni, &WaitPolicy::default()).await?;
     /// println!("{:?} from {:?}", done.deleted, done.detached_from);
     /// # Ok(()) }
     /// ```
-    pub async fn detach_and_delete(
-        &self,
-        eni_id: impl AsRef<str>,
-        policy: &WaitPolicy,
-    ) -> Result<DetachAndDelete, Error> {
-        let id = EniId::new(eni_id.as_ref())?;
+    pub async fn detach_and_delete(&self, id: &EniId, policy: &WaitPolicy) -> Result<DetachAndDelete, Error> {
         let gone = |detached_from| Ok(DetachAndDelete { eni_id: id.clone(), detached_from, deleted: Removed::Already });
-        let Some(mut eni) = self.find(&id).await? else { return gone(None) };
+        let Some(mut eni) = self.find(id).await? else { return gone(None) };
         if eni.eni_type == EniType::Primary {
             return Err(Error::UnexpectedState {
                 eni_id: id.clone(),
@@ -249,25 +224,25 @@ impl NetworkInterfaces {
                 status: eni.describe_state(),
                 reason: "an attaching ENI without an instance".into(),
             })?;
-            eni = self.wait_until_in_use(&id, &instance, policy).await?;
+            eni = self.wait_until_in_use(id, &instance, policy).await?;
         }
         match &eni.status {
             EniStatus::Available => {}
             EniStatus::InUse => {
                 if let Some(instance) = &eni.instance_id {
-                    self.detach(&id, instance).send().await?;
+                    self.detach(id, instance).send().await?;
                 }
-                if !self.settle_available(&id, policy).await? {
+                if !self.settle_available(id, policy).await? {
                     return gone(detached_from);
                 }
             }
             EniStatus::Detaching => {
-                if !self.settle_available(&id, policy).await? {
+                if !self.settle_available(id, policy).await? {
                     return gone(detached_from);
                 }
             }
             EniStatus::Deleting => {
-                self.wait_until_gone(&id, policy).await?;
+                self.wait_until_gone(id, policy).await?;
                 return gone(detached_from);
             }
             _ => {
@@ -278,8 +253,8 @@ impl NetworkInterfaces {
                 })
             }
         }
-        let deleted = self.delete(&id).send().await?;
-        Ok(DetachAndDelete { eni_id: id, detached_from, deleted })
+        let deleted = self.delete(id).send().await?;
+        Ok(DetachAndDelete { eni_id: id.clone(), detached_from, deleted })
     }
 
     /// Waits until the ENI is `Available` (`true`) or gone (`false`).

@@ -2,10 +2,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::input::validate_opt_text;
+use ack_net_core::Product;
 
-use super::{NetworkInterface, NetworkInterfaces};
-use crate::common::{add_tags, validate_client_token, validate_tags, validate_text, with_client_token};
+use super::{NetworkInterface, NetworkInterfaces, INTENT_TAG_KEY};
+use crate::common::{validate_client_token, validate_tags};
 use crate::{EcsClient, Error, InstanceId, SecurityGroupId, Tag, VSwitchId, WaitPolicy};
 
 /// The most security groups one ENI belongs to.
@@ -13,114 +14,87 @@ pub const MAX_SECURITY_GROUPS: usize = 5;
 
 impl NetworkInterfaces {
     /// CreateNetworkInterface in `vswitch_id`; add at least one security group.
-    pub fn create(&self, vswitch_id: impl AsRef<str>) -> CreateNetworkInterface {
-        CreateNetworkInterface::new(self.client.clone(), vswitch_id.as_ref().to_owned(), None)
+    pub fn create(&self, vswitch_id: &VSwitchId) -> CreateNetworkInterface {
+        CreateNetworkInterface::new(self.client.rpc(), vswitch_id.clone())
     }
 
     /// CreateNetworkInterface in a VSwitch described by ack-net-vpc: asking for IPv6 on a
     /// VSwitch without IPv6 is then refused before any call.
     pub fn create_in(&self, vswitch: &ack_net_vpc::VSwitch) -> CreateNetworkInterface {
         let has_ipv6 = vswitch.enabled_ipv6 || !vswitch.ipv6_cidr_block.is_empty();
-        CreateNetworkInterface::new(self.client.clone(), vswitch.vswitch_id.to_string(), Some(has_ipv6))
+        self.create(&vswitch.vswitch_id).vswitch_has_ipv6(has_ipv6)
     }
 }
 
-/// A CreateNetworkInterface request. The new ENI is `Available`; attach it with
-/// [`NetworkInterfaces::attach`], or create and attach in one crash-safe step with
-/// [`CreateNetworkInterface::send_and_attach`].
-///
-/// ```no_run
-/// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
-/// use ack_net_eni::Tag;
-/// let eni = ecs
-///     .network_interfaces()
-///     .create("vsw-bp1s5fnvk4gn2tws03624")
-///     .security_group("sg-bp67acfmxazb4p")
-///     .secondary_ip_count(5)
-///     .tag(Tag::new("owner", "my-cni"))
-///     .client_token("node-1-eni-1")
-///     .send()
-///     .await?;
-/// println!("{} {} {:?}", eni.id, eni.mac, eni.secondary_ips);
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateNetworkInterface {
-    pub(super) client: EcsClient,
-    vswitch_id: String,
-    vswitch_has_ipv6: Option<bool>,
-    security_groups: Vec<String>,
-    primary_ip: Option<Ipv4Addr>,
-    secondary_ip_count: Option<u32>,
-    secondary_ips: Vec<Ipv4Addr>,
-    ipv6_count: Option<u32>,
-    ipv6_addresses: Vec<Ipv6Addr>,
-    pub(super) tags: Vec<Tag>,
-    name: Option<String>,
-    description: Option<String>,
-    pub(super) client_token: Option<String>,
+ack_net_core::operation! {
+    /// A CreateNetworkInterface request. The new ENI is `Available`; attach it with
+    /// [`NetworkInterfaces::attach`], or create and attach in one crash-safe step with
+    /// [`CreateNetworkInterface::send_and_attach`]. Checked first: 1-5 distinct security
+    /// groups, a count or a list of addresses (not both, no repeats), IPv6 only on a VSwitch
+    /// with IPv6 (when known), tags, name, description and token.
+    ///
+    /// ```no_run
+    /// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
+    /// use ack_net_eni::{SecurityGroupId, Tag, VSwitchId};
+    /// let vswitch: VSwitchId = "vsw-bp1s5fnvk4gn2tws03624".parse()?;
+    /// let group: SecurityGroupId = "sg-bp67acfmxazb4p".parse()?;
+    /// let eni = ecs
+    ///     .network_interfaces()
+    ///     .create(&vswitch)
+    ///     .security_group(&group)
+    ///     .secondary_ip_count(5)
+    ///     .tag(Tag::new("owner", "my-cni"))
+    ///     .client_token("node-1-eni-1")
+    ///     .send()
+    ///     .await?;
+    /// println!("{} {} {:?}", eni.id, eni.mac, eni.secondary_ips);
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateNetworkInterface: Product::Ecs, "CreateNetworkInterface", idempotent_write
+        -> NetworkInterface, Error;
+    required {
+        vswitch_id: VSwitchId = "VSwitchId";
+    }
+    optional {
+        /// Adds security groups (1 to 5 in all, in the VSwitch's VPC).
+        security_groups: Vec<SecurityGroupId> = "SecurityGroupIds" => extend(SecurityGroupId), push security_group;
+        /// `PrimaryIpAddress`: a specific free address of the VSwitch (the lowest free one
+        /// otherwise).
+        primary_ip: Option<Ipv4Addr> = "PrimaryIpAddress" => set(Ipv4Addr);
+        /// `SecondaryPrivateIpAddressCount`: this many secondary IPv4 addresses (0 asks for none).
+        secondary_ip_count: Option<u32> = "SecondaryPrivateIpAddressCount" => by_hand(u32);
+        /// `PrivateIpAddress.N`: these secondary IPv4 addresses.
+        secondary_ips: Vec<Ipv4Addr> = "PrivateIpAddress" => extend(Ipv4Addr), push secondary_ip;
+        /// `Ipv6AddressCount`: this many IPv6 addresses (the VSwitch must have IPv6; 0 asks
+        /// for none).
+        ipv6_count: Option<u32> = "Ipv6AddressCount" => by_hand(u32);
+        /// `Ipv6Address.N`: these IPv6 addresses.
+        ipv6_addresses: Vec<Ipv6Addr> = "Ipv6Address" => extend(Ipv6Addr), push ipv6_address;
+        /// Tags for the new ENI.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+        /// `NetworkInterfaceName` (at most 128 characters).
+        name: Option<String> = "NetworkInterfaceName" => into(String);
+        /// `Description` (at most 256 characters).
+        description: Option<String> = "Description" => into(String);
+    }
+    local {
+        /// Whether the VSwitch has IPv6, when known.
+        vswitch_has_ipv6: Option<bool>;
+    }
+    check: Self::check_input;
 }
 
 impl CreateNetworkInterface {
-    fn new(client: EcsClient, vswitch_id: String, vswitch_has_ipv6: Option<bool>) -> Self {
-        Self {
-            client,
-            vswitch_id,
-            vswitch_has_ipv6,
-            security_groups: Vec::new(),
-            primary_ip: None,
-            secondary_ip_count: None,
-            secondary_ips: Vec::new(),
-            ipv6_count: None,
-            ipv6_addresses: Vec::new(),
-            tags: Vec::new(),
-            name: None,
-            description: None,
-            client_token: None,
-        }
-    }
-
-    /// Adds a security group (1 to 5, all in the VSwitch's VPC).
-    pub fn security_group(mut self, id: impl AsRef<str>) -> Self {
-        self.security_groups.push(id.as_ref().to_owned());
-        self
-    }
-
-    /// Adds security groups.
-    pub fn security_groups<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, ids: I) -> Self {
-        self.security_groups.extend(ids.into_iter().map(|s| s.as_ref().to_owned()));
-        self
-    }
-
-    /// `PrimaryIpAddress`: a specific free address of the VSwitch (the lowest free one
-    /// otherwise).
-    pub fn primary_ip(mut self, ip: Ipv4Addr) -> Self {
-        self.primary_ip = Some(ip);
-        self
-    }
-
-    /// `SecondaryPrivateIpAddressCount`: this many secondary IPv4 addresses.
+    /// `SecondaryPrivateIpAddressCount`: this many secondary IPv4 addresses (0 asks for none).
     pub fn secondary_ip_count(mut self, n: u32) -> Self {
-        self.secondary_ip_count = Some(n);
+        self.secondary_ip_count = Some(n).filter(|n| *n > 0);
         self
     }
 
-    /// `PrivateIpAddress.N`: these secondary IPv4 addresses.
-    pub fn secondary_ips(mut self, ips: impl IntoIterator<Item = Ipv4Addr>) -> Self {
-        self.secondary_ips.extend(ips);
-        self
-    }
-
-    /// `Ipv6AddressCount`: this many IPv6 addresses (the VSwitch must have IPv6).
+    /// `Ipv6AddressCount`: this many IPv6 addresses (the VSwitch must have IPv6; 0 asks for
+    /// none).
     pub fn ipv6_count(mut self, n: u32) -> Self {
-        self.ipv6_count = Some(n);
-        self
-    }
-
-    /// `Ipv6Address.N`: these IPv6 addresses.
-    pub fn ipv6_addresses(mut self, ips: impl IntoIterator<Item = Ipv6Addr>) -> Self {
-        self.ipv6_addresses.extend(ips);
+        self.ipv6_count = Some(n).filter(|n| *n > 0);
         self
     }
 
@@ -132,60 +106,19 @@ impl CreateNetworkInterface {
         self
     }
 
-    /// Adds a tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// Adds tags.
-    pub fn tags(mut self, tags: impl IntoIterator<Item = Tag>) -> Self {
-        self.tags.extend(tags);
-        self
-    }
-
-    /// `NetworkInterfaceName` (at most 128 characters).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// `Description` (at most 256 characters).
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// `ClientToken`: the same token and parameters create the ENI only once. Derive it
-    /// from your intent (`node-1/eni-2`) so that a restarted process does not create a
-    /// second ENI; [`CreateNetworkInterface::send_and_attach`] also tags the ENI with it.
-    /// One is generated per call otherwise (and reused by the client's retries).
-    pub fn client_token(mut self, token: impl Into<String>) -> Self {
-        self.client_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first: the ids' kinds, 1-5
-    /// distinct security groups, a count or a list of addresses (not both, no repeats),
-    /// IPv6 only on a VSwitch with IPv6 (when known), tags, name, description and token.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        let vswitch_id = VSwitchId::new(self.vswitch_id.as_str())?;
-        if self.security_groups.is_empty() {
+    fn check_input(&self) -> Result<(), Error> {
+        let groups = &self.security_groups;
+        if groups.is_empty() {
             return Err(Error::invalid_input("SecurityGroupIds", "an ENI needs at least one security group"));
         }
-        if self.security_groups.len() > MAX_SECURITY_GROUPS {
+        if groups.len() > MAX_SECURITY_GROUPS {
             return Err(Error::invalid_input(
                 "SecurityGroupIds",
-                format!("at most {MAX_SECURITY_GROUPS} security groups, not {}", self.security_groups.len()),
+                format!("at most {MAX_SECURITY_GROUPS} security groups, not {}", groups.len()),
             ));
         }
-        let mut groups: Vec<SecurityGroupId> = Vec::with_capacity(self.security_groups.len());
-        for g in &self.security_groups {
-            let g = SecurityGroupId::new(g.as_str())?;
-            if groups.contains(&g) {
-                return Err(Error::invalid_input("SecurityGroupIds", format!("{g} is given twice")));
-            }
-            groups.push(g);
+        if let Some(g) = groups.iter().enumerate().find_map(|(i, g)| groups[..i].contains(g).then_some(g)) {
+            return Err(Error::invalid_input("SecurityGroupIds", format!("{g} is given twice")));
         }
         if self.secondary_ip_count.is_some() && !self.secondary_ips.is_empty() {
             return Err(Error::invalid_input(
@@ -206,35 +139,39 @@ impl CreateNetworkInterface {
                 return Err(Error::invalid_input("Ipv6Address", format!("{ip} is given twice")));
             }
         }
-        let wants_ipv6 = self.ipv6_count.unwrap_or(0) > 0 || !self.ipv6_addresses.is_empty();
+        let wants_ipv6 = self.ipv6_count.is_some() || !self.ipv6_addresses.is_empty();
         if wants_ipv6 && self.vswitch_has_ipv6 == Some(false) {
-            return Err(Error::invalid_input("Ipv6AddressCount", format!("VSwitch {vswitch_id} has no IPv6 block")));
+            return Err(Error::invalid_input(
+                "Ipv6AddressCount",
+                format!("VSwitch {} has no IPv6 block", self.vswitch_id),
+            ));
         }
         validate_tags(&self.tags)?;
-        if let Some(n) = &self.name {
-            validate_text("NetworkInterfaceName", n, 128)?;
-        }
-        if let Some(d) = &self.description {
-            validate_text("Description", d, 256)?;
-        }
-        let mut req = RpcRequest::idempotent_write(Product::Ecs, "CreateNetworkInterface")
-            .param("VSwitchId", &vswitch_id)
-            .list_param("SecurityGroupIds", &groups)
-            .opt_param("PrimaryIpAddress", self.primary_ip)
-            .opt_param("SecondaryPrivateIpAddressCount", self.secondary_ip_count.filter(|n| *n > 0))
-            .list_param("PrivateIpAddress", &self.secondary_ips)
-            .opt_param("Ipv6AddressCount", self.ipv6_count.filter(|n| *n > 0))
-            .list_param("Ipv6Address", &self.ipv6_addresses)
-            .opt_param("NetworkInterfaceName", self.name.as_deref())
-            .opt_param("Description", self.description.as_deref());
-        req = add_tags(req, &self.tags);
-        Ok(with_client_token(req, self.client_token.as_deref())?)
+        validate_opt_text("NetworkInterfaceName", &self.name, 128)?;
+        Ok(validate_opt_text("Description", &self.description, 256)?)
     }
 
-    /// Sends the request; answers the new ENI (`Available`).
-    pub async fn send(self) -> Result<NetworkInterface, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+    /// The client token of a crash-safe create (the one set, or a new one), with the ENI
+    /// tagged [`INTENT_TAG_KEY`]`=<token>`; a different value under that key is refused.
+    pub(super) fn with_intent(mut self) -> Result<(Self, String), Error> {
+        let token = match self.client_token.clone() {
+            Some(t) => t,
+            None => format!("ack-net-{}", uuid::Uuid::new_v4()),
+        };
+        validate_client_token(&token)?;
+        if let Some(t) = self.tags.iter().find(|t| t.key == INTENT_TAG_KEY) {
+            if t.value != token {
+                return Err(Error::invalid_input(
+                    "Tag",
+                    format!("{INTENT_TAG_KEY} is set by create_and_attach to the client token, not {:?}", t.value),
+                ));
+            }
+        } else {
+            self.tags.push(Tag::new(INTENT_TAG_KEY, token.as_str()));
+        }
+        self.client_token = Some(token.clone());
+        self.to_request()?;
+        Ok((self, token))
     }
 
     /// Creates the ENI and attaches it to `instance_id`, waiting until it is `InUse`: see
@@ -242,15 +179,14 @@ impl CreateNetworkInterface {
     /// derived from your intent to make a re-run after a crash find the same ENI.
     pub async fn send_and_attach(
         self,
-        instance_id: impl AsRef<str>,
+        instance_id: &InstanceId,
         policy: &WaitPolicy,
     ) -> Result<NetworkInterface, Error> {
-        let instance = InstanceId::new(instance_id.as_ref())?;
         if let Some(t) = &self.client_token {
             validate_client_token(t)?;
         }
-        let enis = NetworkInterfaces::new(self.client.clone());
-        enis.create_and_attach(self, &instance, policy).await
+        let enis = NetworkInterfaces::new(EcsClient::new(self.rpc.clone()));
+        enis.create_and_attach(self, instance_id, policy).await
     }
 }
 
@@ -259,14 +195,18 @@ mod tests {
     use super::*;
     use crate::client::test_support::{client, params};
 
+    fn sg(id: &str) -> SecurityGroupId {
+        id.parse().unwrap()
+    }
+
     fn create() -> CreateNetworkInterface {
-        client().network_interfaces().create("vsw-1").security_group("sg-1")
+        client().network_interfaces().create(&"vsw-1".parse().unwrap()).security_group(sg("sg-1"))
     }
 
     #[test]
     fn builds_the_parameters() {
         let req = create()
-            .security_group("sg-2")
+            .security_group(sg("sg-2"))
             .primary_ip(Ipv4Addr::new(10, 0, 0, 9))
             .secondary_ip_count(3)
             .ipv6_count(1)
@@ -291,11 +231,11 @@ mod tests {
     #[test]
     fn refuses_bad_input() {
         let c = client();
-        assert!(c.network_interfaces().create("vsw-1").to_request().is_err(), "no security group");
-        assert!(c.network_interfaces().create("vpc-1").security_group("sg-1").to_request().is_err());
-        assert!(create().security_group("i-1").to_request().is_err());
-        assert!(create().security_group("sg-1").to_request().is_err(), "twice");
-        assert!(create().security_groups(["sg-2", "sg-3", "sg-4", "sg-5", "sg-6"]).to_request().is_err());
+        assert!(c.network_interfaces().create(&"vsw-1".parse().unwrap()).to_request().is_err(), "no security group");
+        assert!("vpc-1".parse::<VSwitchId>().is_err());
+        assert!("i-1".parse::<SecurityGroupId>().is_err());
+        assert!(create().security_group(sg("sg-1")).to_request().is_err(), "twice");
+        assert!(create().security_groups(["sg-2", "sg-3", "sg-4", "sg-5", "sg-6"].map(sg)).to_request().is_err());
         assert!(create().secondary_ip_count(2).secondary_ips([Ipv4Addr::new(10, 0, 0, 1)]).to_request().is_err());
         let ip = Ipv4Addr::new(10, 0, 0, 1);
         assert!(create().secondary_ips([ip, ip]).to_request().is_err());

@@ -3,14 +3,12 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ack_net_core::de;
-use ack_net_core::listing::token_stream;
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::BoxStream;
+use ack_net_core::Product;
 use serde::Deserialize;
 
 use super::{EniStatus, EniType, NetworkInterface, NetworkInterfaces};
-use crate::common::{add_tags, validate_page_size, wrapped, MAX_TAGS};
-use crate::{EcsClient, EniId, Error, InstanceId, SecurityGroupId, Tag, VSwitchId, VpcId};
+use crate::common::{validate_page_size, wrapped, MAX_TAGS};
+use crate::{EniId, Error, InstanceId, SecurityGroupId, Tag, VSwitchId, VpcId};
 
 /// The smallest `MaxResults` DescribeNetworkInterfaces accepts.
 pub const MIN_RESULTS: u32 = 10;
@@ -23,174 +21,69 @@ impl NetworkInterfaces {
     /// DescribeNetworkInterfaces: one page with [`DescribeNetworkInterfaces::send`], every
     /// match with [`DescribeNetworkInterfaces::into_stream`].
     pub fn describe(&self) -> DescribeNetworkInterfaces {
-        DescribeNetworkInterfaces {
-            client: self.client.clone(),
-            ids: Vec::new(),
-            vpc_id: None,
-            vswitch_id: None,
-            instance_id: None,
-            status: None,
-            eni_type: None,
-            tags: Vec::new(),
-            primary_ip: None,
-            private_ips: Vec::new(),
-            ipv6: Vec::new(),
-            name: None,
-            security_group_id: None,
-            max_results: None,
-            next_token: None,
-        }
+        DescribeNetworkInterfaces::new(self.client.rpc())
     }
 }
 
-/// A DescribeNetworkInterfaces request. Filters combine with AND; list filters match any
-/// of their values.
-///
-/// ```no_run
-/// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
-/// use futures_util::TryStreamExt;
-/// use ack_net_eni::{EniStatus, Tag};
-/// let leftovers: Vec<_> = ecs
-///     .network_interfaces()
-///     .describe()
-///     .tag(Tag::new("owner", "my-cni"))
-///     .status(EniStatus::Available)
-///     .into_stream()
-///     .try_collect()
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeNetworkInterfaces {
-    client: EcsClient,
-    ids: Vec<String>,
-    vpc_id: Option<String>,
-    vswitch_id: Option<String>,
-    instance_id: Option<String>,
-    status: Option<EniStatus>,
-    eni_type: Option<EniType>,
-    tags: Vec<Tag>,
-    primary_ip: Option<Ipv4Addr>,
-    private_ips: Vec<Ipv4Addr>,
-    ipv6: Vec<Ipv6Addr>,
-    name: Option<String>,
-    security_group_id: Option<String>,
-    max_results: Option<u32>,
-    next_token: Option<String>,
+ack_net_core::operation! {
+    /// A DescribeNetworkInterfaces request. Filters combine with AND; list filters match any
+    /// of their values.
+    ///
+    /// ```no_run
+    /// # async fn demo(ecs: ack_net_eni::EcsClient) -> Result<(), ack_net_eni::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use ack_net_eni::{EniStatus, Tag};
+    /// let leftovers: Vec<_> = ecs
+    ///     .network_interfaces()
+    ///     .describe()
+    ///     .tag(Tag::new("owner", "my-cni"))
+    ///     .status(EniStatus::Available)
+    ///     .into_stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub struct DescribeNetworkInterfaces: Product::Ecs, "DescribeNetworkInterfaces", read
+        -> NetworkInterfacePage, Error;
+    required {}
+    optional {
+        /// Only these ENIs (`NetworkInterfaceId.N`, at most 100).
+        ids: Vec<EniId> = "NetworkInterfaceId" => extend(EniId), push id;
+        /// Only ENIs of this VPC.
+        vpc_id: Option<VpcId> = "VpcId" => into(VpcId);
+        /// Only ENIs of this VSwitch.
+        vswitch_id: Option<VSwitchId> = "VSwitchId" => into(VSwitchId);
+        /// Only ENIs on this instance.
+        instance_id: Option<InstanceId> = "InstanceId" => into(InstanceId);
+        /// Only ENIs in this security group.
+        security_group_id: Option<SecurityGroupId> = "SecurityGroupId" => into(SecurityGroupId);
+        /// Only ENIs in this status.
+        status: Option<EniStatus> = "Status" => set(EniStatus);
+        /// Only ENIs of this type.
+        eni_type: Option<EniType> = "Type" => set(EniType);
+        /// Only the ENI with this primary address.
+        primary_ip: Option<Ipv4Addr> = "PrimaryIpAddress" => set(Ipv4Addr);
+        /// Only ENIs holding one of these IPv4 addresses (`PrivateIpAddress.N`).
+        private_ips: Vec<Ipv4Addr> = "PrivateIpAddress" => extend(Ipv4Addr), push private_ip;
+        /// Only ENIs holding one of these IPv6 addresses (`Ipv6Address.N`).
+        ipv6_addresses: Vec<Ipv6Addr> = "Ipv6Address" => extend(Ipv6Addr), push ipv6_address;
+        /// Only ENIs of this name.
+        name: Option<String> = "NetworkInterfaceName" => into(String);
+        /// Only ENIs with these tags (an empty value matches any value); all tags must match.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: Self::check_input;
+    pages: token(MAX_RESULTS), network_interfaces: NetworkInterface, next_token;
 }
 
 impl DescribeNetworkInterfaces {
-    /// Only these ENIs (`NetworkInterfaceId.N`, at most 100).
-    pub fn ids<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, ids: I) -> Self {
-        self.ids.extend(ids.into_iter().map(|s| s.as_ref().to_owned()));
-        self
-    }
-
-    /// Only ENIs of this VPC.
-    pub fn vpc_id(mut self, id: impl AsRef<str>) -> Self {
-        self.vpc_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only ENIs of this VSwitch.
-    pub fn vswitch_id(mut self, id: impl AsRef<str>) -> Self {
-        self.vswitch_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only ENIs on this instance.
-    pub fn instance_id(mut self, id: impl AsRef<str>) -> Self {
-        self.instance_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// Only ENIs in this status.
-    pub fn status(mut self, status: EniStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Only ENIs of this type.
-    pub fn eni_type(mut self, t: EniType) -> Self {
-        self.eni_type = Some(t);
-        self
-    }
-
-    /// Only ENIs with this tag (an empty value matches any value); all tags must match.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// Only the ENI with this primary address.
-    pub fn primary_ip(mut self, ip: Ipv4Addr) -> Self {
-        self.primary_ip = Some(ip);
-        self
-    }
-
-    /// Only ENIs holding one of these IPv4 addresses (`PrivateIpAddress.N`).
-    pub fn private_ips(mut self, ips: impl IntoIterator<Item = Ipv4Addr>) -> Self {
-        self.private_ips.extend(ips);
-        self
-    }
-
-    /// Only ENIs holding one of these IPv6 addresses (`Ipv6Address.N`).
-    pub fn ipv6_addresses(mut self, ips: impl IntoIterator<Item = Ipv6Addr>) -> Self {
-        self.ipv6.extend(ips);
-        self
-    }
-
-    /// Only ENIs of this name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Only ENIs in this security group.
-    pub fn security_group_id(mut self, id: impl AsRef<str>) -> Self {
-        self.security_group_id = Some(id.as_ref().to_owned());
-        self
-    }
-
-    /// `MaxResults`: the page size (10-500). [`DescribeNetworkInterfaces::into_stream`] uses
-    /// 500 unless set.
-    pub fn max_results(mut self, n: u32) -> Self {
-        self.max_results = Some(n);
-        self
-    }
-
-    /// `NextToken`: the page after the one that answered this token.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
+    /// At most 100 ids, `MaxResults` 10-500, tags with keys.
+    fn check_input(&self) -> Result<(), Error> {
         if self.ids.len() > MAX_IDS {
             return Err(Error::invalid_input("NetworkInterfaceId", format!("at most {MAX_IDS} ids in one call")));
         }
-        let ids = self.ids.iter().map(|i| EniId::new(i.as_str())).collect::<Result<Vec<_>, _>>()?;
-        let mut req =
-            RpcRequest::read(Product::Ecs, "DescribeNetworkInterfaces").list_param("NetworkInterfaceId", &ids);
-        if let Some(id) = &self.vpc_id {
-            req = req.param("VpcId", VpcId::new(id.as_str())?);
-        }
-        if let Some(id) = &self.vswitch_id {
-            req = req.param("VSwitchId", VSwitchId::new(id.as_str())?);
-        }
-        if let Some(id) = &self.instance_id {
-            req = req.param("InstanceId", InstanceId::new(id.as_str())?);
-        }
-        if let Some(id) = &self.security_group_id {
-            req = req.param("SecurityGroupId", SecurityGroupId::new(id.as_str())?);
-        }
-        if let Some(n) = self.max_results {
+        if let Some(n) = self.paging.max_results {
             validate_page_size("MaxResults", n, MIN_RESULTS, MAX_RESULTS)?;
-        }
-        if self.next_token.as_deref() == Some("") {
-            return Err(Error::invalid_input("NextToken", "must not be empty"));
         }
         if self.tags.iter().any(|t| t.key.is_empty()) {
             return Err(Error::invalid_input("Tag.Key", "must not be empty"));
@@ -198,33 +91,7 @@ impl DescribeNetworkInterfaces {
         if self.tags.len() > MAX_TAGS {
             return Err(Error::invalid_input("Tag", format!("at most {MAX_TAGS} tags")));
         }
-        req = req
-            .opt_param("Status", self.status.as_ref())
-            .opt_param("Type", self.eni_type.as_ref())
-            .opt_param("PrimaryIpAddress", self.primary_ip)
-            .list_param("PrivateIpAddress", &self.private_ips)
-            .list_param("Ipv6Address", &self.ipv6)
-            .opt_param("NetworkInterfaceName", self.name.as_deref())
-            .opt_param("MaxResults", self.max_results)
-            .opt_param("NextToken", self.next_token.as_deref());
-        Ok(add_tags(req, &self.tags))
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<NetworkInterfacePage, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
-    }
-
-    /// Every matching ENI, over all pages (ignores [`DescribeNetworkInterfaces::next_token`]).
-    /// Invalid input is the stream's only item.
-    pub fn into_stream(mut self) -> BoxStream<'static, Result<NetworkInterface, Error>> {
-        self.max_results = Some(self.max_results.unwrap_or(MAX_RESULTS));
-        self.next_token = None;
-        let request = self.to_request();
-        token_stream(self.client.rpc().clone(), request, |page: NetworkInterfacePage| {
-            (page.network_interfaces, page.next_token)
-        })
+        Ok(())
     }
 }
 
@@ -256,9 +123,9 @@ mod tests {
         let req = client()
             .network_interfaces()
             .describe()
-            .ids(["eni-1", "eni-2"])
-            .vswitch_id("vsw-1")
-            .instance_id("i-1")
+            .ids(["eni-1", "eni-2"].map(|i| i.parse().unwrap()))
+            .vswitch_id("vsw-1".parse::<VSwitchId>().unwrap())
+            .instance_id("i-1".parse::<InstanceId>().unwrap())
             .status(EniStatus::InUse)
             .eni_type(EniType::Secondary)
             .tag(Tag::new("k", "v"))
@@ -287,9 +154,9 @@ mod tests {
         let d = || client().network_interfaces().describe();
         assert!(d().max_results(9).to_request().is_err());
         assert!(d().max_results(501).to_request().is_err());
-        assert!(d().ids(["sg-1"]).to_request().is_err());
-        assert!(d().vpc_id("vsw-1").to_request().is_err());
-        let many: Vec<String> = (0..101).map(|i| format!("eni-{i}")).collect();
+        assert!("sg-1".parse::<EniId>().is_err());
+        assert!("vsw-1".parse::<VpcId>().is_err());
+        let many: Vec<EniId> = (0..101).map(|i| format!("eni-{i}").parse().unwrap()).collect();
         assert!(d().ids(many).to_request().is_err());
         assert!(d().tag(Tag::new("", "v")).to_request().is_err());
     }

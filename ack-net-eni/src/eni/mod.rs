@@ -248,12 +248,19 @@ impl NetworkInterfaces {
 
     /// DescribeNetworkInterfaceAttribute: one ENI. An unknown id is an error of class
     /// `NotFound` (`InvalidEniId.NotFound`).
-    pub async fn get(&self, eni_id: impl AsRef<str>) -> Result<NetworkInterface, Error> {
-        let id = EniId::new(eni_id.as_ref())?;
-        let req = ack_net_core::RpcRequest::read(ack_net_core::Product::Ecs, "DescribeNetworkInterfaceAttribute")
-            .param("NetworkInterfaceId", id);
-        self.client.call(req).await
+    pub async fn get(&self, eni_id: &EniId) -> Result<NetworkInterface, Error> {
+        DescribeNetworkInterfaceAttribute::new(self.client.rpc(), eni_id.clone()).send().await
     }
+}
+
+ack_net_core::operation! {
+    /// A DescribeNetworkInterfaceAttribute request (see [`NetworkInterfaces::get`]).
+    pub(crate) struct DescribeNetworkInterfaceAttribute: ack_net_core::Product::Ecs, "DescribeNetworkInterfaceAttribute",
+        read -> NetworkInterface, Error;
+    required {
+        eni_id: EniId = "NetworkInterfaceId";
+    }
+    optional {}
 }
 
 #[cfg(test)]

@@ -260,7 +260,7 @@ impl PoolCloud for EcsPoolCloud {
             .ecs
             .network_interfaces()
             .create(&spec.vswitch_id)
-            .security_groups(&spec.security_groups)
+            .security_groups(spec.security_groups.iter().cloned())
             .tags(spec.tags.iter().cloned())
             .client_token(spec.client_token.as_str());
         if spec.secondary_ipv4 > 0 {

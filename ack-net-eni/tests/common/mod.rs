@@ -109,6 +109,6 @@ impl Env {
 
     /// A create request in the plain VSwitch with the test security group.
     pub fn create(&self) -> ack_net_eni::eni::CreateNetworkInterface {
-        self.ecs.network_interfaces().create(&self.vsw).security_group(&self.sg)
+        self.ecs.network_interfaces().create(&self.vsw.parse().expect("VSwitch id")).security_group(&self.sg)
     }
 }
