@@ -83,11 +83,12 @@ where
 /// Streams every item of a NextToken/MaxResults listing. `fetch(token)` fetches one page
 /// (`None` for the first). It stops when the next token is missing or empty, or repeats
 /// the token it was given (a server bug that would otherwise loop forever).
-pub fn next_token_stream<'a, T, F, Fut>(fetch: F) -> BoxStream<'a, Result<T, Error>>
+pub fn next_token_stream<'a, T, E, F, Fut>(fetch: F) -> BoxStream<'a, Result<T, E>>
 where
     T: Send + 'a,
+    E: Send + 'a,
     F: FnMut(Option<String>) -> Fut + Send + 'a,
-    Fut: Future<Output = Result<TokenPage<T>, Error>> + Send + 'a,
+    Fut: Future<Output = Result<TokenPage<T>, E>> + Send + 'a,
 {
     struct St<F> {
         fetch: F,
@@ -141,7 +142,7 @@ mod tests {
     #[tokio::test]
     async fn token_stream_follows_tokens_and_stops_on_repeat() {
         let got: Vec<u32> = next_token_stream(|tok: Option<String>| async move {
-            Ok(match tok.as_deref() {
+            Ok::<_, Error>(match tok.as_deref() {
                 None => TokenPage { items: vec![1, 2], next_token: Some("a".into()) },
                 Some("a") => TokenPage { items: vec![3], next_token: Some("b".into()) },
                 _ => TokenPage { items: vec![4], next_token: Some("b".into()) },

@@ -15,7 +15,7 @@ use ack_net_k8s::service::{Backoff, ServiceConfig, ServiceReconciler, FINALIZER}
 use ack_net_mock::faults::Latency;
 use ack_net_mock::FaultSpec;
 use ack_net_slb::binding::{DrainPolicy, PlanOptions};
-use ack_net_slb::{ListenerProtocol, LoadBalancerId};
+use ack_net_slb::{ListenerProtocol, LoadBalancerId, Removed};
 use apiserver::{client, create, namespace, own, ready_node, until, TestEnv};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -227,7 +227,10 @@ async fn a_resync_repairs_a_change_no_watch_event_announces() {
     // Someone deletes the listener in the cloud: nothing in Kubernetes changes, so no watch
     // event comes; the periodic resync finds the drift and puts the listener back.
     let lb: LoadBalancerId = cloud.load_balancers()[0].id.parse().expect("id");
-    assert!(cloud.slb.listeners().delete(&lb, 80, ListenerProtocol::Tcp).send().await.expect("delete"));
+    assert_eq!(
+        cloud.slb.listeners().delete(&lb, 80, ListenerProtocol::Tcp).send().await.expect("delete"),
+        Removed::Now
+    );
     assert!(cloud.load_balancers()[0].listeners.is_empty());
     assert!(eventually(20, || backends(&cloud) == weights(&cloud, &[(0, 100)])).await, "{:?}", backends(&cloud));
     running.abort();

@@ -193,6 +193,32 @@ pub fn encode_master_slave_backend_servers(backends: &[MasterSlaveBackend]) -> R
     encode(backends.iter().map(|b| (&b.backend, Some(&b.server_type))))
 }
 
+/// Backends as an operation's JSON-text parameter (`BackendServers`, `OldBackendServers`...),
+/// encoded as [`encode_backend_servers`] does; no backends, no parameter. The operation's
+/// check validates them first (a typed error), so encoding does not fail.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BackendServers(pub(crate) Vec<Backend>);
+
+impl Serialize for BackendServers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return s.serialize_none();
+        }
+        s.serialize_str(&encode_backend_servers(&self.0).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+/// The backends of a master/slave group as the `MasterSlaveBackendServers` parameter (see
+/// [`encode_master_slave_backend_servers`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MasterSlaveBackendServers(pub(crate) Vec<MasterSlaveBackend>);
+
+impl Serialize for MasterSlaveBackendServers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode_master_slave_backend_servers(&self.0).map_err(serde::ser::Error::custom)?)
+    }
+}
+
 /// Decodes a `BackendServers` JSON value (the inverse of [`encode_backend_servers`]; also
 /// reads the numbers responses carry).
 pub fn decode_backend_servers(json: &str) -> Result<Vec<Backend>, Error> {

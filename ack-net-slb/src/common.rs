@@ -1,12 +1,14 @@
 //! Helpers every resource module shares: input checks, tags, decoding.
 
+use ack_net_core::operation::Json;
 use ack_net_core::{Removed, RpcRequest};
 use serde::de::Deserializer;
+use serde::{Serialize, Serializer};
 
 use crate::{Error, Tag};
 
 pub(crate) use ack_net_core::de::{opt_parsed, opt_string, wrapped};
-pub(crate) use ack_net_core::input::{validate_text, with_client_token};
+pub(crate) use ack_net_core::input::validate_text;
 pub use ack_net_core::tag::MAX_TAGS;
 pub(crate) use ack_net_core::tag::{validate_tags, wire_tags};
 
@@ -43,33 +45,38 @@ pub(crate) fn add_tags(req: RpcRequest, tags: &[Tag]) -> Result<RpcRequest, Erro
     Ok(ack_net_core::tag::add_tags(req, tags))
 }
 
-/// A call without options, built (and checked) up front: `to_request` shows what will be
-/// sent, `send` sends it.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct Call {
-    client: crate::SlbClient,
-    request: Result<RpcRequest, (String, String)>,
+/// Tags sent as SLB's JSON `Tags` parameter (`[{"TagKey":"k","TagValue":"v"}]`); no tags,
+/// no parameter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct JsonTags(pub(crate) Vec<Tag>);
+
+impl Serialize for JsonTags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return s.serialize_none();
+        }
+        let tags: Vec<serde_json::Value> =
+            self.0.iter().map(|t| serde_json::json!({"TagKey": t.key, "TagValue": t.value})).collect();
+        Json(tags).serialize(s)
+    }
 }
 
-impl Call {
-    pub(crate) fn new(client: &crate::SlbClient, request: Result<RpcRequest, Error>) -> Self {
-        let request = request.map_err(|e| match e {
-            Error::Api(ack_net_core::Error::InvalidInput { what, reason }) => (what, reason),
-            other => ("request".to_owned(), other.to_string()),
-        });
-        Self { client: client.clone(), request }
-    }
+/// Values sent as one comma-separated parameter (`lb-1,lb-2`); none, no parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Commas<T>(pub(crate) Vec<T>);
 
-    /// The request as it will be sent, or why it cannot be.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        self.request.clone().map_err(|(what, reason)| Error::invalid_input(what, reason))
+impl<T> Default for Commas<T> {
+    fn default() -> Self {
+        Commas(Vec::new())
     }
+}
 
-    /// Sends the request.
-    pub async fn send(self) -> Result<(), Error> {
-        let req = self.to_request()?;
-        self.client.call_unit(req).await
+impl<T: std::fmt::Display> Serialize for Commas<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return s.serialize_none();
+        }
+        s.serialize_str(&self.0.iter().map(T::to_string).collect::<Vec<_>>().join(","))
     }
 }
 
@@ -86,6 +93,7 @@ pub(crate) fn on_off_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::input::with_client_token;
 
     #[test]
     fn input_rules() {

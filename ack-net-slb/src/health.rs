@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::Product;
 use serde::Deserialize;
 
 use crate::backend::opt_ip;
@@ -39,10 +39,12 @@ pub struct Health {
     client: SlbClient,
 }
 
-#[derive(Deserialize)]
-struct Answer {
+/// What DescribeHealthStatus answers.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HealthList {
+    /// The backends with their health.
     #[serde(rename = "BackendServers", default, deserialize_with = "wrapped")]
-    backends: Vec<BackendHealth>,
+    pub backends: Vec<BackendHealth>,
 }
 
 impl Health {
@@ -57,14 +59,25 @@ impl Health {
         load_balancer_id: &LoadBalancerId,
         listener: Option<(u16, ListenerProtocol)>,
     ) -> Result<Vec<BackendHealth>, Error> {
-        let mut req = RpcRequest::read(Product::Slb, "DescribeHealthStatus").param("LoadBalancerId", load_balancer_id);
-        if let Some((port, protocol)) = listener {
-            check_port("ListenerPort", port)?;
-            req = req.param("ListenerPort", port).param("ListenerProtocol", protocol);
-        }
-        let a: Answer = self.client.call(req).await?;
-        Ok(a.backends)
+        let (port, protocol) = listener.unzip();
+        DescribeHealthStatus::new(self.client.rpc(), load_balancer_id.clone(), port, protocol).send().await
     }
+}
+
+ack_net_core::operation! {
+    /// A DescribeHealthStatus request (see [`Health::describe`]).
+    pub(crate) struct DescribeHealthStatus: Product::Slb, "DescribeHealthStatus", read
+        -> Vec<BackendHealth> as HealthList => |l: HealthList| l.backends, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        port: Option<u16> = "ListenerPort";
+        protocol: Option<ListenerProtocol> = "ListenerProtocol";
+    }
+    optional {}
+    check: |op: &Self| match op.port {
+        Some(p) => check_port("ListenerPort", p).map(drop),
+        None => Ok(()),
+    };
 }
 
 #[cfg(test)]
@@ -73,7 +86,7 @@ mod tests {
 
     #[test]
     fn decodes() {
-        let a: Answer = serde_json::from_str(
+        let a: HealthList = serde_json::from_str(
             r#"{"BackendServers":{"BackendServer":[{"ListenerPort":80,"Protocol":"tcp","ServerId":"eni-a",
                 "ServerIp":"10.0.0.1","Port":8080,"ServerHealthStatus":"abnormal"},
                 {"ListenerPort":"80","Protocol":"tcp","ServerId":"i-b","ServerIp":"","Port":"80","ServerHealthStatus":"normal"}]}}"#,

@@ -98,23 +98,25 @@ pub use backend::{
 };
 pub use certificate::{Certificates, ServerCertificate, UploadServerCertificate};
 pub use client::{SlbClient, DEFAULT_BATCH_SIZE};
-pub use common::{Call, MAX_TAGS};
+pub use common::MAX_TAGS;
 pub use error::Error;
 pub use health::{BackendHealth, Health};
 pub use ids::{AclId, LoadBalancerId, MasterSlaveServerGroupId, RuleId, ServerCertificateId, VServerGroupId};
 pub use listener::{
-    CreateListener, DescribeListeners, HealthCheckTiming, HttpConfig, HttpHealthCheck, HttpsConfig, Layer7Config,
-    Listener, ListenerAcl, ListenerAction, ListenerBackend, ListenerPage, ListenerSpec, Listeners, ProtocolConfig,
-    SetListener, StickySession, TcpConfig, TcpHealthCheck, UdpConfig, UdpHealthCheck, XForwardedFor,
-    MAX_LISTENERS_PAGE,
+    CreateListener, DeleteListener, DescribeListeners, HealthCheckTiming, HttpConfig, HttpHealthCheck, HttpsConfig,
+    Layer7Config, Listener, ListenerAcl, ListenerBackend, ListenerPage, ListenerSpec, Listeners, ProtocolConfig,
+    SetListener, StartListener, StickySession, StopListener, TcpConfig, TcpHealthCheck, UdpConfig, UdpHealthCheck,
+    XForwardedFor, MAX_LISTENERS_PAGE,
 };
 pub use load_balancer::{
     CreateLoadBalancer, CreateLoadBalancerResponse, DescribeLoadBalancers, ListenerPortAndProtocol, LoadBalancer,
-    LoadBalancerPage, LoadBalancers, MAX_LOAD_BALANCERS_PAGE,
+    LoadBalancerPage, LoadBalancers, ModifyLoadBalancerInstanceSpec, ModifyLoadBalancerInternetSpec,
+    SetLoadBalancerDeleteProtection, SetLoadBalancerModificationProtection, SetLoadBalancerName, SetLoadBalancerStatus,
+    MAX_LOAD_BALANCERS_PAGE,
 };
 pub use master_slave::{CreateMasterSlaveGroup, MasterSlaveGroup, MasterSlaveGroups};
 pub use rule::{Rule, RuleSpec, Rules, SetRule, MAX_RULES_PER_CALL};
-pub use tags::{ListTagResources, TagResource, TagResourcePage, Tags, MAX_TAG_RESOURCES};
+pub use tags::{ListTagResources, TagResource, TagResourcePage, TagResources, Tags, UntagResources, MAX_TAG_RESOURCES};
 pub use types::{
     AclType, AddressIpVersion, AddressType, BackendType, HealthCheckMethod, HealthStatus, HttpCodeClass,
     InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol, ListenerStatus, LoadBalancerStatus,

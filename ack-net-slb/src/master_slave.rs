@@ -1,12 +1,13 @@
 //! Master/slave server groups: CreateMasterSlaveServerGroup, DescribeMasterSlaveServerGroups,
 //! DescribeMasterSlaveServerGroupAttribute, DeleteMasterSlaveServerGroup.
 
+use ack_net_core::operation::Ack;
+use ack_net_core::Product;
 use ack_net_core::Removed;
-use ack_net_core::{Product, RpcRequest};
 use serde::Deserialize;
 
-use crate::backend::{encode_master_slave_backend_servers, MasterSlaveBackend, WireBackend};
-use crate::common::{add_tags, deleted, opt_string, validate_text, wire_tags, wrapped};
+use crate::backend::{MasterSlaveBackend, MasterSlaveBackendServers, WireBackend};
+use crate::common::{opt_string, validate_tags, validate_text, wire_tags, wrapped};
 use crate::types::ServerType;
 use crate::vserver_group::AssociatedObjects;
 use crate::{Error, LoadBalancerId, MasterSlaveServerGroupId, SlbClient, Tag};
@@ -44,16 +45,20 @@ pub struct MasterSlaveGroup {
     pub associated: AssociatedObjects,
 }
 
-#[derive(Deserialize)]
-struct CreateAnswer {
+/// What CreateMasterSlaveServerGroup answers.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CreatedMasterSlaveGroup {
+    /// The new group.
     #[serde(rename = "MasterSlaveServerGroupId")]
-    id: MasterSlaveServerGroupId,
+    pub id: MasterSlaveServerGroupId,
 }
 
-#[derive(Deserialize)]
-struct DescribeAnswer {
+/// What DescribeMasterSlaveServerGroups answers.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MasterSlaveGroupList {
+    /// The groups.
     #[serde(rename = "MasterSlaveServerGroups", default, deserialize_with = "wrapped")]
-    groups: Vec<MasterSlaveGroup>,
+    pub groups: Vec<MasterSlaveGroup>,
 }
 
 /// Master/slave group operations; from [`SlbClient::master_slave_groups`].
@@ -74,13 +79,8 @@ impl MasterSlaveGroups {
         name: impl Into<String>,
         backends: Vec<MasterSlaveBackend>,
     ) -> CreateMasterSlaveGroup {
-        CreateMasterSlaveGroup {
-            client: self.client.clone(),
-            load_balancer_id: load_balancer_id.clone(),
-            name: name.into(),
-            backends,
-            tags: Vec::new(),
-        }
+        let backends = MasterSlaveBackendServers(backends);
+        CreateMasterSlaveGroup::new(self.client.rpc(), load_balancer_id.clone(), name.into(), backends)
     }
 
     /// DescribeMasterSlaveServerGroups: the groups of a load balancer (without backends).
@@ -89,68 +89,86 @@ impl MasterSlaveGroups {
         load_balancer_id: &LoadBalancerId,
         include_listener: bool,
     ) -> Result<Vec<MasterSlaveGroup>, Error> {
-        let req = RpcRequest::read(Product::Slb, "DescribeMasterSlaveServerGroups")
-            .param("LoadBalancerId", load_balancer_id)
-            .opt_param("IncludeListener", include_listener.then_some(true));
-        let a: DescribeAnswer = self.client.call(req).await?;
-        Ok(a.groups)
+        let include = include_listener.then_some(true);
+        DescribeMasterSlaveServerGroups::new(self.client.rpc(), load_balancer_id.clone(), include).send().await
     }
 
     /// DescribeMasterSlaveServerGroupAttribute: one group with its backends.
     pub async fn get(&self, id: &MasterSlaveServerGroupId) -> Result<MasterSlaveGroup, Error> {
-        let req = RpcRequest::read(Product::Slb, "DescribeMasterSlaveServerGroupAttribute")
-            .param("MasterSlaveServerGroupId", id);
-        self.client.call(req).await
+        DescribeMasterSlaveServerGroupAttribute::new(self.client.rpc(), id.clone()).send().await
     }
 
     /// DeleteMasterSlaveServerGroup: [`Removed::Now`] when this call deleted it, [`Removed::Already`] when it was
     /// already gone.
     pub async fn delete(&self, id: &MasterSlaveServerGroupId) -> Result<Removed, Error> {
-        let req = RpcRequest::write(Product::Slb, "DeleteMasterSlaveServerGroup").param("MasterSlaveServerGroupId", id);
-        deleted(self.client.call_unit(req).await, GROUP_GONE)
+        DeleteMasterSlaveServerGroup::new(self.client.rpc(), id.clone()).send().await
     }
 }
 
-/// A CreateMasterSlaveServerGroup request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateMasterSlaveGroup {
-    client: SlbClient,
-    load_balancer_id: LoadBalancerId,
-    name: String,
-    backends: Vec<MasterSlaveBackend>,
-    tags: Vec<Tag>,
+ack_net_core::operation! {
+    /// A DescribeMasterSlaveServerGroups request (see [`MasterSlaveGroups::describe`]).
+    pub(crate) struct DescribeMasterSlaveServerGroups: Product::Slb, "DescribeMasterSlaveServerGroups", read
+        -> Vec<MasterSlaveGroup> as MasterSlaveGroupList => |l: MasterSlaveGroupList| l.groups, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        include_listener: Option<bool> = "IncludeListener";
+    }
+    optional {}
+}
+
+ack_net_core::operation! {
+    /// A DescribeMasterSlaveServerGroupAttribute request (see [`MasterSlaveGroups::get`]).
+    pub(crate) struct DescribeMasterSlaveServerGroupAttribute: Product::Slb,
+        "DescribeMasterSlaveServerGroupAttribute", read -> MasterSlaveGroup, Error;
+    required {
+        id: MasterSlaveServerGroupId = "MasterSlaveServerGroupId";
+    }
+    optional {}
+}
+
+ack_net_core::operation! {
+    /// A DeleteMasterSlaveServerGroup request (see [`MasterSlaveGroups::delete`]).
+    pub(crate) struct DeleteMasterSlaveServerGroup: Product::Slb, "DeleteMasterSlaveServerGroup", write -> Ack, Error;
+    required {
+        id: MasterSlaveServerGroupId = "MasterSlaveServerGroupId";
+    }
+    optional {}
+    gone: |e: &Error| e.is_gone(GROUP_GONE);
+}
+
+ack_net_core::operation! {
+    /// A CreateMasterSlaveServerGroup request; answers the new group's id. Checked first: the
+    /// name, one `Master` backend and at most one `Slave`, every backend, the tags.
+    pub struct CreateMasterSlaveGroup: Product::Slb, "CreateMasterSlaveServerGroup", write
+        -> MasterSlaveServerGroupId as CreatedMasterSlaveGroup => |c: CreatedMasterSlaveGroup| c.id, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        name: String = "MasterSlaveServerGroupName";
+        backends: MasterSlaveBackendServers = "MasterSlaveBackendServers";
+    }
+    optional {
+        /// Tags for the new group.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: Self::check_input;
 }
 
 impl CreateMasterSlaveGroup {
-    /// Adds a tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// The request as it will be sent; checks the backends first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
+    fn check_input(&self) -> Result<(), Error> {
         validate_text("MasterSlaveServerGroupName", &self.name, 128)?;
-        let masters = self.backends.iter().filter(|b| b.server_type == ServerType::Master).count();
-        let slaves = self.backends.iter().filter(|b| b.server_type == ServerType::Slave).count();
-        if masters != 1 || slaves > 1 || masters + slaves != self.backends.len() {
+        let backends = &self.backends.0;
+        let masters = backends.iter().filter(|b| b.server_type == ServerType::Master).count();
+        let slaves = backends.iter().filter(|b| b.server_type == ServerType::Slave).count();
+        if masters != 1 || slaves > 1 || masters + slaves != backends.len() {
             return Err(Error::invalid_input(
                 "MasterSlaveBackendServers",
                 "one Master backend and at most one Slave backend",
             ));
         }
-        let req = RpcRequest::write(Product::Slb, "CreateMasterSlaveServerGroup")
-            .param("LoadBalancerId", &self.load_balancer_id)
-            .param("MasterSlaveServerGroupName", &self.name)
-            .param("MasterSlaveBackendServers", encode_master_slave_backend_servers(&self.backends)?);
-        add_tags(req, &self.tags)
-    }
-
-    /// Sends the request; returns the new group's id.
-    pub async fn send(self) -> Result<MasterSlaveServerGroupId, Error> {
-        let a: CreateAnswer = self.client.call(self.to_request()?).await?;
-        Ok(a.id)
+        for b in backends {
+            b.backend.validate()?;
+        }
+        Ok(validate_tags(&self.tags)?)
     }
 }
 

@@ -1,13 +1,11 @@
 //! Tags of load balancers (`ResourceType=instance`): TagResources, UntagResources,
 //! ListTagResources.
 
-use ack_net_core::paginate::{next_token_stream, TokenPage};
-use ack_net_core::{Product, RpcRequest};
-use futures_util::stream::{BoxStream, StreamExt};
+use ack_net_core::operation::Ack;
+use ack_net_core::Product;
 use serde::Deserialize;
 
-use crate::common::{add_tags, opt_string, wrapped, Call};
-use crate::listener::into_core;
+use crate::common::{opt_string, validate_tags, wrapped};
 use crate::{Error, LoadBalancerId, SlbClient, Tag};
 
 /// The most resources one tag call names.
@@ -33,11 +31,15 @@ pub struct Tags {
     client: SlbClient,
 }
 
-fn resources(req: RpcRequest, ids: &[LoadBalancerId]) -> Result<RpcRequest, Error> {
+/// `ResourceType` of a load balancer.
+const INSTANCE: &str = "instance";
+
+/// 1 to 20 load balancers.
+fn check_resources(ids: &[LoadBalancerId]) -> Result<(), Error> {
     if ids.is_empty() || ids.len() > MAX_TAG_RESOURCES {
         return Err(Error::invalid_input("ResourceId", format!("1-{MAX_TAG_RESOURCES} load balancers")));
     }
-    Ok(req.param("ResourceType", "instance").list_param("ResourceId", ids))
+    Ok(())
 }
 
 impl Tags {
@@ -46,116 +48,99 @@ impl Tags {
     }
 
     /// TagResources: adds (or overwrites) tags on load balancers.
-    pub fn tag(&self, ids: &[LoadBalancerId], tags: &[Tag]) -> Call {
-        let req = (|| {
-            if tags.is_empty() {
-                return Err(Error::invalid_input("Tag", "no tags"));
-            }
-            add_tags(resources(RpcRequest::write(Product::Slb, "TagResources"), ids)?, tags)
-        })();
-        Call::new(&self.client, req)
+    pub fn tag(&self, ids: &[LoadBalancerId], tags: &[Tag]) -> TagResources {
+        TagResources::new(self.client.rpc(), INSTANCE, ids.to_vec(), tags.to_vec())
     }
 
     /// UntagResources: removes these tag keys from load balancers.
-    pub fn untag(&self, ids: &[LoadBalancerId], keys: &[&str]) -> Call {
-        let req = (|| {
-            if keys.is_empty() || keys.len() > MAX_TAG_RESOURCES {
-                return Err(Error::invalid_input("TagKey", format!("1-{MAX_TAG_RESOURCES} keys")));
-            }
-            Ok(resources(RpcRequest::write(Product::Slb, "UntagResources"), ids)?.list_param("TagKey", keys))
-        })();
-        Call::new(&self.client, req)
+    pub fn untag(&self, ids: &[LoadBalancerId], keys: &[&str]) -> UntagResources {
+        let keys = keys.iter().map(|k| (*k).to_owned()).collect();
+        UntagResources::new(self.client.rpc(), INSTANCE, ids.to_vec(), keys, None)
     }
 
     /// UntagResources with `All=true`: removes every tag from load balancers.
-    pub fn untag_all(&self, ids: &[LoadBalancerId]) -> Call {
-        let req = resources(RpcRequest::write(Product::Slb, "UntagResources"), ids).map(|r| r.param("All", true));
-        Call::new(&self.client, req)
+    pub fn untag_all(&self, ids: &[LoadBalancerId]) -> UntagResources {
+        UntagResources::new(self.client.rpc(), INSTANCE, ids.to_vec(), Vec::new(), Some(true))
     }
 
     /// ListTagResources: the tags of some load balancers, or the load balancers carrying
     /// some tags.
     pub fn list(&self) -> ListTagResources {
-        ListTagResources { client: self.client.clone(), ids: Vec::new(), tags: Vec::new(), next_token: None }
+        ListTagResources::new(self.client.rpc(), INSTANCE)
     }
 }
 
-/// A ListTagResources request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct ListTagResources {
-    client: SlbClient,
-    ids: Vec<LoadBalancerId>,
-    tags: Vec<Tag>,
-    next_token: Option<String>,
+ack_net_core::operation! {
+    /// A TagResources request; checks 1-20 load balancers and 1-20 valid tags.
+    pub struct TagResources: Product::Slb, "TagResources", write -> () as Ack => |_| (), Error;
+    required {
+        resource_type: &'static str = "ResourceType";
+        ids: Vec<LoadBalancerId> = "ResourceId";
+        tags: Vec<Tag> = "Tag";
+    }
+    optional {}
+    check: |op: &Self| {
+        if op.tags.is_empty() {
+            return Err(Error::invalid_input("Tag", "no tags"));
+        }
+        check_resources(&op.ids)?;
+        Ok(validate_tags(&op.tags)?)
+    };
+}
+
+ack_net_core::operation! {
+    /// An UntagResources request: some keys, or all of them; checks 1-20 load balancers and
+    /// 1-20 keys.
+    pub struct UntagResources: Product::Slb, "UntagResources", write -> () as Ack => |_| (), Error;
+    required {
+        resource_type: &'static str = "ResourceType";
+        ids: Vec<LoadBalancerId> = "ResourceId";
+        keys: Vec<String> = "TagKey";
+        all: Option<bool> = "All";
+    }
+    optional {}
+    check: |op: &Self| {
+        check_resources(&op.ids)?;
+        if op.all.is_none() && (op.keys.is_empty() || op.keys.len() > MAX_TAG_RESOURCES) {
+            return Err(Error::invalid_input("TagKey", format!("1-{MAX_TAG_RESOURCES} keys")));
+        }
+        Ok(())
+    };
+}
+
+ack_net_core::operation! {
+    /// A ListTagResources request (NextToken paging); give load balancers, tags or both.
+    pub struct ListTagResources: Product::Slb, "ListTagResources", read -> TagResourcePage, Error;
+    required {
+        resource_type: &'static str = "ResourceType";
+    }
+    optional {
+        /// Only these load balancers (up to 20).
+        ids: Vec<LoadBalancerId> = "ResourceId" => extend(LoadBalancerId), push resource_id;
+        /// Only load balancers carrying these tags.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    check: |op: &Self| {
+        if op.ids.is_empty() && op.tags.is_empty() {
+            return Err(Error::invalid_input("ResourceId", "give load balancers, tags or both"));
+        }
+        if op.ids.len() > MAX_TAG_RESOURCES {
+            return Err(Error::invalid_input("ResourceId", format!("at most {MAX_TAG_RESOURCES}")));
+        }
+        Ok(validate_tags(&op.tags)?)
+    };
+    pages: token, tag_resources: TagResource, next_token;
 }
 
 /// One page of ListTagResources.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct TagResourcePage {
     /// The (resource, tag) pairs.
+    #[serde(rename = "TagResources", default, deserialize_with = "wrapped")]
     pub tag_resources: Vec<TagResource>,
     /// The token of the next page; `None` at the end.
-    pub next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    #[serde(rename = "TagResources", default, deserialize_with = "wrapped")]
-    tag_resources: Vec<TagResource>,
     #[serde(rename = "NextToken", default, deserialize_with = "opt_string")]
-    next_token: Option<String>,
-}
-
-impl ListTagResources {
-    /// Only this load balancer (up to 20).
-    pub fn resource_id(mut self, id: &LoadBalancerId) -> Self {
-        self.ids.push(id.clone());
-        self
-    }
-
-    /// Only load balancers carrying this tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// The request as it will be sent.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        if self.ids.is_empty() && self.tags.is_empty() {
-            return Err(Error::invalid_input("ResourceId", "give load balancers, tags or both"));
-        }
-        if self.ids.len() > MAX_TAG_RESOURCES {
-            return Err(Error::invalid_input("ResourceId", format!("at most {MAX_TAG_RESOURCES}")));
-        }
-        let req = RpcRequest::read(Product::Slb, "ListTagResources")
-            .param("ResourceType", "instance")
-            .list_param("ResourceId", &self.ids)
-            .opt_param("NextToken", self.next_token.as_deref());
-        add_tags(req, &self.tags)
-    }
-
-    /// Sends the request: one page.
-    pub async fn send(self) -> Result<TagResourcePage, Error> {
-        let req = self.to_request()?;
-        let a: Answer = self.client.call(req).await?;
-        Ok(TagResourcePage { tag_resources: a.tag_resources, next_token: a.next_token })
-    }
-
-    /// Every (resource, tag) pair on every page.
-    pub fn into_stream(self) -> BoxStream<'static, Result<TagResource, Error>> {
-        let base = self;
-        next_token_stream(move |token: Option<String>| {
-            let mut page = base.clone();
-            page.next_token = token;
-            async move {
-                let p = page.send().await.map_err(into_core)?;
-                Ok(TokenPage { items: p.tag_resources, next_token: p.next_token })
-            }
-        })
-        .map(|r| r.map_err(Error::Api))
-        .boxed()
-    }
+    pub next_token: Option<String>,
 }
 
 #[cfg(test)]

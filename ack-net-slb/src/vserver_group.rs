@@ -1,12 +1,13 @@
 //! VServer groups: create (empty or with backends), describe, add, remove, set and replace
 //! backends in batches, delete.
 
+use ack_net_core::operation::{self, Ack};
 use ack_net_core::Removed;
 use ack_net_core::{Product, RpcRequest};
 use serde::Deserialize;
 
-use crate::backend::{encode_backend_servers, Backend, WireBackend};
-use crate::common::{add_tags, deleted, opt_string, validate_text, wire_tags, wrapped};
+use crate::backend::{Backend, BackendServers, WireBackend};
+use crate::common::{opt_string, validate_tags, validate_text, wire_tags, wrapped};
 use crate::types::ListenerProtocol;
 use crate::{Error, LoadBalancerId, RuleId, SlbClient, Tag, VServerGroupId};
 
@@ -100,26 +101,21 @@ pub(crate) fn backends<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Bac
     Ok(wrapped::<D, WireBackend>(d)?.into_iter().map(WireBackend::into_backend).collect())
 }
 
+/// What the backend calls answer: the group's backends.
 #[derive(Deserialize)]
-struct BackendsAnswer {
-    #[serde(rename = "BackendServers", default, deserialize_with = "backends")]
-    backends: Vec<Backend>,
-}
-
-#[derive(Deserialize)]
-struct CreateAnswer {
-    #[serde(rename = "VServerGroupId")]
-    vserver_group_id: VServerGroupId,
+pub(crate) struct BackendsAnswer {
     #[serde(rename = "BackendServers", default, deserialize_with = "backends")]
     backends: Vec<Backend>,
 }
 
 /// What [`CreateVServerGroup`] made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct CreatedVServerGroup {
     /// The new group.
+    #[serde(rename = "VServerGroupId")]
     pub vserver_group_id: VServerGroupId,
     /// Its backends, as the last call answered.
+    #[serde(rename = "BackendServers", default, deserialize_with = "backends")]
     pub backends: Vec<Backend>,
 }
 
@@ -137,30 +133,19 @@ impl VServerGroups {
     /// CreateVServerGroup on a load balancer. Backends beyond the client's batch size are
     /// added by AddVServerGroupBackendServers calls after the create.
     pub fn create(&self, load_balancer_id: &LoadBalancerId, name: impl Into<String>) -> CreateVServerGroup {
-        CreateVServerGroup {
-            client: self.client.clone(),
-            load_balancer_id: load_balancer_id.clone(),
-            name: name.into(),
-            backends: Vec::new(),
-            tags: Vec::new(),
-        }
+        let mut op = CreateVServerGroup::new(self.client.rpc(), load_balancer_id.clone(), name.into());
+        op.batch_size = self.client.batch_size();
+        op
     }
 
     /// DescribeVServerGroups: the groups of a load balancer.
     pub fn describe(&self, load_balancer_id: &LoadBalancerId) -> DescribeVServerGroups {
-        DescribeVServerGroups {
-            client: self.client.clone(),
-            load_balancer_id: load_balancer_id.clone(),
-            include_listener: false,
-            include_rule: false,
-        }
+        DescribeVServerGroups::new(self.client.rpc(), load_balancer_id.clone())
     }
 
     /// DescribeVServerGroupAttribute: one group with its backends.
     pub async fn get(&self, id: &VServerGroupId) -> Result<VServerGroup, Error> {
-        self.client
-            .call(RpcRequest::read(Product::Slb, "DescribeVServerGroupAttribute").param("VServerGroupId", id))
-            .await
+        DescribeVServerGroupAttribute::new(self.client.rpc(), id.clone()).send().await
     }
 
     /// AddVServerGroupBackendServers, in batches.
@@ -188,129 +173,147 @@ impl VServerGroups {
 
     /// SetVServerGroupAttribute with `VServerGroupName`.
     pub async fn set_name(&self, id: &VServerGroupId, name: &str) -> Result<(), Error> {
-        validate_text("VServerGroupName", name, 128)?;
-        let req = RpcRequest::write(Product::Slb, "SetVServerGroupAttribute")
-            .param("VServerGroupId", id)
-            .param("VServerGroupName", name);
-        self.client.call_unit(req).await
+        SetVServerGroupName::new(self.client.rpc(), id.clone(), name.to_owned()).send().await
     }
 
     /// DeleteVServerGroup: [`Removed::Now`] when this call deleted it, [`Removed::Already`]
     /// when it was already gone. Refused (`RspoolVipExist`) while a listener or rule uses it.
     pub async fn delete(&self, id: &VServerGroupId) -> Result<Removed, Error> {
-        let req = RpcRequest::write(Product::Slb, "DeleteVServerGroup").param("VServerGroupId", id);
-        deleted(self.client.call_unit(req).await, GROUP_GONE)
+        DeleteVServerGroup::new(self.client.rpc(), id.clone()).send().await
     }
 }
 
-/// A CreateVServerGroup request.
-///
-/// ```no_run
-/// # async fn demo(slb: ack_net_slb::SlbClient, lb: ack_net_slb::LoadBalancerId) -> Result<(), ack_net_slb::Error> {
-/// use ack_net_slb::Backend;
-/// let pods: Vec<Backend> = (1..=45u8)
-///     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
-///     .collect();
-/// // One CreateVServerGroup with 20 backends, then two AddVServerGroupBackendServers.
-/// let group = slb.vserver_groups().create(&lb, "web-8080").backends(pods).send().await?;
-/// println!("{} holds {}", group.vserver_group_id, group.backends.len());
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateVServerGroup {
-    client: SlbClient,
-    load_balancer_id: LoadBalancerId,
-    name: String,
-    backends: Vec<Backend>,
-    tags: Vec<Tag>,
+ack_net_core::operation! {
+    /// A DescribeVServerGroupAttribute request (see [`VServerGroups::get`]).
+    pub(crate) struct DescribeVServerGroupAttribute: Product::Slb, "DescribeVServerGroupAttribute", read
+        -> VServerGroup, Error;
+    required {
+        vserver_group_id: VServerGroupId = "VServerGroupId";
+    }
+    optional {}
+}
+
+ack_net_core::operation! {
+    /// A SetVServerGroupAttribute request that renames a group (see [`VServerGroups::set_name`]).
+    pub(crate) struct SetVServerGroupName: Product::Slb, "SetVServerGroupAttribute", write
+        -> () as Ack => |_| (), Error;
+    required {
+        vserver_group_id: VServerGroupId = "VServerGroupId";
+        name: String = "VServerGroupName";
+    }
+    optional {}
+    check: |op: &Self| validate_text("VServerGroupName", &op.name, 128);
+}
+
+ack_net_core::operation! {
+    /// A DeleteVServerGroup request (see [`VServerGroups::delete`]).
+    pub(crate) struct DeleteVServerGroup: Product::Slb, "DeleteVServerGroup", write -> Ack, Error;
+    required {
+        vserver_group_id: VServerGroupId = "VServerGroupId";
+    }
+    optional {}
+    gone: |e: &Error| e.is_gone(GROUP_GONE);
+}
+
+ack_net_core::operation! {
+    /// A CreateVServerGroup request.
+    ///
+    /// ```no_run
+    /// # async fn demo(slb: ack_net_slb::SlbClient, lb: ack_net_slb::LoadBalancerId) -> Result<(), ack_net_slb::Error> {
+    /// use ack_net_slb::Backend;
+    /// let pods: Vec<Backend> = (1..=45u8)
+    ///     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+    ///     .collect();
+    /// // One CreateVServerGroup with 20 backends, then two AddVServerGroupBackendServers.
+    /// let group = slb.vserver_groups().create(&lb, "web-8080").backends(pods).send().await?;
+    /// println!("{} holds {}", group.vserver_group_id, group.backends.len());
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateVServerGroup: Product::Slb, "CreateVServerGroup", write -> CreatedVServerGroup, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        name: String = "VServerGroupName";
+    }
+    optional {
+        /// The backends of the create call itself (the client's batch size).
+        first: BackendServers = "BackendServers" => by_hand(Backend);
+        /// Tags for the new group.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    local {
+        /// The backends that later AddVServerGroupBackendServers calls add.
+        later: Vec<Backend>;
+        /// How many backends one call carries.
+        batch_size: usize;
+    }
+    check: Self::check_input;
+    send: by_hand;
 }
 
 impl CreateVServerGroup {
     /// The backends to start with.
-    pub fn backends(mut self, backends: Vec<Backend>) -> Self {
-        self.backends = backends;
+    pub fn backends(mut self, mut backends: Vec<Backend>) -> Self {
+        self.later = backends.split_off(backends.len().min(self.batch_size.max(1)));
+        self.first = BackendServers(backends);
         self
     }
 
-    /// Adds a tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// The CreateVServerGroup request (with the first batch of backends); checks every
-    /// backend first, also those of later batches.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
+    /// Checks the name, the tags and every backend, also those of later batches.
+    fn check_input(&self) -> Result<(), Error> {
         validate_text("VServerGroupName", &self.name, 128)?;
-        for b in &self.backends {
+        for b in self.first.0.iter().chain(&self.later) {
             b.validate()?;
         }
-        let first = &self.backends[..self.backends.len().min(self.client.batch_size())];
-        let req = RpcRequest::write(Product::Slb, "CreateVServerGroup")
-            .param("LoadBalancerId", &self.load_balancer_id)
-            .param("VServerGroupName", &self.name);
-        let req = if first.is_empty() { req } else { req.param("BackendServers", encode_backend_servers(first)?) };
-        add_tags(req, &self.tags)
+        Ok(validate_tags(&self.tags)?)
     }
 
     /// Sends the create, then the remaining batches.
     pub async fn send(self) -> Result<CreatedVServerGroup, Error> {
-        let req = self.to_request()?;
-        let created: CreateAnswer = self.client.call(req).await?;
-        let size = self.client.batch_size();
-        let mut backends = created.backends;
-        if self.backends.len() > size {
-            let rest = self.backends[size..].to_vec();
-            let batches = BackendBatches::new(&self.client, &created.vserver_group_id, BatchKind::Add(rest));
-            backends = batches.send().await?;
+        let mut created = operation::send(&self).await?;
+        if !self.later.is_empty() {
+            let client = SlbClient::new(self.rpc.clone()).with_batch_size(self.batch_size);
+            let batches = BackendBatches::new(&client, &created.vserver_group_id, BatchKind::Add(self.later));
+            created.backends = batches.send().await?;
         }
-        Ok(CreatedVServerGroup { vserver_group_id: created.vserver_group_id, backends })
+        Ok(created)
     }
 }
 
-/// A DescribeVServerGroups request.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct DescribeVServerGroups {
-    client: SlbClient,
-    load_balancer_id: LoadBalancerId,
-    include_listener: bool,
-    include_rule: bool,
-}
-
-#[derive(Deserialize)]
-struct DescribeAnswer {
-    #[serde(rename = "VServerGroups", default, deserialize_with = "wrapped")]
-    groups: Vec<VServerGroupSummary>,
+ack_net_core::operation! {
+    /// A DescribeVServerGroups request.
+    pub struct DescribeVServerGroups: Product::Slb, "DescribeVServerGroups", read
+        -> Vec<VServerGroupSummary> as VServerGroupList => |l: VServerGroupList| l.groups, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+    }
+    optional {
+        /// `IncludeListener`: also list the listeners that use each group.
+        include_listener: Option<bool> = "IncludeListener" => by_hand(bool);
+        /// `IncludeRule`: also list the rules that use each group.
+        include_rule: Option<bool> = "IncludeRule" => by_hand(bool);
+    }
 }
 
 impl DescribeVServerGroups {
     /// `IncludeListener`: also list the listeners that use each group.
     pub fn include_listener(mut self, on: bool) -> Self {
-        self.include_listener = on;
+        self.include_listener = on.then_some(true);
         self
     }
 
     /// `IncludeRule`: also list the rules that use each group.
     pub fn include_rule(mut self, on: bool) -> Self {
-        self.include_rule = on;
+        self.include_rule = on.then_some(true);
         self
     }
+}
 
-    /// The request as it will be sent.
-    pub fn to_request(&self) -> RpcRequest {
-        RpcRequest::read(Product::Slb, "DescribeVServerGroups")
-            .param("LoadBalancerId", &self.load_balancer_id)
-            .opt_param("IncludeListener", self.include_listener.then_some(true))
-            .opt_param("IncludeRule", self.include_rule.then_some(true))
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Vec<VServerGroupSummary>, Error> {
-        let a: DescribeAnswer = self.client.call(self.to_request()).await?;
-        Ok(a.groups)
-    }
+/// What DescribeVServerGroups answers.
+#[derive(Clone, Debug, Deserialize)]
+pub struct VServerGroupList {
+    /// The groups.
+    #[serde(rename = "VServerGroups", default, deserialize_with = "wrapped")]
+    pub groups: Vec<VServerGroupSummary>,
 }
 
 #[derive(Clone, Debug)]
@@ -319,6 +322,30 @@ enum BatchKind {
     Remove(Vec<Backend>),
     Set(Vec<Backend>),
     Replace(Vec<Backend>, Vec<Backend>),
+}
+
+ack_net_core::operation! {
+    /// One call of a backend batch: Add/RemoveVServerGroupBackendServers,
+    /// SetVServerGroupAttribute or ModifyVServerGroupBackendServers, as `call` says.
+    pub(crate) struct BackendCall: Product::Slb, "AddVServerGroupBackendServers", write -> BackendsAnswer, Error;
+    required {
+        vserver_group_id: VServerGroupId = "VServerGroupId";
+        backends: BackendServers = "BackendServers";
+        old_backends: BackendServers = "OldBackendServers";
+        new_backends: BackendServers = "NewBackendServers";
+    }
+    optional {}
+    local {
+        /// The action.
+        call: &'static str;
+    }
+    check: |op: &Self| {
+        for b in op.backends.0.iter().chain(&op.old_backends.0).chain(&op.new_backends.0) {
+            b.validate()?;
+        }
+        Ok::<(), Error>(())
+    };
+    action: |op: &Self| op.call;
 }
 
 /// A backend operation split into calls of at most the client's batch size.
@@ -335,64 +362,58 @@ impl BackendBatches {
         Self { client: client.clone(), group: group.clone(), kind }
     }
 
-    /// The calls, in order; checks every backend first. No backends, no calls.
-    pub fn to_requests(&self) -> Result<Vec<RpcRequest>, Error> {
+    /// The calls, in order.
+    fn calls(&self) -> Vec<BackendCall> {
         let size = self.client.batch_size();
-        let one = |action: &'static str, param: &str, chunk: &[Backend]| -> Result<RpcRequest, Error> {
-            Ok(RpcRequest::write(Product::Slb, action)
-                .param("VServerGroupId", &self.group)
-                .param(param, encode_backend_servers(chunk)?))
+        let call = |action: &'static str, backends: &[Backend], old: &[Backend], new: &[Backend]| {
+            let b = |l: &[Backend]| BackendServers(l.to_vec());
+            let mut op = BackendCall::new(self.client.rpc(), self.group.clone(), b(backends), b(old), b(new));
+            op.call = action;
+            op
         };
-        let mut out = Vec::new();
+        let each = |action: &'static str, backends: &[Backend]| -> Vec<BackendCall> {
+            backends.chunks(size).map(|c| call(action, c, &[], &[])).collect()
+        };
         match &self.kind {
-            BatchKind::Add(b) => {
-                for c in b.chunks(size) {
-                    out.push(one("AddVServerGroupBackendServers", "BackendServers", c)?);
-                }
-            }
-            BatchKind::Remove(b) => {
-                for c in b.chunks(size) {
-                    out.push(one("RemoveVServerGroupBackendServers", "BackendServers", c)?);
-                }
-            }
-            BatchKind::Set(b) => {
-                for c in b.chunks(size) {
-                    out.push(one("SetVServerGroupAttribute", "BackendServers", c)?);
-                }
-            }
+            BatchKind::Add(b) => each("AddVServerGroupBackendServers", b),
+            BatchKind::Remove(b) => each("RemoveVServerGroupBackendServers", b),
+            BatchKind::Set(b) => each("SetVServerGroupAttribute", b),
             BatchKind::Replace(old, new) => {
                 let (olds, news): (Vec<&[Backend]>, Vec<&[Backend]>) =
                     (old.chunks(size).collect(), new.chunks(size).collect());
-                let pairs = olds.len().min(news.len());
-                for (o, n) in olds.iter().zip(&news) {
-                    out.push(
-                        RpcRequest::write(Product::Slb, "ModifyVServerGroupBackendServers")
-                            .param("VServerGroupId", &self.group)
-                            .param("OldBackendServers", encode_backend_servers(o)?)
-                            .param("NewBackendServers", encode_backend_servers(n)?),
-                    );
+                let n = olds.len().min(news.len());
+                let mut out: Vec<BackendCall> = olds
+                    .iter()
+                    .zip(&news)
+                    .map(|(o, nw)| call("ModifyVServerGroupBackendServers", &[], o, nw))
+                    .collect();
+                for c in &olds[n..] {
+                    out.push(call("RemoveVServerGroupBackendServers", c, &[], &[]));
                 }
-                for c in &olds[pairs..] {
-                    out.push(one("RemoveVServerGroupBackendServers", "BackendServers", c)?);
+                for c in &news[n..] {
+                    out.push(call("AddVServerGroupBackendServers", c, &[], &[]));
                 }
-                for c in &news[pairs..] {
-                    out.push(one("AddVServerGroupBackendServers", "BackendServers", c)?);
-                }
+                out
             }
         }
-        Ok(out)
+    }
+
+    /// The calls, in order; checks every backend first. No backends, no calls.
+    pub fn to_requests(&self) -> Result<Vec<RpcRequest>, Error> {
+        self.calls().iter().map(BackendCall::to_request).collect()
     }
 
     /// Sends the calls one after the other and returns the group's backends as the last
     /// call answered (Remove answers carry no `ServerIp`). A failure after some calls is
     /// [`Error::Batch`], which says how many were applied.
     pub async fn send(self) -> Result<Vec<Backend>, Error> {
-        let requests = self.to_requests()?;
-        let total = requests.len();
+        self.to_requests()?;
+        let calls = self.calls();
+        let total = calls.len();
         let mut backends = Vec::new();
-        for (i, req) in requests.into_iter().enumerate() {
-            let action = action_name(req.action());
-            match self.client.call::<BackendsAnswer>(req).await {
+        for (i, call) in calls.into_iter().enumerate() {
+            let action = call.call;
+            match call.send().await {
                 Ok(a) => backends = a.backends,
                 Err(e) if total == 1 => return Err(e),
                 Err(e) => {
@@ -406,15 +427,6 @@ impl BackendBatches {
             }
         }
         Ok(backends)
-    }
-}
-
-fn action_name(action: &str) -> &'static str {
-    match action {
-        "AddVServerGroupBackendServers" => "AddVServerGroupBackendServers",
-        "RemoveVServerGroupBackendServers" => "RemoveVServerGroupBackendServers",
-        "SetVServerGroupAttribute" => "SetVServerGroupAttribute",
-        _ => "ModifyVServerGroupBackendServers",
     }
 }
 
@@ -475,7 +487,7 @@ mod tests {
     fn decodes_groups() {
         let json = r#"{"VServerGroups":{"VServerGroup":[{"VServerGroupId":"rsp-a1","VServerGroupName":"g","ServerCount":2,
             "AssociatedObjects":{"Listeners":{"Listener":[{"Port":80,"Protocol":"tcp"}]},"Rules":{"Rule":[]}}}]}}"#;
-        let a: DescribeAnswer = serde_json::from_str(json).unwrap();
+        let a: VServerGroupList = serde_json::from_str(json).unwrap();
         assert_eq!(a.groups[0].server_count, Some(2));
         assert_eq!(a.groups[0].associated.listeners[0].port, 80);
     }

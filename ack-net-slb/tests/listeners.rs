@@ -137,13 +137,17 @@ async fn set_changes_in_place_and_start_stop_delete() {
         .unwrap_err();
     assert!(e.is_code("ListenerAlreadyExists"), "{e}");
 
-    assert!(listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap());
-    assert!(!listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap(), "already gone is success");
+    assert_eq!(listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap(), Removed::Now);
+    assert_eq!(
+        listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap(),
+        Removed::Already,
+        "already gone is success"
+    );
     let e = listeners.get(&lb, 80, ListenerProtocol::Tcp).await.unwrap_err();
     assert!(e.is_not_found(), "{e}");
     // Deleting a listener of a load balancer that is gone is success too.
     slb.load_balancers().delete(&lb).await.unwrap();
-    assert!(!listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap());
+    assert_eq!(listeners.delete(&lb, 80, ListenerProtocol::Tcp).send().await.unwrap(), Removed::Already);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod spec;
 mod validate;
 mod wire;
 
+use ack_net_core::operation::Ack;
 use ack_net_core::paginate::{next_token_stream, TokenPage};
 use ack_net_core::{Product, RpcRequest};
 use futures_util::stream::BoxStream;
@@ -90,19 +91,19 @@ impl Listeners {
     }
 
     /// `StartLoadBalancerListener`.
-    pub fn start(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> ListenerAction {
-        ListenerAction::new(&self.client, "StartLoadBalancerListener", load_balancer_id, port, protocol)
+    pub fn start(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> StartListener {
+        StartListener::new(self.client.rpc(), load_balancer_id.clone(), port, protocol)
     }
 
     /// `StopLoadBalancerListener`.
-    pub fn stop(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> ListenerAction {
-        ListenerAction::new(&self.client, "StopLoadBalancerListener", load_balancer_id, port, protocol)
+    pub fn stop(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> StopListener {
+        StopListener::new(self.client.rpc(), load_balancer_id.clone(), port, protocol)
     }
 
     /// `DeleteLoadBalancerListener`. A listener (or load balancer) that is already gone
-    /// counts as deleted.
-    pub fn delete(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> ListenerAction {
-        ListenerAction::new(&self.client, "DeleteLoadBalancerListener", load_balancer_id, port, protocol)
+    /// counts as deleted: [`Removed::Already`](crate::Removed::Already).
+    pub fn delete(&self, load_balancer_id: &LoadBalancerId, port: u16, protocol: ListenerProtocol) -> DeleteListener {
+        DeleteListener::new(self.client.rpc(), load_balancer_id.clone(), port, protocol)
     }
 
     /// `DescribeLoadBalancerListeners`: one page with [`DescribeListeners::send`], every
@@ -213,50 +214,47 @@ impl SetListener {
     }
 }
 
-/// Start, stop or delete one listener.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct ListenerAction {
-    client: SlbClient,
-    action: &'static str,
-    load_balancer_id: LoadBalancerId,
-    port: u16,
-    protocol: ListenerProtocol,
+/// Declares a call on one listener (its load balancer, port and protocol).
+macro_rules! listener_call {
+    ($(#[doc = $doc:literal])* $name:ident, $action:literal, [$($output:tt)*] $(, gone: $gone:expr)?) => {
+        ack_net_core::operation! {
+            $(#[doc = $doc])*
+            pub struct $name: Product::Slb, $action, write -> $($output)*, Error;
+            required {
+                load_balancer_id: LoadBalancerId = "LoadBalancerId";
+                port: u16 = "ListenerPort";
+                protocol: ListenerProtocol = "ListenerProtocol";
+            }
+            optional {}
+            check: |op: &Self| check_listener(op.port, &op.protocol);
+            $(gone: $gone;)?
+        }
+    };
 }
 
-impl ListenerAction {
-    fn new(
-        client: &SlbClient,
-        action: &'static str,
-        lb: &LoadBalancerId,
-        port: u16,
-        protocol: ListenerProtocol,
-    ) -> Self {
-        Self { client: client.clone(), action, load_balancer_id: lb.clone(), port, protocol }
-    }
+listener_call!(
+    /// A StartLoadBalancerListener request; checks the port and protocol.
+    StartListener, "StartLoadBalancerListener", [() as Ack => |_| ()]
+);
 
-    /// The request as it will be sent.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
-        check_port("ListenerPort", self.port)?;
-        if !self.protocol.is_known() {
-            return Err(Error::invalid_input("ListenerProtocol", format!("{} is not known", self.protocol)));
-        }
-        Ok(RpcRequest::write(Product::Slb, self.action)
-            .param("LoadBalancerId", &self.load_balancer_id)
-            .param("ListenerPort", self.port)
-            .param("ListenerProtocol", &self.protocol))
-    }
+listener_call!(
+    /// A StopLoadBalancerListener request; checks the port and protocol.
+    StopListener, "StopLoadBalancerListener", [() as Ack => |_| ()]
+);
 
-    /// Sends the request. For a delete: `true` when this call deleted the listener, `false`
-    /// when it (or its load balancer) was already gone.
-    pub async fn send(self) -> Result<bool, Error> {
-        let req = self.to_request()?;
-        match self.client.call_unit(req).await {
-            Ok(()) => Ok(true),
-            Err(e) if self.action == "DeleteLoadBalancerListener" && e.is_gone(LISTENER_GONE) => Ok(false),
-            Err(e) => Err(e),
-        }
+listener_call!(
+    /// A DeleteLoadBalancerListener request; checks the port and protocol. A listener (or load
+    /// balancer) already gone is [`Removed::Already`](crate::Removed::Already).
+    DeleteListener, "DeleteLoadBalancerListener", [Ack], gone: |e: &Error| e.is_gone(LISTENER_GONE)
+);
+
+/// A listener's port is 1-65535 and its protocol a known one.
+fn check_listener(port: u16, protocol: &ListenerProtocol) -> Result<(), Error> {
+    check_port("ListenerPort", port)?;
+    if !protocol.is_known() {
+        return Err(Error::invalid_input("ListenerProtocol", format!("{protocol} is not known")));
     }
+    Ok(())
 }
 
 /// A `DescribeLoadBalancerListeners` request.
@@ -382,28 +380,16 @@ impl DescribeListeners {
         Ok(ListenerPage { listeners, next_token: r.next_token, total_count: r.total_count })
     }
 
-    /// Every listener on every page, following `NextToken`.
+    /// Every listener on every page, following `NextToken`; errors keep their type.
     pub fn into_stream(self) -> BoxStream<'static, Result<Listener, Error>> {
-        use futures_util::StreamExt;
-        let base = self;
         next_token_stream(move |token: Option<String>| {
-            let mut page = base.clone();
+            let mut page = self.clone();
             page.next_token = token;
             async move {
-                let p = page.send().await.map_err(into_core)?;
+                let p = page.send().await?;
                 Ok(TokenPage { items: p.listeners, next_token: p.next_token })
             }
         })
-        .map(|r| r.map_err(Error::Api))
-        .boxed()
-    }
-}
-
-/// The core paginator carries core errors; this crate's input errors were checked before.
-pub(crate) fn into_core(e: Error) -> ack_net_core::Error {
-    match e {
-        Error::Api(e) => e,
-        other => ack_net_core::Error::invalid_input("request", other.to_string()),
     }
 }
 

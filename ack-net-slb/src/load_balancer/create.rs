@@ -2,57 +2,84 @@
 
 use std::net::IpAddr;
 
-use ack_net_core::{Product, RpcRequest, ZoneId};
+use ack_net_core::input::validate_opt_text;
+use ack_net_core::{Product, ZoneId};
 use serde::Deserialize;
 
-use crate::common::{add_tags, check_range, on_off, opt_parsed, validate_tags, validate_text, with_client_token};
+use super::{check_modification_protection, check_spec};
+use crate::common::{check_range, on_off, opt_parsed, validate_tags};
 use crate::types::{
     AddressIpVersion, AddressType, InstanceChargeType, InstanceSpec, InternetChargeType, ModificationProtectionStatus,
     NetworkType,
 };
-use crate::{Error, LoadBalancerId, SlbClient, Tag, VSwitchId, VpcId};
+use crate::{Error, LoadBalancerId, Tag, VSwitchId, VpcId};
 
-/// A CreateLoadBalancer request.
-///
-/// ```no_run
-/// # async fn demo(slb: ack_net_slb::SlbClient, vsw: ack_net_slb::VSwitchId) -> Result<(), ack_net_slb::Error> {
-/// use ack_net_slb::{AddressType, InstanceSpec, Tag, WaitPolicy};
-/// let created = slb
-///     .load_balancers()
-///     .create()
-///     .address_type(AddressType::Intranet)
-///     .vswitch_id(vsw)
-///     .spec(InstanceSpec::S1Small)
-///     .name("svc-web")
-///     .delete_protection(true)
-///     .tag(Tag::new("kubernetes.do.not.delete", "svc-web"))
-///     .client_token("cluster-1/default/web")
-///     .send()
-///     .await?;
-/// slb.load_balancers().wait_until_active(&created.load_balancer_id, &WaitPolicy::default()).await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until sent"]
-pub struct CreateLoadBalancer {
-    client: SlbClient,
-    address_type: Option<AddressType>,
-    address_ip_version: Option<AddressIpVersion>,
-    vpc_id: Option<VpcId>,
-    vswitch_id: Option<VSwitchId>,
-    address: Option<IpAddr>,
-    spec: Option<InstanceSpec>,
-    pay_by_clcu: bool,
-    name: Option<String>,
-    internet_charge_type: Option<InternetChargeType>,
-    bandwidth: Option<u32>,
-    master_zone_id: Option<ZoneId>,
-    slave_zone_id: Option<ZoneId>,
-    delete_protection: Option<bool>,
-    modification_protection: Option<(ModificationProtectionStatus, Option<String>)>,
-    resource_group_id: Option<String>,
-    tags: Vec<Tag>,
-    client_token: Option<String>,
+ack_net_core::operation! {
+    /// A CreateLoadBalancer request.
+    ///
+    /// ```no_run
+    /// # async fn demo(slb: ack_net_slb::SlbClient, vsw: ack_net_slb::VSwitchId) -> Result<(), ack_net_slb::Error> {
+    /// use ack_net_slb::{AddressType, InstanceSpec, Tag, WaitPolicy};
+    /// let created = slb
+    ///     .load_balancers()
+    ///     .create()
+    ///     .address_type(AddressType::Intranet)
+    ///     .vswitch_id(vsw)
+    ///     .spec(InstanceSpec::S1Small)
+    ///     .name("svc-web")
+    ///     .delete_protection(true)
+    ///     .tag(Tag::new("kubernetes.do.not.delete", "svc-web"))
+    ///     .client_token("cluster-1/default/web")
+    ///     .send()
+    ///     .await?;
+    /// slb.load_balancers().wait_until_active(&created.load_balancer_id, &WaitPolicy::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub struct CreateLoadBalancer: Product::Slb, "CreateLoadBalancer", idempotent_write
+        -> CreateLoadBalancerResponse, Error;
+    required {}
+    optional {
+        /// `AddressType` (the cloud's default is `internet`).
+        address_type: Option<AddressType> = "AddressType" => set(AddressType);
+        /// `AddressIPVersion`.
+        address_ip_version: Option<AddressIpVersion> = "AddressIPVersion" => set(AddressIpVersion);
+        /// `VpcId` (intranet; must be the VSwitch's VPC).
+        vpc_id: Option<VpcId> = "VpcId" => set(VpcId);
+        /// `VSwitchId`: required for an intranet load balancer, whose VIP it provides.
+        vswitch_id: Option<VSwitchId> = "VSwitchId" => set(VSwitchId);
+        /// `Address`: a fixed VIP in the VSwitch (intranet only).
+        address: Option<IpAddr> = "Address" => set(IpAddr);
+        /// `InstanceChargeType`: follows from [`spec`](Self::spec) or [`pay_by_clcu`](Self::pay_by_clcu).
+        charge_type: Option<InstanceChargeType> = "InstanceChargeType" => by_hand(InstanceChargeType);
+        /// `LoadBalancerSpec` with `InstanceChargeType=PayBySpec`.
+        spec: Option<InstanceSpec> = "LoadBalancerSpec" => by_hand(InstanceSpec);
+        /// `LoadBalancerName` (at most 80 characters).
+        name: Option<String> = "LoadBalancerName" => into(String);
+        /// `InternetChargeType`.
+        internet_charge_type: Option<InternetChargeType> = "InternetChargeType" => set(InternetChargeType);
+        /// `Bandwidth` in Mbit/s, 1-5120 (pay-by-bandwidth internet instances).
+        bandwidth: Option<u32> = "Bandwidth" => set(u32);
+        /// `MasterZoneId` (in the client's region).
+        master_zone_id: Option<ZoneId> = "MasterZoneId" => set(ZoneId);
+        /// `SlaveZoneId` (in the client's region, not the master zone).
+        slave_zone_id: Option<ZoneId> = "SlaveZoneId" => set(ZoneId);
+        /// `DeleteProtection`.
+        delete_protection: Option<&'static str> = "DeleteProtection" => by_hand(bool);
+        /// `ModificationProtectionStatus`.
+        modification_status: Option<ModificationProtectionStatus> = "ModificationProtectionStatus"
+            => by_hand(ModificationProtectionStatus);
+        /// `ModificationProtectionReason`.
+        modification_reason: Option<String> = "ModificationProtectionReason" => by_hand(String);
+        /// `ResourceGroupId`.
+        resource_group_id: Option<String> = "ResourceGroupId" => into(String);
+        /// Tags for the new load balancer.
+        tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
+    }
+    local {
+        /// Whether [`pay_by_clcu`](Self::pay_by_clcu) was asked for.
+        pay_by_clcu: bool;
+    }
+    check: Self::check_input;
 }
 
 /// What CreateLoadBalancer answers.
@@ -79,141 +106,39 @@ pub struct CreateLoadBalancerResponse {
 }
 
 impl CreateLoadBalancer {
-    pub(super) fn new(client: SlbClient) -> Self {
-        CreateLoadBalancer {
-            client,
-            address_type: None,
-            address_ip_version: None,
-            vpc_id: None,
-            vswitch_id: None,
-            address: None,
-            spec: None,
-            pay_by_clcu: false,
-            name: None,
-            internet_charge_type: None,
-            bandwidth: None,
-            master_zone_id: None,
-            slave_zone_id: None,
-            delete_protection: None,
-            modification_protection: None,
-            resource_group_id: None,
-            tags: Vec::new(),
-            client_token: None,
-        }
-    }
-
-    /// `AddressType` (the cloud's default is `internet`).
-    pub fn address_type(mut self, t: AddressType) -> Self {
-        self.address_type = Some(t);
-        self
-    }
-
-    /// `AddressIPVersion`.
-    pub fn address_ip_version(mut self, v: AddressIpVersion) -> Self {
-        self.address_ip_version = Some(v);
-        self
-    }
-
-    /// `VpcId` (intranet; must be the VSwitch's VPC).
-    pub fn vpc_id(mut self, id: VpcId) -> Self {
-        self.vpc_id = Some(id);
-        self
-    }
-
-    /// `VSwitchId`: required for an intranet load balancer, whose VIP it provides.
-    pub fn vswitch_id(mut self, id: VSwitchId) -> Self {
-        self.vswitch_id = Some(id);
-        self
-    }
-
-    /// `Address`: a fixed VIP in the VSwitch (intranet only).
-    pub fn address(mut self, ip: IpAddr) -> Self {
-        self.address = Some(ip);
-        self
-    }
-
     /// `LoadBalancerSpec` with `InstanceChargeType=PayBySpec`.
     pub fn spec(mut self, spec: InstanceSpec) -> Self {
         self.spec = Some(spec);
+        if !self.pay_by_clcu {
+            self.charge_type = Some(InstanceChargeType::PayBySpec);
+        }
         self
     }
 
     /// `InstanceChargeType=PayByCLCU`: billed by capacity units, no spec.
     pub fn pay_by_clcu(mut self) -> Self {
         self.pay_by_clcu = true;
-        self
-    }
-
-    /// `LoadBalancerName` (at most 80 characters).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// `InternetChargeType`.
-    pub fn internet_charge_type(mut self, t: InternetChargeType) -> Self {
-        self.internet_charge_type = Some(t);
-        self
-    }
-
-    /// `Bandwidth` in Mbit/s, 1-5120 (pay-by-bandwidth internet instances).
-    pub fn bandwidth(mut self, mbps: u32) -> Self {
-        self.bandwidth = Some(mbps);
-        self
-    }
-
-    /// `MasterZoneId` (in the client's region).
-    pub fn master_zone_id(mut self, zone: ZoneId) -> Self {
-        self.master_zone_id = Some(zone);
-        self
-    }
-
-    /// `SlaveZoneId` (in the client's region, not the master zone).
-    pub fn slave_zone_id(mut self, zone: ZoneId) -> Self {
-        self.slave_zone_id = Some(zone);
+        self.charge_type = Some(InstanceChargeType::PayByClcu);
         self
     }
 
     /// `DeleteProtection`.
     pub fn delete_protection(mut self, on: bool) -> Self {
-        self.delete_protection = Some(on);
+        self.delete_protection = Some(on_off(on));
         self
     }
 
     /// `ModificationProtectionStatus` and `ModificationProtectionReason`.
     pub fn modification_protection(mut self, status: ModificationProtectionStatus, reason: Option<String>) -> Self {
-        self.modification_protection = Some((status, reason));
+        self.modification_status = Some(status);
+        self.modification_reason = reason;
         self
     }
 
-    /// `ResourceGroupId`.
-    pub fn resource_group_id(mut self, id: impl Into<String>) -> Self {
-        self.resource_group_id = Some(id.into());
-        self
-    }
-
-    /// Adds a tag.
-    pub fn tag(mut self, tag: Tag) -> Self {
-        self.tags.push(tag);
-        self
-    }
-
-    /// Adds tags.
-    pub fn tags(mut self, tags: impl IntoIterator<Item = Tag>) -> Self {
-        self.tags.extend(tags);
-        self
-    }
-
-    /// `ClientToken`: the same token and parameters create the load balancer only once.
-    /// Derive it from your intent to be idempotent across restarts; one is generated per
-    /// call otherwise (and reused by the client's retries).
-    pub fn client_token(mut self, token: impl Into<String>) -> Self {
-        self.client_token = Some(token.into());
-        self
-    }
-
-    /// The request as it will be sent; checks every field first.
-    pub fn to_request(&self) -> Result<RpcRequest, Error> {
+    /// Checks every field: an intranet load balancer has a VSwitch and only it has a VPC,
+    /// VSwitch or address; a known spec, not with CLCU billing; name, bandwidth, zones (in the
+    /// client's region, two different ones), modification protection, tags.
+    fn check_input(&self) -> Result<(), Error> {
         let intranet = self.address_type == Some(AddressType::Intranet);
         if let Some(t) = &self.address_type {
             if !t.is_known() {
@@ -233,17 +158,13 @@ impl CreateLoadBalancer {
             if self.pay_by_clcu {
                 return Err(Error::invalid_input("LoadBalancerSpec", "a pay-by-CLCU load balancer has no spec"));
             }
-            if !spec.is_known() {
-                return Err(Error::invalid_input("LoadBalancerSpec", format!("{spec} is not a known spec")));
-            }
+            check_spec(spec)?;
         }
-        if let Some(n) = &self.name {
-            validate_text("LoadBalancerName", n, 80)?;
-        }
+        validate_opt_text("LoadBalancerName", &self.name, 80)?;
         if let Some(b) = self.bandwidth {
             check_range("Bandwidth", i64::from(b), 1, 5120)?;
         }
-        let region = self.client.rpc().region();
+        let region = self.rpc.region();
         for (what, zone) in [("MasterZoneId", &self.master_zone_id), ("SlaveZoneId", &self.slave_zone_id)] {
             if let Some(z) = zone {
                 if z.region() != *region {
@@ -254,48 +175,10 @@ impl CreateLoadBalancer {
         if self.master_zone_id.is_some() && self.master_zone_id == self.slave_zone_id {
             return Err(Error::invalid_input("SlaveZoneId", "must differ from MasterZoneId"));
         }
-        if let Some((status, reason)) = &self.modification_protection {
-            if let Some(r) = reason {
-                validate_text("ModificationProtectionReason", r, 80)?;
-            }
-            if !status.is_known() {
-                return Err(Error::invalid_input("ModificationProtectionStatus", format!("{status} is not known")));
-            }
+        if let Some(status) = &self.modification_status {
+            check_modification_protection(status, &self.modification_reason)?;
         }
-        validate_tags(&self.tags)?;
-        let charge = if self.pay_by_clcu {
-            Some(InstanceChargeType::PayByClcu)
-        } else {
-            self.spec.as_ref().map(|_| InstanceChargeType::PayBySpec)
-        };
-        let req = RpcRequest::idempotent_write(Product::Slb, "CreateLoadBalancer")
-            .opt_param("AddressType", self.address_type.as_ref())
-            .opt_param("AddressIPVersion", self.address_ip_version.as_ref())
-            .opt_param("VpcId", self.vpc_id.as_ref())
-            .opt_param("VSwitchId", self.vswitch_id.as_ref())
-            .opt_param("Address", self.address)
-            .opt_param("InstanceChargeType", charge.as_ref())
-            .opt_param("LoadBalancerSpec", self.spec.as_ref())
-            .opt_param("LoadBalancerName", self.name.as_deref())
-            .opt_param("InternetChargeType", self.internet_charge_type.as_ref())
-            .opt_param("Bandwidth", self.bandwidth)
-            .opt_param("MasterZoneId", self.master_zone_id.as_ref())
-            .opt_param("SlaveZoneId", self.slave_zone_id.as_ref())
-            .opt_param("DeleteProtection", self.delete_protection.map(on_off))
-            .opt_param("ModificationProtectionStatus", self.modification_protection.as_ref().map(|(s, _)| s))
-            .opt_param(
-                "ModificationProtectionReason",
-                self.modification_protection.as_ref().and_then(|(_, r)| r.as_deref()),
-            )
-            .opt_param("ResourceGroupId", self.resource_group_id.as_deref());
-        let req = add_tags(req, &self.tags)?;
-        Ok(with_client_token(req, self.client_token.as_deref())?)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<CreateLoadBalancerResponse, Error> {
-        let req = self.to_request()?;
-        self.client.call(req).await
+        Ok(validate_tags(&self.tags)?)
     }
 }
 

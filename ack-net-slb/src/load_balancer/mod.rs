@@ -10,12 +10,12 @@ pub use describe::{DescribeLoadBalancers, LoadBalancerPage};
 use ack_net_core::Removed;
 use std::net::IpAddr;
 
-use ack_net_core::{Product, RpcRequest, ZoneId};
+use ack_net_core::input::validate_opt_text;
+use ack_net_core::operation::Ack;
+use ack_net_core::{Product, ZoneId};
 use serde::Deserialize;
 
-use crate::common::{
-    check_range, deleted, on_off, on_off_bool, opt_parsed, opt_string, validate_text, wire_tags, wrapped, Call,
-};
+use crate::common::{check_range, on_off, on_off_bool, opt_parsed, opt_string, validate_text, wire_tags, wrapped};
 use crate::types::{
     AddressIpVersion, AddressType, InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol,
     LoadBalancerStatus, ModificationProtectionStatus, NetworkType,
@@ -130,36 +130,30 @@ impl LoadBalancers {
 
     /// CreateLoadBalancer.
     pub fn create(&self) -> CreateLoadBalancer {
-        CreateLoadBalancer::new(self.client.clone())
+        CreateLoadBalancer::new(self.client.rpc())
     }
 
     /// DescribeLoadBalancers: one page with [`DescribeLoadBalancers::send`], all of them with
     /// [`DescribeLoadBalancers::into_stream`].
     pub fn describe(&self) -> DescribeLoadBalancers {
-        DescribeLoadBalancers::new(self.client.clone())
+        DescribeLoadBalancers::new(self.client.rpc())
     }
 
     /// DescribeLoadBalancerAttribute: the load balancer with its listeners.
     pub async fn get(&self, id: &LoadBalancerId) -> Result<LoadBalancer, Error> {
-        self.client
-            .call(RpcRequest::read(Product::Slb, "DescribeLoadBalancerAttribute").param("LoadBalancerId", id))
-            .await
+        DescribeLoadBalancerAttribute::new(self.client.rpc(), id.clone()).send().await
     }
 
     /// DeleteLoadBalancer (its listeners, groups and rules go with it): [`Removed::Now`] when
     /// this call deleted it, [`Removed::Already`] when it was already gone. Refused while
     /// delete protection is on.
     pub async fn delete(&self, id: &LoadBalancerId) -> Result<Removed, Error> {
-        let req = RpcRequest::write(Product::Slb, "DeleteLoadBalancer").param("LoadBalancerId", id);
-        deleted(self.client.call_unit(req).await, LB_GONE)
+        DeleteLoadBalancer::new(self.client.rpc(), id.clone()).send().await
     }
 
     /// SetLoadBalancerDeleteProtection.
-    pub fn set_delete_protection(&self, id: &LoadBalancerId, on: bool) -> Call {
-        let req = RpcRequest::write(Product::Slb, "SetLoadBalancerDeleteProtection")
-            .param("LoadBalancerId", id)
-            .param("DeleteProtection", on_off(on));
-        Call::new(&self.client, Ok(req))
+    pub fn set_delete_protection(&self, id: &LoadBalancerId, on: bool) -> SetLoadBalancerDeleteProtection {
+        SetLoadBalancerDeleteProtection::new(self.client.rpc(), id.clone(), on_off(on))
     }
 
     /// SetLoadBalancerModificationProtection (`reason` only with `ConsoleProtection`, at most
@@ -169,46 +163,18 @@ impl LoadBalancers {
         id: &LoadBalancerId,
         status: ModificationProtectionStatus,
         reason: Option<&str>,
-    ) -> Call {
-        let req = (|| {
-            if !status.is_known() {
-                return Err(Error::invalid_input("ModificationProtectionStatus", format!("{status} is not known")));
-            }
-            if let Some(r) = reason {
-                validate_text("ModificationProtectionReason", r, 80)?;
-            }
-            Ok(RpcRequest::write(Product::Slb, "SetLoadBalancerModificationProtection")
-                .param("LoadBalancerId", id)
-                .param("ModificationProtectionStatus", &status)
-                .opt_param("ModificationProtectionReason", reason))
-        })();
-        Call::new(&self.client, req)
+    ) -> SetLoadBalancerModificationProtection {
+        SetLoadBalancerModificationProtection::new(self.client.rpc(), id.clone(), status, reason.map(str::to_owned))
     }
 
     /// SetLoadBalancerName (at most 80 characters).
-    pub fn set_name(&self, id: &LoadBalancerId, name: &str) -> Call {
-        let req = validate_text("LoadBalancerName", name, 80).map_err(Error::from).map(|()| {
-            RpcRequest::write(Product::Slb, "SetLoadBalancerName")
-                .param("LoadBalancerId", id)
-                .param("LoadBalancerName", name)
-        });
-        Call::new(&self.client, req)
+    pub fn set_name(&self, id: &LoadBalancerId, name: &str) -> SetLoadBalancerName {
+        SetLoadBalancerName::new(self.client.rpc(), id.clone(), name.to_owned())
     }
 
     /// SetLoadBalancerStatus: `active` or `inactive`.
-    pub fn set_status(&self, id: &LoadBalancerId, status: LoadBalancerStatus) -> Call {
-        let req = match status {
-            LoadBalancerStatus::Active | LoadBalancerStatus::Inactive => {
-                Ok(RpcRequest::write(Product::Slb, "SetLoadBalancerStatus")
-                    .param("LoadBalancerId", id)
-                    .param("LoadBalancerStatus", &status))
-            }
-            other => Err(Error::invalid_input(
-                "LoadBalancerStatus",
-                format!("{other} cannot be set; use active or inactive"),
-            )),
-        };
-        Call::new(&self.client, req)
+    pub fn set_status(&self, id: &LoadBalancerId, status: LoadBalancerStatus) -> SetLoadBalancerStatus {
+        SetLoadBalancerStatus::new(self.client.rpc(), id.clone(), status)
     }
 
     /// ModifyLoadBalancerInternetSpec: the charge type and bandwidth of an internet instance.
@@ -217,32 +183,13 @@ impl LoadBalancers {
         id: &LoadBalancerId,
         charge_type: Option<InternetChargeType>,
         bandwidth: Option<u32>,
-    ) -> Call {
-        let req = (|| {
-            if charge_type.is_none() && bandwidth.is_none() {
-                return Err(Error::invalid_input("ModifyLoadBalancerInternetSpec", "nothing to change"));
-            }
-            if let Some(b) = bandwidth {
-                check_range("Bandwidth", i64::from(b), 1, 5120)?;
-            }
-            Ok(RpcRequest::write(Product::Slb, "ModifyLoadBalancerInternetSpec")
-                .param("LoadBalancerId", id)
-                .opt_param("InternetChargeType", charge_type.as_ref())
-                .opt_param("Bandwidth", bandwidth))
-        })();
-        Call::new(&self.client, req)
+    ) -> ModifyLoadBalancerInternetSpec {
+        ModifyLoadBalancerInternetSpec::new(self.client.rpc(), id.clone(), charge_type, bandwidth)
     }
 
     /// ModifyLoadBalancerInstanceSpec: another spec for a pay-by-spec instance.
-    pub fn modify_instance_spec(&self, id: &LoadBalancerId, spec: InstanceSpec) -> Call {
-        let req = if spec.is_known() {
-            Ok(RpcRequest::write(Product::Slb, "ModifyLoadBalancerInstanceSpec")
-                .param("LoadBalancerId", id)
-                .param("LoadBalancerSpec", &spec))
-        } else {
-            Err(Error::invalid_input("LoadBalancerSpec", format!("{spec} is not a known spec")))
-        };
-        Call::new(&self.client, req)
+    pub fn modify_instance_spec(&self, id: &LoadBalancerId, spec: InstanceSpec) -> ModifyLoadBalancerInstanceSpec {
+        ModifyLoadBalancerInstanceSpec::new(self.client.rpc(), id.clone(), spec)
     }
 
     /// Polls DescribeLoadBalancerAttribute until the load balancer is `active`, and returns
@@ -257,6 +204,133 @@ impl LoadBalancers {
             })
         })
         .await
+    }
+}
+
+ack_net_core::operation! {
+    /// A DescribeLoadBalancerAttribute request (see [`LoadBalancers::get`]).
+    pub(crate) struct DescribeLoadBalancerAttribute: Product::Slb, "DescribeLoadBalancerAttribute", read
+        -> LoadBalancer, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+    }
+    optional {}
+}
+
+ack_net_core::operation! {
+    /// A DeleteLoadBalancer request (see [`LoadBalancers::delete`]).
+    pub(crate) struct DeleteLoadBalancer: Product::Slb, "DeleteLoadBalancer", write -> Ack, Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+    }
+    optional {}
+    gone: |e: &Error| e.is_gone(LB_GONE);
+}
+
+ack_net_core::operation! {
+    /// A SetLoadBalancerDeleteProtection request.
+    pub struct SetLoadBalancerDeleteProtection: Product::Slb, "SetLoadBalancerDeleteProtection", write
+        -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        delete_protection: &'static str = "DeleteProtection";
+    }
+    optional {}
+}
+
+ack_net_core::operation! {
+    /// A SetLoadBalancerModificationProtection request; checks the status is known and the
+    /// reason at most 80 characters.
+    pub struct SetLoadBalancerModificationProtection: Product::Slb, "SetLoadBalancerModificationProtection", write
+        -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        status: ModificationProtectionStatus = "ModificationProtectionStatus";
+        reason: Option<String> = "ModificationProtectionReason";
+    }
+    optional {}
+    check: |op: &Self| check_modification_protection(&op.status, &op.reason);
+}
+
+/// A known status, and a reason of at most 80 characters.
+pub(crate) fn check_modification_protection(
+    status: &ModificationProtectionStatus,
+    reason: &Option<String>,
+) -> Result<(), Error> {
+    if !status.is_known() {
+        return Err(Error::invalid_input("ModificationProtectionStatus", format!("{status} is not known")));
+    }
+    Ok(validate_opt_text("ModificationProtectionReason", reason, 80)?)
+}
+
+ack_net_core::operation! {
+    /// A SetLoadBalancerName request; checks the name (at most 80 characters).
+    pub struct SetLoadBalancerName: Product::Slb, "SetLoadBalancerName", write -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        name: String = "LoadBalancerName";
+    }
+    optional {}
+    check: |op: &Self| validate_text("LoadBalancerName", &op.name, 80);
+}
+
+ack_net_core::operation! {
+    /// A SetLoadBalancerStatus request; only `active` and `inactive` can be set.
+    pub struct SetLoadBalancerStatus: Product::Slb, "SetLoadBalancerStatus", write -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        status: LoadBalancerStatus = "LoadBalancerStatus";
+    }
+    optional {}
+    check: |op: &Self| match &op.status {
+        LoadBalancerStatus::Active | LoadBalancerStatus::Inactive => Ok(()),
+        other => Err(Error::invalid_input(
+            "LoadBalancerStatus",
+            format!("{other} cannot be set; use active or inactive"),
+        )),
+    };
+}
+
+ack_net_core::operation! {
+    /// A ModifyLoadBalancerInternetSpec request; checks that something changes and the
+    /// bandwidth (1-5120 Mbit/s).
+    pub struct ModifyLoadBalancerInternetSpec: Product::Slb, "ModifyLoadBalancerInternetSpec", write
+        -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        charge_type: Option<InternetChargeType> = "InternetChargeType";
+        bandwidth: Option<u32> = "Bandwidth";
+    }
+    optional {}
+    check: |op: &Self| {
+        if op.charge_type.is_none() && op.bandwidth.is_none() {
+            return Err(Error::invalid_input("ModifyLoadBalancerInternetSpec", "nothing to change"));
+        }
+        match op.bandwidth {
+            Some(b) => check_range("Bandwidth", i64::from(b), 1, 5120),
+            None => Ok(()),
+        }
+    };
+}
+
+ack_net_core::operation! {
+    /// A ModifyLoadBalancerInstanceSpec request; checks the spec is a known one.
+    pub struct ModifyLoadBalancerInstanceSpec: Product::Slb, "ModifyLoadBalancerInstanceSpec", write
+        -> () as Ack => |_| (), Error;
+    required {
+        load_balancer_id: LoadBalancerId = "LoadBalancerId";
+        spec: InstanceSpec = "LoadBalancerSpec";
+    }
+    optional {}
+    check: |op: &Self| check_spec(&op.spec);
+}
+
+/// A spec this crate knows.
+pub(crate) fn check_spec(spec: &InstanceSpec) -> Result<(), Error> {
+    if spec.is_known() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("LoadBalancerSpec", format!("{spec} is not a known spec")))
     }
 }
 
