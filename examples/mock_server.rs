@@ -6,7 +6,7 @@
 //! cargo run --example mock_server -- --serve
 //! ```
 
-use ack_net_core::{Credentials, Product, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, ErrorInfo, Product, RpcClient, RpcRequest, SignatureVersion};
 use ack_net_examples::BoxError;
 use ack_net_mock::MockCloud;
 

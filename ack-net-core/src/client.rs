@@ -1,5 +1,6 @@
 //! The RPC client: serialize, sign, send, classify, retry.
 
+use crate::ErrorInfo;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

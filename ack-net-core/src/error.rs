@@ -253,8 +253,109 @@ impl Error {
         Error::Credentials { provider: provider.into(), message: message.to_string() }
     }
 
+    /// An API error of class [`ErrorClass::NotFound`] for a `get` whose listing answered
+    /// without the thing asked for (a listing filtered by an unknown id answers an empty
+    /// page, not an error): `code` is the code the API gives for that id elsewhere, and
+    /// `request_id` the listing's. Every `get` of the family answers a missing resource so.
+    ///
+    /// ```
+    /// use ack_net_core::{Error, ErrorInfo};
+    /// let e = Error::not_found("DescribeVpcs", "InvalidVpcId.NotFound", "vpc-1 is not listed", "7C1E-..");
+    /// assert!(e.is_not_found() && e.is_code("InvalidVpcId.NotFound"));
+    /// assert_eq!(e.request_id(), Some("7C1E-.."));
+    /// ```
+    pub fn not_found(
+        action: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        request_id: impl Into<String>,
+    ) -> Self {
+        let error = ApiError {
+            code: code.into(),
+            message: message.into(),
+            request_id: request_id.into(),
+            status: 404,
+            ..ApiError::default()
+        };
+        Error::Api { action: action.into(), error: Box::new(error) }
+    }
+
+    /// The API error, when the API answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What every ack-net error answers, whichever crate it comes from: its class, and the
+/// API's code and request id when the cloud answered. [`Error`] implements it, and so do the
+/// errors of ack-net-vpc, ack-net-eni and ack-net-slb (each wraps a core error in its `Api`
+/// variant), the ENI pool's `PoolError` and the SLB binding's `BindingError`; each names the
+/// core error underneath with [`core`](ErrorInfo::core), and the accessors answer from it.
+/// Bring it into scope to ask (`use ack_net_core::ErrorInfo;`, re-exported by each product
+/// crate).
+///
+/// ```
+/// use ack_net_core::{Error, ErrorClass, ErrorInfo};
+/// let e = Error::invalid_input("PageSize", "0 is outside 1-50");
+/// assert_eq!(e.class(), ErrorClass::InvalidInput);
+/// assert!(e.is_invalid_input() && !e.is_retryable() && !e.is_not_found());
+/// assert_eq!((e.code(), e.request_id()), (None, None));
+/// ```
+pub trait ErrorInfo {
     /// The class: what retry logic and callers decide on.
-    pub fn class(&self) -> ErrorClass {
+    fn class(&self) -> ErrorClass;
+
+    /// The core error underneath (of the call that failed), when there is one.
+    fn core(&self) -> Option<&Error>;
+
+    /// The API's error code, when the API answered with one.
+    fn code(&self) -> Option<&str> {
+        self.core().and_then(Error::api).map(|e| e.code.as_str())
+    }
+
+    /// Whether the API answered with exactly this code.
+    fn is_code(&self, code: &str) -> bool {
+        self.code() == Some(code)
+    }
+
+    /// The request id of the failed call, when the API gave one.
+    fn request_id(&self) -> Option<&str> {
+        self.core().and_then(Error::api).map(|e| e.request_id.as_str()).filter(|s| !s.is_empty())
+    }
+
+    /// Whether the resource was not found.
+    fn is_not_found(&self) -> bool {
+        self.class() == ErrorClass::NotFound
+    }
+
+    /// Whether the input was rejected (before any call, or by the API).
+    fn is_invalid_input(&self) -> bool {
+        self.class() == ErrorClass::InvalidInput
+    }
+
+    /// Whether a quota or an address space is exhausted: retrying will not help, another
+    /// VSwitch, instance or ENI may.
+    fn is_capacity(&self) -> bool {
+        self.class() == ErrorClass::Capacity
+    }
+
+    /// Whether the request conflicts with the resource's state or with something the caller
+    /// does not own.
+    fn is_conflict(&self) -> bool {
+        self.class() == ErrorClass::Conflict
+    }
+
+    /// Whether retrying later may help (the classes the retry layer retries).
+    fn is_retryable(&self) -> bool {
+        self.class().is_retryable()
+    }
+}
+
+impl ErrorInfo for Error {
+    fn class(&self) -> ErrorClass {
         match self {
             Error::Api { error, .. } => error.class(),
             Error::InvalidInput { .. } => ErrorClass::InvalidInput,
@@ -265,37 +366,8 @@ impl Error {
         }
     }
 
-    /// The API error, when the API answered with one.
-    pub fn api(&self) -> Option<&ApiError> {
-        match self {
-            Error::Api { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-
-    /// The API's error code, when the API answered with one.
-    pub fn code(&self) -> Option<&str> {
-        self.api().map(|e| e.code.as_str())
-    }
-
-    /// Whether the API answered with exactly this code.
-    pub fn is_code(&self, code: &str) -> bool {
-        self.code() == Some(code)
-    }
-
-    /// The request id of the failed call, when the API gave one.
-    pub fn request_id(&self) -> Option<&str> {
-        self.api().map(|e| e.request_id.as_str()).filter(|s| !s.is_empty())
-    }
-
-    /// Whether the resource was not found.
-    pub fn is_not_found(&self) -> bool {
-        self.class() == ErrorClass::NotFound
-    }
-
-    /// Whether the class is one the retry layer may retry.
-    pub fn is_retryable(&self) -> bool {
-        self.class().is_retryable()
+    fn core(&self) -> Option<&Error> {
+        Some(self)
     }
 }
 

@@ -92,7 +92,7 @@ pub use credentials::{
     OidcProvider, ProfileProvider, StaticProvider,
 };
 pub use endpoint::{Endpoint, Network, Product};
-pub use error::{classify, ApiError, Error, ErrorClass, TransportErrorKind};
+pub use error::{classify, ApiError, Error, ErrorClass, ErrorInfo, TransportErrorKind};
 pub use metrics::{CallEvent, CallObserver, CallOutcome, CallStats};
 pub use operation::Removed;
 pub use params::Params;

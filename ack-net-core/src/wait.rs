@@ -1,13 +1,13 @@
 //! Waiting for a resource to reach a state: poll with exponential backoff until a deadline,
 //! on the tokio clock (so tests can pause it). One loop for the waiters of every product
-//! crate; each maps a timeout to its own error.
+//! crate; each wraps the one [`WaitTimeout`] in its own error.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ErrorClass;
+use crate::ErrorInfo;
 
 /// How long a waiter waits and how often it looks. A value: build one and pass it in.
 ///
@@ -81,32 +81,58 @@ pub enum Look<T> {
     NotYet(String),
 }
 
+/// A waiter's deadline passed before the resource reached the state waited for: the one
+/// shape that every product crate's `Error::WaitTimeout` variant wraps.
+///
+/// ```
+/// use std::time::Duration;
+/// use ack_net_core::wait::WaitTimeout;
+/// let t = WaitTimeout {
+///     resource: "VSwitch",
+///     id: "vsw-1".into(),
+///     wanted: "Available".into(),
+///     waited: Duration::from_secs(10),
+///     last_seen: "Pending".into(),
+/// };
+/// assert_eq!(t.to_string(), "VSwitch vsw-1 was not Available after 10s (last seen: Pending)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{resource} {id} was not {wanted} after {waited:?} (last seen: {last_seen})")]
+pub struct WaitTimeout {
+    /// What was waited for: `"VPC"`, `"VSwitch"`, `"ENI"`, `"load balancer"`, `"listener"`...
+    pub resource: &'static str,
+    /// The resource's id (`vsw-...`; `lb-...:port/protocol` for a listener).
+    pub id: String,
+    /// The state waited for (`Available`, `InUse on i-...`, `gone`, `active`...).
+    pub wanted: String,
+    /// How long the waiter waited.
+    pub waited: Duration,
+    /// The last status seen, or why it was not seen (`not found`, an error).
+    pub last_seen: String,
+}
+
 /// How a wait ended without the resource being ready.
 #[derive(Debug)]
 pub enum WaitEnd<E> {
     /// A look failed with an error that is neither retryable nor "not found".
     Failed(E),
     /// The policy's deadline passed.
-    TimedOut {
-        /// How long the waiter waited.
-        waited: Duration,
-        /// The last status (or error) seen.
-        last_seen: String,
-    },
+    TimedOut(WaitTimeout),
 }
 
 impl<E> WaitEnd<E> {
-    /// The error for this end: a failed look's own, or `timeout(waited, last_seen)`.
-    pub fn or_timeout(self, timeout: impl FnOnce(Duration, String) -> E) -> E {
+    /// The error for this end: a failed look's own, or the timeout wrapped by `timeout`
+    /// (a product crate's `Error::WaitTimeout`).
+    pub fn or_timeout(self, timeout: impl FnOnce(WaitTimeout) -> E) -> E {
         match self {
             WaitEnd::Failed(e) => e,
-            WaitEnd::TimedOut { waited, last_seen } => timeout(waited, last_seen),
+            WaitEnd::TimedOut(t) => timeout(t),
         }
     }
 }
 
 /// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
-/// [`WaitEnd::TimedOut`]) or a look fails with an error whose class (by `class`) is neither
+/// [`WaitEnd::TimedOut`]) or a look fails with an error whose class is neither
 /// retryable nor [`ErrorClass::NotFound`] (a resource just created may not be visible yet).
 /// A look in flight at the deadline is abandoned. `resource`, `id` and `wanted` name the
 /// wait in traces.
@@ -115,11 +141,10 @@ pub async fn wait_for<T, E, F, Fut>(
     resource: &'static str,
     id: &str,
     wanted: &str,
-    class: fn(&E) -> ErrorClass,
     mut look: F,
 ) -> Result<T, WaitEnd<E>>
 where
-    E: std::fmt::Display,
+    E: std::fmt::Display + ErrorInfo,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, E>>,
 {
@@ -143,8 +168,8 @@ where
                 return Ok(t);
             }
             Ok(Ok(Look::NotYet(status))) => last_seen = status,
-            Ok(Err(e)) if class(&e) == ErrorClass::NotFound => last_seen = "not found".to_owned(),
-            Ok(Err(e)) if class(&e).is_retryable() => {
+            Ok(Err(e)) if e.is_not_found() => last_seen = "not found".to_owned(),
+            Ok(Err(e)) if e.is_retryable() => {
                 tracing::debug!(resource, id, error = %e, "retryable error while waiting");
                 last_seen = format!("error: {e}");
             }
@@ -160,7 +185,13 @@ where
             break;
         }
     }
-    Err(WaitEnd::TimedOut { waited: started.elapsed(), last_seen })
+    Err(WaitEnd::TimedOut(WaitTimeout {
+        resource,
+        id: id.to_owned(),
+        wanted: wanted.to_owned(),
+        waited: started.elapsed(),
+        last_seen,
+    }))
 }
 
 #[cfg(test)]
@@ -180,7 +211,7 @@ mod tests {
         policy: &WaitPolicy,
         look: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Result<Look<T>, Error>>>>,
     ) -> Result<T, WaitEnd<Error>> {
-        wait_for(policy, "VPC", "vpc-1", "Available", Error::class, look).await
+        wait_for(policy, "VPC", "vpc-1", "Available", look).await
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
 //! The client's exact wire format and retry behaviour, pinned against wiremock.
 
+use ack_net_core::ErrorInfo;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

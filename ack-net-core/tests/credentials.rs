@@ -10,7 +10,7 @@ use std::time::Duration;
 use ack_net_core::credentials::{
     CachingProvider, DefaultChain, EcsRamRoleProvider, Env, OidcProvider, DEFAULT_REFRESH_MARGIN,
 };
-use ack_net_core::{CredentialsProvider, ErrorClass, Product, RateLimits, RpcClient, RpcRequest};
+use ack_net_core::{CredentialsProvider, ErrorClass, ErrorInfo, Product, RateLimits, RpcClient, RpcRequest};
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path};

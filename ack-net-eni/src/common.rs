@@ -1,6 +1,7 @@
 //! Pieces every module shares: ECS tags, client tokens, wire enums and decoders.
 
 pub use ack_net_core::tag::MAX_TAGS;
+use ack_net_core::ErrorInfo;
 
 /// The most addresses one AssignPrivateIpAddresses or AssignIpv6Addresses call may ask for.
 pub const MAX_ADDRESSES_PER_CALL: usize = 10;

@@ -1,9 +1,7 @@
 //! The crate's error type.
 
+use ack_net_core::{ErrorClass, ErrorInfo};
 use std::fmt;
-use std::time::Duration;
-
-use ack_net_core::ErrorClass;
 
 use crate::{EniId, InstanceId};
 
@@ -36,19 +34,8 @@ pub enum Error {
     #[error(transparent)]
     Api(#[from] ack_net_core::Error),
     /// A waiter's deadline passed before the ENI reached the state waited for.
-    #[error("{resource} {id} was not {wanted} after {waited:?} (last seen: {last_seen})")]
-    WaitTimeout {
-        /// `"ENI"`.
-        resource: &'static str,
-        /// The resource's id.
-        id: String,
-        /// The state waited for (`InUse on i-...`, `Available`, `gone`).
-        wanted: String,
-        /// How long the waiter waited.
-        waited: Duration,
-        /// The last status seen, or why it was not seen.
-        last_seen: String,
-    },
+    #[error(transparent)]
+    WaitTimeout(ack_net_core::wait::WaitTimeout),
     /// DescribeInstanceTypes does not know the instance type.
     #[error("unknown instance type {0}")]
     UnknownInstanceType(String),
@@ -82,56 +69,28 @@ impl Error {
     pub fn invalid_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Api(ack_net_core::Error::invalid_input(what, reason))
     }
+}
 
-    /// The class of the error, as the core defines them. A wait timeout is
-    /// [`ErrorClass::Timeout`], an unknown instance type [`ErrorClass::NotFound`], an ENI in
-    /// the wrong state [`ErrorClass::Conflict`]; a failed attach has the class of its cause.
-    pub fn class(&self) -> ErrorClass {
+impl ErrorInfo for Error {
+    /// A wait timeout is [`ErrorClass::Timeout`], an unknown instance type
+    /// [`ErrorClass::NotFound`], an ENI in the wrong state [`ErrorClass::Conflict`]; a failed
+    /// attach has the class (and the code) of its cause.
+    fn class(&self) -> ErrorClass {
         match self {
             Error::Api(e) => e.class(),
-            Error::WaitTimeout { .. } => ErrorClass::Timeout,
+            Error::WaitTimeout(_) => ErrorClass::Timeout,
             Error::UnknownInstanceType(_) => ErrorClass::NotFound,
             Error::AttachFailed { source, .. } => source.class(),
             Error::UnexpectedState { .. } => ErrorClass::Conflict,
         }
     }
 
-    /// The API's error code, when the API answered with one (for a failed attach, the
-    /// attach's).
-    pub fn code(&self) -> Option<&str> {
+    fn core(&self) -> Option<&ack_net_core::Error> {
         match self {
-            Error::Api(e) => e.code(),
-            Error::AttachFailed { source, .. } => source.code(),
+            Error::Api(e) => Some(e),
+            Error::AttachFailed { source, .. } => source.core(),
             _ => None,
         }
-    }
-
-    /// Whether the API answered with exactly this code.
-    pub fn is_code(&self, code: &str) -> bool {
-        self.code() == Some(code)
-    }
-
-    /// Whether the resource was not found.
-    pub fn is_not_found(&self) -> bool {
-        self.class() == ErrorClass::NotFound
-    }
-
-    /// Whether a quota or an address space is exhausted (`EniPerInstanceLimitExceeded`,
-    /// `InvalidVSwitchId.IpNotEnough`, `InvalidOperation.Ipv4CountExceeded`,
-    /// `QuotaExceeded.PrivateIpAddress`, ...): retrying will not help, another VSwitch,
-    /// instance or ENI may.
-    pub fn is_capacity(&self) -> bool {
-        self.class() == ErrorClass::Capacity
-    }
-
-    /// Whether the input was rejected (by this crate or the API).
-    pub fn is_invalid_input(&self) -> bool {
-        self.class() == ErrorClass::InvalidInput
-    }
-
-    /// Whether retrying later may help.
-    pub fn is_retryable(&self) -> bool {
-        self.class().is_retryable()
     }
 }
 

@@ -92,8 +92,8 @@ pub mod pool;
 pub mod security_group;
 mod wait;
 
-pub use ack_net_core::{RegionId, ZoneId};
-pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
+pub use ack_net_core::{ErrorInfo, RegionId, ZoneId};
+pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};
 pub use client::EcsClient;
 pub use common::{Removed, MAX_ADDRESSES_PER_CALL, MAX_TAGS};
 pub use eni::{DetachAndDelete, EniStatus, EniType, NetworkInterface, NetworkInterfaces, INTENT_TAG_KEY};

@@ -23,20 +23,15 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, Error>>,
 {
-    ack_net_core::wait::wait_for(policy, resource, id, wanted, Error::class, look).await.map_err(|end| {
-        end.or_timeout(|waited, last_seen| Error::WaitTimeout {
-            resource,
-            id: id.to_owned(),
-            wanted: wanted.to_owned(),
-            waited,
-            last_seen,
-        })
-    })
+    ack_net_core::wait::wait_for(policy, resource, id, wanted, look)
+        .await
+        .map_err(|end| end.or_timeout(Error::WaitTimeout))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::ErrorInfo;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
     use tokio::time::Instant;
@@ -53,7 +48,7 @@ mod tests {
         })
         .await;
         match r {
-            Err(Error::WaitTimeout { last_seen, wanted, .. }) => {
+            Err(Error::WaitTimeout(crate::WaitTimeout { last_seen, wanted, .. })) => {
                 assert_eq!(last_seen, "InUse");
                 assert_eq!(wanted, "Available");
             }

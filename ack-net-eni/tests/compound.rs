@@ -3,6 +3,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::time::Duration;
 
 use ack_net_eni::{Cleanup, EniStatus, Error, Removed, Tag, INTENT_TAG_KEY};

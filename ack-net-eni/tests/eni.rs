@@ -3,10 +3,14 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use ack_net_eni::{EniId, EniStatus, EniType, Error, InstanceId, Removed, Tag, VSwitchId, VpcId, WaitPolicy};
+use ack_net_eni::{
+    EniId, EniStatus, EniType, Error, InstanceId, Removed, Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout,
+};
 use common::{env, wait};
 use futures_util::TryStreamExt;
 
@@ -142,7 +146,7 @@ async fn a_waiter_times_out_with_what_it_saw() {
     let short =
         WaitPolicy::new(Duration::from_millis(300)).with_backoff(Duration::from_millis(20), Duration::from_millis(50));
     match e.ecs.network_interfaces().wait_until_in_use(&eni.id, &e.instance, &short).await {
-        Err(Error::WaitTimeout { last_seen, .. }) => assert_eq!(last_seen, "Available"),
+        Err(Error::WaitTimeout(WaitTimeout { last_seen, .. })) => assert_eq!(last_seen, "Available"),
         other => panic!("{other:?}"),
     }
     let err = e.ecs.network_interfaces().wait_until_gone(&eni.id, &short).await.unwrap_err();

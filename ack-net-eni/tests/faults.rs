@@ -3,6 +3,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use ack_net_mock::FaultSpec;
 use common::{env, wait};
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use ack_net_eni::{Error, InstanceTypeId};
 use common::env;
 use futures_util::TryStreamExt;

@@ -8,6 +8,8 @@
 
 mod pool_support;
 
+use ack_net_core::ErrorInfo;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,8 @@
 
 mod pool_support;
 
+use ack_net_core::ErrorInfo;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use ack_net_eni::{Direction, IpProtocol, Peer, Policy, PortRange, Removed, SecurityGroupRule, Tag};
 use common::env;
 use futures_util::TryStreamExt;

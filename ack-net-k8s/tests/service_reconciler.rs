@@ -6,6 +6,8 @@
 
 mod service_common;
 
+use ack_net_core::ErrorInfo;
+
 use std::sync::Arc;
 use std::time::Duration;
 

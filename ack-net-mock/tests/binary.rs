@@ -5,7 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use ack_net_core::{Credentials, Product, RetryPolicy, RpcClient, RpcRequest};
+use ack_net_core::{Credentials, ErrorInfo, Product, RetryPolicy, RpcClient, RpcRequest};
 use serde_json::Value;
 
 /// Kills the child even when an assertion fails.

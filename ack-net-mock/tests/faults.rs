@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ack_net_core::{ErrorClass, Product, RetryPolicy, RpcRequest};
+use ack_net_core::{ErrorClass, ErrorInfo, Product, RetryPolicy, RpcRequest};
 use ack_net_mock::faults::FaultSpec;
 use ack_net_mock::MockCloud;
 use common::*;

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::{ErrorInfo, Product, RpcRequest};
 use ack_net_mock::MockCloud;
 use common::*;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use ack_net_core::{HttpMethod, Product, RpcRequest, SignatureVersion};
+use ack_net_core::{ErrorInfo, HttpMethod, Product, RpcRequest, SignatureVersion};
 use ack_net_mock::MockCloud;
 use common::*;
 use serde_json::Value;

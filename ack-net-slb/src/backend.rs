@@ -277,6 +277,7 @@ pub(crate) fn opt_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::ErrorInfo;
     use proptest::prelude::*;
 
     #[test]

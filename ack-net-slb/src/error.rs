@@ -1,8 +1,6 @@
 //! The crate's error type.
 
-use std::time::Duration;
-
-use ack_net_core::ErrorClass;
+use ack_net_core::{ErrorClass, ErrorInfo};
 
 /// Everything that can go wrong in ack-net-slb.
 #[derive(Debug, thiserror::Error)]
@@ -43,19 +41,8 @@ pub enum Error {
         kind: String,
     },
     /// A waiter's deadline passed before the resource reached the wanted state.
-    #[error("{resource} {id} was not {wanted} after {waited:?} (last seen: {last_seen})")]
-    WaitTimeout {
-        /// `"load balancer"`, `"listener"`.
-        resource: &'static str,
-        /// The resource's id (`lb-...`, or `lb-...:port/protocol`).
-        id: String,
-        /// The state waited for.
-        wanted: &'static str,
-        /// How long the waiter waited.
-        waited: Duration,
-        /// The last status seen, or why it was not seen (`not found`, an error).
-        last_seen: String,
-    },
+    #[error(transparent)]
+    WaitTimeout(ack_net_core::wait::WaitTimeout),
     /// One call of a batched backend operation failed; the batches before it were applied.
     #[error("{action}: batch {} of {total_batches} failed ({completed_batches} applied): {source}", .completed_batches + 1)]
     Batch {
@@ -77,55 +64,6 @@ impl Error {
         Error::Api(ack_net_core::Error::invalid_input(what, reason))
     }
 
-    /// The class of the error, as the core defines them: this crate's input errors are
-    /// [`ErrorClass::InvalidInput`], a wait timeout [`ErrorClass::Timeout`], a failed batch
-    /// the class of its cause.
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            Error::Api(e) => e.class(),
-            Error::InvalidPort { .. }
-            | Error::InvalidWeight { .. }
-            | Error::HttpsWithoutCertificate { .. }
-            | Error::BackendWithoutIp { .. } => ErrorClass::InvalidInput,
-            Error::WaitTimeout { .. } => ErrorClass::Timeout,
-            Error::Batch { source, .. } => source.class(),
-        }
-    }
-
-    /// The core error underneath, when there is one.
-    pub fn api(&self) -> Option<&ack_net_core::Error> {
-        match self {
-            Error::Api(e) => Some(e),
-            Error::Batch { source, .. } => source.api(),
-            _ => None,
-        }
-    }
-
-    /// The API's error code, when the API answered with one.
-    pub fn code(&self) -> Option<&str> {
-        self.api().and_then(ack_net_core::Error::code)
-    }
-
-    /// Whether the API answered with exactly this code.
-    pub fn is_code(&self, code: &str) -> bool {
-        self.code() == Some(code)
-    }
-
-    /// Whether the resource was not found.
-    pub fn is_not_found(&self) -> bool {
-        self.class() == ErrorClass::NotFound
-    }
-
-    /// Whether the input was rejected (by this crate or the API).
-    pub fn is_invalid_input(&self) -> bool {
-        self.class() == ErrorClass::InvalidInput
-    }
-
-    /// Whether retrying later may help.
-    pub fn is_retryable(&self) -> bool {
-        self.class().is_retryable()
-    }
-
     /// Whether the API said the thing does not exist. SLB does not always say it with a
     /// `*.NotFound` code: a missing VServer group is `InvalidParameter` with the message
     /// "The specified VServerGroupId does not exist", a missing listener "The specified
@@ -134,8 +72,32 @@ impl Error {
         if self.is_not_found() {
             return true;
         }
-        let Some(api) = self.api().and_then(ack_net_core::Error::api) else { return false };
+        let Some(api) = self.core().and_then(ack_net_core::Error::api) else { return false };
         api.code.starts_with("InvalidParameter") && markers.iter().any(|m| api.message.contains(m))
+    }
+}
+
+impl ErrorInfo for Error {
+    /// This crate's input errors are [`ErrorClass::InvalidInput`], a wait timeout
+    /// [`ErrorClass::Timeout`], a failed batch the class of its cause.
+    fn class(&self) -> ErrorClass {
+        match self {
+            Error::Api(e) => e.class(),
+            Error::InvalidPort { .. }
+            | Error::InvalidWeight { .. }
+            | Error::HttpsWithoutCertificate { .. }
+            | Error::BackendWithoutIp { .. } => ErrorClass::InvalidInput,
+            Error::WaitTimeout(_) => ErrorClass::Timeout,
+            Error::Batch { source, .. } => source.class(),
+        }
+    }
+
+    fn core(&self) -> Option<&ack_net_core::Error> {
+        match self {
+            Error::Api(e) => Some(e),
+            Error::Batch { source, .. } => source.core(),
+            _ => None,
+        }
     }
 }
 

@@ -90,8 +90,8 @@ mod types;
 mod vserver_group;
 mod wait;
 
-pub use ack_net_core::{RegionId, Removed, ZoneId};
-pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy};
+pub use ack_net_core::{ErrorInfo, RegionId, Removed, ZoneId};
+pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};
 pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
     MasterSlaveBackend,

@@ -1,6 +1,7 @@
 //! Layer-7 forwarding rules of HTTP and HTTPS listeners: CreateRules, DescribeRules, SetRule,
 //! DeleteRules.
 
+use ack_net_core::ErrorInfo;
 use ack_net_core::{Product, RpcRequest};
 use serde::{Deserialize, Serialize};
 

@@ -23,20 +23,15 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, Error>>,
 {
-    ack_net_core::wait::wait_for(policy, resource, id, wanted, Error::class, look).await.map_err(|end| {
-        end.or_timeout(|waited, last_seen| Error::WaitTimeout {
-            resource,
-            id: id.to_owned(),
-            wanted,
-            waited,
-            last_seen,
-        })
-    })
+    ack_net_core::wait::wait_for(policy, resource, id, wanted, look)
+        .await
+        .map_err(|end| end.or_timeout(Error::WaitTimeout))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::ErrorInfo;
     use std::cell::Cell;
     use std::time::Duration;
     use tokio::time::Instant;
@@ -60,9 +55,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(t0.elapsed(), Duration::from_secs(10));
         match err {
-            Error::WaitTimeout { resource, id, last_seen, wanted, .. } => {
+            Error::WaitTimeout(crate::WaitTimeout { resource, id, last_seen, wanted, .. }) => {
                 assert_eq!(
-                    (resource, id.as_str(), last_seen.as_str(), wanted),
+                    (resource, id.as_str(), last_seen.as_str(), wanted.as_str()),
                     ("listener", "lb-1:80/tcp", "stopped", "running")
                 );
             }

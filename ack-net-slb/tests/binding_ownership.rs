@@ -3,6 +3,8 @@
 
 mod binding_common;
 
+use ack_net_core::ErrorInfo;
+
 use ack_net_slb::binding::{
     BindingError, FoundBy, LoadBalancerSpec, Owner, PortHolder, PortSpec, CLUSTER_TAG, SERVICE_TAG,
 };

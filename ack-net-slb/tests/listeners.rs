@@ -4,6 +4,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

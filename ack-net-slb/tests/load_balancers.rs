@@ -3,11 +3,13 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::time::Duration;
 
 use ack_net_slb::{
     AddressType, Error, InstanceSpec, InternetChargeType, LoadBalancerStatus, ModificationProtectionStatus,
-    NetworkType, Removed, Tag, WaitPolicy,
+    NetworkType, Removed, Tag, WaitPolicy, WaitTimeout,
 };
 use common::*;
 use futures_util::TryStreamExt;
@@ -154,8 +156,8 @@ async fn waits_until_active() {
     let short =
         WaitPolicy::new(Duration::from_millis(200)).with_backoff(Duration::from_millis(20), Duration::from_millis(40));
     match slb.load_balancers().wait_until_active(&id, &short).await.unwrap_err() {
-        Error::WaitTimeout { last_seen, wanted, .. } => {
-            assert_eq!((last_seen.as_str(), wanted), ("inactive", "active"))
+        Error::WaitTimeout(WaitTimeout { last_seen, wanted, .. }) => {
+            assert_eq!((last_seen.as_str(), wanted.as_str()), ("inactive", "active"))
         }
         other => panic!("{other:?}"),
     }

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use ack_net_vpc::{SelectPolicy, VSwitchCapacityView, VpcClient};
+//! use ack_net_vpc::{ErrorInfo, SelectPolicy, VSwitchCapacityView, VpcClient};
 //! use ack_net_vpc::capacity::is_vswitch_full;
 //!
 //! # async fn demo(client: VpcClient) -> Result<(), ack_net_vpc::Error> {
@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+use ack_net_core::ErrorInfo;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! The crate's error type.
 
-use std::time::Duration;
-
-use ack_net_core::ErrorClass;
+use ack_net_core::{ErrorClass, ErrorInfo};
 
 use crate::cidr::CidrError;
 
@@ -26,17 +24,8 @@ pub enum Error {
         region: String,
     },
     /// A waiter's deadline passed before the resource became available.
-    #[error("{resource} {id} was not available after {waited:?} (last seen: {last_seen})")]
-    WaitTimeout {
-        /// `"VPC"`, `"VSwitch"`, `"route entry"`.
-        resource: &'static str,
-        /// The resource's id.
-        id: String,
-        /// How long the waiter waited.
-        waited: Duration,
-        /// The last status seen, or why it was not seen (`not found`, an error).
-        last_seen: String,
-    },
+    #[error(transparent)]
+    WaitTimeout(ack_net_core::wait::WaitTimeout),
     /// No VSwitch of a capacity view has the addresses asked for.
     #[error("no VSwitch of {vswitches} has {wanted} free addresses")]
     NoVSwitchAvailable {
@@ -62,46 +51,27 @@ impl Error {
     pub fn invalid_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Api(ack_net_core::Error::invalid_input(what, reason))
     }
+}
 
-    /// The class of the error, as the core defines them. Input errors of this crate are
-    /// [`ErrorClass::InvalidInput`], an empty capacity view [`ErrorClass::Capacity`], a wait
-    /// timeout [`ErrorClass::Timeout`].
-    pub fn class(&self) -> ErrorClass {
+impl ErrorInfo for Error {
+    /// Input errors of this crate are [`ErrorClass::InvalidInput`], an empty capacity view
+    /// [`ErrorClass::Capacity`], a wait timeout [`ErrorClass::Timeout`]; a failed convergence
+    /// has the class of its last error.
+    fn class(&self) -> ErrorClass {
         match self {
             Error::Api(e) => e.class(),
             Error::Cidr(CidrError::Exhausted { .. }) | Error::NoVSwitchAvailable { .. } => ErrorClass::Capacity,
             Error::Cidr(_) | Error::ZoneNotInRegion { .. } => ErrorClass::InvalidInput,
-            Error::WaitTimeout { .. } => ErrorClass::Timeout,
+            Error::WaitTimeout(_) => ErrorClass::Timeout,
             Error::NotConverged { last_error, .. } => last_error.class(),
         }
     }
 
-    /// The API's error code, when the API answered with one.
-    pub fn code(&self) -> Option<&str> {
+    fn core(&self) -> Option<&ack_net_core::Error> {
         match self {
-            Error::Api(e) => e.code(),
-            Error::NotConverged { last_error, .. } => last_error.code(),
+            Error::Api(e) => Some(e),
+            Error::NotConverged { last_error, .. } => last_error.core(),
             _ => None,
         }
-    }
-
-    /// Whether the API answered with exactly this code.
-    pub fn is_code(&self, code: &str) -> bool {
-        self.code() == Some(code)
-    }
-
-    /// Whether the resource was not found.
-    pub fn is_not_found(&self) -> bool {
-        self.class() == ErrorClass::NotFound
-    }
-
-    /// Whether the input was rejected (by this crate or the API).
-    pub fn is_invalid_input(&self) -> bool {
-        self.class() == ErrorClass::InvalidInput
-    }
-
-    /// Whether retrying later may help.
-    pub fn is_retryable(&self) -> bool {
-        self.class().is_retryable()
     }
 }

@@ -59,7 +59,7 @@ pub mod vpc;
 pub mod vswitch;
 mod wait;
 
-pub use ack_net_core::{RegionId, ZoneId};
+pub use ack_net_core::{ErrorInfo, RegionId, ZoneId};
 pub use capacity::{SelectPolicy, VSwitchCapacity, VSwitchCapacityView, VSwitchSource};
 pub use client::VpcClient;
 pub use common::{ResourceStatus, Tag, MAX_TAGS};
@@ -70,7 +70,7 @@ pub use route_entry::{NextHop, NextHopType, RouteEntry, RouteEntryStatus, RouteE
 pub use route_table::{RouteTable, RouteTableType};
 pub use vpc::Vpc;
 pub use vswitch::VSwitch;
-pub use wait::WaitPolicy;
+pub use wait::{WaitPolicy, WaitTimeout};
 
 /// The README's example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

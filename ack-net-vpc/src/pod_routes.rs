@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+use ack_net_core::ErrorInfo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 

@@ -40,10 +40,14 @@ impl Vpcs {
         DeleteVpc::new(self.client.rpc(), vpc_id.clone())
     }
 
-    /// The VPC `vpc_id`, or `None` if the API does not list it.
-    pub async fn get(&self, vpc_id: &VpcId) -> Result<Option<Vpc>, Error> {
+    /// DescribeVpcs filtered by `vpc_id`: the VPC. One the API does not list is an error of
+    /// class `NotFound` (`InvalidVpcId.NotFound`), as with every `get` of the family.
+    pub async fn get(&self, vpc_id: &VpcId) -> Result<Vpc, Error> {
         let page = self.describe().vpc_id(vpc_id).send().await?;
-        Ok(page.vpcs.into_iter().next())
+        page.vpcs.into_iter().next().ok_or_else(|| {
+            let message = format!("the VPC {vpc_id} is not listed");
+            ack_net_core::Error::not_found("DescribeVpcs", "InvalidVpcId.NotFound", message, page.request_id).into()
+        })
     }
 
     /// Polls DescribeVpcs until the VPC is `Available`, and returns it. Throttling, 5xx and
@@ -51,11 +55,8 @@ impl Vpcs {
     /// [`Error::WaitTimeout`] when `policy`'s timeout passes first.
     pub async fn wait_until_available(&self, vpc_id: &VpcId, policy: &WaitPolicy) -> Result<Vpc, Error> {
         wait_for(policy, "VPC", vpc_id.as_str(), || async {
-            Ok(match self.get(vpc_id).await? {
-                Some(v) if v.status == ResourceStatus::Available => Look::Ready(v),
-                Some(v) => Look::NotYet(v.status.to_string()),
-                None => Look::NotYet("not found".to_owned()),
-            })
+            let v = self.get(vpc_id).await?;
+            Ok(if v.status == ResourceStatus::Available { Look::Ready(v) } else { Look::NotYet(v.status.to_string()) })
         })
         .await
     }
@@ -277,6 +278,7 @@ pub struct DeleteVpcResponse {
 mod tests {
     use super::*;
     use crate::client::test_support::{client, id, params};
+    use ack_net_core::ErrorInfo;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()

@@ -331,6 +331,7 @@ pub struct DeleteVSwitchResponse {
 mod tests {
     use super::*;
     use crate::client::test_support::{client, id, params};
+    use ack_net_core::ErrorInfo;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 pub(crate) use ack_net_core::wait::Look;
-pub use ack_net_core::wait::WaitPolicy;
+pub use ack_net_core::wait::{WaitPolicy, WaitTimeout};
 
 use crate::Error;
 
@@ -21,9 +21,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Look<T>, Error>>,
 {
-    ack_net_core::wait::wait_for(policy, resource, id, "Available", Error::class, look).await.map_err(|end| {
-        end.or_timeout(|waited, last_seen| Error::WaitTimeout { resource, id: id.to_owned(), waited, last_seen })
-    })
+    ack_net_core::wait::wait_for(policy, resource, id, "Available", look)
+        .await
+        .map_err(|end| end.or_timeout(Error::WaitTimeout))
 }
 
 #[cfg(test)]
@@ -43,7 +43,7 @@ mod tests {
                 .unwrap_err();
         assert_eq!(t0.elapsed(), Duration::from_secs(10));
         match err {
-            Error::WaitTimeout { resource, id, last_seen, waited } => {
+            Error::WaitTimeout(WaitTimeout { resource, id, last_seen, waited, .. }) => {
                 assert_eq!((resource, id.as_str(), last_seen.as_str()), ("VSwitch", "vsw-1", "Pending"));
                 assert_eq!(waited, Duration::from_secs(10));
             }

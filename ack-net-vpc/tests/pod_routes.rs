@@ -3,6 +3,8 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -3,13 +3,15 @@
 
 mod common;
 
+use ack_net_core::ErrorInfo;
+
 use std::time::Duration;
 
 use ack_net_core::RetryPolicy;
 use ack_net_mock::faults::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::cidr::plan_vswitches;
-use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, VSwitchId, VpcId, WaitPolicy, ZoneId};
+use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout, ZoneId};
 use common::{env, env_with, fast_retries, id, quick_wait, seed_vpc, seed_vswitch};
 use futures_util::TryStreamExt;
 
@@ -75,7 +77,7 @@ async fn vpc_and_vswitch_lifecycle() {
     let by_tag = c.vpcs().describe().tag(Tag::new("team", "net")).send().await.unwrap();
     assert_eq!(by_tag.vpcs.len(), 1);
     assert_eq!(c.vpcs().describe().tag(Tag::new("team", "other")).send().await.unwrap().total_count, 0);
-    let v = c.vpcs().get(&vpc.vpc_id).await.unwrap().unwrap();
+    let v = c.vpcs().get(&vpc.vpc_id).await.unwrap();
     assert_eq!(v.vswitch_ids.len(), 2);
 
     // The route table.
@@ -92,7 +94,7 @@ async fn vpc_and_vswitch_lifecycle() {
     }
     assert!(c.vswitches().get(&created[0].vswitch_id).await.unwrap_err().is_not_found());
     c.vpcs().delete(&vpc.vpc_id).send().await.unwrap();
-    assert!(c.vpcs().get(&vpc.vpc_id).await.unwrap().is_none());
+    assert!(c.vpcs().get(&vpc.vpc_id).await.unwrap_err().is_not_found());
     let err = c.vpcs().delete(&vpc.vpc_id).send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
@@ -170,7 +172,7 @@ async fn waiters_see_pending_then_available() {
     let e = env_with(MockCloud::builder().seed(2).pending_delay(Duration::from_millis(300)), fast_retries()).await;
     let c = &e.client;
     let created = c.vpcs().create().cidr_block("10.0.0.0/16").send().await.unwrap();
-    let now = c.vpcs().get(&created.vpc_id).await.unwrap().unwrap();
+    let now = c.vpcs().get(&created.vpc_id).await.unwrap();
     assert_eq!(now.status, ResourceStatus::Pending);
     // A VSwitch cannot be made in a Pending VPC.
     let err = c.vswitches().create(&created.vpc_id, &id("cn-hangzhou-h"), "10.0.0.0/24").send().await.unwrap_err();
@@ -194,7 +196,7 @@ async fn waiters_see_pending_then_available() {
     let policy =
         WaitPolicy::new(Duration::from_millis(100)).with_backoff(Duration::from_millis(20), Duration::from_millis(20));
     match c.vpcs().wait_until_available(&slow.vpc_id, &policy).await.unwrap_err() {
-        Error::WaitTimeout { resource, last_seen, waited, .. } => {
+        Error::WaitTimeout(WaitTimeout { resource, last_seen, waited, .. }) => {
             assert_eq!((resource, last_seen.as_str()), ("VPC", "Pending"));
             assert!(waited < Duration::from_millis(300), "{waited:?}");
         }
@@ -202,7 +204,7 @@ async fn waiters_see_pending_then_available() {
     }
     // A VSwitch that does not exist is waited for until the deadline ("not found" may be lag).
     let err = c.vswitches().wait_until_available(&id("vsw-doesnotexist"), &policy).await.unwrap_err();
-    assert!(matches!(err, Error::WaitTimeout { ref last_seen, .. } if last_seen == "not found"), "{err}");
+    assert!(matches!(err, Error::WaitTimeout(WaitTimeout { ref last_seen, .. }) if last_seen == "not found"), "{err}");
 }
 
 #[tokio::test]

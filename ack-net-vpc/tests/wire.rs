@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{Credentials, ErrorInfo, RateLimits, RetryPolicy, RpcClient};
 use ack_net_vpc::{Error, NextHopType, RouteTableId, Tag, VSwitchId, VpcClient, VpcId, WaitPolicy, ZoneId};
 use futures_util::TryStreamExt;
 use serde_json::json;

@@ -560,6 +560,7 @@ async fn seed_earlier_version(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::ErrorInfo;
     use std::path::Path;
 
     fn manifest(text: &str) -> Manifest {

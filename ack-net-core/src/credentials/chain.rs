@@ -329,6 +329,7 @@ mod tests {
     use crate::credentials::profile::PROFILE;
     use crate::credentials::StaticProvider;
     use crate::ErrorClass;
+    use crate::ErrorInfo;
 
     const PROFILE_FILE: &str = r#"{"current":"default","profiles":[
         {"name":"default","mode":"AK","access_key_id":"LTAIprofile","access_key_secret":"s3cr3t-profile"},

@@ -170,6 +170,7 @@ mod tests {
 
     use super::*;
     use crate::ErrorClass;
+    use crate::ErrorInfo;
 
     #[test]
     fn reads_access_keys_and_token() {

@@ -391,6 +391,7 @@ mod tests {
 
     use super::*;
     use crate::ErrorClass;
+    use crate::ErrorInfo;
 
     const FILE: &str = r#"{
         "current": "dev",

@@ -1,6 +1,7 @@
 //! Secondary IPv4 and IPv6 addresses of an ENI: AssignPrivateIpAddresses,
 //! UnassignPrivateIpAddresses, AssignIpv6Addresses, UnassignIpv6Addresses.
 
+use ack_net_core::ErrorInfo;
 use std::fmt::Display;
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -1,6 +1,7 @@
 //! Waiters, and the compound operations that leave no garbage and survive a crash:
 //! `create_and_attach` and `detach_and_delete`.
 
+use ack_net_core::ErrorInfo;
 use futures_util::TryStreamExt;
 
 use super::{CreateNetworkInterface, EniStatus, EniType, NetworkInterface, NetworkInterfaces};
@@ -177,7 +178,7 @@ impl NetworkInterfaces {
         match self.wait_until_in_use(&eni.id, instance, policy).await {
             Ok(e) => Ok(e),
             // The cloud reports a failed attach by putting the ENI back to Available.
-            Err(e @ Error::WaitTimeout { .. }) if matches!(&e, Error::WaitTimeout { last_seen, .. } if last_seen == "Available") => {
+            Err(e @ Error::WaitTimeout(_)) if matches!(&e, Error::WaitTimeout(t) if t.last_seen == "Available") => {
                 Err(self.attach_failed(&eni.id, instance, e).await)
             }
             Err(e) => Err(e),

@@ -194,6 +194,7 @@ impl CreateNetworkInterface {
 mod tests {
     use super::*;
     use crate::client::test_support::{client, params};
+    use ack_net_core::ErrorInfo;
 
     fn sg(id: &str) -> SecurityGroupId {
         id.parse().unwrap()

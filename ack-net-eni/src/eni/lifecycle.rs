@@ -1,6 +1,7 @@
 //! AttachNetworkInterface, DetachNetworkInterface, DeleteNetworkInterface.
 
 use ack_net_core::operation::Ack;
+use ack_net_core::ErrorInfo;
 use ack_net_core::Product;
 
 use super::NetworkInterfaces;

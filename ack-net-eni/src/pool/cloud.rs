@@ -2,6 +2,7 @@
 //! implementation over the typed ECS and VPC APIs ([`EcsPoolCloud`]). Put your own cache, a
 //! second account or a fake behind the trait.
 
+use ack_net_core::ErrorInfo;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ack_net_core::ErrorClass;
+use ack_net_core::{ErrorClass, ErrorInfo};
 
 /// Why the pool cannot give out (more) addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,11 +96,12 @@ pub enum PoolError {
     Store(#[from] StoreError),
 }
 
-impl PoolError {
-    /// The class of the error, in the core's terms: exhaustion is
-    /// [`ErrorClass::Capacity`], throttling [`ErrorClass::Throttled`], a deadline
-    /// [`ErrorClass::Timeout`], bad configuration or input [`ErrorClass::InvalidInput`].
-    pub fn class(&self) -> ErrorClass {
+impl ErrorInfo for PoolError {
+    /// Exhaustion is [`ErrorClass::Capacity`], throttling [`ErrorClass::Throttled`], a
+    /// deadline [`ErrorClass::Timeout`], bad configuration or input
+    /// [`ErrorClass::InvalidInput`]; a failed cloud call has the class (and the code) of its
+    /// cause.
+    fn class(&self) -> ErrorClass {
         match self {
             PoolError::InvalidConfig(_) | PoolError::InvalidInput { .. } => ErrorClass::InvalidInput,
             PoolError::Exhausted(_) => ErrorClass::Capacity,
@@ -111,6 +112,15 @@ impl PoolError {
         }
     }
 
+    fn core(&self) -> Option<&ack_net_core::Error> {
+        match self {
+            PoolError::Cloud(e) => e.core(),
+            _ => None,
+        }
+    }
+}
+
+impl PoolError {
     /// Whether the pool is exhausted (and why).
     pub fn exhausted(&self) -> Option<&ExhaustedReason> {
         match self {

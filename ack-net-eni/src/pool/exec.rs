@@ -3,6 +3,7 @@
 //! mutation before its call and settling it after. Deltas run concurrently; ENI
 //! preparations are bounded by a semaphore; removals are retried until they are done.
 
+use ack_net_core::ErrorInfo;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -12,6 +12,7 @@
 //! - Available ENIs of the pool that no intent explains are orphans: GC deletes them after
 //!   its grace period.
 
+use ack_net_core::ErrorInfo;
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 
 use ack_net_core::de;
 use ack_net_core::input::validate_opt_text;
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::{ErrorInfo, Product, RpcRequest};
 use serde::Deserialize;
 
 use crate::common::{opt_parsed, validate_tags, wire_tags, wrapped, Removed};

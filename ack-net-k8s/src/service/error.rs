@@ -1,5 +1,7 @@
 //! The one error type of the Service side.
 
+use ack_net_core::ErrorInfo;
+
 /// A boxed error from a caller-supplied seam (an [`EniLookup`](super::EniLookup)).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 

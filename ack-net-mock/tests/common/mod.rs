@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use ack_net_core::ErrorInfo;
 use ack_net_core::{
     Credentials, HttpMethod, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest, SignatureVersion,
 };

@@ -1,6 +1,7 @@
 //! Carrying out a [`Plan`]: independent steps at once (up to a bound), each after the
 //! steps it depends on, every API call counted.
 
+use ack_net_core::ErrorInfo;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;

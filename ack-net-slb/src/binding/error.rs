@@ -1,6 +1,6 @@
 //! What can go wrong in a binding.
 
-use ack_net_core::ErrorClass;
+use ack_net_core::{ErrorClass, ErrorInfo};
 
 use crate::{ListenerProtocol, LoadBalancerId};
 
@@ -114,10 +114,12 @@ impl BindingError {
     pub(crate) fn invalid_spec(what: impl Into<String>, reason: impl Into<String>) -> Self {
         BindingError::InvalidSpec { what: what.into(), reason: reason.into() }
     }
+}
 
-    /// The class of the error: conflicts are [`ErrorClass::Conflict`], bad specs
-    /// [`ErrorClass::InvalidInput`], API failures their own class.
-    pub fn class(&self) -> ErrorClass {
+impl ErrorInfo for BindingError {
+    /// Conflicts are [`ErrorClass::Conflict`], bad specs [`ErrorClass::InvalidInput`], API
+    /// failures their own class (and code).
+    fn class(&self) -> ErrorClass {
         match self {
             BindingError::Slb(e) => e.class(),
             BindingError::InvalidSpec { .. } => ErrorClass::InvalidInput,
@@ -133,13 +135,10 @@ impl BindingError {
         }
     }
 
-    /// Whether trying again later may help.
-    pub fn is_retryable(&self) -> bool {
-        self.class().is_retryable()
-    }
-
-    /// Whether this is a conflict with something the binding does not own.
-    pub fn is_conflict(&self) -> bool {
-        self.class() == ErrorClass::Conflict
+    fn core(&self) -> Option<&ack_net_core::Error> {
+        match self {
+            BindingError::Slb(e) => e.core(),
+            _ => None,
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Reading the cloud state a plan needs, in as few calls as the mode allows.
 
+use ack_net_core::ErrorInfo;
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};

@@ -484,6 +484,7 @@ fn placeholder_group() -> crate::VServerGroupId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ack_net_core::ErrorInfo;
 
     fn owner() -> Owner {
         Owner::new("c1", "default/web")

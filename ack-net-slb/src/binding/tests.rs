@@ -1,5 +1,6 @@
 //! Unit tests of the pure planner on hand-made observations.
 
+use ack_net_core::ErrorInfo;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

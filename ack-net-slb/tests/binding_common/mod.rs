@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, Credentials, ErrorInfo, RateLimits, RetryPolicy, RpcClient};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::binding::{
