@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ack_net_core::{CallEvent, CallObserver, CallStats, Credentials, DefaultChain, RpcClient};
 use ack_net_eni::{EcsClient, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule};
-use ack_net_mock::MockCloud;
+use ack_net_mock::{MockCloud, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET};
 use ack_net_vpc::{cidr, VSwitch, VpcClient, VpcId, WaitPolicy, ZoneId};
 
 /// Where an example's calls go, and what they cost.
@@ -73,8 +73,10 @@ impl Cloud {
             }
             None => {
                 let mock = MockCloud::builder().seed(42).start().await?;
-                let rpc =
-                    builder.endpoint(&mock.url()).credentials(Credentials::new("testid", "testsecret")).build()?;
+                let rpc = builder
+                    .endpoint(&mock.url())
+                    .credentials(Credentials::new(TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET))
+                    .build()?;
                 Ok(Cloud { rpc, stats, mock: Some(mock) })
             }
         }

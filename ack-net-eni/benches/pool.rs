@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RpcClient};
+use ack_net_core::CallStats;
 use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_eni::{EcsClient, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
@@ -32,14 +32,7 @@ struct Setup {
 async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(PoolConfig) -> PoolConfig) -> Setup {
     let mock = MockCloud::builder().seed(1).ecs_delays(attach, Duration::from_millis(100)).start().await.unwrap();
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .observer(stats.clone())
-        .build()
-        .unwrap();
+    let rpc = mock.client_builder().observer(stats.clone()).build().unwrap();
     let vpc = mock
         .create_vpc(NewVpc {
             region_id: "cn-hangzhou".into(),

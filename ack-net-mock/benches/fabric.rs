@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use ack_net_core::{Credentials, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest};
+use ack_net_core::{Product, RpcClient, RpcRequest};
 use ack_net_mock::fabric::FabricConfig;
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -18,14 +18,7 @@ use serde_json::Value;
 const SETTLE: Duration = Duration::from_secs(30);
 
 fn client(mock: &MockCloud) -> RpcClient {
-    RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .expect("client")
+    mock.client_builder().build().expect("client")
 }
 
 async fn mock() -> MockCloud {

@@ -6,20 +6,12 @@
 
 use std::sync::Arc;
 
-use ack_net_core::{Credentials, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, Product, RpcClient, RpcRequest, SignatureVersion};
 use ack_net_mock::MockCloud;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn client(url: &str, sig: SignatureVersion) -> RpcClient {
-    RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(url)
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .signature_version(sig)
-        .build()
-        .expect("client")
+    ack_net_mock::client_builder_at(url).signature_version(sig).build().expect("client")
 }
 
 /// One batch: `callers` tasks, each making `per_caller` calls back to back.
@@ -115,7 +107,7 @@ async fn lean_batch(
             let (mut send, conn) =
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
             tokio::spawn(conn);
-            let creds = Credentials::new("testid", "testsecret");
+            let creds = Credentials::new(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
             let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou").with("VSwitchId", &*vsw);
             let input = SigningInput {
                 method: HttpMethod::Post,
@@ -191,9 +183,9 @@ fn server_pipeline(c: &mut Criterion) {
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut accepted = Accepted::default();
-    accepted.add("testid", "testsecret");
+    accepted.add(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
     let core = Core::new(State::new(1), accepted, Faults::new(1), 10_000, 1);
-    let creds = Credentials::new("testid", "testsecret");
+    let creds = Credentials::new(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
     let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
     let input = SigningInput {
         method: HttpMethod::Post,

@@ -214,7 +214,7 @@ impl MockCloudBuilder {
     pub async fn start(self) -> Result<MockCloud, Error> {
         let mut creds = self.creds;
         if creds.is_empty() {
-            creds.add("testid", "testsecret");
+            creds.add(crate::client::TEST_ACCESS_KEY_ID, crate::client::TEST_ACCESS_KEY_SECRET);
         }
         let mut faults = Faults::new(self.seed);
         for (target, spec) in self.faults {
@@ -258,14 +258,10 @@ impl MockCloudBuilder {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+/// use ack_net_core::{Product, RpcRequest};
 ///
 /// let mock = ack_net_mock::MockCloud::builder().seed(1).start().await?;
-/// let client = RpcClient::builder()
-///     .region("cn-hangzhou")
-///     .credentials(Credentials::new("testid", "testsecret"))
-///     .endpoint(&mock.url())
-///     .build()?;
+/// let client = mock.client_builder().build()?;
 /// let vpc: serde_json::Value =
 ///     client.call(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 /// assert!(vpc["VpcId"].as_str().unwrap().starts_with("vpc-"));
@@ -302,6 +298,14 @@ impl MockCloud {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// An [`RpcClient`](ack_net_core::RpcClient) builder pointed at this mock with its default
+    /// AccessKey (`testid`/`testsecret`), region `cn-hangzhou`, no client-side rate limits and no
+    /// retries ([`crate::client_builder_at`] with [`MockCloud::url`]). Add an observer, a retry
+    /// policy or other credentials before `build` as needed.
+    pub fn client_builder(&self) -> ack_net_core::RpcClientBuilder {
+        crate::client::client_builder_at(&self.url())
     }
 
     /// Runs `f` on the state, under the lock every request takes.

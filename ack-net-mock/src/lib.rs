@@ -29,16 +29,13 @@
 //! [`catalog`] (regions, zones), [`vpc`], [`ecs`], [`slb`].
 //!
 //! ```
-//! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+//! use ack_net_core::{Product, RpcRequest};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = ack_net_mock::MockCloud::builder().seed(7).start().await?;
-//! let rpc = RpcClient::builder()
-//!     .region("cn-hangzhou")
-//!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint(&mock.url())
-//!     .build()?;
+//! // Region cn-hangzhou, the AccessKey testid/testsecret, no rate limits, no retries.
+//! let rpc = mock.client_builder().build()?;
 //! let vpc: serde_json::Value =
 //!     rpc.call(RpcRequest::write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 //! assert!(vpc["VpcId"].as_str().is_some_and(|id| id.starts_with("vpc-")));
@@ -50,6 +47,7 @@
 pub mod auth;
 pub mod calls;
 pub mod catalog;
+mod client;
 pub mod cloud;
 pub mod dispatch;
 pub mod ecs;
@@ -64,6 +62,7 @@ pub mod state;
 pub mod vpc;
 
 pub use calls::{ActionCount, CallRecord};
+pub use client::{client_builder_at, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, TEST_REGION};
 pub use cloud::{Error, MockCloud, MockCloudBuilder, Preload};
 pub use dispatch::Product;
 pub use ecs::InstanceSeed;

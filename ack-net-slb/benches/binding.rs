@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::CallStats;
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::binding::{
@@ -151,15 +151,7 @@ struct MockEnv {
 async fn mock_env() -> MockEnv {
     let mock = MockCloud::builder().seed(3).start().await.expect("mock");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
     let vpc = mock
         .create_vpc(NewVpc {
             region_id: "cn-hangzhou".into(),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::CallStats;
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -32,15 +32,7 @@ pub fn wait() -> WaitPolicy {
 }
 
 pub fn client_for(mock: &MockCloud, stats: &CallStats) -> EcsClient {
-    let rpc = RpcClient::builder()
-        .region(REGION)
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
     EcsClient::new(rpc)
 }
 

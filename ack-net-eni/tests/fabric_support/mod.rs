@@ -9,7 +9,6 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_eni::{EcsClient, SecurityGroupId, WaitPolicy};
 use ack_net_mock::fabric::{FabricConfig, Link, Netns};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -114,14 +113,7 @@ impl Net {
         if let Some(e) = mock.fabric_error() {
             panic!("the fabric did not start: {e}");
         }
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = mock.client_builder().build().expect("a client");
         let (vpc, ecs) = (VpcClient::new(rpc.clone()), EcsClient::new(rpc));
         let created = vpc.vpcs().create().cidr_block("10.1.0.0/16").send().await.expect("CreateVpc");
         let vpc_id = created.vpc_id.clone();
@@ -192,14 +184,7 @@ impl Net {
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
         use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&self.mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = self.mock.client_builder().build().expect("a client");
         let config = PoolConfig::new(
             PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
             node.id.parse().expect("an instance id"),

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, RetryPolicy, RpcClient};
 use ack_net_eni::pool::{
     EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolOwner, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY,
 };
@@ -35,15 +35,7 @@ pub struct World {
 }
 
 pub fn rpc_for(mock: &MockCloud, stats: &CallStats, retry: RetryPolicy) -> RpcClient {
-    RpcClient::builder()
-        .region(REGION)
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .observer(stats.clone())
-        .build()
-        .expect("client")
+    mock.client_builder().retry_policy(retry).observer(stats.clone()).build().expect("client")
 }
 
 /// Retries quickly (the mock's faults are seeded and short).

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, RpcClient};
 use ack_net_eni::pool::{IpPool, PoolConfig, PoolOwner, PoolStore};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
@@ -207,15 +207,7 @@ pub struct Cloud {
 /// A client of `mock` (no rate limit, no retry) and the count of its calls.
 pub fn client_for(mock: &MockCloud) -> (RpcClient, CallStats) {
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
     (rpc, stats)
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, RetryPolicy};
 use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::binding::{
@@ -38,15 +38,7 @@ pub async fn env(instances: usize) -> Env {
 pub async fn env_with(instances: usize, retry: RetryPolicy) -> Env {
     let mock = MockCloud::builder().seed(7).start().await.expect("mock starts");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().retry_policy(retry).observer(stats.clone()).build().expect("client");
     let vpc = mock
         .create_vpc(NewVpc {
             region_id: "cn-hangzhou".into(),
