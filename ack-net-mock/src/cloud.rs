@@ -353,6 +353,12 @@ impl MockCloud {
         crate::vpc::create_vswitch(&mut self.core.world().state, tokio::time::Instant::now(), spec)
     }
 
+    /// Describes a VPC, VSwitches, a security group and instances to create at once in this
+    /// mock's state; see [`ScenarioBuilder`](crate::ScenarioBuilder).
+    pub fn scenario(&self) -> crate::ScenarioBuilder<'_> {
+        crate::scenario::ScenarioBuilder::new(self)
+    }
+
     /// Creates preloaded state now.
     pub fn preload(&self, p: &Preload) -> Result<Value, MockError> {
         p.apply(&mut self.core.world().state)
