@@ -176,15 +176,10 @@ where
 /// check the nonce, run the handler, log, encode.
 fn server_pipeline(c: &mut Criterion) {
     use ack_net_core::sign::{v1, HttpMethod, SigningInput};
-    use ack_net_mock::auth::{Credentials as Accepted, Incoming};
-    use ack_net_mock::dispatch::{Core, Outcome};
-    use ack_net_mock::faults::Faults;
-    use ack_net_mock::state::State;
+    use ack_net_mock::Incoming;
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut accepted = Accepted::default();
-    accepted.add(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
-    let core = Core::new(State::new(1), accepted, Faults::new(1), 10_000, 1);
+    let mock = rt.block_on(MockCloud::builder().seed(1).call_log_capacity(10_000).start()).expect("mock");
     let creds = Credentials::new(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
     let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
     let input = SigningInput {
@@ -203,9 +198,9 @@ fn server_pipeline(c: &mut Criterion) {
             n += 1;
             let signed = v1::sign(&input, &creds, chrono::Utc::now(), &format!("nonce-{n}"));
             let incoming = Incoming { method: "POST", query: "", headers: &headers, body: signed.encoded.as_bytes() };
-            match rt.block_on(core.process(&incoming)) {
-                Outcome::Respond { status, .. } => assert_eq!(status, 200),
-                Outcome::Drop => panic!("dropped"),
+            match rt.block_on(mock.answer(&incoming)) {
+                Some((status, _)) => assert_eq!(status, 200),
+                None => panic!("dropped"),
             }
         })
     });

@@ -308,6 +308,33 @@ impl MockCloud {
         crate::client::client_builder_at(&self.url())
     }
 
+    /// Answers one RPC request as the server does, without a socket: parse, verify the signature,
+    /// check the nonce, apply the fault rules, run the handler, log, encode. `None` when a fault
+    /// rule drops the connection or loses the reply. The admin API (`/__mock/`) is not served
+    /// here.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = ack_net_mock::MockCloud::start().await?;
+    /// let unsigned = ack_net_mock::Incoming {
+    ///     method: "GET",
+    ///     query: "Action=DescribeVpcs&Version=2016-04-28&RegionId=cn-hangzhou",
+    ///     headers: &[],
+    ///     body: b"",
+    /// };
+    /// let (status, body) = mock.answer(&unsigned).await.expect("an answer");
+    /// assert_eq!(status, 400);
+    /// assert!(String::from_utf8(body)?.contains("MissingParameter"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn answer(&self, request: &crate::Incoming<'_>) -> Option<(u16, Vec<u8>)> {
+        match self.core.process(request).await {
+            crate::dispatch::Outcome::Respond { status, body } => Some((status, body)),
+            crate::dispatch::Outcome::Drop => None,
+        }
+    }
+
     /// Runs `f` on the state, under the lock every request takes.
     pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.core.world().state)

@@ -4,8 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ack_net_mock::faults::{parse_duration, FaultSpec};
-use ack_net_mock::{MockCloud, Preload};
+use ack_net_mock::{parse_duration, FaultSpec, MockCloud, Preload};
 use clap::Parser;
 
 /// A stateful, signature-checking mock of the Alibaba Cloud VPC, ECS and SLB APIs.

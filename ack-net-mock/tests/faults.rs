@@ -5,8 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ack_net_core::{ErrorClass, Product, RetryPolicy, RpcRequest};
-use ack_net_mock::faults::FaultSpec;
-use ack_net_mock::MockCloud;
+use ack_net_mock::{FaultSpec, MockCloud};
 use common::*;
 use serde_json::{json, Value};
 

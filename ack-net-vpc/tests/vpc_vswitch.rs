@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use ack_net_core::RetryPolicy;
-use ack_net_mock::faults::FaultSpec;
+use ack_net_mock::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::cidr::plan_vswitches;
 use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, VSwitchId, VpcId, WaitPolicy, ZoneId};

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use ack_net_core::{CallStats, RetryPolicy};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_mock::{NewVSwitch, NewVpc};
 use ack_net_slb::{AddressType, InstanceSpec, LoadBalancerId, ServerCertificateId, SlbClient, VSwitchId, WaitPolicy};
 
 /// A mock cloud and a client pointed at it.
