@@ -61,6 +61,8 @@ pub use cloud::{Error, MockCloud, MockCloudBuilder, Preload};
 pub use ecs::InstanceSeed;
 pub use error::{HandlerResult, MockError};
 pub use faults::{parse_duration, FaultSpec, Latency};
-pub use scenario::{Scenario, ScenarioBuilder, ScenarioInstance, DEFAULT_INSTANCE_TYPE};
+pub use scenario::{
+    Scenario, ScenarioBuilder, ScenarioInstance, DEFAULT_INSTANCE_TYPE, NODES_VPC_NAME, NODE_INSTANCE_TYPE,
+};
 pub use state::State;
 pub use vpc::{NewVSwitch, NewVpc};

@@ -10,8 +10,15 @@ use crate::handler::Req;
 use crate::state::State;
 use crate::vpc::{NewVSwitch, NewVpc};
 
-/// The instance type of [`ScenarioBuilder::instances`] unless another is given.
+/// The instance type of [`ScenarioBuilder::backends`].
 pub const DEFAULT_INSTANCE_TYPE: &str = "ecs.g7.large";
+
+/// The name of the VPC of [`ScenarioBuilder::nodes`], where the ack-net examples look for their
+/// nodes.
+pub const NODES_VPC_NAME: &str = "ack-net-examples";
+
+/// The instance type of [`ScenarioBuilder::nodes`]: 4 ENIs of 15 addresses.
+pub const NODE_INSTANCE_TYPE: &str = "ecs.g7.xlarge";
 
 /// Describes a VPC with VSwitches, an optional security group and instances; [`build`]
 /// creates them directly in the state (no call logged, nothing `Pending`) and answers their
@@ -48,6 +55,7 @@ pub struct ScenarioBuilder<'a> {
 struct ScenarioSpec {
     region: String,
     vpc_cidr: String,
+    vpc_name: String,
     ipv6: bool,
     /// (zone, CIDR, index of the IPv6 /64).
     vswitches: Vec<(String, String, Option<u8>)>,
@@ -105,6 +113,7 @@ impl<'a> ScenarioBuilder<'a> {
             spec: ScenarioSpec {
                 region: TEST_REGION.to_owned(),
                 vpc_cidr: "192.168.0.0/16".to_owned(),
+                vpc_name: String::new(),
                 ipv6: false,
                 vswitches: Vec::new(),
                 security_group: None,
@@ -122,6 +131,12 @@ impl<'a> ScenarioBuilder<'a> {
     /// The VPC's IPv4 block (default `192.168.0.0/16`).
     pub fn vpc(mut self, cidr: &str) -> Self {
         cidr.clone_into(&mut self.spec.vpc_cidr);
+        self
+    }
+
+    /// The VPC's name (`VpcName`, default none).
+    pub fn vpc_name(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.spec.vpc_name);
         self
     }
 
@@ -169,6 +184,21 @@ impl<'a> ScenarioBuilder<'a> {
         self.vpc("10.0.0.0/8").vswitch(&zone, "10.1.0.0/16").instances(n, DEFAULT_INSTANCE_TYPE)
     }
 
+    /// The ground of the ack-net examples, and what `ack-net-mock --preload-instances N` makes:
+    /// the VPC `192.168.0.0/16` named [`NODES_VPC_NAME`], VSwitches `192.168.0.0/24` and
+    /// `192.168.1.0/24` in the region's zones `-h` and `-i`, a security group `nodes`, and `n`
+    /// [`NODE_INSTANCE_TYPE`] instances in the first VSwitch.
+    pub fn nodes(self, n: usize) -> Self {
+        let zone = |suffix: &str| format!("{}-{suffix}", self.spec.region);
+        let (h, i) = (zone("h"), zone("i"));
+        self.vpc("192.168.0.0/16")
+            .vpc_name(NODES_VPC_NAME)
+            .vswitch(&h, "192.168.0.0/24")
+            .vswitch(&i, "192.168.1.0/24")
+            .security_group("nodes")
+            .instances(n, NODE_INSTANCE_TYPE)
+    }
+
     /// Creates the VPC, the VSwitches, the security group and the instances, in that order;
     /// the first refusal (a bad block, an unknown zone or instance type, an instance in a
     /// VSwitch that was not described) stops it with the API's error.
@@ -195,6 +225,7 @@ impl ScenarioSpec {
             NewVpc {
                 region_id: self.region.clone(),
                 cidr_block: Some(self.vpc_cidr.clone()),
+                name: self.vpc_name.clone(),
                 enable_ipv6: self.ipv6,
                 ..NewVpc::default()
             },
@@ -306,6 +337,22 @@ mod tests {
             }
         });
         assert_eq!(s.security_group_id, None);
+    }
+
+    #[tokio::test]
+    async fn nodes_are_instances_in_a_named_vpc_with_two_zones() {
+        let mock = crate::MockCloud::start().await.unwrap();
+        let s = mock.scenario().nodes(2).build().unwrap();
+        assert_eq!(s.instances.len(), 2);
+        assert!(s.security_group_id.is_some());
+        mock.with_state(|st| {
+            assert_eq!(st.vpc.vpcs[&s.vpc_id].name, NODES_VPC_NAME);
+            let zones: Vec<String> =
+                s.vswitch_ids.iter().map(|v| st.vpc.vswitch(v).map(|v| v.zone_id.clone()).unwrap()).collect();
+            assert_eq!(zones, ["cn-hangzhou-h", "cn-hangzhou-i"]);
+            let i = &st.ecs.instances[&s.instances[1].instance_id];
+            assert_eq!((i.instance_type.id, i.vswitch_id.as_str()), (NODE_INSTANCE_TYPE, s.vswitch_ids[0].as_str()));
+        });
     }
 
     #[tokio::test]

@@ -101,3 +101,26 @@ async fn binary_with_fabric_serves_on_this_machine() {
         assert!(err.contains("no fabric") && err.contains("fabric` feature"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn binary_preloads_instances_that_describe_instances_finds_in_their_vpc() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ack-net-mock"));
+    cmd.args(["--listen", "127.0.0.1:0", "--preload-instances", "2"]).stderr(Stdio::null());
+    let (_child, url) = start(cmd).await;
+    let c = ack_net_mock::client_builder_at(&url).build().unwrap();
+    let vpcs: Value = c
+        .call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("VpcName", ack_net_mock::NODES_VPC_NAME))
+        .await
+        .unwrap();
+    let vpc = vpcs["Vpcs"]["Vpc"][0]["VpcId"].as_str().expect("the preloaded VPC").to_owned();
+    let found: Value =
+        c.call(RpcRequest::read(Product::Ecs, "DescribeInstances").param("VpcId", vpc.as_str())).await.unwrap();
+    let instances = found["Instances"]["Instance"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{found}");
+    assert!(instances
+        .iter()
+        .all(|i| i["InstanceType"] == ack_net_mock::NODE_INSTANCE_TYPE && i["Status"] == "Running"));
+    let groups: Value =
+        c.call(RpcRequest::read(Product::Ecs, "DescribeSecurityGroups").param("VpcId", vpc.as_str())).await.unwrap();
+    assert_eq!(groups["SecurityGroups"]["SecurityGroup"].as_array().map(Vec::len), Some(1), "{groups}");
+}
