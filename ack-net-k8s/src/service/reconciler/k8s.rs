@@ -125,7 +125,8 @@ pub(super) async fn get_pod(client: &kube::Client, namespace: &str, name: &str) 
 }
 
 /// Sets the pod's readiness gate condition `gate` to `True` (a strategic merge of
-/// `status.conditions`, which merges by type: the kubelet's conditions stay).
+/// `status.conditions`, which merges by type: the kubelet's conditions stay). A pod that is
+/// gone has no gate to open.
 pub(super) async fn open_gate(client: &kube::Client, namespace: &str, pod: &str, gate: &str) -> Result<(), Error> {
     let patch = json!({"status": {"conditions": [{
         "type": gate,
@@ -134,6 +135,9 @@ pub(super) async fn open_gate(client: &kube::Client, namespace: &str, pod: &str,
         "message": "every VServer group of the Service holds the pod's backend with its weight",
     }]}});
     let pp = PatchParams { field_manager: Some(MANAGER.to_owned()), ..PatchParams::default() };
-    Api::<Pod>::namespaced(client.clone(), namespace).patch_status(pod, &pp, &Patch::Strategic(&patch)).await?;
-    Ok(())
+    match Api::<Pod>::namespaced(client.clone(), namespace).patch_status(pod, &pp, &Patch::Strategic(&patch)).await {
+        // Gone meanwhile: there is no gate to open.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other.map(|_| ()).map_err(Error::from),
+    }
 }
