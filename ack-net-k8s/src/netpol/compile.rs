@@ -164,7 +164,7 @@ impl IpBlock {
 }
 
 impl PeerSet {
-    fn matches(&self, remote: &Endpoint<'_>) -> bool {
+    pub(crate) fn matches(&self, remote: &Endpoint<'_>) -> bool {
         self.any
             || remote.pod.is_some_and(|p| self.pods.binary_search(&p).is_ok())
             || remote.ips.iter().any(|ip| self.addresses.binary_search(ip).is_ok())

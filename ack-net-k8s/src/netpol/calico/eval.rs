@@ -75,6 +75,26 @@ impl Traffic {
         self
     }
 
+    /// The IP protocol number.
+    pub fn protocol_number(&self) -> u8 {
+        self.protocol
+    }
+
+    /// The source port, if the traffic has one.
+    pub fn source_port(&self) -> Option<u16> {
+        self.src_port
+    }
+
+    /// The destination port, if the traffic has one.
+    pub fn destination_port(&self) -> Option<u16> {
+        self.dst_port
+    }
+
+    /// The ICMP type and code of `icmp` and `icmpv6` traffic.
+    pub fn icmp_type_code(&self) -> Option<(u8, u8)> {
+        self.icmp
+    }
+
     /// The Kubernetes protocol and destination port of `tcp`, `udp` and `sctp` traffic.
     pub fn kubernetes(&self) -> Option<(Protocol, u16)> {
         let protocol = match self.protocol {
@@ -168,16 +188,16 @@ pub struct Verdict {
 
 /// One policy in a tier's evaluation order.
 #[derive(Debug, Clone, Copy)]
-enum Item {
+pub(super) enum Item {
     Calico(usize),
     Kubernetes(usize),
 }
 
 #[derive(Debug, Clone)]
-struct Tier {
-    name: String,
-    default_pass: bool,
-    items: Vec<Item>,
+pub(super) struct Tier {
+    pub(super) name: String,
+    pub(super) default_pass: bool,
+    pub(super) items: Vec<Item>,
 }
 
 /// Kubernetes NetworkPolicies and Calico policies of one snapshot of a cluster, evaluated as
@@ -185,10 +205,10 @@ struct Tier {
 #[derive(Debug, Clone)]
 pub struct CalicoEngine {
     cluster: PolicyEngine,
-    policies: Vec<CalicoPolicy>,
-    tiers: Vec<Tier>,
+    pub(super) policies: Vec<CalicoPolicy>,
+    pub(super) tiers: Vec<Tier>,
     /// Selector labels of each pod (its own and Calico's), by [`PodId`].
-    pod_labels: Vec<Labels>,
+    pub(super) pod_labels: Vec<Labels>,
     /// Namespace labels with `projectcalico.org/name`.
     namespace_labels: HashMap<String, Labels>,
     /// ServiceAccount labels by namespace and name.
@@ -367,12 +387,7 @@ impl CalicoEngine {
                 match *item {
                     Item::Calico(i) => {
                         let policy = &self.policies[i];
-                        let Some(rules) = (match direction {
-                            Direction::Ingress => policy.ingress.as_deref(),
-                            Direction::Egress => policy.egress.as_deref(),
-                        }) else {
-                            continue;
-                        };
+                        let Some(rules) = policy.rules(direction) else { continue };
                         if !self.applies(policy, pod) {
                             continue;
                         }
@@ -413,7 +428,7 @@ impl CalicoEngine {
     }
 
     /// Whether a Calico policy applies to a pod (ignoring direction).
-    fn applies(&self, policy: &CalicoPolicy, pod: PodId) -> bool {
+    pub(super) fn applies(&self, policy: &CalicoPolicy, pod: PodId) -> bool {
         let namespace = &self.cluster.table.get(pod).namespace;
         let in_scope = match (&policy.namespace, &policy.namespace_selector) {
             (Some(ns), _) => ns == namespace,
@@ -461,29 +476,8 @@ impl CalicoEngine {
         if (!e.nets.is_empty() && !in_nets(&e.nets)) || in_nets(&e.not_nets) {
             return Ok(false);
         }
-        // Calico scopes a namespaced policy's selectors to its namespace (unless a
-        // namespaceSelector says otherwise) by adding a namespace term to `selector`.
-        let positive = e.selector.is_some()
-            || e.namespace_selector.is_some()
-            || e.service_account_names.is_some()
-            || e.service_account_selector.is_some()
-            || (e.not_selector.is_some() && policy.namespace.is_some());
-        if positive {
-            let Some(pod) = end.pod else { return Ok(false) };
-            let namespace = &self.cluster.table.get(pod).namespace;
-            let scoped = match (&e.namespace_selector, &policy.namespace) {
-                (Some(sel), _) => self.namespace_labels.get(namespace).is_some_and(|l| sel.matches(l)),
-                (None, Some(own)) => own == namespace,
-                (None, None) => true,
-            };
-            let sa = &self.cluster.meta[pod.index()].service_account;
-            if !scoped
-                || !e.selector.as_ref().is_none_or(|s| s.matches(&self.pod_labels[pod.index()]))
-                || !e.service_account_names.as_ref().is_none_or(|names| names.contains(sa))
-                || !e.service_account_selector.as_ref().is_none_or(|s| s.matches(self.service_account_labels(pod)))
-            {
-                return Ok(false);
-            }
+        if self.selects_positively(policy, e) && !end.pod.is_some_and(|pod| self.end_selects(policy, e, pod)) {
+            return Ok(false);
         }
         if let Some(not) = &e.not_selector {
             if end.pod.is_some_and(|pod| not.matches(&self.pod_labels[pod.index()])) {
@@ -512,8 +506,40 @@ impl CalicoEngine {
         Ok((e.ports.is_empty() || e.ports.iter().any(port_matches)) && !e.not_ports.iter().any(port_matches))
     }
 
+    /// Whether a rule side picks pods, so that only pods it selects match: it has a selector, a
+    /// namespace or service-account match, or (in a namespaced policy, which Calico scopes to
+    /// its namespace by adding a namespace term to `selector`) a `notSelector`.
+    pub(super) fn selects_positively(&self, policy: &CalicoPolicy, e: &EntityRule) -> bool {
+        e.selector.is_some()
+            || e.namespace_selector.is_some()
+            || e.service_account_names.is_some()
+            || e.service_account_selector.is_some()
+            || (e.not_selector.is_some() && policy.namespace.is_some())
+    }
+
+    /// Whether a pod passes a rule side's positive selection (namespace scope, `selector`,
+    /// service accounts); `notSelector` is separate.
+    pub(super) fn end_selects(&self, policy: &CalicoPolicy, e: &EntityRule, pod: PodId) -> bool {
+        let namespace = &self.cluster.table.get(pod).namespace;
+        let scoped = match (&e.namespace_selector, &policy.namespace) {
+            (Some(sel), _) => self.namespace_labels.get(namespace).is_some_and(|l| sel.matches(l)),
+            (None, Some(own)) => own == namespace,
+            (None, None) => true,
+        };
+        let sa = &self.cluster.meta[pod.index()].service_account;
+        scoped
+            && e.selector.as_ref().is_none_or(|s| s.matches(&self.pod_labels[pod.index()]))
+            && e.service_account_names.as_ref().is_none_or(|names| names.contains(sa))
+            && e.service_account_selector.as_ref().is_none_or(|s| s.matches(self.service_account_labels(pod)))
+    }
+
     /// The rules of a Kubernetes policy for `direction` if it selects `pod`.
-    fn kubernetes_rules<'p>(&self, policy: &'p Policy, pod: PodId, direction: Direction) -> Option<&'p [Rule]> {
+    pub(super) fn kubernetes_rules<'p>(
+        &self,
+        policy: &'p Policy,
+        pod: PodId,
+        direction: Direction,
+    ) -> Option<&'p [Rule]> {
         let addrs = self.cluster.table.get(pod);
         let rules = match direction {
             Direction::Ingress => policy.ingress.as_deref(),

@@ -74,10 +74,12 @@
 //! matches, and host-endpoint options (`doNotTrack`, `preDNAT`, `applyOnForward`). Calico
 //! NetworkSets and host endpoints are not modelled: selectors match pods only.
 
+mod compile;
 mod eval;
 mod resource;
 mod selector;
 
+pub use compile::{CalicoPodRules, CalicoRuleSet, CompiledEnd, CompiledRule, CompiledTier, PortEntry};
 pub use eval::{CalicoEngine, Decision, RuleRef, Traffic, Verdict};
 pub use resource::{
     Action, CalicoPolicy, CalicoResource, CalicoTier, Parsing, API_VERSION, DEFAULT_TIER, DEFAULT_TIER_ORDER,

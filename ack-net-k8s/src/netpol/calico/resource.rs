@@ -116,6 +116,16 @@ impl CalicoPolicy {
     }
 }
 
+impl CalicoPolicy {
+    /// The rules for `direction`, if the policy's types include it.
+    pub(crate) fn rules(&self, direction: crate::netpol::Direction) -> Option<&[CalicoRule]> {
+        match direction {
+            crate::netpol::Direction::Ingress => self.ingress.as_deref(),
+            crate::netpol::Direction::Egress => self.egress.as_deref(),
+        }
+    }
+}
+
 /// A validated Calico Tier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalicoTier {
