@@ -301,6 +301,17 @@ impl CalicoRuleSet {
         self.table.id(namespace, name)
     }
 
+    /// A pod's namespace and name.
+    pub fn pod_name(&self, pod: PodId) -> (&str, &str) {
+        let p = self.table.get(pod);
+        (&p.namespace, &p.name)
+    }
+
+    /// A pod's addresses (empty if it has none yet, or has finished).
+    pub fn pods_ips(&self, pod: PodId) -> &[IpAddr] {
+        &self.table.get(pod).ips
+    }
+
     /// A pod's node addresses: traffic with them is always allowed.
     pub fn host_ips(&self, pod: PodId) -> &[IpAddr] {
         &self.table.get(pod).host_ips

@@ -76,6 +76,7 @@
 
 mod compile;
 mod eval;
+mod nft;
 mod resource;
 mod selector;
 
