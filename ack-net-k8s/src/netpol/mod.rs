@@ -98,6 +98,7 @@
 //! an empty peer...) are rejected by [`PolicyEngine::new`] with a typed [`Error`] naming the
 //! object and the field, as the API server's validation would.
 
+pub mod calico;
 mod compile;
 mod engine;
 mod error;
