@@ -71,8 +71,7 @@ mod tests {
     use ack_net_eni::{IpProtocol, Peer, PortRange, SecurityGroupRule};
     use ack_net_k8s::service::{annotations, readiness_gate, Backoff, ServiceConfig, ServiceReconciler};
     use ack_net_k8s::testenv::TestEnv;
-    use ack_net_mock::faults::Latency;
-    use ack_net_mock::FaultSpec;
+    use ack_net_mock::{FaultSpec, Latency};
     use ack_net_slb::binding::{DrainPolicy, PlanOptions};
     use k8s_openapi::api::core::v1::{Pod, Service};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
