@@ -38,15 +38,8 @@ static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
-    // Before the sandbox (no network inside it): build or find kube-apiserver and etcd.
-    match ack_net_k8s::testenv::Binaries::locate() {
-        Ok(b) => {
-            let _ = BINARIES.set(b);
-        }
-        Err(e) => {
-            eprintln!("the Kubernetes test environment: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+    if !apiserver::binaries_before_sandbox(&BINARIES) {
+        return std::process::ExitCode::FAILURE;
     }
     fabric_support::run(&[
         ("a_rolling_update_with_the_gate_loses_no_connection", |n| Box::pin(tests::rollout(n, true))),

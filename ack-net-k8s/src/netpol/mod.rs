@@ -100,6 +100,7 @@
 
 pub mod calico;
 mod compile;
+pub mod enforce;
 mod engine;
 mod error;
 mod model;
@@ -107,6 +108,7 @@ mod policy;
 mod selector;
 
 pub use compile::{AllowRule, CompiledPod, DirectionRules, PeerSet, PeerSetId, PortMatch, RuleId, RuleSet};
+pub use enforce::NetworkPolicyReconciler;
 pub use engine::PolicyEngine;
 pub use error::Error;
 pub use model::PodId;
