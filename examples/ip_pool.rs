@@ -10,18 +10,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
-use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE};
+use ack_net_examples::{demo_network, BoxError, Cloud};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let cloud = Cloud::connect().await?;
     println!("IP pool against {}\n", cloud.describe());
     let net = demo_network(&cloud, "ack-net-ip-pool").await?;
-    let node = net.node.clone().ok_or("needs a node: run it against the embedded mock")?;
+    let node = net.node()?;
     let config = PoolConfig::new(
-        PoolOwner { cluster_id: "c-demo".into(), pool_id: format!("pool-{node}") },
-        node.parse()?,
-        DEMO_INSTANCE_TYPE.parse()?,
+        PoolOwner { cluster_id: "c-demo".into(), pool_id: format!("pool-{}", node.id) },
+        node.id.clone(),
+        node.instance_type.clone(),
     )
     .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
     .security_group(net.security_group.clone())

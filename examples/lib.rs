@@ -1,14 +1,27 @@
 //! Shared set-up for the ack-net examples: every example talks to the embedded mock cloud
-//! unless `ACK_NET_ENDPOINT` names another endpoint.
+//! unless `ACK_NET_ENDPOINT` names another endpoint (a standalone `ack-net-mock`, or `aliyun`
+//! for Alibaba Cloud itself).
+//!
+//! The examples stand on a VPC named [`EXAMPLES_VPC`]: they find it with DescribeVpcs, and the ECS
+//! instances they use as nodes with DescribeInstances in it, the same calls on every endpoint.
+//! The embedded mock starts with that VPC and two instances in it
+//! (`MockCloud::scenario().nodes(2)`); `ack-net-mock --preload-instances 2` starts a standalone
+//! one so; on a real account, create the VPC and put test instances in it (the examples attach
+//! ENIs to them), or let the examples create the VPC and run without nodes.
 
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use ack_net_core::{CallEvent, CallObserver, CallStats, Credentials, DefaultChain, RpcClient};
-use ack_net_eni::{EcsClient, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule};
-use ack_net_mock::MockCloud;
-use ack_net_vpc::{cidr, VSwitch, VpcClient, VpcId, WaitPolicy, ZoneId};
+use ack_net_core::{
+    CallEvent, CallObserver, CallStats, Credentials, DefaultChain, Endpoint, Product, RpcClient, RpcRequest,
+};
+use ack_net_eni::{
+    EcsClient, InstanceId, InstanceTypeId, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule,
+};
+use ack_net_mock::{MockCloud, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET};
+use ack_net_vpc::{cidr, VSwitch, VSwitchId, VpcClient, VpcId, WaitPolicy, ZoneId};
+use futures_util::TryStreamExt;
 
 /// Where an example's calls go, and what they cost.
 pub struct Cloud {
@@ -42,15 +55,21 @@ impl Cloud {
     /// Connects to `ACK_NET_ENDPOINT` (`aliyun` for Alibaba Cloud's own endpoints, or a URL)
     /// with credentials from the standard chain and the region from `ALIBABA_CLOUD_REGION_ID`
     /// (required then), or starts the embedded mock cloud (seeded, so runs are reproducible,
-    /// in its region [`MOCK_REGION`]) and uses its test credentials.
+    /// in its region [`MOCK_REGION`]) with the examples' VPC and two nodes, and uses its test
+    /// credentials.
     pub async fn connect() -> Result<Cloud, BoxError> {
         let endpoint = std::env::var("ACK_NET_ENDPOINT").ok().filter(|e| !e.is_empty());
         let region = region_for(endpoint.as_deref(), std::env::var("ALIBABA_CLOUD_REGION_ID").ok())?;
-        Self::connect_with(endpoint.as_deref(), &region, None).await
+        let cloud = Self::connect_with(endpoint.as_deref(), &region, None).await?;
+        if let Some(mock) = &cloud.mock {
+            // What `ack-net-mock --preload-instances 2` preloads.
+            mock.scenario().region(&region).nodes(2).build()?;
+        }
+        Ok(cloud)
     }
 
-    /// Like [`Cloud::connect`], with the endpoint (`None`: the embedded mock), the region and
-    /// one more observer given explicitly.
+    /// Like [`Cloud::connect`], with the endpoint (`None`: an embedded mock with nothing in
+    /// it), the region and one more observer given explicitly.
     pub async fn connect_with(
         endpoint: Option<&str>,
         region: &str,
@@ -73,8 +92,10 @@ impl Cloud {
             }
             None => {
                 let mock = MockCloud::builder().seed(42).start().await?;
-                let rpc =
-                    builder.endpoint(&mock.url()).credentials(Credentials::new("testid", "testsecret")).build()?;
+                let rpc = builder
+                    .endpoint(&mock.url())
+                    .credentials(Credentials::new(TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET))
+                    .build()?;
                 Ok(Cloud { rpc, stats, mock: Some(mock) })
             }
         }
@@ -82,9 +103,10 @@ impl Cloud {
 
     /// Where the calls go, for printing.
     pub fn describe(&self) -> String {
-        match &self.mock {
-            Some(m) => format!("the embedded mock cloud at {}", m.url()),
-            None => format!("{:?}", self.rpc.endpoint()),
+        match (&self.mock, self.rpc.endpoint()) {
+            (Some(m), _) => format!("the embedded mock cloud at {}", m.url()),
+            (None, Endpoint::Override(url)) => url.to_string(),
+            (None, Endpoint::Resolved { region, .. }) => format!("Alibaba Cloud in {region}"),
         }
     }
 }
@@ -99,65 +121,118 @@ impl CallObserver for ObserverRef {
     }
 }
 
+/// The name of the VPC the examples stand on.
+pub const EXAMPLES_VPC: &str = "ack-net-examples";
+
+/// An ECS instance the examples use as a Kubernetes node, as DescribeInstances reports it.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The instance.
+    pub id: InstanceId,
+    /// Its type (how many ENIs and addresses it takes).
+    pub instance_type: InstanceTypeId,
+    /// The VSwitch of its primary ENI.
+    pub vswitch_id: VSwitchId,
+}
+
 /// What [`demo_network`] sets up: the ground every example builds on.
 pub struct DemoNetwork {
-    /// The VPC (`192.168.0.0/16`).
+    /// The VPC ([`EXAMPLES_VPC`]).
     pub vpc_id: VpcId,
-    /// Two VSwitches (/24) in two zones of the region.
+    /// Its VSwitches, the first nodes' first.
     pub vswitches: Vec<VSwitch>,
     /// A security group that lets the VPC reach pods.
     pub security_group: SecurityGroupId,
-    /// A node (an ECS instance in the first VSwitch), when the mock can make one.
-    pub node: Option<String>,
+    /// The ECS instances in the VPC (none in a VPC the examples had to create).
+    pub nodes: Vec<Node>,
 }
 
-/// The ECS instance type of the demo node: 4 ENIs of 15 addresses.
-pub const DEMO_INSTANCE_TYPE: &str = "ecs.g7.xlarge";
+impl DemoNetwork {
+    /// The first node, or an error that says how to get one.
+    pub fn node(&self) -> Result<&Node, BoxError> {
+        self.nodes.first().ok_or_else(|| {
+            format!(
+                "no ECS instance in VPC {} ({EXAMPLES_VPC}): start ack-net-mock with --preload-instances 2, or put a \
+                 test instance in that VPC",
+                self.vpc_id
+            )
+            .into()
+        })
+    }
+}
 
-/// Creates a VPC, two VSwitches in two zones (blocks planned by `ack_net_vpc::cidr`), a
-/// security group converged to let the VPC in, and, on the embedded mock, a node; prints
-/// each as it is made.
+/// Finds the VPC [`EXAMPLES_VPC`] (or creates it, with two VSwitches in two zones whose blocks
+/// `ack_net_vpc::cidr` plans) and the ECS instances in it, and creates a security group named
+/// `name` in it, converged to let the VPC in; prints each as it goes.
 pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxError> {
     let vpcs = VpcClient::new(cloud.rpc.clone());
     let wait = WaitPolicy::default().with_timeout(Duration::from_secs(60));
-    let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name(name).send_and_wait(&wait).await?;
-    println!("VPC       {}  {}", vpc.vpc_id, vpc.cidr_block);
-    let region = cloud.rpc.region().as_str();
-    let zones: [(ZoneId, u8); 2] = [(format!("{region}-h").parse()?, 24), (format!("{region}-i").parse()?, 24)];
-    let mut vswitches = Vec::new();
-    for planned in cidr::plan_vswitches(vpc.cidr_block, &[], &zones)? {
-        let vsw = vpcs.vswitches().create(&vpc.vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?;
+    let found: Vec<_> = vpcs.vpcs().describe().name(EXAMPLES_VPC).into_stream().try_collect().await?;
+    let (vpc_id, vpc_cidr, created) = match found.into_iter().next() {
+        Some(vpc) => (vpc.vpc_id, vpc.cidr_block, false),
+        None => {
+            let vpc = vpcs.vpcs().create().cidr_block("192.168.0.0/16").name(EXAMPLES_VPC).send_and_wait(&wait).await?;
+            (vpc.vpc_id, vpc.cidr_block, true)
+        }
+    };
+    println!("VPC       {vpc_id}  {vpc_cidr}{}", if created { "  (created)" } else { "" });
+    let nodes = nodes_in(&cloud.rpc, &vpc_id).await?;
+    let mut vswitches: Vec<VSwitch> = vpcs.vswitches().describe().vpc_id(&vpc_id).into_stream().try_collect().await?;
+    if vswitches.is_empty() {
+        let region = cloud.rpc.region().as_str();
+        let zones: [(ZoneId, u8); 2] = [(format!("{region}-h").parse()?, 24), (format!("{region}-i").parse()?, 24)];
+        for planned in cidr::plan_vswitches(vpc_cidr, &[], &zones)? {
+            vswitches
+                .push(vpcs.vswitches().create(&vpc_id, &planned.zone_id, planned.cidr).send_and_wait(&wait).await?);
+        }
+    }
+    // The nodes' VSwitch first: pools and load balancers take their addresses there.
+    if let Some(first) = nodes.first() {
+        vswitches.sort_by_key(|v| v.vswitch_id != first.vswitch_id);
+    }
+    for vsw in &vswitches {
         println!(
             "VSwitch   {}  {}  {}  {} free",
             vsw.vswitch_id, vsw.zone_id, vsw.cidr_block, vsw.available_ip_address_count
         );
-        vswitches.push(vsw);
     }
     let ecs = EcsClient::new(cloud.rpc.clone());
-    let security_group = ecs.security_groups().create(&vpc.vpc_id).name(name).send().await?;
+    let security_group = ecs.security_groups().create(&vpc_id).name(name).send().await?;
     ecs.security_groups()
         .converger(&security_group, "ack-net:examples")
-        .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr("192.168.0.0/16")?))
+        .rule(SecurityGroupRule::ingress(IpProtocol::All, PortRange::ALL, Peer::cidr(&vpc_cidr.to_string())?))
         .apply()
         .await?;
     println!("Group     {security_group}  (the VPC may reach pods)");
-    let node = match &cloud.mock {
-        None => None,
-        Some(mock) => {
-            let made = mock.create_instance(ack_net_mock::InstanceSeed {
-                region_id: region.to_owned(),
-                zone_id: vswitches[0].zone_id.to_string(),
-                instance_type: DEMO_INSTANCE_TYPE.into(),
-                vswitch_id: vswitches[0].vswitch_id.to_string(),
-                security_group_ids: vec![security_group.to_string()],
-                instance_id: None,
-            })?;
-            let id = made["InstanceId"].as_str().ok_or("the mock did not name the instance")?.to_owned();
-            println!("Node      {id}  {DEMO_INSTANCE_TYPE}");
-            Some(id)
+    for node in &nodes {
+        println!("Node      {}  {}  in {}", node.id, node.instance_type, node.vswitch_id);
+    }
+    Ok(DemoNetwork { vpc_id, vswitches, security_group, nodes })
+}
+
+/// The running ECS instances in `vpc` (DescribeInstances), oldest first.
+pub async fn nodes_in(rpc: &RpcClient, vpc: &VpcId) -> Result<Vec<Node>, BoxError> {
+    let answer = rpc
+        .call_value(
+            RpcRequest::read(Product::Ecs, "DescribeInstances").param("VpcId", vpc.as_str()).param("PageSize", 100),
+        )
+        .await?;
+    let mut nodes = Vec::new();
+    for i in answer["Instances"]["Instance"].as_array().into_iter().flatten() {
+        if i["Status"] != "Running" {
+            continue;
         }
-    };
-    Ok(DemoNetwork { vpc_id: vpc.vpc_id, vswitches, security_group, node })
+        let field =
+            |name: &str| i[name].as_str().ok_or_else(|| format!("DescribeInstances: an instance without {name}"));
+        let vswitch =
+            i["VpcAttributes"]["VSwitchId"].as_str().ok_or("DescribeInstances: an instance without a VSwitch")?;
+        nodes.push(Node {
+            id: field("InstanceId")?.parse()?,
+            instance_type: field("InstanceType")?.parse()?,
+            vswitch_id: vswitch.parse()?,
+        });
+    }
+    Ok(nodes)
 }
 
 /// Polls the async check `f` every 100 ms until it holds, for at most `secs` seconds; an error

@@ -6,7 +6,7 @@
 //! cargo run --example mock_server -- --serve
 //! ```
 
-use ack_net_core::{Credentials, ErrorInfo, Product, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, ErrorInfo, Product, RpcRequest, SignatureVersion};
 use ack_net_examples::BoxError;
 use ack_net_mock::MockCloud;
 
@@ -18,23 +18,14 @@ async fn main() -> Result<(), BoxError> {
 
     // Our client, once with each signature version.
     for version in [SignatureVersion::V1, SignatureVersion::V3] {
-        let client = RpcClient::builder()
-            .region("cn-hangzhou")
-            .endpoint(&mock.url())
-            .credentials(Credentials::new("testid", "testsecret"))
-            .signature_version(version)
-            .build()?;
+        let client = mock.client_builder().signature_version(version).build()?;
         let zones = client.call_value(RpcRequest::read(Product::Ecs, "DescribeZones")).await?;
         let n = zones["Zones"]["Zone"].as_array().map_or(0, Vec::len);
         println!("{version:?}: DescribeZones answered {n} zones of cn-hangzhou");
     }
 
     // A wrong secret is refused exactly as the cloud refuses it.
-    let bad = RpcClient::builder()
-        .region("cn-hangzhou")
-        .endpoint(&mock.url())
-        .credentials(Credentials::new("testid", "not-the-secret"))
-        .build()?;
+    let bad = mock.client_builder().credentials(Credentials::new("testid", "not-the-secret")).build()?;
     let err = bad.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
     println!("wrong secret: {}", err.code().unwrap_or("?"));
 

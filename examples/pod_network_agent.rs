@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use ack_net_eni::pool::{FileStore, IpPool, MemoryStore, PoolConfig, PoolOwner};
-use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_TYPE};
+use ack_net_examples::{demo_network, wait_until, BoxError, Cloud};
 use ack_net_k8s::pod::{PodNetworkAnnotation, PodNetworkReconciler};
 use ack_net_k8s::testenv::TestEnv;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -91,14 +91,15 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// The pool of the demo node on the embedded mock.
+/// The pool of the examples' first node (the embedded mock has one, as a standalone mock
+/// started with `--preload-instances`).
 async fn demo_pool_config(cloud: &Cloud, node: &str) -> Result<PoolConfig, BoxError> {
     let net = demo_network(cloud, "ack-net-pod-agent").await?;
-    let instance = net.node.clone().ok_or("the mock made no instance")?;
+    let instance = net.node()?;
     Ok(PoolConfig::new(
         PoolOwner { cluster_id: "c-demo".into(), pool_id: node.to_owned() },
-        instance.parse()?,
-        DEMO_INSTANCE_TYPE.parse()?,
+        instance.id.clone(),
+        instance.instance_type.clone(),
     )
     .vswitches(net.vswitches.iter().map(|v| v.vswitch_id.clone()))
     .security_group(net.security_group.clone()))
@@ -113,7 +114,7 @@ async fn scenario() -> Result<(), BoxError> {
     Api::<Node>::all(kube.clone())
         .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": node}}))?)
         .await?;
-    let cloud = Cloud::connect_with(None, "cn-hangzhou", None).await?;
+    let cloud = Cloud::connect().await?;
     let config = demo_pool_config(&cloud, node).await?;
     let store = Arc::new(MemoryStore::new());
     let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;

@@ -2,10 +2,15 @@
 //! instance as the node, a warm IP pool, pods given their networks, a Service bound to a
 //! load balancer (plan printed, applied, and a second apply that makes no write), a pod
 //! deleted and its address returned, and the API calls it all took — against the embedded
-//! mock cloud unless `ACK_NET_ENDPOINT` is set.
+//! mock cloud unless `ACK_NET_ENDPOINT` is set. The node is an ECS instance of the examples'
+//! VPC, found through the API: against a standalone mock, start it with
+//! `--preload-instances 2`.
 //!
 //! ```sh
 //! cargo run --example quickstart
+//! cargo run -p ack-net-mock -- --listen 127.0.0.1:18080 --preload-instances 2 &
+//! ACK_NET_ENDPOINT=http://127.0.0.1:18080 ALIBABA_CLOUD_REGION_ID=cn-hangzhou \
+//!     ALIBABA_CLOUD_ACCESS_KEY_ID=testid ALIBABA_CLOUD_ACCESS_KEY_SECRET=testsecret cargo run --example quickstart
 //! ```
 
 use std::sync::Arc;
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 use ack_net_eni::pod_network::PodNetwork;
 use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_eni::EcsClient;
-use ack_net_examples::{demo_network, BoxError, Cloud, DEMO_INSTANCE_TYPE as INSTANCE_TYPE};
+use ack_net_examples::{demo_network, BoxError, Cloud};
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Owner, PlanOptions, PortSpec, ServiceBinding,
 };
@@ -32,20 +37,24 @@ async fn main() -> Result<(), BoxError> {
     //    group that lets the VPC reach pods, and a node.
     println!("== network");
     let net = demo_network(&cloud, "ack-net-quickstart").await?;
-    let Some(node_id) = net.node.clone() else {
-        println!("\nOn a real account the rest needs a node: run it against the mock to see it all.");
-        return Ok(());
+    let node = match net.node() {
+        Ok(node) => node.clone(),
+        Err(why) => {
+            println!("\nThe rest needs a node: {why}.");
+            return Ok(());
+        }
     };
+    let node_id = &node.id;
     let vswitches = &net.vswitches;
     let ecs = EcsClient::new(cloud.rpc.clone());
-    let limits = ecs.instance_types().limits(&INSTANCE_TYPE.parse()?).await?;
+    let limits = ecs.instance_types().limits(&node.instance_type).await?;
     println!("          {node_id} holds up to {} pods in multi-IP mode", limits.max_pods_multi_ip());
 
     // 3. A warm pool of pod addresses on the node.
     let config = PoolConfig::new(
         PoolOwner { cluster_id: CLUSTER.into(), pool_id: format!("pool-{node_id}") },
-        node_id.parse()?,
-        INSTANCE_TYPE.parse()?,
+        node_id.clone(),
+        node.instance_type.clone(),
     )
     .vswitch(vswitches[0].vswitch_id.clone())
     .security_group(net.security_group.clone())

@@ -9,7 +9,9 @@
 //! one). Without a reachable cluster it says so and exits.
 //!
 //! With `--testenv` it runs a scripted scenario instead, on a real kube-apiserver of its own
-//! (`ack_net_k8s::testenv`) and the embedded mock: two Nodes, a Service with EndpointSlices
+//! (`ack_net_k8s::testenv`) and the cloud of `ACK_NET_ENDPOINT` (the embedded mock when unset; a
+//! standalone `ack-net-mock --preload-instances 2` serves as well): two Nodes (the examples' ECS
+//! instances, found through the API), a Service with EndpointSlices
 //! whose pods come and go, then the Service deleted; it checks the load balancer, the
 //! Service's status and finalizer at each step and fails if any is wrong (CI runs it).
 //!
@@ -27,7 +29,7 @@ use std::sync::Arc;
 
 use ack_net_core::RpcClient;
 use ack_net_eni::EcsClient;
-use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_TYPE};
+use ack_net_examples::{demo_network, wait_until, BoxError, Cloud};
 use ack_net_k8s::leader::{LeaderElector, LeaseConfig};
 use ack_net_k8s::service::{ServiceConfig, ServiceReconciler, FINALIZER};
 use ack_net_k8s::testenv::TestEnv;
@@ -79,29 +81,29 @@ async fn controller(kube: kube::Client, rpc: RpcClient, cluster_id: &str, naming
 }
 
 /// The scripted scenario of `--testenv`: the controller against a test API server and the
-/// embedded mock, the test playing the kubelets and the EndpointSlice controller.
+/// cloud, the test playing the kubelets and the EndpointSlice controller.
 async fn scenario(cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
     let env = TestEnv::start().await?;
     let kube = env.client().await?;
-    let cloud = Cloud::connect_with(None, "cn-hangzhou", None).await?;
-    let mock = cloud.mock.as_ref().ok_or("the scenario runs on the embedded mock")?;
+    let cloud = Cloud::connect().await?;
     let net = demo_network(&cloud, "ack-net-service-controller").await?;
-    let mut instances = vec![net.node.clone().ok_or("the mock made no node")?];
-    let second = mock.create_instance(ack_net_mock::InstanceSeed {
-        region_id: "cn-hangzhou".into(),
-        zone_id: net.vswitches[0].zone_id.to_string(),
-        instance_type: DEMO_INSTANCE_TYPE.into(),
-        vswitch_id: net.vswitches[0].vswitch_id.to_string(),
-        security_group_ids: vec![net.security_group.to_string()],
-        instance_id: None,
-    })?;
-    instances.push(second["InstanceId"].as_str().ok_or("the mock did not name the instance")?.to_owned());
+    let instances: Vec<String> = net.nodes.iter().take(2).map(|n| n.id.to_string()).collect();
+    if instances.len() < 2 {
+        return Err(format!(
+            "the scenario needs two nodes, {} has {}: {}",
+            net.vpc_id,
+            instances.len(),
+            net.node().err().map_or_else(String::new, |e| e.to_string())
+        )
+        .into());
+    }
+    let region = cloud.rpc.region().as_str().to_owned();
 
     // Two Ready Nodes, as their kubelets would register them.
     let nodes: Api<Node> = Api::all(kube.clone());
     for (i, instance) in instances.iter().enumerate() {
         let name = format!("node-{i}");
-        let node = json!({"metadata": {"name": name}, "spec": {"providerID": format!("cn-hangzhou.{instance}")}});
+        let node = json!({"metadata": {"name": name}, "spec": {"providerID": format!("{region}.{instance}")}});
         nodes.create(&PostParams::default(), &serde_json::from_value(node)?).await?;
         let ready = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}});
         nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&ready)).await?;
@@ -140,31 +142,31 @@ async fn scenario(cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
     let apply = PatchParams::apply("endpointslice-controller").force();
     slices.patch("web-1", &apply, &Patch::Apply(pods_on(&["node-0"])?)).await?;
 
-    // The load balancer, its backends (the nodes with pods), the address in the status.
-    let backends = || -> Vec<String> {
-        let dump = mock.with_state(|s| s.slb.dump());
-        let mut ids: Vec<String> = dump["VServerGroups"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|g| g["backends"].as_array().cloned().unwrap_or_default())
-            .filter_map(|b| b["server_id"].as_str().map(str::to_owned))
-            .collect();
+    // The load balancer, its backends (the nodes with pods), the address in the status: read
+    // through the SLB API, as on a real account.
+    let slb = SlbClient::new(cloud.rpc.clone());
+    let load_balancers = || async { Ok::<_, BoxError>(slb.load_balancers().describe().send().await?.load_balancers) };
+    let backends = || async {
+        let mut ids = Vec::new();
+        for lb in load_balancers().await? {
+            for group in slb.vserver_groups().describe(&lb.load_balancer_id).send().await? {
+                let group = slb.vserver_groups().get(&group.vserver_group_id).await?;
+                ids.extend(group.backends.into_iter().map(|b| b.server_id));
+            }
+        }
         ids.sort();
-        ids
+        Ok::<_, BoxError>(ids)
     };
-    let load_balancers = || mock.with_state(|s| s.slb.dump())["LoadBalancers"].as_array().map_or(0, Vec::len);
     let node_ids = |of: &[usize]| -> Vec<String> {
         let mut ids: Vec<String> = of.iter().map(|i| instances[*i].clone()).collect();
         ids.sort();
         ids
     };
     wait_until("a load balancer with node-0 behind it", 60, || async {
-        Ok(load_balancers() == 1 && backends() == node_ids(&[0]))
+        Ok(load_balancers().await?.len() == 1 && backends().await? == node_ids(&[0]))
     })
     .await?;
-    let address =
-        mock.with_state(|s| s.slb.dump())["LoadBalancers"][0]["address"].as_str().unwrap_or_default().to_owned();
+    let address = load_balancers().await?.first().map(|lb| lb.address.to_string()).unwrap_or_default();
     wait_until("the address in the Service's status", 30, || async {
         let svc = services.get("web").await?;
         let ingress = svc.status.and_then(|s| s.load_balancer).and_then(|l| l.ingress).unwrap_or_default();
@@ -172,19 +174,19 @@ async fn scenario(cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
             && svc.metadata.finalizers.is_some_and(|f| f.contains(&FINALIZER.to_owned())))
     })
     .await?;
-    println!("Service shop/web: load balancer at {address}, backends {:?}", backends());
+    println!("Service shop/web: load balancer at {address}, backends {:?}", backends().await?);
 
     // Pods come on node-1, then leave node-0.
     slices.patch("web-1", &apply, &Patch::Apply(pods_on(&["node-0", "node-1"])?)).await?;
-    wait_until("node-1 behind the load balancer", 30, || async { Ok(backends() == node_ids(&[0, 1])) }).await?;
+    wait_until("node-1 behind the load balancer", 30, || async { Ok(backends().await? == node_ids(&[0, 1])) }).await?;
     slices.patch("web-1", &apply, &Patch::Apply(pods_on(&["node-1"])?)).await?;
-    wait_until("node-0 out of the load balancer", 30, || async { Ok(backends() == node_ids(&[1])) }).await?;
-    println!("pods moved: backends {:?}", backends());
+    wait_until("node-0 out of the load balancer", 30, || async { Ok(backends().await? == node_ids(&[1])) }).await?;
+    println!("pods moved: backends {:?}", backends().await?);
 
     // The Service goes: the load balancer is deleted, then the finalizer lets the Service go.
     services.delete("web", &DeleteParams::default()).await?;
     wait_until("the Service gone", 30, || async { Ok(services.get_opt("web").await?.is_none()) }).await?;
-    if load_balancers() != 0 {
+    if !load_balancers().await?.is_empty() {
         return Err("the Service is gone but its load balancer is not".into());
     }
     if running.is_finished() {

@@ -593,8 +593,9 @@ impl RpcClient {
     }
 }
 
-/// The start of a response body (at most 200 bytes, cut at a character boundary), for an
-/// error message.
+/// A response body for an error message: read as UTF-8 (an invalid sequence becomes U+FFFD),
+/// then, when that is longer than 200 bytes, its first 200 bytes (fewer, to end on a character
+/// boundary) followed by `...`.
 fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
     let mut end = s.len().min(200);
@@ -678,6 +679,18 @@ fn interpret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snippet_is_the_body_or_its_first_200_bytes_on_a_character_boundary() {
+        assert_eq!(snippet(b"short"), "short");
+        assert_eq!(snippet(&[b'a'; 200]), "a".repeat(200));
+        assert_eq!(snippet(&[b'a'; 201]), format!("{}...", "a".repeat(200)));
+        // 199 bytes, then a 3-byte character across byte 200: cut before it.
+        let mut body = vec![b'a'; 199];
+        body.extend("\u{4e2d}\u{6587}".as_bytes());
+        assert_eq!(snippet(&body), format!("{}...", "a".repeat(199)));
+        assert_eq!(snippet(b"bad \xff byte"), "bad \u{fffd} byte");
+    }
 
     #[test]
     fn interpret_success_and_errors() {

@@ -13,11 +13,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RpcClient};
+use ack_net_core::CallStats;
 use ack_net_eni::pool::{EcsPoolCloud, IpPool, MemoryStore, PoolConfig, PoolOwner};
-use ack_net_eni::{EcsClient, WaitPolicy};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{FaultSpec, InstanceSeed, MockCloud};
+use ack_net_eni::WaitPolicy;
+use ack_net_mock::{FaultSpec, MockCloud};
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
 
@@ -32,41 +31,17 @@ struct Setup {
 async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(PoolConfig) -> PoolConfig) -> Setup {
     let mock = MockCloud::builder().seed(1).ecs_delays(attach, Duration::from_millis(100)).start().await.unwrap();
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .observer(stats.clone())
+    let rpc = mock.client_builder().observer(stats.clone()).build().unwrap();
+    let world = mock
+        .scenario()
+        .vpc("10.0.0.0/8")
+        .vswitch("cn-hangzhou-h", "10.1.0.0/20")
+        .security_group("pods")
+        .instances(1, "ecs.c7.2xlarge")
         .build()
         .unwrap();
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("10.0.0.0/8".into()),
-            ..NewVpc::default()
-        })
-        .unwrap();
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc.clone(),
-            zone_id: "cn-hangzhou-h".into(),
-            cidr_block: "10.1.0.0/20".into(),
-            ..NewVSwitch::default()
-        })
-        .unwrap();
-    let sg = EcsClient::new(rpc.clone()).security_groups().create(&vpc.parse().expect("vpc id")).send().await.unwrap();
-    let created = mock
-        .create_instance(InstanceSeed {
-            region_id: "cn-hangzhou".into(),
-            zone_id: "cn-hangzhou-h".into(),
-            instance_type: "ecs.c7.2xlarge".into(),
-            vswitch_id: vsw.clone(),
-            security_group_ids: vec![sg.to_string()],
-            instance_id: None,
-        })
-        .unwrap();
-    let instance = created["InstanceId"].as_str().unwrap().parse().unwrap();
+    let instance = world.instances[0].instance_id.parse().unwrap();
+    let (vsw, sg) = (&world.vswitch_ids[0], world.security_group_id.unwrap().parse().unwrap());
     let base = PoolConfig::new(
         PoolOwner { cluster_id: "c-bench".into(), pool_id: "bench".into() },
         instance,

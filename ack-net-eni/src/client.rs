@@ -67,7 +67,6 @@ impl EcsClient {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use ack_net_core::{Credentials, RateLimits, RetryPolicy};
 
     /// A client that is never used to send (for `to_request` tests).
     pub(crate) fn client() -> EcsClient {
@@ -76,14 +75,7 @@ pub(crate) mod test_support {
 
     /// A client sending to `url`, without rate limits or retries.
     pub(crate) fn client_at(url: &str) -> EcsClient {
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(url)
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("test client");
+        let rpc = ack_net_mock::client_builder_at(url).build().expect("test client");
         EcsClient::new(rpc)
     }
 

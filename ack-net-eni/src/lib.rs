@@ -21,11 +21,11 @@
 //! of what is already gone succeed. Quota and address exhaustion is recognizable with
 //! [`Error::is_capacity`].
 //!
-//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
-//! Cloud), with a node and its VSwitch made beforehand:
+//! Against the embedded mock cloud of `ack-net-mock` (`RpcClient::from_env()` reaches Alibaba
+//! Cloud instead), with a node and its VSwitch made beforehand:
 //!
 //! ```
-//! use ack_net_core::{Credentials, RpcClient};
+//! use ack_net_core::RpcClient;
 //! use ack_net_eni::{EcsClient, WaitPolicy};
 //!
 //! # type BoxError = Box<dyn std::error::Error>;
@@ -49,11 +49,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
 //! let mock = ack_net_mock::MockCloud::start().await?;
-//! let rpc = RpcClient::builder()
-//!     .region("cn-hangzhou")
-//!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint(&mock.url())
-//!     .build()?;
+//! let rpc = mock.client_builder().build()?; // or RpcClient::from_env()?
 //! # let (vswitch, group) = node(&mock, &rpc).await?;
 //! let ecs = EcsClient::new(rpc);
 //! let wait = WaitPolicy::default();

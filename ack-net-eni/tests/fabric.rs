@@ -217,12 +217,7 @@ mod tests {
         assert!(matches!(e, FabricError::Missing { .. }), "{e:?}");
         let text = e.to_string();
         assert!(text.contains("/nonexistent/nft") && text.contains("nftables"), "{text}");
-        let rpc = ack_net_core::RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-            .endpoint(&mock.url())
-            .build()
-            .unwrap();
+        let rpc = mock.client_builder().build().unwrap();
         ack_net_vpc::VpcClient::new(rpc)
             .vpcs()
             .create()

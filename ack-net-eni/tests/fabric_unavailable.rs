@@ -3,7 +3,6 @@
 
 #![cfg(target_os = "linux")]
 
-use ack_net_core::{Credentials, RpcClient};
 use ack_net_mock::fabric::{FabricConfig, FabricError};
 use ack_net_mock::MockCloud;
 use ack_net_vpc::VpcClient;
@@ -15,12 +14,7 @@ async fn without_the_sandbox_the_fabric_names_it_and_the_api_serves() {
     assert!(matches!(e, FabricError::NoSandbox), "{e:?}");
     assert!(e.to_string().contains("enter_sandbox"), "{e}");
     assert!(mock.fabric().is_none());
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .build()
-        .expect("a client");
+    let rpc = mock.client_builder().build().expect("a client");
     let vpc = VpcClient::new(rpc).vpcs().create().cidr_block("10.0.0.0/16").send().await.expect("the API serves");
     assert!(vpc.vpc_id.as_str().starts_with("vpc-"));
     assert!(mock.dump().get("fabric").is_none(), "no fabric report");

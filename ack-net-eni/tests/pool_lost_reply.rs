@@ -111,6 +111,16 @@ async fn gc_deletes_the_enis_whose_creation_answers_were_lost() {
     let e = pool.allocate("ns/a").await.unwrap_err();
     assert!(matches!(e.class(), ErrorClass::Transport | ErrorClass::Timeout), "a lost answer, not a refusal: {e:?}");
     assert!(pool.enis().is_empty(), "the pool never learnt of them");
+    // The creations still in flight when `allocate` gave up settle their intents as they give
+    // up too; a pool dropped before that would be a crash mid-creation (whose ENI a restart
+    // rightly adopts), not this story. Bounded: 100 looks, 50 ms apart.
+    for _ in 0..100 {
+        if store.snapshot().intents.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(store.snapshot().intents.is_empty(), "the pool settles every creation it gave up on");
     drop(pool);
     tokio::time::sleep(Duration::from_millis(300)).await;
     w.mock.clear_faults();

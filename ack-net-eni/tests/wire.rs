@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_eni::{EcsClient, Tag};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -18,14 +17,7 @@ const ANSWER: &str = r#"{"RequestId":"R1","NetworkInterfaceId":"eni-bp1wire","St
 async fn create_network_interface_parameters() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string(ANSWER)).mount(&server).await;
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&server.uri())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .unwrap();
+    let rpc = ack_net_mock::client_builder_at(&server.uri()).build().unwrap();
     let eni = EcsClient::new(rpc)
         .network_interfaces()
         .create(&"vsw-bp1s".parse().unwrap())

@@ -89,7 +89,18 @@ impl Events {
         action: &str,
         note: String,
     ) -> Result<(), kube::Error> {
-        let regarding: ObjectReference = object.object_ref(&());
+        self.publish_about(object.object_ref(&()), type_, reason, action, note).await
+    }
+
+    /// Records an Event about the object `regarding` refers to (any kind, e.g. a dynamic one).
+    pub(crate) async fn publish_about(
+        &self,
+        regarding: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) -> Result<(), kube::Error> {
         let ns = regarding.namespace.clone().unwrap_or_else(|| "default".to_owned());
         let kind = match type_ {
             EventType::Normal => "Normal",

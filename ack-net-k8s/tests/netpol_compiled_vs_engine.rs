@@ -1,8 +1,10 @@
 //! Property test: over random small clusters and policies, the compiled `RuleSet` answers every
-//! query exactly as the interpreting `PolicyEngine` does.
+//! query exactly as the interpreting `PolicyEngine` does, and so does the tiered Calico engine
+//! given the same Kubernetes policies and no Calico resources (Calico's own model of them).
 
 use std::net::IpAddr;
 
+use ack_net_k8s::netpol::calico::{CalicoEngine, Traffic};
 use ack_net_k8s::netpol::{Peer, PolicyEngine, Protocol};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -210,6 +212,7 @@ fn check_agreement(namespaces: &[Value], pods: &[Value], policies: &[Value]) -> 
     let policies: Vec<NetworkPolicy> = parse(policies);
     let engine = PolicyEngine::new(&namespaces, &pods, &policies).expect("generated objects are valid");
     let rules = engine.compile();
+    let tiered = CalicoEngine::new(engine.clone(), [], []).expect("no Calico resources");
 
     let mut peers: Vec<Peer<'_>> = pods
         .iter()
@@ -226,6 +229,8 @@ fn check_agreement(namespaces: &[Value], pods: &[Value], policies: &[Value]) -> 
                     let interpreted = engine.allowed(from, to, port, protocol).unwrap();
                     let compiled = rules.allowed(from, to, port, protocol).unwrap();
                     prop_assert_eq!(interpreted, compiled, "{} -> {} {}/{}", from, to, port, protocol);
+                    let calico = tiered.allowed(from, to, Traffic::from((protocol, port))).unwrap();
+                    prop_assert_eq!(interpreted, calico, "tiered: {} -> {} {}/{}", from, to, port, protocol);
                 }
             }
         }

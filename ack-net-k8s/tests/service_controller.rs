@@ -12,8 +12,8 @@ mod service_common;
 use std::time::Duration;
 
 use ack_net_k8s::service::{Backoff, ServiceConfig, ServiceReconciler, FINALIZER};
-use ack_net_mock::faults::Latency;
 use ack_net_mock::FaultSpec;
+use ack_net_mock::Latency;
 use ack_net_slb::binding::{DrainPolicy, PlanOptions};
 use ack_net_slb::{ListenerProtocol, LoadBalancerId, Removed};
 use apiserver::{client, create, namespace, own, ready_node, until, TestEnv};

@@ -8,24 +8,16 @@
 
 use std::time::{Duration, Instant};
 
-use ack_net_core::{Credentials, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest};
+use ack_net_core::{Product, RpcClient, RpcRequest};
 use ack_net_mock::fabric::FabricConfig;
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_mock::MockCloud;
 use criterion::Criterion;
 use serde_json::Value;
 
 const SETTLE: Duration = Duration::from_secs(30);
 
 fn client(mock: &MockCloud) -> RpcClient {
-    RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .expect("client")
+    mock.client_builder().build().expect("client")
 }
 
 async fn mock() -> MockCloud {
@@ -44,40 +36,17 @@ async fn mock() -> MockCloud {
 /// A VPC with `vswitches` VSwitches (10.1.N.0/24 in zone h) and `instances` instances spread
 /// over them (ecs.c7.2xlarge); answers the VPC, the VSwitches and the instances.
 fn world(m: &MockCloud, vswitches: usize, instances: usize) -> (String, Vec<String>, Vec<String>) {
-    let vpc = m
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("10.1.0.0/16".into()),
-            ..NewVpc::default()
-        })
-        .expect("vpc");
-    let vsws: Vec<String> = (0..vswitches)
-        .map(|i| {
-            m.create_vswitch(NewVSwitch {
-                vpc_id: vpc.clone(),
-                zone_id: "cn-hangzhou-h".into(),
-                cidr_block: format!("10.1.{}.0/24", i + 1),
-                ..NewVSwitch::default()
-            })
-            .expect("vswitch")
-        })
-        .collect();
-    let ids = (0..instances)
-        .map(|i| {
-            let v = m
-                .create_instance(InstanceSeed {
-                    region_id: "cn-hangzhou".into(),
-                    zone_id: "cn-hangzhou-h".into(),
-                    instance_type: "ecs.c7.2xlarge".into(),
-                    vswitch_id: vsws[i % vswitches].clone(),
-                    security_group_ids: Vec::new(),
-                    instance_id: None,
-                })
-                .expect("instance");
-            v["InstanceId"].as_str().expect("id").to_owned()
-        })
-        .collect();
-    (vpc, vsws, ids)
+    let mut scenario = m.scenario().vpc("10.1.0.0/16");
+    for i in 0..vswitches {
+        scenario = scenario.vswitch("cn-hangzhou-h", &format!("10.1.{}.0/24", i + 1));
+    }
+    for i in 0..vswitches {
+        // Spread evenly, the first VSwitches taking the remainder.
+        let n = instances / vswitches + usize::from(i < instances % vswitches);
+        scenario = scenario.instances_in(i, n, "ecs.c7.2xlarge");
+    }
+    let world = scenario.build().expect("the scenario");
+    (world.vpc_id, world.vswitch_ids, world.instances.into_iter().map(|i| i.instance_id).collect())
 }
 
 async fn settle(m: &MockCloud) {

@@ -6,20 +6,12 @@
 
 use std::sync::Arc;
 
-use ack_net_core::{Credentials, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, Product, RpcClient, RpcRequest, SignatureVersion};
 use ack_net_mock::MockCloud;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn client(url: &str, sig: SignatureVersion) -> RpcClient {
-    RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(url)
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .signature_version(sig)
-        .build()
-        .expect("client")
+    ack_net_mock::client_builder_at(url).signature_version(sig).build().expect("client")
 }
 
 /// One batch: `callers` tasks, each making `per_caller` calls back to back.
@@ -115,7 +107,7 @@ async fn lean_batch(
             let (mut send, conn) =
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
             tokio::spawn(conn);
-            let creds = Credentials::new("testid", "testsecret");
+            let creds = Credentials::new(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
             let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou").with("VSwitchId", &*vsw);
             let input = SigningInput {
                 method: HttpMethod::Post,
@@ -184,16 +176,11 @@ where
 /// check the nonce, run the handler, log, encode.
 fn server_pipeline(c: &mut Criterion) {
     use ack_net_core::sign::{v1, HttpMethod, SigningInput};
-    use ack_net_mock::auth::{Credentials as Accepted, Incoming};
-    use ack_net_mock::dispatch::{Core, Outcome};
-    use ack_net_mock::faults::Faults;
-    use ack_net_mock::state::State;
+    use ack_net_mock::Incoming;
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let mut accepted = Accepted::default();
-    accepted.add("testid", "testsecret");
-    let core = Core::new(State::new(1), accepted, Faults::new(1), 10_000, 1);
-    let creds = Credentials::new("testid", "testsecret");
+    let mock = rt.block_on(MockCloud::builder().seed(1).call_log_capacity(10_000).start()).expect("mock");
+    let creds = Credentials::new(ack_net_mock::TEST_ACCESS_KEY_ID, ack_net_mock::TEST_ACCESS_KEY_SECRET);
     let params = ack_net_core::Params::new().with("RegionId", "cn-hangzhou");
     let input = SigningInput {
         method: HttpMethod::Post,
@@ -211,9 +198,9 @@ fn server_pipeline(c: &mut Criterion) {
             n += 1;
             let signed = v1::sign(&input, &creds, chrono::Utc::now(), &format!("nonce-{n}"));
             let incoming = Incoming { method: "POST", query: "", headers: &headers, body: signed.encoded.as_bytes() };
-            match rt.block_on(core.process(&incoming)) {
-                Outcome::Respond { status, .. } => assert_eq!(status, 200),
-                Outcome::Drop => panic!("dropped"),
+            match rt.block_on(mock.answer(&incoming)) {
+                Some((status, _)) => assert_eq!(status, 200),
+                None => panic!("dropped"),
             }
         })
     });

@@ -214,7 +214,7 @@ impl MockCloudBuilder {
     pub async fn start(self) -> Result<MockCloud, Error> {
         let mut creds = self.creds;
         if creds.is_empty() {
-            creds.add("testid", "testsecret");
+            creds.add(crate::client::TEST_ACCESS_KEY_ID, crate::client::TEST_ACCESS_KEY_SECRET);
         }
         let mut faults = Faults::new(self.seed);
         for (target, spec) in self.faults {
@@ -258,14 +258,10 @@ impl MockCloudBuilder {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+/// use ack_net_core::{Product, RpcRequest};
 ///
 /// let mock = ack_net_mock::MockCloud::builder().seed(1).start().await?;
-/// let client = RpcClient::builder()
-///     .region("cn-hangzhou")
-///     .credentials(Credentials::new("testid", "testsecret"))
-///     .endpoint(&mock.url())
-///     .build()?;
+/// let client = mock.client_builder().build()?;
 /// let vpc: serde_json::Value =
 ///     client.call(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 /// assert!(vpc["VpcId"].as_str().unwrap().starts_with("vpc-"));
@@ -302,6 +298,41 @@ impl MockCloud {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// An [`RpcClient`](ack_net_core::RpcClient) builder pointed at this mock with its default
+    /// AccessKey (`testid`/`testsecret`), region `cn-hangzhou`, no client-side rate limits and no
+    /// retries ([`crate::client_builder_at`] with [`MockCloud::url`]). Add an observer, a retry
+    /// policy or other credentials before `build` as needed.
+    pub fn client_builder(&self) -> ack_net_core::RpcClientBuilder {
+        crate::client::client_builder_at(&self.url())
+    }
+
+    /// Answers one RPC request as the server does, without a socket: parse, verify the signature,
+    /// check the nonce, apply the fault rules, run the handler, log, encode. `None` when a fault
+    /// rule drops the connection or loses the reply. The admin API (`/__mock/`) is not served
+    /// here.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = ack_net_mock::MockCloud::start().await?;
+    /// let unsigned = ack_net_mock::Incoming {
+    ///     method: "GET",
+    ///     query: "Action=DescribeVpcs&Version=2016-04-28&RegionId=cn-hangzhou",
+    ///     headers: &[],
+    ///     body: b"",
+    /// };
+    /// let (status, body) = mock.answer(&unsigned).await.expect("an answer");
+    /// assert_eq!(status, 400);
+    /// assert!(String::from_utf8(body)?.contains("MissingParameter"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn answer(&self, request: &crate::Incoming<'_>) -> Option<(u16, Vec<u8>)> {
+        match self.core.process(request).await {
+            crate::dispatch::Outcome::Respond { status, body } => Some((status, body)),
+            crate::dispatch::Outcome::Drop => None,
+        }
     }
 
     /// Runs `f` on the state, under the lock every request takes.
@@ -347,6 +378,12 @@ impl MockCloud {
     /// Creates a VSwitch directly (no call logged); returns its id.
     pub fn create_vswitch(&self, spec: NewVSwitch) -> Result<String, MockError> {
         crate::vpc::create_vswitch(&mut self.core.world().state, tokio::time::Instant::now(), spec)
+    }
+
+    /// Describes a VPC, VSwitches, a security group and instances to create at once in this
+    /// mock's state; see [`ScenarioBuilder`](crate::ScenarioBuilder).
+    pub fn scenario(&self) -> crate::ScenarioBuilder<'_> {
+        crate::scenario::ScenarioBuilder::new(self)
     }
 
     /// Creates preloaded state now.

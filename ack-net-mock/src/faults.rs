@@ -39,7 +39,7 @@ impl Latency {
 /// the connection is reset) or `lost:0.1/5s` (it takes effect, then hangs 5 s and closes).
 ///
 /// ```
-/// use ack_net_mock::faults::{FaultSpec, Latency};
+/// use ack_net_mock::{FaultSpec, Latency};
 /// let f: FaultSpec = "throttle:0.2,5xx:0.05,latency:10ms-20ms".parse().unwrap();
 /// assert_eq!(f.throttle, 0.2);
 /// assert_eq!(f.latency, Some(Latency::Uniform(10, 20)));
@@ -171,7 +171,7 @@ fn parse_ms(s: &str) -> Result<u64, String> {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(ack_net_mock::faults::parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(ack_net_mock::parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     parse_ms(s).map(Duration::from_millis)

@@ -1,44 +1,33 @@
 //! # ack-net-mock
 //!
-//! A stateful, signature-checking simulator of the Alibaba Cloud VPC, ECS and SLB RPC APIs:
-//! one process, one port, in-memory state, the real wire format.
+//! A stateful, signature-checking simulator of the Alibaba Cloud VPC (2016-04-28), ECS
+//! (2014-05-26) and SLB (2014-05-15) RPC APIs: one process, one port, in-memory state, the real
+//! wire format. Every test, example and benchmark of ack-net runs against it; any client of the
+//! real API (an official SDK, the aliyun CLI) can be pointed at it too.
 //!
-//! Status (kept current for the other helpers):
-//! - READY: `vpc::VpcState` contract (`vswitch`, `allocate_ipv4`, `release_ipv4`, `allocate_ipv6`,
-//!   `release_ipv6`), plus `vpc::create_vpc(state, now, NewVpc{..})` and
-//!   `vpc::create_vswitch(state, now, NewVSwitch{..})` to set up VPCs/VSwitches in unit tests.
-//! - READY: the server. `MockCloud::builder().seed(1).start().await?` (or `MockCloud::start()`),
-//!   `url()`, `with_state(|s| ..)`, `calls()`, `calls_of(action)`, `counters()`, `count(action)`,
-//!   `create_instance(InstanceSeed)`, `create_vpc(NewVpc)`, `create_vswitch(NewVSwitch)`,
-//!   `set_fault(target, FaultSpec)`, `set_pending_delay`, `set_ecs_delays`, `dump()`, `shutdown()`.
-//!   V1 (GET/POST) and V3 signatures, timestamps, nonces, routing by Version, ClientToken
-//!   idempotency (generic, in the dispatcher), DescribeRegions/DescribeZones for all products.
-//! - READY: VPC actions: CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches,
-//!   DescribeVSwitchAttributes, ModifyVSwitchAttribute, DeleteVSwitch, DescribeRouteTableList, CreateRouteEntry,
-//!   DeleteRouteEntry, DescribeRouteEntryList, TagResources, UntagResources, ListTagResources.
-//! - READY: the binary (`ack-net-mock --listen 127.0.0.1:0 --credential ID:SECRET --seed N
-//!   --preload FILE --fault 'ACTION_OR_*=throttle:0.2,5xx:0.05,latency:100ms'`), the admin API
-//!   under `/__mock/` (see README.md), integration tests in `tests/`, the `mock_throughput` bench.
-//! - READY: the lost-reply fault (`lost:RATE[/HANG]`, [`MockCloud::lose_next_replies`]) and the data
-//!   plane, [`fabric`] (feature `fabric`, Linux): VPCs, VSwitches, instances, ENIs, addresses, routes
-//!   and security groups as namespaces, links, neighbours, routes and nftables in a sandbox.
-//!
-//! Modules: [`cloud`] (the [`MockCloud`] handle), [`dispatch`]
-//! (routing, idempotency, call log), [`auth`] (V1/V3 verification), [`faults`], [`calls`],
-//! [`fabric`] (the data plane, Linux, feature `fabric`),
-//! [`catalog`] (regions, zones), [`vpc`], [`ecs`], [`slb`].
+//! - [`MockCloud`]: start it on a loopback port ([`MockCloud::builder`]: seed, AccessKeys,
+//!   delays, faults, preloaded state), point a client at it ([`MockCloud::client_builder`], or
+//!   [`client_builder_at`] for a standalone one), look inside ([`MockCloud::with_state`] and
+//!   [`State`], [`MockCloud::calls`], [`MockCloud::counters`], [`MockCloud::dump`]), answer a
+//!   request without a socket ([`MockCloud::answer`]), stop it.
+//! - [`MockCloud::scenario`]: a VPC, VSwitches, a security group and ECS instances made in one
+//!   call ([`ScenarioBuilder`]), with their ids ([`Scenario`]); [`Preload`] does the same from JSON.
+//! - Faults ([`FaultSpec`]): throttling, 5xx, latency, dropped and hung connections, lost replies,
+//!   per action or for every action, seeded.
+//! - [`fabric`] (feature `fabric`, Linux): the state as Linux networking in a namespace sandbox,
+//!   so that packets prove what the API promised.
+//! - The standalone server `ack-net-mock` (feature `cli`, on by default): the same mock on a port
+//!   of your choice, with an admin API under `/__mock/`. Its flags and the behaviour of each
+//!   product are in the crate's README.
 //!
 //! ```
-//! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
+//! use ack_net_core::{Product, RpcRequest};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = ack_net_mock::MockCloud::builder().seed(7).start().await?;
-//! let rpc = RpcClient::builder()
-//!     .region("cn-hangzhou")
-//!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint(&mock.url())
-//!     .build()?;
+//! // Region cn-hangzhou, the AccessKey testid/testsecret, no rate limits, no retries.
+//! let rpc = mock.client_builder().build()?;
 //! let vpc: serde_json::Value =
 //!     rpc.call(RpcRequest::write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 //! assert!(vpc["VpcId"].as_str().is_some_and(|id| id.starts_with("vpc-")));
@@ -47,27 +36,33 @@
 //! # Ok(()) }
 //! ```
 
-pub mod auth;
-pub mod calls;
-pub mod catalog;
-pub mod cloud;
-pub mod dispatch;
-pub mod ecs;
-pub mod error;
+mod auth;
+mod calls;
+mod catalog;
+mod client;
+mod cloud;
+mod dispatch;
+mod ecs;
+mod error;
 pub mod fabric;
-pub mod faults;
-pub mod handler;
-pub mod ids;
+mod faults;
+mod handler;
+mod ids;
+mod scenario;
 mod server;
-pub mod slb;
-pub mod state;
-pub mod vpc;
+mod slb;
+mod state;
+mod vpc;
 
+pub use auth::Incoming;
 pub use calls::{ActionCount, CallRecord};
+pub use client::{client_builder_at, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, TEST_REGION};
 pub use cloud::{Error, MockCloud, MockCloudBuilder, Preload};
-pub use dispatch::Product;
 pub use ecs::InstanceSeed;
 pub use error::{HandlerResult, MockError};
-pub use faults::FaultSpec;
-pub use handler::Req;
+pub use faults::{parse_duration, FaultSpec, Latency};
+pub use scenario::{
+    Scenario, ScenarioBuilder, ScenarioInstance, DEFAULT_INSTANCE_TYPE, NODES_VPC_NAME, NODE_INSTANCE_TYPE,
+};
 pub use state::State;
+pub use vpc::{NewVSwitch, NewVpc};

@@ -4,8 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ack_net_mock::faults::{parse_duration, FaultSpec};
-use ack_net_mock::{MockCloud, Preload};
+use ack_net_mock::{parse_duration, FaultSpec, MockCloud, Preload};
 use clap::Parser;
 
 /// A stateful, signature-checking mock of the Alibaba Cloud VPC, ECS and SLB APIs.
@@ -30,6 +29,12 @@ struct Args {
     /// A JSON file of VPCs, VSwitches and instances to create at start.
     #[arg(long, value_name = "FILE")]
     preload: Option<PathBuf>,
+    /// Create N ECS instances at start, with the ground the ack-net examples look for them on:
+    /// a VPC named ack-net-examples (192.168.0.0/16), VSwitches in zones cn-hangzhou-h and
+    /// cn-hangzhou-i, a security group; the instances (ecs.g7.xlarge) are in the first VSwitch.
+    /// Their ids go to stderr.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    preload_instances: usize,
     /// Fault injection as ACTION=SPEC or *=SPEC, e.g. '*=throttle:0.2,5xx:0.05,latency:100ms'.
     /// Kinds: throttle:RATE, 5xx:RATE, latency:D or latency:D1-D2, drop:RATE, timeout:RATE[/D],
     /// lost:RATE[/D] (the call takes effect, its answer is lost).
@@ -156,7 +161,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(serve(builder)),
+        Ok(rt) => rt.block_on(serve(builder, args.preload_instances)),
         Err(e) => {
             eprintln!("ack-net-mock: starting the runtime: {e}");
             std::process::ExitCode::from(1)
@@ -164,7 +169,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(builder: ack_net_mock::MockCloudBuilder) -> std::process::ExitCode {
+async fn serve(builder: ack_net_mock::MockCloudBuilder, preload_instances: usize) -> std::process::ExitCode {
     let mock = match builder.start().await {
         Ok(m) => m,
         Err(e) => {
@@ -172,6 +177,20 @@ async fn serve(builder: ack_net_mock::MockCloudBuilder) -> std::process::ExitCod
             return std::process::ExitCode::from(1);
         }
     };
+    if preload_instances > 0 {
+        match mock.scenario().nodes(preload_instances).build() {
+            Ok(made) => eprintln!(
+                "ack-net-mock: preloaded VPC {} ({}) with instance(s) {}",
+                made.vpc_id,
+                ack_net_mock::NODES_VPC_NAME,
+                made.instance_ids().join(", ")
+            ),
+            Err(e) => {
+                eprintln!("ack-net-mock: --preload-instances: {e}");
+                return std::process::ExitCode::from(1);
+            }
+        }
+    }
     #[cfg(all(feature = "fabric", target_os = "linux"))]
     if let Some(e) = mock.fabric_error() {
         eprintln!("ack-net-mock: no fabric: {e}");

@@ -5,8 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use ack_net_core::{ErrorClass, ErrorInfo, Product, RetryPolicy, RpcRequest};
-use ack_net_mock::faults::FaultSpec;
-use ack_net_mock::MockCloud;
+use ack_net_mock::{FaultSpec, MockCloud};
 use common::*;
 use serde_json::{json, Value};
 
@@ -76,11 +75,8 @@ async fn server_errors_latency_and_runtime_changes() {
 
     // Retries of our client ride over a 5xx rate.
     mock.set_fault("*", FaultSpec::server_error(0.5)).unwrap();
-    let retrying = ack_net_core::RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(ack_net_core::RateLimits::unlimited())
+    let retrying = mock
+        .client_builder()
         .retry_policy(
             RetryPolicy::default()
                 .with_attempt_limit(10)
@@ -95,14 +91,7 @@ async fn server_errors_latency_and_runtime_changes() {
 
 /// A client without retries that gives up after 100 ms.
 fn impatient(mock: &MockCloud) -> ack_net_core::RpcClient {
-    ack_net_core::RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .retry_policy(RetryPolicy::no_retry())
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap()
+    mock.client_builder().timeout(Duration::from_millis(100)).build().unwrap()
 }
 
 #[tokio::test]
@@ -124,10 +113,8 @@ async fn dropped_and_hung_connections() {
 async fn a_lost_reply_means_the_call_took_effect_and_a_token_retry_gets_its_answer() {
     let mock =
         MockCloud::builder().seed(5).fault("CreateVpc", FaultSpec::none().with_lost_reply(0.5)).start().await.unwrap();
-    let retrying = ack_net_core::RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(ack_net_core::Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
+    let retrying = mock
+        .client_builder()
         .retry_policy(
             RetryPolicy::default()
                 .with_attempt_limit(12)

@@ -42,11 +42,8 @@ async fn auth_failures_have_the_real_codes() {
     assert_eq!(e.api().unwrap().status, 404);
 
     let with = |id: &str, secret: &str, sig: SignatureVersion| {
-        ack_net_core::RpcClient::builder()
-            .region("cn-hangzhou")
+        mock.client_builder()
             .credentials(ack_net_core::Credentials::new(id, secret))
-            .endpoint(&mock.url())
-            .retry_policy(ack_net_core::RetryPolicy::no_retry())
             .signature_version(sig)
             .build()
             .unwrap()
@@ -58,11 +55,9 @@ async fn auth_failures_have_the_real_codes() {
         assert_eq!(e.code(), Some("SignatureDoesNotMatch"), "{sig:?}");
         assert_eq!(e.api().unwrap().status, 400);
         assert!(e.api().unwrap().message.contains("server string to sign is:"), "{e}");
-        let skewed = ack_net_core::RpcClient::builder()
-            .region("cn-hangzhou")
+        let skewed = mock
+            .client_builder()
             .credentials(ack_net_core::Credentials::new("ak2", "sk2"))
-            .endpoint(&mock.url())
-            .retry_policy(ack_net_core::RetryPolicy::no_retry())
             .signature_version(sig)
             .clock(|| chrono::Utc::now() - chrono::Duration::minutes(16))
             .build()
@@ -135,15 +130,7 @@ async fn raw_requests_timestamp_nonce_and_routing() {
 #[tokio::test]
 async fn sts_tokens_are_checked() {
     let mock = MockCloud::builder().sts_credentials("STS.id", "stssecret", "tok-1").start().await.unwrap();
-    let with = |creds: ack_net_core::Credentials| {
-        ack_net_core::RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(creds)
-            .endpoint(&mock.url())
-            .retry_policy(ack_net_core::RetryPolicy::no_retry())
-            .build()
-            .unwrap()
-    };
+    let with = |creds: ack_net_core::Credentials| mock.client_builder().credentials(creds).build().unwrap();
     let req = || RpcRequest::read(Product::Slb, "DescribeRegions");
     let good = ack_net_core::Credentials::new("STS.id", "stssecret").with_security_token("tok-1");
     with(good).call_value(req()).await.unwrap();

@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_core::CallStats;
+use ack_net_mock::MockCloud;
 use ack_net_slb::binding::{
     fingerprint, plan_with, DrainPolicy, FoundBy, ListenerMarker, LoadBalancerAttributes, LoadBalancerSpec,
     ObserveMode, ObserveOptions, Observed, ObservedGroup, ObservedListener, ObservedLoadBalancer, Owner, PlanOptions,
@@ -151,45 +150,8 @@ struct MockEnv {
 async fn mock_env() -> MockEnv {
     let mock = MockCloud::builder().seed(3).start().await.expect("mock");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("10.0.0.0/8".into()),
-            ..Default::default()
-        })
-        .expect("vpc");
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc,
-            zone_id: "cn-hangzhou-h".into(),
-            cidr_block: "10.1.0.0/16".into(),
-            ..Default::default()
-        })
-        .expect("vswitch");
-    let instances = (0..10)
-        .map(|_| {
-            let v = mock
-                .create_instance(InstanceSeed {
-                    region_id: "cn-hangzhou".into(),
-                    zone_id: "cn-hangzhou-h".into(),
-                    instance_type: "ecs.g7.large".into(),
-                    vswitch_id: vsw.clone(),
-                    security_group_ids: vec![],
-                    instance_id: None,
-                })
-                .expect("instance");
-            v["InstanceId"].as_str().expect("id").to_owned()
-        })
-        .collect();
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
+    let instances = mock.scenario().backends(10).build().expect("the scenario").instance_ids();
     MockEnv { mock, slb: SlbClient::new(rpc), stats, instances }
 }
 

@@ -16,11 +16,10 @@
 //!   place; backend lists longer than the client's batch size (20 by default) are split into
 //!   several calls.
 //!
-//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
-//! Cloud):
+//! Against the embedded mock cloud of `ack-net-mock` (`RpcClient::from_env()` reaches Alibaba
+//! Cloud instead):
 //!
 //! ```
-//! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_slb::{
 //!     AddressType, Backend, ListenerBackend, ListenerProtocol, ListenerSpec, InstanceSpec, SlbClient, WaitPolicy,
 //! };
@@ -47,11 +46,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), BoxError> {
 //! let mock = ack_net_mock::MockCloud::start().await?;
-//! let rpc = RpcClient::builder()
-//!     .region("cn-hangzhou")
-//!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint(&mock.url())
-//!     .build()?;
+//! let rpc = mock.client_builder().build()?; // or RpcClient::from_env()?
 //! let slb = SlbClient::new(rpc);
 //! let wait = WaitPolicy::default();
 //!

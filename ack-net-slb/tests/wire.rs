@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_slb::{
     AddressType, Backend, HealthCheckTiming, HttpHealthCheck, InstanceSpec, InternetChargeType, ListenerBackend,
     ListenerSpec, ModificationProtectionStatus, ProtocolConfig, Scheduler, SlbClient, StickySession, Tag,
@@ -45,14 +44,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn client(server: &MockServer) -> SlbClient {
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&server.uri())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .expect("client");
+    let rpc = ack_net_mock::client_builder_at(&server.uri()).build().expect("client");
     SlbClient::new(rpc)
 }
 

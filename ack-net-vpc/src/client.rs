@@ -58,7 +58,6 @@ impl VpcClient {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use ack_net_core::{Credentials, RateLimits, RetryPolicy};
 
     /// A client that is never used to send (for `to_request` tests).
     pub(crate) fn client() -> VpcClient {
@@ -67,14 +66,7 @@ pub(crate) mod test_support {
 
     /// A client sending to `url`, without rate limits or retries.
     pub(crate) fn client_at(url: &str) -> VpcClient {
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(url)
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("test client");
+        let rpc = ack_net_mock::client_builder_at(url).build().expect("test client");
         VpcClient::new(rpc)
     }
 

@@ -12,21 +12,16 @@
 //! - [`pod_routes`]: keep a route table's node pod-CIDR routes (the Flannel-compatible mode)
 //!   equal to a wanted set.
 //!
-//! Against the embedded mock cloud of `ack-net-mock` (leave `endpoint` out to reach Alibaba
-//! Cloud):
+//! Against the embedded mock cloud of `ack-net-mock` (`RpcClient::from_env()` reaches Alibaba
+//! Cloud instead):
 //!
 //! ```
-//! use ack_net_core::{Credentials, RpcClient};
 //! use ack_net_vpc::{cidr, VpcClient, WaitPolicy, ZoneId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mock = ack_net_mock::MockCloud::start().await?;
-//! let rpc = RpcClient::builder()
-//!     .region("cn-hangzhou")
-//!     .credentials(Credentials::new("testid", "testsecret"))
-//!     .endpoint(&mock.url())
-//!     .build()?;
+//! let rpc = mock.client_builder().build()?; // or RpcClient::from_env()?
 //! let client = VpcClient::new(rpc);
 //! let wait = WaitPolicy::default();
 //!

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use ack_net_mock::faults::FaultSpec;
+use ack_net_mock::FaultSpec;
 use ack_net_vpc::capacity::is_vswitch_full;
 use ack_net_vpc::{Error, SelectPolicy, VSwitchCapacityView, VSwitchId};
 use common::{env, seed_vpc, seed_vswitch};

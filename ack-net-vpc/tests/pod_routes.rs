@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ack_net_core::RetryPolicy;
-use ack_net_mock::faults::FaultSpec;
+use ack_net_mock::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::pod_routes::ConvergeReport;
 use ack_net_vpc::{NextHopType, PodRouteConverger, RouteEntryStatus, RouteEntryType, RouteTableId};

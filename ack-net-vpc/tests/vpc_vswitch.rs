@@ -8,7 +8,7 @@ use ack_net_core::ErrorInfo;
 use std::time::Duration;
 
 use ack_net_core::RetryPolicy;
-use ack_net_mock::faults::FaultSpec;
+use ack_net_mock::FaultSpec;
 use ack_net_mock::MockCloud;
 use ack_net_vpc::cidr::plan_vswitches;
 use ack_net_vpc::{Error, ResourceStatus, RouteTableType, Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout, ZoneId};

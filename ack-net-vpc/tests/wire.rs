@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ack_net_core::{Credentials, ErrorInfo, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{ErrorInfo, RetryPolicy};
 use ack_net_vpc::{Error, NextHopType, RouteTableId, Tag, VSwitchId, VpcClient, VpcId, WaitPolicy, ZoneId};
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -52,14 +52,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn client(server: &MockServer, retry: RetryPolicy) -> VpcClient {
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&server.uri())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .build()
-        .expect("client");
+    let rpc = ack_net_mock::client_builder_at(&server.uri()).retry_policy(retry).build().expect("client");
     VpcClient::new(rpc)
 }
 

@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::CallStats;
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, WaitPolicy};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
 use ack_net_mock::{InstanceSeed, MockCloud};
 
 pub const REGION: &str = "cn-hangzhou";
@@ -32,15 +31,7 @@ pub fn wait() -> WaitPolicy {
 }
 
 pub fn client_for(mock: &MockCloud, stats: &CallStats) -> EcsClient {
-    let rpc = RpcClient::builder()
-        .region(REGION)
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
     EcsClient::new(rpc)
 }
 
@@ -48,44 +39,19 @@ pub async fn env(instance_type: &str) -> Env {
     let mock = MockCloud::builder().seed(11).ecs_delays(ECS_DELAY, ECS_DELAY).start().await.expect("mock");
     let stats = CallStats::new();
     let ecs = client_for(&mock, &stats);
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: REGION.into(),
-            cidr_block: Some("192.168.0.0/16".into()),
-            enable_ipv6: true,
-            ..NewVpc::default()
-        })
-        .expect("vpc");
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc.clone(),
-            zone_id: ZONE.into(),
-            cidr_block: "192.168.1.0/24".into(),
-            ..NewVSwitch::default()
-        })
-        .expect("vswitch");
-    let vsw6 = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc.clone(),
-            zone_id: ZONE.into(),
-            cidr_block: "192.168.2.0/24".into(),
-            ipv6_index: Some(1),
-            ..NewVSwitch::default()
-        })
-        .expect("vswitch");
-    let sg =
-        ecs.security_groups().create(&vpc.parse().expect("vpc id")).name("pods").send().await.expect("security group");
-    let created = mock
-        .create_instance(InstanceSeed {
-            region_id: REGION.into(),
-            zone_id: ZONE.into(),
-            instance_type: instance_type.into(),
-            vswitch_id: vsw.clone(),
-            security_group_ids: vec![sg.to_string()],
-            instance_id: None,
-        })
-        .expect("instance");
-    let instance = InstanceId::new(created["InstanceId"].as_str().expect("id")).expect("instance id");
+    let world = mock
+        .scenario()
+        .region(REGION)
+        .vpc("192.168.0.0/16")
+        .vswitch(ZONE, "192.168.1.0/24")
+        .vswitch_ipv6(ZONE, "192.168.2.0/24", 1)
+        .security_group("pods")
+        .instances(1, instance_type)
+        .build()
+        .expect("the scenario");
+    let (vpc, [vsw, vsw6]) = (world.vpc_id, world.vswitch_ids.try_into().expect("two VSwitches"));
+    let sg = world.security_group_id.expect("a group").parse().expect("security group id");
+    let instance = InstanceId::new(&world.instances[0].instance_id).expect("instance id");
     stats.reset();
     Env { mock, ecs, stats, vpc, vsw, vsw6, sg, instance }
 }

@@ -1,5 +1,5 @@
-//! The fabric tests' harness and world: a VPC with two VSwitches in two zones and three
-//! instances, made through the typed clients; bounded probes from inside the namespaces.
+//! The fabric tests' harness and world: a VPC with two VSwitches in two zones, a security group
+//! and three instances (the mock's scenario); bounded probes from inside the namespaces.
 
 use std::future::Future;
 use std::io::{Read as _, Write as _};
@@ -9,7 +9,6 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_eni::{EcsClient, SecurityGroupId, WaitPolicy};
 use ack_net_mock::fabric::{FabricConfig, Link, Netns};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -114,36 +113,33 @@ impl Net {
         if let Some(e) = mock.fabric_error() {
             panic!("the fabric did not start: {e}");
         }
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = mock.client_builder().build().expect("a client");
         let (vpc, ecs) = (VpcClient::new(rpc.clone()), EcsClient::new(rpc));
-        let created = vpc.vpcs().create().cidr_block("10.1.0.0/16").send().await.expect("CreateVpc");
-        let vpc_id = created.vpc_id.clone();
-        let route_table = created.route_table_id.expect("a route table");
-        let mut vswitches = Vec::new();
-        for (zone, cidr) in [("cn-hangzhou-h", "10.1.1.0/24"), ("cn-hangzhou-i", "10.1.2.0/24")] {
-            let v = vpc
-                .vswitches()
-                .create(&vpc_id, &zone.parse().expect("a zone"), cidr)
-                .send()
-                .await
-                .expect("CreateVSwitch");
-            vswitches.push(v.vswitch_id.to_string());
-        }
-        let sg = ecs.security_groups().create(&vpc_id).name("nodes").send().await.expect("CreateSecurityGroup");
-        let mut net = Net { mock, vpc, ecs, vpc_id, route_table, vswitches, sg, nodes: Vec::new() };
-        for i in [0, 0, 1] {
-            let vsw = net.vswitches[i].clone();
-            let sg = net.sg.clone();
-            let node = net.instance(&vsw, &sg);
-            net.nodes.push(node);
-        }
+        let world = mock
+            .scenario()
+            .vpc("10.1.0.0/16")
+            .vswitch("cn-hangzhou-h", "10.1.1.0/24")
+            .vswitch("cn-hangzhou-i", "10.1.2.0/24")
+            .security_group("nodes")
+            .instances_in(0, 2, "ecs.g7.large")
+            .instances_in(1, 1, "ecs.g7.large")
+            .build()
+            .expect("the scenario");
+        let nodes = world
+            .instances
+            .iter()
+            .map(|i| Node { id: i.instance_id.clone(), vswitch: i.vswitch_id.clone(), ip: i.private_ip })
+            .collect();
+        let net = Net {
+            mock,
+            vpc,
+            ecs,
+            vpc_id: world.vpc_id.parse().expect("a VPC id"),
+            route_table: world.route_table_id.parse().expect("a route table id"),
+            vswitches: world.vswitch_ids,
+            sg: world.security_group_id.expect("a group").parse().expect("a group id"),
+            nodes,
+        };
         assert!(net.mock.fabric().expect("the fabric").settled(Duration::from_secs(10)).await, "settled");
         net
     }
@@ -192,14 +188,7 @@ impl Net {
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
         use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&self.mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = self.mock.client_builder().build().expect("a client");
         let config = PoolConfig::new(
             PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
             node.id.parse().expect("an instance id"),

@@ -8,13 +8,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, RetryPolicy, RpcClient};
 use ack_net_eni::pool::{
     EcsPoolCloud, IpPool, PoolConfig, PoolError, PoolOwner, PoolStore, CLUSTER_TAG_KEY, OWNER_TAG_KEY,
 };
-use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_eni::{InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
+use ack_net_mock::MockCloud;
 use serde_json::Value;
 
 pub const REGION: &str = "cn-hangzhou";
@@ -35,15 +34,7 @@ pub struct World {
 }
 
 pub fn rpc_for(mock: &MockCloud, stats: &CallStats, retry: RetryPolicy) -> RpcClient {
-    RpcClient::builder()
-        .region(REGION)
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .observer(stats.clone())
-        .build()
-        .expect("client")
+    mock.client_builder().retry_policy(retry).observer(stats.clone()).build().expect("client")
 }
 
 /// Retries quickly (the mock's faults are seeded and short).
@@ -58,49 +49,21 @@ pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs:
     let mock = MockCloud::builder().seed(seed).ecs_delays(attach, attach).start().await.expect("mock");
     let stats = CallStats::new();
     let rpc = rpc_for(&mock, &stats, fast_retry());
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: REGION.into(),
-            cidr_block: Some("192.168.0.0/16".into()),
-            enable_ipv6: true,
-            ..NewVpc::default()
-        })
-        .expect("vpc");
-    let mut vswitches = Vec::new();
+    let mut scenario = mock.scenario().region(REGION).vpc("192.168.0.0/16").ipv6();
     for (i, (cidr, v6)) in cidrs.iter().enumerate() {
-        let id = mock
-            .create_vswitch(NewVSwitch {
-                vpc_id: vpc.clone(),
-                zone_id: ZONE.into(),
-                cidr_block: (*cidr).into(),
-                ipv6_index: v6.then_some(i as u8 + 1),
-                ..NewVSwitch::default()
-            })
-            .expect("vswitch");
-        vswitches.push(id.parse().expect("vswitch id"));
+        scenario = if *v6 { scenario.vswitch_ipv6(ZONE, cidr, i as u8 + 1) } else { scenario.vswitch(ZONE, cidr) };
     }
-    let ecs = EcsClient::new(rpc.clone());
-    let sg =
-        ecs.security_groups().create(&vpc.parse().expect("vpc id")).name("pods").send().await.expect("security group");
-    let node_vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc.clone(),
-            zone_id: ZONE.into(),
-            cidr_block: "192.168.100.0/24".into(),
-            ..NewVSwitch::default()
-        })
-        .expect("node vswitch");
-    let created = mock
-        .create_instance(InstanceSeed {
-            region_id: REGION.into(),
-            zone_id: ZONE.into(),
-            instance_type: instance_type.into(),
-            vswitch_id: node_vsw,
-            security_group_ids: vec![sg.to_string()],
-            instance_id: None,
-        })
-        .expect("instance");
-    let instance = created["InstanceId"].as_str().expect("id").parse().expect("instance id");
+    // The node in a VSwitch of its own, after the pods' ones.
+    let world = scenario
+        .vswitch(ZONE, "192.168.100.0/24")
+        .security_group("pods")
+        .instances_in(cidrs.len(), 1, instance_type)
+        .build()
+        .expect("the scenario");
+    let mut vswitches: Vec<VSwitchId> = world.vswitch_ids.iter().map(|v| v.parse().expect("vswitch id")).collect();
+    vswitches.pop();
+    let (vpc, sg) = (world.vpc_id, world.security_group_id.expect("a group").parse().expect("security group id"));
+    let instance = world.instances[0].instance_id.parse().expect("instance id");
     stats.reset();
     mock.clear_calls();
     World { mock, rpc, stats, vpc, vswitches, sg, instance, instance_type: instance_type.into() }

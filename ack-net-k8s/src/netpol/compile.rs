@@ -164,7 +164,7 @@ impl IpBlock {
 }
 
 impl PeerSet {
-    fn matches(&self, remote: &Endpoint<'_>) -> bool {
+    pub(crate) fn matches(&self, remote: &Endpoint<'_>) -> bool {
         self.any
             || remote.pod.is_some_and(|p| self.pods.binary_search(&p).is_ok())
             || remote.ips.iter().any(|ip| self.addresses.binary_search(ip).is_ok())
@@ -276,14 +276,21 @@ impl RuleSet {
     /// deduplicated; `0.0.0.0/0` and `::/0` for [`PeerSet::any`]. An address is in this list
     /// exactly when the set matches it as a [`Peer::Ip`].
     pub fn networks(&self, id: PeerSetId) -> Vec<IpNet> {
-        let set = self.peer_set(id);
-        let mut out: Vec<IpNet> = if set.any {
+        self.peer_set(id).networks(|p| &self.pod(p).ips)
+    }
+}
+
+impl PeerSet {
+    /// The set as CIDRs (pods by their addresses as host routes, blocks with exceptions cut
+    /// out), sorted and aggregated; `0.0.0.0/0` and `::/0` for [`PeerSet::any`].
+    pub(crate) fn networks<'a>(&self, ips_of: impl Fn(PodId) -> &'a [IpAddr]) -> Vec<IpNet> {
+        let mut out: Vec<IpNet> = if self.any {
             vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]
         } else {
-            let pod_ips = set.pods.iter().flat_map(|&p| self.pod(p).ips.iter().copied());
-            pod_ips.chain(set.addresses.iter().copied()).map(IpNet::from).collect()
+            let pod_ips = self.pods.iter().flat_map(|&p| ips_of(p).iter().copied());
+            pod_ips.chain(self.addresses.iter().copied()).map(IpNet::from).collect()
         };
-        out.extend(set.blocks.iter().flat_map(IpBlock::to_cidrs));
+        out.extend(self.blocks.iter().flat_map(IpBlock::to_cidrs));
         IpNet::aggregate(&out)
     }
 }

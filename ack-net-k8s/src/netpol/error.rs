@@ -137,4 +137,57 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
+    /// A Calico resource has a missing, unknown (with strict parsing) or invalid field.
+    #[error("{object}: {field}: {reason}")]
+    InvalidCalico {
+        /// The object (`NetworkPolicy shop/db`, `GlobalNetworkPolicy deny-egress`, `Tier net`).
+        object: String,
+        /// The path of the field (`spec.ingress[0].destination.ports[1]`).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Calico selector expression does not parse.
+    #[error("{object}: {field}: invalid selector {selector:?} at offset {offset}: {reason}")]
+    InvalidCalicoSelector {
+        /// The object.
+        object: String,
+        /// The path of the field.
+        field: String,
+        /// The expression as written.
+        selector: String,
+        /// Byte offset of the error in the expression.
+        offset: usize,
+        /// What was expected.
+        reason: String,
+    },
+    /// A Calico resource uses a field whose effect the engine cannot enforce exactly; it is
+    /// refused rather than approximated.
+    #[error("{object}: {field}: not supported: {reason}")]
+    UnsupportedCalico {
+        /// The object.
+        object: String,
+        /// The path of the field.
+        field: String,
+        /// Why it cannot be enforced.
+        reason: String,
+    },
+    /// A YAML or JSON document of Calico resources does not parse, or names no known kind.
+    #[error("document {document}: {reason}")]
+    CalicoDocument {
+        /// The document's index in the stream (from 0).
+        document: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The evaluation reached a rule that matches ports on a side for which the query gave
+    /// none (a source port, see `Traffic::from_port`, or a destination port of traffic made
+    /// with `Traffic::protocol`).
+    #[error("{policy} matches {side} ports: give the query a {side} port")]
+    PortNeeded {
+        /// The policy whose rule needs it.
+        policy: String,
+        /// `source` or `destination`.
+        side: &'static str,
+    },
 }

@@ -98,7 +98,9 @@
 //! an empty peer...) are rejected by [`PolicyEngine::new`] with a typed [`Error`] naming the
 //! object and the field, as the API server's validation would.
 
+pub mod calico;
 mod compile;
+pub mod enforce;
 mod engine;
 mod error;
 mod model;
@@ -106,6 +108,7 @@ mod policy;
 mod selector;
 
 pub use compile::{AllowRule, CompiledPod, DirectionRules, PeerSet, PeerSetId, PortMatch, RuleId, RuleSet};
+pub use enforce::NetworkPolicyReconciler;
 pub use engine::PolicyEngine;
 pub use error::Error;
 pub use model::PodId;

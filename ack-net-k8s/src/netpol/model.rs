@@ -51,6 +51,8 @@ pub(crate) struct NamedPort {
 pub(crate) struct PodMeta {
     pub labels: Labels,
     pub named_ports: Vec<NamedPort>,
+    /// `spec.serviceAccountName` (`default` when unset, as the API server defaults it).
+    pub service_account: String,
 }
 
 /// Pods by id, name and address.
@@ -229,7 +231,14 @@ pub(crate) fn parse_pod(pod: &Pod) -> Result<(PodAddrs, PodMeta), Error> {
 
     Ok((
         PodAddrs { namespace, name, ips, host_ips, host_network },
-        PodMeta { labels: meta.labels.clone().unwrap_or_default(), named_ports },
+        PodMeta {
+            labels: meta.labels.clone().unwrap_or_default(),
+            named_ports,
+            service_account: spec
+                .and_then(|s| s.service_account_name.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "default".to_owned()),
+        },
     ))
 }
 

@@ -48,6 +48,8 @@ impl IpBlock {
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
     pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
     /// `NetworkPolicy ns/name`.
     pub object: String,
     pub pod_selector: Selector,
@@ -182,6 +184,7 @@ impl Policy {
         }
         Ok(Policy {
             namespace,
+            name,
             object,
             pod_selector,
             ingress: has_ingress.then_some(ingress_rules),

@@ -10,6 +10,8 @@
 //!   [`ack_net_slb::binding::LoadBalancerSpec`]: the owner (cluster id and
 //!   `namespace/name`), the load balancer (created with the annotated attributes, or reused),
 //!   one listener per port with its health check and settings, and the port's backends.
+//! - [`gate`]: pod readiness gates for ENI-mode Services, so that a rolling update waits
+//!   until the load balancer serves each new pod ([`readiness_gate`]).
 //! - [`ServiceReconciler`]: the controller: finalizer, plan and apply through
 //!   [`ack_net_slb::binding::ServiceBinding`], `status.loadBalancer.ingress`, Events, retries
 //!   with backoff, and the watches of EndpointSlices and Nodes (see
@@ -29,6 +31,7 @@
 pub mod annotations;
 pub mod backends;
 mod error;
+pub mod gate;
 mod reconciler;
 mod spec;
 
@@ -41,5 +44,6 @@ pub use backends::{
     EXCLUDE_LABEL, EXCLUDE_LABEL_DEPRECATED, SERVICE_NAME_LABEL, TO_BE_DELETED_TAINT,
 };
 pub use error::{BoxError, Error};
+pub use gate::{gated_pods, gated_services, readiness_gate, GatedPod, READINESS_GATE_PREFIX};
 pub use reconciler::{ServiceReconciler, CONTROLLER_NAME, FINALIZER};
 pub use spec::{service_spec, translate, ServiceConfig, ServiceLoadBalancer};

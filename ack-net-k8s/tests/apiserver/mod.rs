@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-pub use ack_net_k8s::testenv::TestEnv;
+pub use ack_net_k8s::testenv::{Binaries, TestEnv};
 
 /// The test binary's shared environment (started by the first test that asks).
 pub async fn shared() -> &'static TestEnv {
@@ -78,4 +78,19 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     f().await
+}
+
+/// For the tests that run in a namespace sandbox (no network inside it): finds or builds
+/// kube-apiserver and etcd first, into `cell`; false (with the reason printed) if it cannot.
+pub fn binaries_before_sandbox(cell: &std::sync::OnceLock<Binaries>) -> bool {
+    match Binaries::locate() {
+        Ok(b) => {
+            let _ = cell.set(b);
+            true
+        }
+        Err(e) => {
+            eprintln!("the Kubernetes test environment: {e}");
+            false
+        }
+    }
 }

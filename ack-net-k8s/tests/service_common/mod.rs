@@ -11,11 +11,10 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
+use ack_net_core::{CallStats, RpcClient};
 use ack_net_eni::pool::{IpPool, PoolConfig, PoolOwner, PoolStore};
 use ack_net_eni::{EcsClient, InstanceId, SecurityGroupId, VSwitchId, WaitPolicy};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_mock::MockCloud;
 use ack_net_slb::SlbClient;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -207,55 +206,15 @@ pub struct Cloud {
 /// A client of `mock` (no rate limit, no retry) and the count of its calls.
 pub fn client_for(mock: &MockCloud) -> (RpcClient, CallStats) {
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().observer(stats.clone()).build().expect("client");
     (rpc, stats)
 }
 
 pub async fn cloud(instances: usize) -> Cloud {
     let mock = MockCloud::builder().seed(5).start().await.expect("mock");
     let (rpc, stats) = client_for(&mock);
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("10.0.0.0/8".into()),
-            ..Default::default()
-        })
-        .expect("vpc");
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc,
-            zone_id: "cn-hangzhou-h".into(),
-            cidr_block: "10.1.0.0/16".into(),
-            ..Default::default()
-        })
-        .expect("vswitch");
-    let mut ids = Vec::new();
-    let mut enis = Vec::new();
-    for _ in 0..instances {
-        let v = mock
-            .create_instance(InstanceSeed {
-                region_id: "cn-hangzhou".into(),
-                zone_id: "cn-hangzhou-h".into(),
-                instance_type: "ecs.g7.large".into(),
-                vswitch_id: vsw.clone(),
-                security_group_ids: vec![],
-                instance_id: None,
-            })
-            .expect("instance");
-        ids.push(v["InstanceId"].as_str().expect("id").to_owned());
-        enis.push((
-            v["NetworkInterfaceId"].as_str().expect("eni").to_owned(),
-            v["PrivateIpAddress"].as_str().expect("ip").parse().expect("ip"),
-        ));
-    }
+    let world = mock.scenario().backends(instances).build().expect("the scenario");
+    let (ids, enis) = (world.instance_ids(), world.primary_enis());
     stats.reset();
     Cloud { mock, slb: SlbClient::new(rpc.clone()), ecs: EcsClient::new(rpc), stats, instances: ids, enis }
 }
@@ -404,47 +363,24 @@ pub async fn pool_world(node: &str) -> PoolWorld {
         .await
         .expect("mock");
     let (rpc, stats) = client_for(&mock);
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("192.168.0.0/16".into()),
-            ..NewVpc::default()
-        })
-        .expect("vpc");
-    let vswitch = |cidr: &str| NewVSwitch {
-        vpc_id: vpc.clone(),
-        zone_id: "cn-hangzhou-h".into(),
-        cidr_block: cidr.into(),
-        ..NewVSwitch::default()
-    };
-    let pods_vsw = mock.create_vswitch(vswitch("192.168.1.0/24")).expect("vswitch");
-    let node_vsw = mock.create_vswitch(vswitch("192.168.100.0/24")).expect("vswitch");
-    let sg = EcsClient::new(rpc.clone())
-        .security_groups()
-        .create(&vpc.parse().expect("vpc id"))
-        .name("pods")
-        .send()
-        .await
-        .expect("sg");
-    let created = mock
-        .create_instance(InstanceSeed {
-            region_id: "cn-hangzhou".into(),
-            zone_id: "cn-hangzhou-h".into(),
-            instance_type: "ecs.g7.large".into(),
-            vswitch_id: node_vsw,
-            security_group_ids: vec![sg.to_string()],
-            instance_id: None,
-        })
-        .expect("instance");
+    let world = mock
+        .scenario()
+        .vpc("192.168.0.0/16")
+        .vswitch("cn-hangzhou-h", "192.168.1.0/24")
+        .vswitch("cn-hangzhou-h", "192.168.100.0/24")
+        .security_group("pods")
+        .instances_in(1, 1, "ecs.g7.large")
+        .build()
+        .expect("the scenario");
     stats.reset();
     PoolWorld {
         node: node.to_owned(),
         stats,
         mock,
         rpc,
-        vswitch: pods_vsw.parse().expect("id"),
-        sg,
-        instance: created["InstanceId"].as_str().expect("id").parse().expect("id"),
+        vswitch: world.vswitch_ids[0].parse().expect("id"),
+        sg: world.security_group_id.expect("a group").parse().expect("id"),
+        instance: world.instances[0].instance_id.parse().expect("id"),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod types;
 mod tests;
 
 pub use eni::{Eni, EniStatus, EniType};
+pub(crate) use sg::create as create_security_group;
 pub use sg::{Direction, Rule, SecurityGroup};
 
 /// The ECS API version.

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use futures_util::TryStreamExt as _;
 use ipnet::Ipv4Net;
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
+use rtnetlink::packet_route::route::RouteScope;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use super::model::{Delivery, Op, Placement};
+use super::proxy::Proxy;
 use super::sandbox::Netns;
 use super::security::TABLE;
 
@@ -36,6 +38,20 @@ struct EniLink {
     node: Option<(String, String)>,
 }
 
+/// A load balancer's namespace, its link to the vRouter (`l<n>` there) and its proxy.
+#[derive(Debug)]
+pub(crate) struct LbSpace {
+    // Declared first: the proxy stops before its namespace goes.
+    proxy: Proxy,
+    pub(crate) space: Space,
+    vpc: String,
+    n: u32,
+}
+
+/// The address a load balancer's namespace routes everything through (on-link, answered by
+/// the vRouter's end of the link), as a pod's namespace does.
+const LB_GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+
 /// The fabric's kernel side: every namespace and link it made.
 #[derive(Debug)]
 pub(crate) struct Executor {
@@ -47,6 +63,7 @@ pub(crate) struct Executor {
     /// VSwitch -> (VPC, bridge number).
     segments: HashMap<String, (String, u32)>,
     enis: HashMap<String, EniLink>,
+    pub(crate) lbs: HashMap<String, LbSpace>,
     next: u32,
 }
 
@@ -133,6 +150,7 @@ impl Executor {
             nodes: HashMap::new(),
             segments: HashMap::new(),
             enis: HashMap::new(),
+            lbs: HashMap::new(),
             next: 0,
         })
     }
@@ -284,14 +302,7 @@ impl Executor {
                 let r = self.router(vpc)?;
                 self.rt.block_on(async {
                     let bi = index(&r.handle, &br).await?;
-                    r.handle
-                        .neighbours()
-                        .add(bi, IpAddr::V4(*ip))
-                        .link_layer_address(&mac)
-                        .replace()
-                        .execute()
-                        .await
-                        .map_err(|e| format!("neighbour {ip}: {e}"))
+                    permanent_neighbour(&r.handle, bi, *ip, &mac).await
                 })
             }
             Op::Undeliver { vpc, ip, from } => self.undeliver(vpc, *ip, from),
@@ -336,7 +347,66 @@ impl Executor {
                 self.routers.remove(vpc);
                 Ok(())
             }
+            Op::AddLb { lb, vpc, address } => self.add_lb(lb, vpc, *address),
+            Op::SetLbListeners { lb, listeners } => {
+                let space = self.lbs.get(lb).ok_or_else(|| format!("no namespace for {lb}"))?;
+                space.proxy.set(listeners.clone());
+                Ok(())
+            }
+            Op::DelLb { lb } => {
+                let Some(space) = self.lbs.remove(lb) else { return Ok(()) };
+                let r = self.router(&space.vpc)?;
+                let link = format!("l{}", space.n);
+                drop(space);
+                // Deleting the vRouter's end deletes the pair.
+                self.rt.block_on(async {
+                    let i = index(&r.handle, &link).await?;
+                    r.handle.link().del(i).execute().await.map_err(|e| format!("deleting {link}: {e}"))
+                })
+            }
         }
+    }
+
+    /// A load balancer's namespace: a veth pair from the vRouter (`l<n>`, routing the
+    /// address) to the namespace (`eth0`, holding the address, default route on-link via
+    /// [`LB_GATEWAY`]); neighbours are permanent both ways (the vRouter never asks); then the
+    /// proxy starts in it.
+    fn add_lb(&mut self, lb: &str, vpc: &str, address: Ipv4Addr) -> Result<()> {
+        let space = self.new_space()?;
+        self.next += 1;
+        let n = self.next;
+        let r = self.router(vpc)?;
+        let (outer, inner) = (format!("l{n}"), format!("m{n}"));
+        self.rt.block_on(async {
+            let h = &r.handle;
+            h.link().add(LinkVeth::new(&outer, &inner).build()).execute().await.map_err(|e| format!("veth: {e}"))?;
+            let ii = index(h, &inner).await?;
+            let msg = LinkUnspec::new_with_index(ii).down().name("eth0".to_owned()).setns_by_fd(space.ns.fd()).build();
+            h.link().set(msg).execute().await.map_err(|e| format!("moving {inner}: {e}"))?;
+            let outer_mac = mac_of(h, &outer).await?;
+            let inner_mac = mac_of(&space.handle, "eth0").await?;
+            // The namespace's side.
+            let lbh = &space.handle;
+            configure_link(lbh, "eth0", Some(Ipv4Net::new(address, 32).map_err(|e| e.to_string())?)).await?;
+            let ei = index(lbh, "eth0").await?;
+            permanent_neighbour(lbh, ei, LB_GATEWAY, &outer_mac).await?;
+            let default =
+                RouteMessageBuilder::<Ipv4Addr>::new().gateway(LB_GATEWAY).output_interface(ei).onlink().build();
+            lbh.route().add(default).replace().execute().await.map_err(|e| format!("default route: {e}"))?;
+            // The vRouter's side.
+            set_up(h, &outer).await?;
+            let oi = index(h, &outer).await?;
+            let route = RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(address, 32)
+                .output_interface(oi)
+                .scope(RouteScope::Link)
+                .build();
+            h.route().add(route).replace().execute().await.map_err(|e| format!("route to {address}: {e}"))?;
+            permanent_neighbour(h, oi, address, &inner_mac).await
+        })?;
+        let proxy = Proxy::start(lb, space.ns.clone())?;
+        self.lbs.insert(lb.to_owned(), LbSpace { proxy, space, vpc: vpc.to_owned(), n });
+        Ok(())
     }
 
     fn bridge(&self, vswitch: &str) -> Result<String> {
@@ -395,6 +465,7 @@ impl Executor {
 
     /// Removes every link and namespace the fabric made.
     pub(crate) fn teardown(&mut self) {
+        self.lbs.clear();
         let enis: Vec<String> = self.enis.keys().cloned().collect();
         for eni in enis {
             if let Err(e) = self.apply(&Op::DelEni { eni: eni.clone() }) {
@@ -411,6 +482,23 @@ impl Executor {
         self.nodes.clear();
         self.routers.clear();
     }
+}
+
+/// Makes `ip` a permanent neighbour at `mac` on link `index` (never asked for over ARP).
+async fn permanent_neighbour(h: &Handle, index: u32, ip: Ipv4Addr, mac: &[u8]) -> Result<()> {
+    h.neighbours()
+        .add(index, IpAddr::V4(ip))
+        .link_layer_address(mac)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| format!("neighbour {ip}: {e}"))
+}
+
+/// The MAC of link `name`.
+async fn mac_of(h: &Handle, name: &str) -> Result<Vec<u8>> {
+    let link = links(h).await?.into_iter().find(|l| l.name == name).ok_or_else(|| format!("no link {name}"))?;
+    parse_mac(&link.mac)
 }
 
 /// Adds `address` to a link (when given) and brings it up.

@@ -16,6 +16,13 @@
 //!   vRouter never asks who has an address).
 //! - Custom route entries are vRouter routes to the next hop's primary address.
 //! - Security groups are one nftables table per vRouter ([`security`]), stateful.
+//! - A load balancer in a VPC (an intranet one) is a namespace on the vRouter holding its
+//!   address (the vRouter routes the address there), with a TCP proxy that serves each
+//!   running TCP listener: a new connection goes to a backend of the listener's VServer group
+//!   picked by weight ([`WeightedRoundRobin`]) from the state as it is then; weight 0 (or a
+//!   failing health check) takes no new connection and keeps its own; a backend removed from
+//!   the group has its connections reset, as CLB does. The proxy connects from the load
+//!   balancer's address, so the backends' security groups must let it in.
 //!
 //! The fabric follows the state on a thread of its own (it reads the state every few
 //! milliseconds and applies the difference, [`model::plan`]): the API never waits for it. A
@@ -47,13 +54,17 @@
 //! # fn main() {}
 //! ```
 
+pub mod balance;
 pub mod model;
 pub mod security;
 
-pub use model::{gateway, plan, topology, Op, Placement, Topology};
+pub use balance::WeightedRoundRobin;
+pub use model::{gateway, plan, topology, LbBackend, LbNet, Op, Placement, Topology};
 
 #[cfg(all(feature = "fabric", target_os = "linux"))]
 mod exec;
+#[cfg(all(feature = "fabric", target_os = "linux"))]
+mod proxy;
 #[cfg(all(feature = "fabric", target_os = "linux"))]
 mod running;
 #[cfg(all(feature = "fabric", target_os = "linux"))]

@@ -21,6 +21,33 @@ pub struct Topology {
     pub instances: BTreeMap<String, String>,
     /// One link per ENI.
     pub enis: BTreeMap<String, EniNet>,
+    /// One namespace per load balancer in a VPC, holding its address and its TCP proxy.
+    pub lbs: BTreeMap<String, LbNet>,
+}
+
+/// A load balancer (CLB) in the data plane: a namespace on its VPC's vRouter that holds the
+/// load balancer's address, and the TCP listeners its proxy serves there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LbNet {
+    /// Its VPC.
+    pub vpc: String,
+    /// Its address (the vRouter routes it to the namespace).
+    pub address: Ipv4Addr,
+    /// Listener port -> the backends of its VServer group, for each running TCP listener.
+    pub listeners: BTreeMap<u16, Vec<LbBackend>>,
+}
+
+/// Where a load balancer's listener may send a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LbBackend {
+    /// The backend's address: an `eni` or `eci` backend's `ServerIp`, an `ecs` backend's
+    /// primary address.
+    pub ip: Ipv4Addr,
+    /// The backend port.
+    pub port: u16,
+    /// The weight new connections are shared by; 0 when the backend is set to 0 or fails
+    /// its health check (it keeps its connections).
+    pub weight: u8,
 }
 
 /// A VPC: its vRouter, its VSwitch segments, its routes and its security-group rules.
@@ -156,6 +183,37 @@ pub fn topology(state: &State, now: Instant) -> Topology {
     for (id, vpc) in t.vpcs.iter_mut() {
         vpc.ruleset = super::security::ruleset(state, id, &vpc.routes);
     }
+    for lb in state.slb.load_balancers() {
+        let Ok(address) = lb.address.parse::<Ipv4Addr>() else { continue };
+        if !t.vpcs.contains_key(&lb.vpc_id) {
+            continue;
+        }
+        let listeners = state
+            .slb
+            .tcp_listeners(lb, now)
+            .into_iter()
+            .map(|(port, backends)| {
+                let mut out: Vec<LbBackend> = backends
+                    .into_iter()
+                    .filter_map(|(b, healthy)| {
+                        let ip = match b.kind.as_str() {
+                            "ecs" if b.server_ip.is_empty() => state
+                                .ecs
+                                .instances
+                                .get(&b.server_id)
+                                .and_then(|i| state.ecs.enis.get(&i.primary_eni))
+                                .map(|e| e.primary_ip),
+                            _ => b.server_ip.parse().ok(),
+                        }?;
+                        Some(LbBackend { ip, port: b.port, weight: if healthy { b.weight } else { 0 } })
+                    })
+                    .collect();
+                out.sort();
+                (port, out)
+            })
+            .collect();
+        t.lbs.insert(lb.id.clone(), LbNet { vpc: lb.vpc_id.clone(), address, listeners });
+    }
     t
 }
 
@@ -242,6 +300,28 @@ pub enum Op {
         /// The ruleset.
         ruleset: String,
     },
+    /// Make a load balancer's namespace, linked to its VPC's vRouter, holding its address,
+    /// with its proxy running (serving no listener yet).
+    AddLb {
+        /// The load balancer.
+        lb: String,
+        /// Its VPC.
+        vpc: String,
+        /// Its address.
+        address: Ipv4Addr,
+    },
+    /// Give a load balancer's proxy its listeners and backends as they are now.
+    SetLbListeners {
+        /// The load balancer.
+        lb: String,
+        /// Listener port -> backends.
+        listeners: BTreeMap<u16, Vec<LbBackend>>,
+    },
+    /// Remove a load balancer's namespace (its proxy resets every connection).
+    DelLb {
+        /// The load balancer.
+        lb: String,
+    },
     /// Remove an ENI's link.
     DelEni {
         /// The ENI.
@@ -276,12 +356,14 @@ impl Op {
             Op::AddEni { eni, .. } | Op::Place { eni, .. } | Op::DelEni { eni } => eni.clone(),
             Op::Deliver { vpc, ip, .. } | Op::Undeliver { vpc, ip, .. } => format!("{vpc}/{ip}"),
             Op::AddRoute { vpc, dst, .. } | Op::DelRoute { vpc, dst } => format!("{vpc}/{dst}"),
+            Op::AddLb { lb, .. } | Op::SetLbListeners { lb, .. } | Op::DelLb { lb } => lb.clone(),
         }
     }
 }
 
 /// The steps from `from` to `to`, in an order that never needs a missing piece: routers,
-/// segments, nodes and links first, then placement, delivery, routes and rules, removals last.
+/// segments, nodes and links first, then placement, delivery, routes and rules, load
+/// balancers, removals last (load balancers first among them).
 pub fn plan(from: &Topology, to: &Topology) -> Vec<Op> {
     let mut ops = Vec::new();
     let empty = VpcNet::default();
@@ -345,6 +427,23 @@ pub fn plan(from: &Topology, to: &Topology) -> Vec<Op> {
         if old.ruleset != vpc.ruleset {
             ops.push(Op::SetSecurity { vpc: id.clone(), ruleset: vpc.ruleset.clone() });
         }
+    }
+    for (id, lb) in &to.lbs {
+        let old = from.lbs.get(id);
+        // A load balancer that moved (another VPC or address) is made again.
+        let same = old.is_some_and(|o| o.vpc == lb.vpc && o.address == lb.address);
+        if !same {
+            if old.is_some() {
+                ops.push(Op::DelLb { lb: id.clone() });
+            }
+            ops.push(Op::AddLb { lb: id.clone(), vpc: lb.vpc.clone(), address: lb.address });
+        }
+        if !same || old.is_some_and(|o| o.listeners != lb.listeners) {
+            ops.push(Op::SetLbListeners { lb: id.clone(), listeners: lb.listeners.clone() });
+        }
+    }
+    for id in from.lbs.keys().filter(|id| !to.lbs.contains_key(*id)) {
+        ops.push(Op::DelLb { lb: id.clone() });
     }
     for id in from.enis.keys().filter(|id| !to.enis.contains_key(*id)) {
         ops.push(Op::DelEni { eni: id.clone() });
@@ -490,5 +589,80 @@ mod tests {
         ecs(&mut s, "DeleteNetworkInterface", &[("NetworkInterfaceId", &eni)]);
         let ops = plan(&detached, &topology(&s, Instant::now()));
         assert!(ops.contains(&Op::DelEni { eni: eni.clone() }), "{ops:?}");
+    }
+
+    #[test]
+    fn a_load_balancer_in_a_vpc_serves_its_running_tcp_listeners_backends() {
+        use crate::slb::testutil::{group, instance, ok, vswitch};
+        let mut s = State::new(3);
+        let vsw = vswitch(&mut s);
+        let (a, _, a_ip) = instance(&mut s, &vsw);
+        let (_, b_eni, b_ip) = instance(&mut s, &vsw);
+        let created = ok(
+            &mut s,
+            "CreateLoadBalancer",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("AddressType", "intranet"),
+                ("VSwitchId", &vsw),
+                ("LoadBalancerSpec", "slb.s2.small"),
+            ],
+        );
+        let lb = created["LoadBalancerId"].as_str().unwrap().to_owned();
+        let address: Ipv4Addr = created["Address"].as_str().unwrap().parse().unwrap();
+        let backends = format!(
+            r#"[{{"ServerId":"{a}","Port":"8080","Weight":"100"}},{{"ServerId":"{b_eni}","Type":"eni","ServerIp":"{b_ip}","Port":"8080","Weight":"50"}}]"#
+        );
+        let g = group(&mut s, &lb, Some(&backends));
+        let listener = |action: &str| -> Vec<(&str, String)> {
+            let mut p = vec![
+                ("RegionId", "cn-hangzhou".to_owned()),
+                ("LoadBalancerId", lb.clone()),
+                ("ListenerPort", "80".into()),
+            ];
+            if action == "CreateLoadBalancerTCPListener" {
+                p.extend([("VServerGroupId", g.clone()), ("Bandwidth", "-1".into())]);
+            }
+            p
+        };
+        let call = |s: &mut State, action: &str| {
+            let p = listener(action);
+            let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            ok(s, action, &p);
+        };
+        call(&mut s, "CreateLoadBalancerTCPListener");
+        let stopped = topology(&s, Instant::now());
+        assert!(stopped.lbs[&lb].listeners.is_empty(), "a stopped listener serves nothing");
+        let ops = plan(&Topology::default(), &stopped);
+        let vpc = stopped.lbs[&lb].vpc.clone();
+        assert!(ops.contains(&Op::AddLb { lb: lb.clone(), vpc, address }), "{ops:?}");
+
+        call(&mut s, "StartLoadBalancerListener");
+        let running = topology(&s, Instant::now());
+        let want = vec![
+            LbBackend { ip: a_ip.parse().unwrap(), port: 8080, weight: 100 },
+            LbBackend { ip: b_ip.parse().unwrap(), port: 8080, weight: 50 },
+        ];
+        let mut sorted = want.clone();
+        sorted.sort();
+        assert_eq!(running.lbs[&lb].listeners, BTreeMap::from([(80, sorted.clone())]));
+        assert_eq!(
+            plan(&stopped, &running),
+            vec![Op::SetLbListeners { lb: lb.clone(), listeners: BTreeMap::from([(80, sorted)]) }]
+        );
+
+        // A failing health check takes no new connections, like weight 0.
+        s.slb.set_backend_abnormal(&b_ip, true);
+        let unhealthy = topology(&s, Instant::now());
+        let b = unhealthy.lbs[&lb].listeners[&80].iter().find(|x| x.ip.to_string() == b_ip).unwrap();
+        assert_eq!(b.weight, 0);
+
+        ok(
+            &mut s,
+            "DeleteLoadBalancerListener",
+            &[("RegionId", "cn-hangzhou"), ("LoadBalancerId", &lb), ("ListenerPort", "80")],
+        );
+        ok(&mut s, "DeleteLoadBalancer", &[("RegionId", "cn-hangzhou"), ("LoadBalancerId", &lb)]);
+        assert_eq!(plan(&unhealthy, &topology(&s, Instant::now())), vec![Op::DelLb { lb }]);
     }
 }

@@ -73,6 +73,7 @@ struct Shared {
     rounds: AtomicU64,
     routers: Mutex<HashMap<String, Arc<Netns>>>,
     nodes: Mutex<HashMap<String, Arc<Netns>>>,
+    lbs: Mutex<HashMap<String, Arc<Netns>>>,
 }
 
 /// The running data plane of a [`MockCloud`](crate::MockCloud). Dropping it removes everything
@@ -115,6 +116,12 @@ impl Fabric {
         lock(&self.shared.routers).get(vpc_id).cloned()
     }
 
+    /// The namespace of a load balancer (in a VPC), once the fabric made it: its address is
+    /// on `eth0` there, and its proxy listens there.
+    pub fn load_balancer(&self, load_balancer_id: &str) -> Option<Arc<Netns>> {
+        lock(&self.shared.lbs).get(load_balancer_id).cloned()
+    }
+
     /// Waits until the fabric has applied the state as it is now (two full rounds after the
     /// call), or `timeout` passed; answers whether it did.
     pub async fn settled(&self, timeout: Duration) -> bool {
@@ -138,6 +145,7 @@ impl Fabric {
         }
         lock(&self.shared.nodes).clear();
         lock(&self.shared.routers).clear();
+        lock(&self.shared.lbs).clear();
     }
 }
 
@@ -168,6 +176,9 @@ fn follow(core: Arc<Core>, shared: Arc<Shared>, mut exec: Executor, interval: Du
             applied = want;
             publish(&shared.routers, &exec.routers);
             publish(&shared.nodes, &exec.nodes);
+            let lbs: HashMap<String, &super::exec::Space> =
+                exec.lbs.iter().map(|(k, l)| (k.clone(), &l.space)).collect();
+            publish(&shared.lbs, &lbs);
             *core.fabric_report() = Some(report(&applied, &errors));
         }
         shared.rounds.fetch_add(1, Ordering::SeqCst);
@@ -177,11 +188,14 @@ fn follow(core: Arc<Core>, shared: Arc<Shared>, mut exec: Executor, interval: Du
     *core.fabric_report() = Some(json!({ "running": false, "errors": errors }));
 }
 
-fn publish(to: &Mutex<HashMap<String, Arc<Netns>>>, from: &HashMap<String, super::exec::Space>) {
+fn publish<S: std::borrow::Borrow<super::exec::Space>>(
+    to: &Mutex<HashMap<String, Arc<Netns>>>,
+    from: &HashMap<String, S>,
+) {
     let mut map = lock(to);
     map.retain(|k, _| from.contains_key(k));
     for (k, space) in from {
-        map.entry(k.clone()).or_insert_with(|| space.ns.clone());
+        map.entry(k.clone()).or_insert_with(|| space.borrow().ns.clone());
     }
 }
 
@@ -192,6 +206,7 @@ fn report(t: &Topology, errors: &BTreeMap<String, String>) -> Value {
         "segments": t.vpcs.values().map(|v| v.segments.len()).sum::<usize>(),
         "nodes": t.instances.len(),
         "links": t.enis.len(),
+        "load_balancers": t.lbs.len(),
         "errors": errors,
     })
 }

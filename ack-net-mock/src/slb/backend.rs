@@ -222,10 +222,9 @@ mod tests {
     #[test]
     fn eni_backends_need_a_high_performance_instance() {
         let mut s = State::new(1);
-        let lb = ok(&mut s, "CreateLoadBalancer", &[("RegionId", "cn-hangzhou")])["LoadBalancerId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        // Pay-by-spec without a spec: a shared-performance instance (no charge type is pay-by-CLCU).
+        let shared = [("RegionId", "cn-hangzhou"), ("InstanceChargeType", "PayBySpec")];
+        let lb = ok(&mut s, "CreateLoadBalancer", &shared)["LoadBalancerId"].as_str().unwrap().to_owned();
         let g = group(&mut s, &lb, None);
         assert_eq!(
             err(

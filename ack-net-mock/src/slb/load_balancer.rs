@@ -134,17 +134,19 @@ fn create(state: &mut State, req: &Req) -> HandlerResult {
             return Err(MockError::invalid_param("AddressIPVersion", format!("{other:?} is not supported here")))
         }
     };
-    let charge = match req.opt_str("InstanceChargeType") {
-        None | Some("PayBySpec") => "PayBySpec",
-        Some("PayByCLCU") => "PayByCLCU",
-        Some(other) => {
+    let spec = spec_param(req)?;
+    // Without a charge type, a spec makes it pay-by-spec and no spec pay-by-CLCU, as the API
+    // (and ACK's cloud controller manager) create it.
+    let charge = match (req.opt_str("InstanceChargeType"), &spec) {
+        (None, Some(_)) | (Some("PayBySpec"), _) => "PayBySpec",
+        (None, None) | (Some("PayByCLCU"), _) => "PayByCLCU",
+        (Some(other), _) => {
             return Err(MockError::invalid_param(
                 "InstanceChargeType",
                 format!("{other:?} must be PayBySpec or PayByCLCU"),
             ))
         }
     };
-    let spec = spec_param(req)?;
     if charge == "PayByCLCU" && spec.is_some() {
         return Err(MockError::bad_request(
             "InvalidParameter.LoadBalancerSpec",
@@ -390,6 +392,25 @@ mod tests {
         assert_eq!(v["DeleteProtection"], "off");
         ok(&mut s, "DeleteLoadBalancer", &[("LoadBalancerId", &id)]);
         assert_eq!(err(&mut s, "DeleteLoadBalancer", &[("LoadBalancerId", &id)]), "InvalidLoadBalancerId.NotFound");
+    }
+
+    #[test]
+    fn without_a_spec_or_a_charge_type_it_is_pay_by_clcu() {
+        let mut s = State::new(1);
+        let create = |s: &mut State, extra: &[(&str, &str)]| {
+            let mut p = vec![("RegionId", "cn-hangzhou")];
+            p.extend_from_slice(extra);
+            let id = ok(s, "CreateLoadBalancer", &p)["LoadBalancerId"].as_str().unwrap().to_owned();
+            let v = ok(s, "DescribeLoadBalancerAttribute", &[("LoadBalancerId", &id)]);
+            (v["InstanceChargeType"].as_str().unwrap().to_owned(), v["LoadBalancerSpec"].as_str().map(str::to_owned))
+        };
+        assert_eq!(create(&mut s, &[]).0, "PayByCLCU");
+        assert_eq!(
+            create(&mut s, &[("LoadBalancerSpec", "slb.s1.small")]),
+            ("PayBySpec".into(), Some("slb.s1.small".into()))
+        );
+        assert_eq!(create(&mut s, &[("InstanceChargeType", "PayBySpec")]).0, "PayBySpec");
+        assert_eq!(create(&mut s, &[("InstanceChargeType", "PayByCLCU")]).0, "PayByCLCU");
     }
 
     #[test]

@@ -281,6 +281,35 @@ impl SlbState {
         self.seq
     }
 
+    /// Every load balancer.
+    pub(crate) fn load_balancers(&self) -> impl Iterator<Item = &LoadBalancer> {
+        self.lbs.values()
+    }
+
+    /// The TCP listeners of `lb` running at `now`, each with the backends of its VServer
+    /// group and whether each may take new connections by its health (not when a test
+    /// marked it abnormal while the listener checks health). For the fabric's data plane.
+    pub(crate) fn tcp_listeners<'a>(
+        &'a self,
+        lb: &'a LoadBalancer,
+        now: Instant,
+    ) -> Vec<(u16, Vec<(&'a Backend, bool)>)> {
+        let running = |l: &Listener| l.status == "running" || l.running_at.is_some_and(|t| t <= now);
+        lb.listeners
+            .iter()
+            .filter(|l| l.protocol == "tcp" && running(l))
+            .map(|l| {
+                let checks = listener_attrs::text(&l.attrs, "HealthCheck") == "on";
+                let group = self.groups.get(&listener_attrs::text(&l.attrs, "VServerGroupId"));
+                let backends = group.map(|g| g.backends.as_slice()).unwrap_or_default();
+                let healthy = |b: &Backend| {
+                    !checks || !(self.abnormal.contains(&b.server_id) || self.abnormal.contains(&b.server_ip))
+                };
+                (l.port, backends.iter().map(|b| (b, healthy(b))).collect())
+            })
+            .collect()
+    }
+
     pub(crate) fn lbs_in_order(&self) -> Vec<&LoadBalancer> {
         let mut v: Vec<&LoadBalancer> = self.lbs.values().collect();
         v.sort_by_key(|lb| lb.seq);

@@ -1,25 +1,13 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use ack_net_core::ErrorInfo;
-use ack_net_core::{
-    Credentials, HttpMethod, Product, RateLimits, RetryPolicy, RpcClient, RpcRequest, SignatureVersion,
-};
+use ack_net_core::{Credentials, ErrorInfo, HttpMethod, Product, RpcClient, RpcRequest, SignatureVersion};
 use ack_net_mock::MockCloud;
 use serde_json::Value;
 
 /// A client for `mock` with no retries and no rate limits, signing as `sig` over `method`.
 pub fn client_with(mock: &MockCloud, sig: SignatureVersion, method: HttpMethod) -> RpcClient {
-    RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .retry_policy(RetryPolicy::no_retry())
-        .rate_limits(RateLimits::unlimited())
-        .signature_version(sig)
-        .method(method)
-        .build()
-        .expect("client")
+    mock.client_builder().signature_version(sig).method(method).build().expect("client")
 }
 
 /// A V1 POST client without retries.

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, ErrorInfo, RateLimits, RetryPolicy, RpcClient};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
-use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_core::{CallStats, ErrorInfo, RetryPolicy};
+use ack_net_mock::MockCloud;
 use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Observed, Owner, Plan, PlanOptions,
     ServiceBinding,
@@ -38,50 +37,17 @@ pub async fn env(instances: usize) -> Env {
 pub async fn env_with(instances: usize, retry: RetryPolicy) -> Env {
     let mock = MockCloud::builder().seed(7).start().await.expect("mock starts");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .observer(stats.clone())
-        .build()
-        .expect("client");
-    let vpc = mock
-        .create_vpc(NewVpc {
-            region_id: "cn-hangzhou".into(),
-            cidr_block: Some("10.0.0.0/8".into()),
-            ..Default::default()
-        })
-        .expect("vpc");
-    let vsw = mock
-        .create_vswitch(NewVSwitch {
-            vpc_id: vpc,
-            zone_id: "cn-hangzhou-h".into(),
-            cidr_block: "10.1.0.0/16".into(),
-            ..Default::default()
-        })
-        .expect("vswitch");
-    let mut ids = Vec::new();
-    let mut enis = Vec::new();
-    for _ in 0..instances {
-        let v = mock
-            .create_instance(InstanceSeed {
-                region_id: "cn-hangzhou".into(),
-                zone_id: "cn-hangzhou-h".into(),
-                instance_type: "ecs.g7.large".into(),
-                vswitch_id: vsw.clone(),
-                security_group_ids: vec![],
-                instance_id: None,
-            })
-            .expect("instance");
-        ids.push(v["InstanceId"].as_str().expect("id").to_owned());
-        enis.push((
-            v["NetworkInterfaceId"].as_str().expect("eni").to_owned(),
-            v["PrivateIpAddress"].as_str().expect("ip").parse().expect("ip"),
-        ));
+    let rpc = mock.client_builder().retry_policy(retry).observer(stats.clone()).build().expect("client");
+    let world = mock.scenario().backends(instances).build().expect("the scenario");
+    let (ids, enis) = (world.instance_ids(), world.primary_enis());
+    Env {
+        mock,
+        slb: SlbClient::new(rpc),
+        stats,
+        vswitch: world.vswitch_ids[0].parse().expect("vsw"),
+        instances: ids,
+        enis,
     }
-    Env { mock, slb: SlbClient::new(rpc), stats, vswitch: vsw.parse().expect("vsw"), instances: ids, enis }
 }
 
 impl Env {

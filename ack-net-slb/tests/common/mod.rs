@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_core::{CallStats, RetryPolicy};
 use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_mock::{NewVSwitch, NewVpc};
 use ack_net_slb::{AddressType, InstanceSpec, LoadBalancerId, ServerCertificateId, SlbClient, VSwitchId, WaitPolicy};
 
 /// A mock cloud and a client pointed at it.
@@ -27,15 +27,7 @@ pub fn fast_retries() -> RetryPolicy {
 pub async fn env() -> Env {
     let mock = MockCloud::builder().seed(1).start().await.expect("mock starts");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(fast_retries())
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().retry_policy(fast_retries()).observer(stats.clone()).build().expect("client");
     Env { mock, slb: SlbClient::new(rpc), stats }
 }
 

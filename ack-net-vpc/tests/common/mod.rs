@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use ack_net_core::{CallStats, Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_mock::vpc::{NewVSwitch, NewVpc};
+use ack_net_core::{CallStats, RetryPolicy};
 use ack_net_mock::{InstanceSeed, MockCloud};
+use ack_net_mock::{NewVSwitch, NewVpc};
 use ack_net_vpc::{VpcClient, WaitPolicy};
 
 /// A mock cloud and a client pointed at it.
@@ -31,15 +31,7 @@ pub async fn env() -> Env {
 pub async fn env_with(builder: ack_net_mock::MockCloudBuilder, retry: RetryPolicy) -> Env {
     let mock = builder.start().await.expect("mock starts");
     let stats = CallStats::new();
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(retry)
-        .observer(stats.clone())
-        .build()
-        .expect("client");
+    let rpc = mock.client_builder().retry_policy(retry).observer(stats.clone()).build().expect("client");
     Env { mock, client: VpcClient::new(rpc), stats }
 }
 

@@ -1,11 +1,11 @@
-//! The reconciler's Kubernetes writes to Services: the finalizer and the status; and the
-//! spec that deletes a Service's binding.
+//! The reconciler's Kubernetes writes to Services (the finalizer and the status) and to pods
+//! (their readiness gate); and the spec that deletes a Service's binding.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ack_net_slb::binding::{InstanceSpec, LoadBalancerAttributes, LoadBalancerSpec};
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
@@ -117,4 +117,27 @@ pub(super) fn deletion_spec(service: &Service, cfg: &ServiceConfig) -> Result<Lo
         None => LoadBalancerSpec::create(owner, LoadBalancerAttributes::internet(InstanceSpec::S1Small))
             .preserve_on_delete(a.load_balancer.preserve_on_delete),
     })
+}
+
+/// The pod `namespace/name`, or `None` when it is gone.
+pub(super) async fn get_pod(client: &kube::Client, namespace: &str, name: &str) -> Result<Option<Pod>, Error> {
+    Ok(Api::<Pod>::namespaced(client.clone(), namespace).get_opt(name).await?)
+}
+
+/// Sets the pod's readiness gate condition `gate` to `True` (a strategic merge of
+/// `status.conditions`, which merges by type: the kubelet's conditions stay). A pod that is
+/// gone has no gate to open.
+pub(super) async fn open_gate(client: &kube::Client, namespace: &str, pod: &str, gate: &str) -> Result<(), Error> {
+    let patch = json!({"status": {"conditions": [{
+        "type": gate,
+        "status": "True",
+        "reason": "LoadBalancerServing",
+        "message": "every VServer group of the Service holds the pod's backend with its weight",
+    }]}});
+    let pp = PatchParams { field_manager: Some(MANAGER.to_owned()), ..PatchParams::default() };
+    match Api::<Pod>::namespaced(client.clone(), namespace).patch_status(pod, &pp, &Patch::Strategic(&patch)).await {
+        // Gone meanwhile: there is no gate to open.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other.map(|_| ()).map_err(Error::from),
+    }
 }

@@ -18,7 +18,8 @@ use kube::runtime::events::{EventType, Reporter};
 use kube::runtime::reflector::{self, store::Writer, Store};
 
 use super::annotations::ServiceAnnotations;
-use super::backends::{resolve_enis, service_key, BackendMode, EniLookup};
+use super::backends::{resolve_enis, service_key, slices_of, BackendMode, EniLookup};
+use super::gate::{self, DrainClock, GatedPod};
 use super::{translate, Error, ServiceConfig};
 use crate::events::Events;
 use crate::Backoff;
@@ -33,6 +34,19 @@ struct Remembered {
     notes: Vec<String>,
     /// When the last full observation was made.
     last_full: Option<tokio::time::Instant>,
+    /// ENI mode: since when each terminating address drains.
+    drains: DrainClock,
+}
+
+/// ENI mode: what the readiness gates and the drain clock make of the EndpointSlices.
+#[derive(Debug, Default)]
+struct Gated {
+    /// The slices with gated pods admitted and drained addresses gone.
+    slices: Vec<EndpointSlice>,
+    /// The pods behind the Service's gate, open or not.
+    gated: Vec<GatedPod>,
+    /// When the next drain ends.
+    next_drain: Option<tokio::time::Instant>,
 }
 
 /// Keeps each Service of `type: LoadBalancer` in step with a load balancer.
@@ -46,6 +60,10 @@ struct Remembered {
 ///    otherwise and every hour), plans, and applies the plan through [`ServiceBinding`]
 ///    (nothing is written when nothing changed);
 /// 4. sets `status.loadBalancer.ingress` to the load balancer's address when it differs;
+///    in ENI mode, opens the [readiness gate](super::gate) of each pod waiting at it once the
+///    load balancer serves the pod (pods still waiting are checked again after
+///    [`with_gate_recheck`](Self::with_gate_recheck)), and removes terminating backends
+///    once [`ServiceConfig::terminating_drain`] has passed;
 /// 5. records Events: `EnsuredLoadBalancer` when it changed something, `AnnotationNotApplied`
 ///    for annotations with no effect, `SyncLoadBalancerFailed` with the error otherwise;
 /// 6. requeues after [`ServiceReconciler::with_resync`] (drift is found then), or after a
@@ -69,6 +87,7 @@ pub struct ServiceReconciler {
     resync: Duration,
     full_every: Duration,
     cache_timeout: Duration,
+    gate_recheck: Duration,
     events: Events,
     nodes: Store<Node>,
     slices: Store<EndpointSlice>,
@@ -113,6 +132,7 @@ impl ServiceReconciler {
             resync: Duration::from_secs(600),
             full_every: Duration::from_secs(3600),
             cache_timeout: Duration::from_secs(30),
+            gate_recheck: Duration::from_secs(2),
             events,
             nodes,
             slices,
@@ -165,6 +185,13 @@ impl ServiceReconciler {
     /// Sets how long a reconcile waits for the Node and EndpointSlice caches to fill.
     pub fn with_cache_timeout(mut self, timeout: Duration) -> Self {
         self.cache_timeout = timeout;
+        self
+    }
+
+    /// Sets how soon a Service whose pods still wait at its readiness gate (their backends
+    /// not yet in place or not yet healthy) is checked again (2 seconds by default).
+    pub fn with_gate_recheck(mut self, every: Duration) -> Self {
+        self.gate_recheck = every;
         self
     }
 
@@ -261,8 +288,15 @@ impl ServiceReconciler {
             .map(|s| (**s).clone())
             .collect();
         let annotations = ServiceAnnotations::from_service(&service)?;
-        let enis = match (&self.enis, BackendMode::of(&service, &annotations)?) {
-            (Some(lookup), _) => resolve_enis(lookup.as_ref(), &service, &annotations, &slices).await?,
+        let mode = BackendMode::of(&service, &annotations)?;
+        let gated = if mode == BackendMode::Eni {
+            self.gated(&service, key, slices).await?
+        } else {
+            Gated { slices, ..Gated::default() }
+        };
+        let slices = &gated.slices;
+        let enis = match (&self.enis, mode) {
+            (Some(lookup), _) => resolve_enis(lookup.as_ref(), &service, &annotations, slices).await?,
             (None, BackendMode::Eni) => {
                 return Err(Error::UnsupportedAnnotation {
                     annotation: super::annotations::BACKEND_TYPE.to_owned(),
@@ -272,7 +306,7 @@ impl ServiceReconciler {
             }
             (None, _) => Default::default(),
         };
-        let translated = translate(&service, &nodes, &slices, &enis, &self.cfg)?;
+        let translated = translate(&service, &nodes, slices, &enis, &self.cfg)?;
         let binding = ServiceBinding::builder(translated.spec.clone())
             .slb(self.slb.clone())
             .plan_options(self.plan_options.clone())
@@ -317,7 +351,66 @@ impl ServiceReconciler {
             k8s::set_ingress(&self.client, &service, address, hostname).await?;
         }
         self.report_notes(&service, key, &translated.notes, !plan.is_empty()).await;
-        Ok(Action::requeue(self.resync))
+        let mut requeue = self.resync;
+        if let Some(end) = gated.next_drain {
+            requeue = requeue.min(end.saturating_duration_since(tokio::time::Instant::now()));
+        }
+        let waiting: Vec<&GatedPod> = gated.gated.iter().filter(|p| !p.open).collect();
+        if let (false, Some(id)) = (waiting.is_empty(), id.as_ref()) {
+            if !self.open_gates(&service, &binding, id, &waiting).await? {
+                requeue = requeue.min(self.gate_recheck);
+            }
+        }
+        Ok(Action::requeue(requeue))
+    }
+
+    /// The Service's slices as the ENI-mode spec sees them: pods behind its readiness gate
+    /// admitted (read from the API: the not-ready endpoints' pods), terminating
+    /// addresses whose drain is over removed.
+    async fn gated(&self, service: &Service, key: &str, slices: Vec<EndpointSlice>) -> Result<Gated, Error> {
+        let own = slices_of(service, &slices);
+        let ns = service.metadata.namespace.as_deref().unwrap_or("default");
+        let mut pods = Vec::new();
+        for name in gate::not_ready_pods(&own) {
+            pods.extend(k8s::get_pod(&self.client, ns, &name).await?);
+        }
+        let gated = gate::gated_pods(service, &pods);
+        let drained = match self.cfg.terminating_drain {
+            Some(period) => {
+                let terminating = gate::terminating_addresses(&own);
+                let now = tokio::time::Instant::now();
+                self.with_state(key, |s| s.drains.tick(terminating, now, period))
+            }
+            None => gate::Drained::default(),
+        };
+        let slices = gate::drop_terminating(&gate::admit_gated(&slices, &gated), &drained.expired);
+        Ok(Gated { slices, gated, next_drain: drained.next })
+    }
+
+    /// Opens the gate of each waiting pod the load balancer serves (read afresh, with
+    /// health); whether every one was opened.
+    async fn open_gates(
+        &self,
+        service: &Service,
+        binding: &ServiceBinding,
+        id: &LoadBalancerId,
+        waiting: &[&GatedPod],
+    ) -> Result<bool, Error> {
+        let options = ObserveOptions { mode: ObserveMode::Fast, health: true, ..self.observe_options.clone() };
+        let observed = binding.observe_with(Some(id), &options).await.map_err(Error::LoadBalancer)?;
+        let Some(lb) = observed.load_balancer.as_ref() else { return Ok(false) };
+        let ns = service.metadata.namespace.as_deref().unwrap_or("default");
+        let condition = gate::readiness_gate(service.metadata.name.as_deref().unwrap_or_default());
+        let mut all = true;
+        for pod in waiting {
+            if pod.ips.iter().any(|ip| gate::serves(binding.spec(), lb, *ip)) {
+                k8s::open_gate(&self.client, ns, &pod.name, &condition).await?;
+                tracing::info!(service = %service_key(service), pod = %pod.name, "readiness gate opened");
+            } else {
+                all = false;
+            }
+        }
+        Ok(all)
     }
 
     /// Warns about annotations with no effect when they change (or the load balancer did).

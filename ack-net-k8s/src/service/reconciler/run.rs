@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::{future, Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
@@ -13,6 +13,7 @@ use kube::runtime::{watcher, Controller, WatchStreamExt};
 
 use super::ServiceReconciler;
 use crate::service::backends::{NodeFilter, SERVICE_NAME_LABEL};
+use crate::service::gate::gated_services;
 use crate::service::Error;
 
 /// The Service an EndpointSlice belongs to.
@@ -20,6 +21,12 @@ pub(super) fn service_of(slice: &EndpointSlice) -> Option<ObjectRef<Service>> {
     let name = slice.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
     let ns = slice.metadata.namespace.as_deref()?;
     Some(ObjectRef::new(name).within(ns))
+}
+
+/// The Services whose readiness gates a pod carries (a change of the pod may open one).
+pub(super) fn services_gating(pod: &Pod) -> Vec<ObjectRef<Service>> {
+    let Some(ns) = pod.metadata.namespace.as_deref() else { return Vec::new() };
+    gated_services(pod).into_iter().map(|name| ObjectRef::new(&name).within(ns)).collect()
 }
 
 /// Turns Node watch events into one `()` whenever the set of eligible nodes (or their
@@ -74,10 +81,13 @@ impl ServiceReconciler {
     /// - EndpointSlices labelled `kubernetes.io/service-name`, mapped to their Service, into
     ///   the cache the reconciler reads (one watch for both);
     /// - Nodes, into the cache; every Service is reconciled again when the set of eligible
-    ///   nodes changes.
+    ///   nodes changes;
+    /// - Pods, mapped to the Services whose [readiness gates](crate::service::gate) they
+    ///   carry (pods without one trigger nothing).
     ///
     /// It needs RBAC permission to get, list, watch and patch `services`, patch
-    /// `services/status`, list and watch `nodes` and `endpointslices.discovery.k8s.io`, and
+    /// `services/status`, list and watch `nodes` and `endpointslices.discovery.k8s.io`, get,
+    /// list and watch `pods`, patch `pods/status` (readiness gates), and
     /// create and patch `events.events.k8s.io`. It does no leader election itself: to run
     /// several replicas, wrap it in [`LeaderElector::run`](crate::leader::LeaderElector::run).
     ///
@@ -106,9 +116,11 @@ impl ServiceReconciler {
                 .default_backoff()
                 .reflect(slice_writer)
                 .touched_objects();
+        let pods = Api::<Pod>::all(client.clone());
         let ctx = Arc::new(self);
         Controller::new(Api::<Service>::all(client), watcher::Config::default())
             .watches_stream(slices, |slice| service_of(&slice))
+            .watches(pods, watcher::Config::default(), |pod| services_gating(&pod))
             .reconcile_all_on(node_changes)
             .shutdown_on_signal()
             .run(Self::reconcile, Self::error_policy, ctx)

@@ -62,6 +62,12 @@ pub struct ServiceConfig {
     /// backends: ack-net's own (the default), or [`Naming::Ccm`] to adopt what ACK's cloud
     /// controller manager made for the Service in place, and to write what it would.
     pub naming: Naming,
+    /// ENI mode: how long a terminating endpoint stays a backend at weight 0 (counted from
+    /// when the reconciler first saw it terminating) before it is removed. Shorter than the
+    /// pods' termination grace period, the backend leaves before the pod is gone, so the load
+    /// balancer never sends to an address the pod no longer holds (see [`gate`](super::gate)).
+    /// `None` (the default) keeps it until it leaves the EndpointSlice.
+    pub terminating_drain: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -79,7 +85,21 @@ impl ServiceConfig {
             drain_terminating: true,
             weight_everywhere: true,
             naming: Naming::AckNet,
+            terminating_drain: None,
         }
+    }
+
+    /// Sets [`terminating_drain`](Self::terminating_drain).
+    ///
+    /// ```
+    /// use ack_net_k8s::service::ServiceConfig;
+    /// use std::time::Duration;
+    /// let cfg = ServiceConfig::new("c-1").with_terminating_drain(Duration::from_secs(20));
+    /// assert_eq!(cfg.terminating_drain, Some(Duration::from_secs(20)));
+    /// ```
+    pub fn with_terminating_drain(mut self, period: std::time::Duration) -> Self {
+        self.terminating_drain = Some(period);
+        self
     }
 
     /// Sets the naming (see [`naming`](Self::naming)).

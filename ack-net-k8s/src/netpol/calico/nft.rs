@@ -1,0 +1,361 @@
+//! Rendering a [`CalicoRuleSet`] as an nftables ruleset for one node.
+//!
+//! The layout, in one `inet` table:
+//!
+//! - a `forward` base chain that accepts established traffic, then sends packets leaving a pod
+//!   (`iifname`, its host-side interface) to the pod's egress chain and packets entering a pod
+//!   (`oifname`) to its ingress chain, through two verdict maps;
+//! - per pod and direction, one chain per applying tier (`e12_0`, `e12_1`, ...): the tier's rules
+//!   in order, `Pass` and a `defaultAction: Pass` end as a `goto` to the next tier's chain, the end
+//!   of a tier as `drop`; after the last tier the profile: accept;
+//! - an Allow on the egress side `return`s to the forward chain, so that the destination's ingress
+//!   chain still judges the packet; an Allow on the ingress side accepts it;
+//! - every set of addresses a rule matches (the pods its selectors pick, nets, notNets) as a named
+//!   interval set per address family, so that the cost per packet does not grow with the number of
+//!   peers; `Log` as `log prefix "<policy> <direction> <rule>: "`.
+//!
+//! Loading the text with `nft -f` replaces the table in one transaction (the text deletes the table
+//! it declares first), so there is no moment without rules.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use ipnet::IpNet;
+
+use super::compile::{CalicoRuleSet, CompiledEnd, CompiledRule, PortEntry};
+use super::resource::{proto, Action};
+use crate::netpol::{Direction, PeerSet, PodId, Protocol};
+
+/// An address family of nftables matches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn keyword(self) -> &'static str {
+        match self {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+
+    fn set_type(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        }
+    }
+
+    fn holds(self, net: &IpNet) -> bool {
+        matches!((self, net), (Family::V4, IpNet::V4(_)) | (Family::V6, IpNet::V6(_)))
+    }
+}
+
+/// Named address sets, deduplicated by content.
+#[derive(Default)]
+struct Sets {
+    by_content: BTreeMap<Vec<IpNet>, String>,
+}
+
+impl Sets {
+    /// The name of the set holding `nets` (created on first use).
+    fn name(&mut self, nets: Vec<IpNet>, family: Family) -> String {
+        let next = self.by_content.len();
+        self.by_content.entry(nets).or_insert_with(|| format!("a{next}_{}", family.keyword())).clone()
+    }
+}
+
+impl CalicoRuleSet {
+    /// The node's ruleset as `nft -f` input, for the pods `interface` names a host-side
+    /// interface for (pods on other nodes get none, but stay members of the address sets).
+    ///
+    /// ```
+    /// use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing};
+    /// use ack_net_k8s::netpol::PolicyEngine;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+    ///     "metadata": {"namespace": "shop", "name": "db", "labels": {"app": "db"}},
+    ///     "status": {"podIPs": [{"ip": "10.0.0.2"}]}
+    /// }))?;
+    /// let calico = CalicoResource::from_yaml(
+    ///     "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\n\
+    ///      spec: {selector: app == 'db', ingress: [{action: Deny, source: {nets: [203.0.113.0/24]}}, {action: Allow}]}",
+    ///     Parsing::Strict,
+    /// )?;
+    /// let rules = CalicoEngine::new(PolicyEngine::new([], [&pod], [])?, [], &calico)?.compile();
+    /// let text = rules.to_nftables("ack_net_policy", |_ns, name| Some(format!("veth-{name}")));
+    /// assert!(text.contains("\"veth-db\" : jump i0_0"));
+    /// assert!(text.contains("ip saddr @a0_ip drop"));
+    /// # Ok(()) }
+    /// ```
+    pub fn to_nftables(&self, table: &str, mut interface: impl FnMut(&str, &str) -> Option<String>) -> String {
+        let mut sets = Sets::default();
+        let mut chains = String::new();
+        let (mut egress_map, mut ingress_map) = (Vec::new(), Vec::new());
+        for (i, pod) in self.pods().iter().enumerate() {
+            // Cannot truncate: pods are numbered with u32.
+            let id = PodId(i as u32);
+            let (namespace, name) = self.pod_name(id);
+            let Some(ifname) = interface(namespace, name) else { continue };
+            for (direction, tiers, map) in [
+                (Direction::Egress, &pod.egress, &mut egress_map),
+                (Direction::Ingress, &pod.ingress, &mut ingress_map),
+            ] {
+                if tiers.is_empty() {
+                    continue; // the profile allows everything: no chain
+                }
+                let prefix = if direction == Direction::Egress { "e" } else { "i" };
+                map.push(format!("{} : jump {prefix}{i}_0", quote(&ifname)));
+                let host: Vec<IpNet> = self.host_ips(id).iter().copied().map(IpNet::from).collect();
+                for (t, tier) in tiers.iter().enumerate() {
+                    let _ = writeln!(chains, "\tchain {prefix}{i}_{t} {{");
+                    if t == 0 {
+                        // Traffic with the pod's own node is always allowed.
+                        for family in [Family::V4, Family::V6] {
+                            let nets: Vec<IpNet> = host.iter().copied().filter(|n| family.holds(n)).collect();
+                            if !nets.is_empty() {
+                                let field = if direction == Direction::Egress { "daddr" } else { "saddr" };
+                                let verdict = allow(direction);
+                                let _ =
+                                    writeln!(chains, "\t\t{} {field} {} {verdict}", family.keyword(), literal(&nets));
+                            }
+                        }
+                    }
+                    let next = (t + 1 < tiers.len()).then(|| format!("goto {prefix}{i}_{}", t + 1));
+                    for rule in &tier.rules {
+                        let verdict = match rule.action {
+                            Action::Allow => allow(direction).to_owned(),
+                            Action::Deny => "drop".to_owned(),
+                            Action::Pass => next.clone().unwrap_or_else(|| allow(direction).to_owned()),
+                            Action::Log => {
+                                // nftables allows prefixes of up to 127 bytes.
+                                let mut prefix =
+                                    format!("{} {} {}", rule.origin.policy, rule.origin.direction, rule.origin.index);
+                                prefix.truncate(prefix.char_indices().nth(100).map_or(prefix.len(), |(i, _)| i));
+                                format!("log prefix {}", quote(&format!("{prefix}: ")))
+                            }
+                        };
+                        for matches in self.rule_matches(rule, &mut sets) {
+                            let _ =
+                                writeln!(chains, "\t\t{matches}{}{verdict}", if matches.is_empty() { "" } else { " " });
+                        }
+                    }
+                    let end = if tier.default_pass {
+                        next.clone().unwrap_or_else(|| allow(direction).to_owned())
+                    } else {
+                        "drop".into()
+                    };
+                    let _ = writeln!(chains, "\t\t{end}\n\t}}");
+                }
+            }
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "table inet {table}\ndelete table inet {table}\ntable inet {table} {{");
+        for (nets, name) in &sets.by_content {
+            let family = if name.ends_with("_ip6") { Family::V6 } else { Family::V4 };
+            let _ = writeln!(out, "\tset {name} {{\n\t\ttype {}\n\t\tflags interval", family.set_type());
+            if !nets.is_empty() {
+                let elements: Vec<String> = nets.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "\t\telements = {{ {} }}", elements.join(", "));
+            }
+            let _ = writeln!(out, "\t}}");
+        }
+        for (name, elements) in [("egress", &egress_map), ("ingress", &ingress_map)] {
+            let _ = writeln!(out, "\tmap {name} {{\n\t\ttype ifname : verdict");
+            if !elements.is_empty() {
+                let _ = writeln!(out, "\t\telements = {{ {} }}", elements.join(", "));
+            }
+            let _ = writeln!(out, "\t}}");
+        }
+        out.push_str(&chains);
+        let _ = writeln!(
+            out,
+            "\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n\
+             \t\tct state established,related accept\n\t\tiifname vmap @egress\n\t\toifname vmap @ingress\n\t}}\n}}"
+        );
+        out
+    }
+
+    /// The nft match expressions of one rule: one line per (address family, port alternative)
+    /// that can match; none if the rule can never match.
+    fn rule_matches(&self, rule: &CompiledRule, sets: &mut Sets) -> Vec<String> {
+        let mut out = Vec::new();
+        for family in [Family::V4, Family::V6] {
+            if rule.ip_version.is_some_and(|v| (v == 4) != (family == Family::V4)) {
+                continue;
+            }
+            let mut head = Vec::new();
+            head.push(format!("meta nfproto {}", if family == Family::V4 { "ipv4" } else { "ipv6" }));
+            if let Some(p) = rule.protocol {
+                head.push(format!("meta l4proto {p}"));
+            }
+            if let Some(p) = rule.not_protocol {
+                head.push(format!("meta l4proto != {p}"));
+            }
+            let icmp_word = match rule.protocol {
+                Some(proto::ICMPV6) => "icmpv6",
+                _ => "icmp",
+            };
+            if let Some((kind, code)) = rule.icmp {
+                head.push(format!("{icmp_word} type {kind}"));
+                if let Some(code) = code {
+                    head.push(format!("{icmp_word} code {code}"));
+                }
+            }
+            if let Some((kind, code)) = rule.not_icmp {
+                // Not (type and code): type differs, or (with a code) the code differs.
+                match code {
+                    None => head.push(format!("{icmp_word} type != {kind}")),
+                    Some(code) => head.push(format!("{icmp_word} type . {icmp_word} code != {{ {kind} . {code} }}")),
+                }
+            }
+            let (Some(src), Some(dst)) = (
+                self.end_matches(&rule.source, "saddr", family, sets),
+                self.end_matches(&rule.destination, "daddr", family, sets),
+            ) else {
+                continue;
+            };
+            head.extend(src);
+            head.extend(dst);
+            let src_ports = port_alternatives(&rule.source, "sport", family, self, rule.origin.kubernetes);
+            let dst_ports = port_alternatives(&rule.destination, "dport", family, self, rule.origin.kubernetes);
+            for s in &src_ports {
+                for d in &dst_ports {
+                    let mut line = head.clone();
+                    line.extend(s.iter().cloned());
+                    line.extend(d.iter().cloned());
+                    out.push(line.join(" "));
+                }
+            }
+        }
+        out
+    }
+
+    /// Address matches of one end, or `None` when the end cannot be of this family.
+    fn end_matches(&self, end: &CompiledEnd, field: &str, family: Family, sets: &mut Sets) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for set in &end.within {
+            if set.any {
+                continue;
+            }
+            let nets = self.family_nets(set, family);
+            if nets.is_empty() {
+                return None;
+            }
+            out.push(format!("{} {field} @{}", family.keyword(), sets.name(nets, family)));
+        }
+        let outside = self.family_nets(&end.outside, family);
+        if !outside.is_empty() {
+            out.push(format!("{} {field} != @{}", family.keyword(), sets.name(outside, family)));
+        }
+        Some(out)
+    }
+
+    fn family_nets(&self, set: &PeerSet, family: Family) -> Vec<IpNet> {
+        set.networks(|p| self.pods_ips(p)).into_iter().filter(|n| family.holds(n)).collect()
+    }
+}
+
+fn allow(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Egress => "return",
+        Direction::Ingress => "accept",
+    }
+}
+
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace(['"', '\\'], "_"))
+}
+
+fn literal(nets: &[IpNet]) -> String {
+    let items: Vec<String> = nets.iter().map(ToString::to_string).collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
+/// The port match alternatives of one end (any one suffices; a single empty alternative when
+/// the end has no port condition).
+fn port_alternatives(
+    end: &CompiledEnd,
+    field: &str,
+    family: Family,
+    rules: &CalicoRuleSet,
+    kubernetes: bool,
+) -> Vec<Vec<String>> {
+    let addr_field = if field == "sport" { "saddr" } else { "daddr" };
+    let pod_pairs = |entries: &[PortEntry]| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| match *e {
+                PortEntry::Pod { pod, protocol, port } => Some((pod, protocol, port)),
+                PortEntry::Range { .. } => None,
+            })
+            .flat_map(|(pod, protocol, port)| {
+                let number = protocol_number(protocol);
+                rules
+                    .pods_ips(pod)
+                    .iter()
+                    .filter(move |ip| family.holds(&IpNet::from(**ip)))
+                    .map(move |ip| format!("{ip} . {number} . {port}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let ranges = |entries: &[PortEntry], protocol: Option<Protocol>| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| match *e {
+                PortEntry::Range { protocol: p, first, last } if p == protocol => {
+                    Some(if first == last { first.to_string() } else { format!("{first}-{last}") })
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let fam = family.keyword();
+    let mut negations = Vec::new();
+    if let Some(not) = &end.not_ports {
+        let r = ranges(not, None);
+        if !r.is_empty() {
+            negations.push(format!("th {field} != {{ {} }}", r.join(", ")));
+        }
+        let pairs = pod_pairs(not);
+        if !pairs.is_empty() {
+            negations.push(format!("{fam} {addr_field} . meta l4proto . th {field} != {{ {} }}", pairs.join(", ")));
+        }
+        if !kubernetes {
+            // A port is needed for the notPorts to judge: only protocols with ports match.
+            negations.push("meta l4proto { 6, 17, 132, 136 }".to_owned());
+        }
+    }
+    let Some(ports) = &end.ports else { return vec![negations] };
+    let mut alternatives = Vec::new();
+    for protocol in [None, Some(Protocol::Tcp), Some(Protocol::Udp), Some(Protocol::Sctp)] {
+        let r = ranges(ports, protocol);
+        if r.is_empty() {
+            continue;
+        }
+        let mut alt = negations.clone();
+        if let Some(p) = protocol {
+            alt.push(format!("meta l4proto {}", protocol_number(p)));
+        }
+        alt.push(format!("th {field} {{ {} }}", r.join(", ")));
+        alternatives.push(alt);
+    }
+    let pairs = pod_pairs(ports);
+    if !pairs.is_empty() {
+        let mut alt = negations.clone();
+        alt.push(format!("{fam} {addr_field} . meta l4proto . th {field} {{ {} }}", pairs.join(", ")));
+        alternatives.push(alt);
+    }
+    alternatives
+}
+
+fn protocol_number(p: Protocol) -> u8 {
+    match p {
+        Protocol::Tcp => proto::TCP,
+        Protocol::Udp => proto::UDP,
+        Protocol::Sctp => proto::SCTP,
+    }
+}

@@ -1,0 +1,141 @@
+//! `render`: what a node loads, and what it refuses, without an API server.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::*;
+
+const NODE: &str = "node-a";
+
+fn reconciler() -> NetworkPolicyReconciler {
+    // `render` makes no call; the client (which needs a runtime to be made) is never used.
+    let client = kube::Client::new(
+        tower_test::mock::pair::<http::Request<kube::client::Body>, http::Response<kube::client::Body>>().0,
+        "default",
+    );
+    NetworkPolicyReconciler::new(client, NODE, |pod| Some(format!("if-{}", pod.metadata.name.as_deref()?)))
+}
+
+fn pod(name: &str, app: &str, ip: &str, node: &str) -> Arc<Pod> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
+            "spec": {"nodeName": node, "containers": [{"name": "c"}]},
+            "status": {"podIPs": [{"ip": ip}]}
+        }))
+        .expect("a pod"),
+    )
+}
+
+fn calico(value: Value) -> Arc<DynamicObject> {
+    Arc::new(serde_json::from_value(value).expect("a dynamic object"))
+}
+
+/// Calico: nothing reaches `db` from `batch`.
+fn deny_batch(extra: Value) -> Arc<DynamicObject> {
+    let mut rule = json!({"action": "Deny", "source": {"selector": "app == 'batch'"}});
+    if let (Some(rule), Some(extra)) = (rule.as_object_mut(), extra.as_object()) {
+        rule.extend(extra.clone());
+    }
+    calico(json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+        "metadata": {"namespace": "shop", "name": "db-no-batch", "uid": "u-1"},
+        "spec": {"selector": "app == 'db'", "ingress": [rule, {"action": "Pass"}]}
+    }))
+}
+
+fn cluster(calico: Vec<Arc<DynamicObject>>) -> ClusterObjects {
+    ClusterObjects {
+        pods: vec![
+            pod("web", "web", "10.0.0.1", NODE),
+            pod("db", "db", "10.0.0.2", NODE),
+            pod("batch", "batch", "10.0.1.3", "node-b"),
+        ],
+        calico,
+        ..ClusterObjects::default()
+    }
+}
+
+#[tokio::test]
+async fn only_this_nodes_selected_pods_get_chains() {
+    let mut objects = cluster(vec![deny_batch(json!({}))]);
+    objects.pods.push(pod("db-b", "db", "10.0.1.4", "node-b"));
+    let rules = reconciler().render(&objects).expect("rendered");
+    assert!(rules.refused.is_empty());
+    assert!(rules.ruleset.contains("\"if-db\" : jump"), "{}", rules.ruleset);
+    assert!(!rules.ruleset.contains("if-db-b"), "another node's pod is filtered here: {}", rules.ruleset);
+    assert!(!rules.ruleset.contains("if-web"), "a pod no policy selects has a chain: {}", rules.ruleset);
+    // batch, on another node, stays a peer: its address is in a set.
+    assert!(rules.ruleset.contains("10.0.1.3/32"), "{}", rules.ruleset);
+}
+
+#[tokio::test]
+async fn an_unrepresentable_policy_is_refused_and_adds_nothing() {
+    let r = reconciler();
+    let without = r.render(&cluster(vec![])).expect("rendered");
+    let http = deny_batch(json!({"http": {"methods": ["GET"]}}));
+    let rules = r.render(&cluster(vec![http])).expect("rendered");
+    assert_eq!(rules.refused.len(), 1, "{:?}", rules.refused);
+    let refusal = &rules.refused[0];
+    assert!(!refusal.kept_previous);
+    assert_eq!(refusal.object.kind.as_deref(), Some("NetworkPolicy"));
+    assert_eq!(refusal.object.name.as_deref(), Some("db-no-batch"));
+    assert!(refusal.error.contains("http"), "{}", refusal.error);
+    assert_eq!(rules.ruleset, without.ruleset, "a refused policy changed the rules");
+}
+
+#[tokio::test]
+async fn a_refused_update_keeps_the_version_accepted_before() {
+    let r = reconciler();
+    let good = r.render(&cluster(vec![deny_batch(json!({}))])).expect("rendered");
+    let rules = r.render(&cluster(vec![deny_batch(json!({"http": {"paths": [{"exact": "/"}]}}))])).expect("rendered");
+    assert_eq!(rules.refused.len(), 1);
+    assert!(rules.refused[0].kept_previous);
+    assert_eq!(rules.ruleset, good.ruleset, "the deny must stay in force");
+    assert!(rules.refused[0].to_string().contains("previously accepted version stays"));
+
+    // Deleted, then re-created invalid: nothing is remembered.
+    let empty = r.render(&cluster(vec![])).expect("rendered");
+    let again = r.render(&cluster(vec![deny_batch(json!({"http": {"methods": ["GET"]}}))])).expect("rendered");
+    assert!(!again.refused[0].kept_previous);
+    assert_eq!(again.ruleset, empty.ruleset);
+    assert_ne!(good.ruleset, empty.ruleset, "the deny policy must change the rules");
+}
+
+#[tokio::test]
+async fn strict_parsing_refuses_unknown_fields() {
+    let typo = calico(json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "typo"},
+        "spec": {"selector": "all()", "ingres": []}
+    }));
+    let lenient = reconciler().render(&cluster(vec![typo.clone()])).expect("rendered");
+    assert!(lenient.refused.is_empty(), "{:?}", lenient.refused);
+    let strict = reconciler().with_parsing(Parsing::Strict).render(&cluster(vec![typo])).expect("rendered");
+    assert_eq!(strict.refused.len(), 1);
+    assert!(strict.refused[0].error.contains("spec.ingres"), "{}", strict.refused[0].error);
+}
+
+#[tokio::test]
+async fn an_inconsistent_cluster_is_an_error_not_rules() {
+    let mut objects = cluster(vec![]);
+    objects.pods.push(pod("twin", "web", "10.0.0.1", NODE));
+    assert!(matches!(reconciler().render(&objects), Err(EnforceError::Cluster(_))));
+}
+
+#[tokio::test]
+async fn the_rules_are_the_same_text_each_time() {
+    let r = reconciler();
+    let objects = cluster(vec![deny_batch(json!({}))]);
+    let first = r.render(&objects).expect("rendered");
+    let mut shuffled = objects.clone();
+    shuffled.pods.reverse();
+    assert_eq!(r.render(&shuffled).expect("rendered").ruleset, first.ruleset);
+}
+
+#[test]
+fn nft_command_says_what_to_install() {
+    let error = NftCommand::with_program("/nonexistent/nft").load("").expect_err("no such program");
+    assert!(error.to_string().contains("apt-get install nftables"), "{error}");
+}

@@ -1,0 +1,324 @@
+//! NetworkPolicies and Calico policies enforced with nftables, proven with packets: three pods
+//! on a node of the mock's data plane (the pod datapath of ack-net-eni), the tiered engine's
+//! compiled rules rendered by `CalicoRuleSet::to_nftables` and loaded with `nft -f` into the
+//! node, then TCP and ICMP probes between the pods and to an instance in another VSwitch agree
+//! with the policy engine, row by row; a reload is idempotent, and removing a policy takes
+//! effect for new connections. Then the same with the `NetworkPolicyReconciler` running
+//! against a real kube-apiserver (`ack_net_k8s::testenv`): policies created and deleted
+//! through the API change which connections pass, and the time it takes is printed.
+//!
+//! `harness = false`: `main` finds the API server's programs, then enters the user and
+//! network namespace sandbox. Needs `nft` (nftables), `ping` (iputils-ping) and the testenv's
+//! Go build. Every probe is bounded (one-second timeouts, bounded retries).
+
+#[cfg(target_os = "linux")]
+mod apiserver;
+#[cfg(target_os = "linux")]
+#[allow(dead_code)]
+#[path = "../../ack-net-eni/tests/fabric_support/mod.rs"]
+mod fabric_support;
+
+#[cfg(target_os = "linux")]
+static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync::OnceLock::new();
+
+#[cfg(target_os = "linux")]
+fn main() -> std::process::ExitCode {
+    if !apiserver::binaries_before_sandbox(&BINARIES) {
+        return std::process::ExitCode::FAILURE;
+    }
+    fabric_support::run(&[
+        ("policies_hold_for_real_packets", |n| Box::pin(tests::policies(n))),
+        ("the_reconciler_keeps_the_rules_current", |n| Box::pin(tests::reconciled(n))),
+    ])
+}
+
+#[cfg(not(target_os = "linux"))]
+fn main() -> std::process::ExitCode {
+    eprintln!("the NetworkPolicy packet tests need Linux (network namespaces and nftables); nothing was run");
+    std::process::ExitCode::FAILURE
+}
+
+#[cfg(target_os = "linux")]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use ack_net_eni::datapath::{self, host_veth_name, PodInterface};
+    use ack_net_eni::pod_network::PodNetwork;
+    use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing, Traffic};
+    use ack_net_k8s::netpol::enforce::{EnforceError, NetworkPolicyReconciler, NftCommand, RuleSink};
+    use ack_net_k8s::netpol::{Peer, PolicyEngine};
+    use ack_net_k8s::testenv::TestEnv;
+    use ack_net_mock::fabric::Netns;
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use kube::api::{Api, DeleteParams};
+    use serde_json::json;
+
+    use crate::apiserver::{create, namespace, patch_status};
+    use crate::fabric_support::*;
+
+    const PODS: [(&str, &str); 3] = [("web", "web"), ("db", "db"), ("batch", "batch")];
+    const PORT: u16 = 8080;
+
+    /// Kubernetes: only web reaches db, on 8080. Calico, before it (order 10): batch may not
+    /// ping web; a global policy denies batch's egress to the instance's address.
+    fn calico(instance: Ipv4Addr, with_egress_deny: bool) -> String {
+        let mut yaml = String::from(
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: no-ping-from-batch, namespace: shop}\n\
+             spec:\n  order: 10\n  selector: app == 'web'\n  ingress:\n  \
+             - {action: Deny, protocol: ICMP, source: {selector: app == 'batch'}}\n  - {action: Pass}\n",
+        );
+        if with_egress_deny {
+            yaml.push_str(&format!(
+                "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: batch-stays-in}}\n\
+                 spec:\n  order: 20\n  selector: app == 'batch'\n  types: [Egress]\n  egress:\n  \
+                 - {{action: Deny, destination: {{nets: ['{instance}/32']}}}}\n  - {{action: Allow}}\n"
+            ));
+        }
+        yaml
+    }
+
+    fn engine(nets: &[PodNetwork], node_ip: Ipv4Addr, instance: Ipv4Addr, with_egress_deny: bool) -> CalicoEngine {
+        let pods: Vec<Pod> = PODS
+            .iter()
+            .zip(nets)
+            .map(|((name, app), net)| {
+                serde_json::from_value(json!({
+                    "metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
+                    "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ip.to_string()}]}
+                }))
+                .expect("a pod")
+            })
+            .collect();
+        let kube: NetworkPolicy = serde_json::from_value(json!({
+            "metadata": {"namespace": "shop", "name": "db-from-web"},
+            "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": PORT}]}]}
+        }))
+        .expect("a policy");
+        let cluster = PolicyEngine::new([], &pods, [&kube]).expect("a cluster");
+        let resources =
+            CalicoResource::from_yaml(&calico(instance, with_egress_deny), Parsing::Strict).expect("resources");
+        CalicoEngine::new(cluster, [], &resources).expect("an engine")
+    }
+
+    fn nft(node: &Netns, args: &[&str], input: &str) -> String {
+        let mut child = node
+            .run(|| {
+                Command::new("nft")
+                    .args(args)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+            })
+            .expect("a thread in the node")
+            .expect("running nft");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("writing the ruleset");
+        let out = child.wait_with_output().expect("nft");
+        assert!(out.status.success(), "nft {args:?}: {}\n{input}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Loads rulesets with `nft -f` inside a node's namespace.
+    struct InNode(Arc<Netns>);
+
+    impl RuleSink for InNode {
+        fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
+            self.0
+                .run(|| NftCommand::default().load(ruleset))
+                .map_err(|e| EnforceError::Load { reason: format!("entering the node: {e}") })?
+        }
+    }
+
+    /// The host side of a pod's veth, as the datapath named it.
+    fn interface(namespace: &str, name: &str) -> String {
+        host_veth_name(&format!("{namespace}/{name}"))
+    }
+
+    fn load(node: &Arc<Netns>, engine: &CalicoEngine) -> String {
+        let text = engine.compile().to_nftables("ack_net_policy", |ns, name| Some(interface(ns, name)));
+        InNode(node.clone()).load(&text).expect("nft -f");
+        nft(node, &["list", "table", "inet", "ack_net_policy"], "")
+    }
+
+    fn ping(from: &Netns, to: Ipv4Addr) -> bool {
+        from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()]))
+            .expect("running ping")
+            .status
+            .success()
+    }
+
+    /// Three pods (web, db, batch) wired by the datapath on the first node; their networks,
+    /// the node's namespace and the pods' namespaces.
+    async fn wire(n: &Net) -> (Vec<PodNetwork>, Arc<Netns>, Vec<Netns>) {
+        let pool = n.pool(&n.nodes[0], "node-a").await;
+        let mut nets = Vec::new();
+        for (name, _) in PODS {
+            nets.push(PodNetwork::setup(&pool, &format!("shop/{name}")).await.expect("an address"));
+        }
+        n.settle().await;
+        let node = n.node(&n.nodes[0]);
+        let pods: Vec<Netns> = PODS.iter().map(|_| Netns::new().expect("a pod namespace")).collect();
+        for (net, pod) in nets.iter().zip(&pods) {
+            let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
+            node.run(|| datapath::setup(net, &iface)).expect("a thread in the node").expect("setup");
+        }
+        (nets, node, pods)
+    }
+
+    pub async fn policies(n: Net) {
+        let (nets, node, pods) = wire(&n).await;
+        let instance = &n.nodes[2]; // in the other VSwitch: through the vRouter
+        let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
+        // Before any policy: everything flows (the probes themselves work).
+        assert!(tcp_probe(&pods[2], &pods[1], ips[1], PORT), "batch -> db before the policies");
+
+        let engine = engine(&nets, n.nodes[0].ip, instance.ip, true);
+        let listed = load(&node, &engine);
+        let peer = |i: usize| Peer::Ip(IpAddr::V4(ips[i]));
+        // (from, to, what the policies say): the meaning of the policies above, written out.
+        let tcp_rows = [
+            (0, 1, true),  // web -> db:8080, the Kubernetes policy allows
+            (2, 1, false), // batch -> db, db is isolated
+            (1, 0, true),  // db -> web: web's Calico policy passes TCP to the default tier, where nothing selects web
+            (2, 0, true),  // batch -> web on TCP: only ICMP is denied
+            (0, 2, true),  // batch is not isolated for ingress
+        ];
+        for (from, to, expected) in tcp_rows {
+            assert_eq!(
+                engine.allowed(peer(from), peer(to), Traffic::tcp(PORT)).unwrap(),
+                expected,
+                "engine {from}->{to}"
+            );
+            assert_eq!(tcp_probe(&pods[from], &pods[to], ips[to], PORT), expected, "TCP {from} -> {to}\n{listed}");
+        }
+        let icmp_rows = [(2, 0, false), (1, 0, true), (0, 2, true), (0, 1, false)];
+        for (from, to, expected) in icmp_rows {
+            assert_eq!(
+                engine.allowed(peer(from), peer(to), Traffic::icmp(8, 0)).unwrap(),
+                expected,
+                "engine icmp {from}->{to}"
+            );
+            assert_eq!(ping(&pods[from], ips[to]), expected, "ping {from} -> {to}\n{listed}");
+        }
+        let out = Peer::Ip(IpAddr::V4(instance.ip));
+        assert!(!engine.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
+        assert!(!tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "batch's egress to the instance is denied");
+        assert!(tcp_probe(&pods[0], &n.node(instance), instance.ip, PORT), "web reaches the instance");
+
+        // A reload of the same policies is the same ruleset.
+        assert_eq!(load(&node, &engine), listed, "reloading is idempotent");
+
+        // The global policy removed: batch's new connections to the instance pass.
+        let without = self::engine(&nets, n.nodes[0].ip, instance.ip, false);
+        load(&node, &without);
+        assert!(without.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
+        assert!(tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "after the policy went");
+        assert!(!tcp_probe(&pods[2], &pods[1], ips[1], PORT), "db stays isolated");
+    }
+
+    /// Polls `probe` every 20 ms until it answers `want`, at most 250 times; the time it took.
+    fn until_probe(want: bool, mut probe: impl FnMut() -> bool) -> Option<Duration> {
+        let start = Instant::now();
+        for _ in 0..250 {
+            if probe() == want {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// An echo server in `at` on `port`, accepting until `stop` is set (bounded: one minute).
+    fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+        let listener =
+            at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
+        listener.set_nonblocking(true).expect("non-blocking");
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut b = [0u8; 1];
+                        if s.read_exact(&mut b).is_ok() {
+                            let _ = s.write_all(&b);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        })
+    }
+
+    /// Whether a new TCP connection from `from` to `ip:port` is answered within 200 ms.
+    fn connects(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+        let addr = SocketAddr::from((ip, port));
+        from.run(|| -> std::io::Result<bool> {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+            s.set_read_timeout(Some(Duration::from_millis(200)))?;
+            s.write_all(b"x")?;
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b)?;
+            Ok(b == *b"x")
+        })
+        .expect("a thread in the namespace")
+        .unwrap_or(false)
+    }
+
+    pub async fn reconciled(n: Net) {
+        let (nets, node, pods) = wire(&n).await;
+        let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs")).await.expect("the API server");
+        let client = env.client().await.expect("a client");
+        namespace(&client, "shop").await;
+        let api: Api<Pod> = Api::namespaced(client.clone(), "shop");
+        for ((name, app), net) in PODS.iter().zip(&nets) {
+            let spec =
+                json!({"nodeName": "node-a", "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]});
+            create(api.clone(), json!({"metadata": {"name": name, "labels": {"app": app}}, "spec": spec})).await;
+            let ip = net.ipv4.addr().to_string();
+            patch_status(&api, name, json!({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})).await;
+        }
+        let reconciler = NetworkPolicyReconciler::new(client.clone(), "node-a", |pod| {
+            Some(interface(pod.metadata.namespace.as_deref()?, pod.metadata.name.as_deref()?))
+        })
+        .with_sink(InNode(node.clone()));
+        let agent = tokio::spawn(reconciler.run());
+        let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
+        let (web, db, batch) = (&pods[0], &pods[1], &pods[2]);
+        let stop = Arc::new(AtomicBool::new(false));
+        let server = serve(db, PORT + 1, stop.clone());
+        let probes = |from: &Netns| connects(from, ips[1], PORT + 1);
+        assert!(until_probe(true, || probes(batch)).is_some(), "batch -> db before any policy");
+
+        // Created through the API: only web may reach db. The probes run on a blocking thread.
+        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), "shop");
+        create(
+            policies.clone(),
+            json!({"metadata": {"name": "db-from-web"},
+                   "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}}),
+        )
+        .await;
+        let took = tokio::task::block_in_place(|| until_probe(false, || probes(batch)));
+        let took = took.expect("batch -> db denied after the policy was created (bounded probes)");
+        println!("a created policy denied new connections after {} ms", took.as_millis());
+        assert!(tokio::task::block_in_place(|| probes(web)), "web -> db still allowed");
+
+        // Deleted through the API: batch's new connections pass again.
+        policies.delete("db-from-web", &DeleteParams::default()).await.expect("delete");
+        let took = tokio::task::block_in_place(|| until_probe(true, || probes(batch)));
+        let took = took.expect("batch -> db allowed after the policy was deleted (bounded probes)");
+        println!("a deleted policy stopped denying after {} ms", took.as_millis());
+        stop.store(true, Ordering::Relaxed);
+        server.join().expect("the server");
+        agent.abort();
+    }
+}
