@@ -17,6 +17,8 @@
 //!   its parameters, and it gets typed setters, `to_request`, `send`, `into_stream` and
 //!   `into_pages`;
 //! - [`wait`]: the waiters' polling loop and [`wait::WaitPolicy`];
+//! - the ids several products share ([`VpcId`], [`VSwitchId`], [`InstanceId`], [`EniId`]),
+//!   next to [`RegionId`] and [`ZoneId`];
 //! - [`input`] and [`tag`]: the input checks (names, page sizes, client tokens, tags) every
 //!   product shares.
 //!
@@ -64,6 +66,7 @@ pub mod de;
 mod deadline;
 pub mod endpoint;
 pub mod error;
+mod ids;
 pub mod input;
 pub mod listing;
 pub mod metrics;
@@ -93,6 +96,7 @@ pub use credentials::{
 };
 pub use endpoint::{Endpoint, Network, Product};
 pub use error::{classify, ApiError, Error, ErrorClass, ErrorInfo, TransportErrorKind};
+pub use ids::{EniId, InstanceId, VSwitchId, VpcId};
 pub use metrics::{CallEvent, CallObserver, CallOutcome, CallStats};
 pub use operation::Removed;
 pub use params::Params;

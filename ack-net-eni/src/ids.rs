@@ -1,35 +1,10 @@
-//! Validated ids, instance type names and MAC addresses.
+//! Validated ids, instance type names and MAC addresses. ENI and instance ids come from
+//! `ack-net-core`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-ack_net_core::define_id!(
-    /// An ENI id, `eni-...`.
-    ///
-    /// ```
-    /// use ack_net_eni::EniId;
-    /// assert!("eni-bp17pdijfczax1huji".parse::<EniId>().is_ok());
-    /// assert!("i-bp17pdijfczax1huji".parse::<EniId>().is_err());
-    /// ```
-    EniId,
-    "ENI id",
-    ["eni-"]
-);
-
-ack_net_core::define_id!(
-    /// An ECS instance id, `i-...`.
-    ///
-    /// ```
-    /// use ack_net_eni::InstanceId;
-    /// assert!("i-bp16qstyvxj9gpqw".parse::<InstanceId>().is_ok());
-    /// assert!("eni-bp16qstyvxj9gpqw".parse::<InstanceId>().is_err());
-    /// ```
-    InstanceId,
-    "instance id",
-    ["i-"]
-);
 
 ack_net_core::define_id!(
     /// A security group id, `sg-...`.
@@ -200,6 +175,7 @@ impl<'de> Deserialize<'de> for Mac {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{EniId, InstanceId};
 
     #[test]
     fn instance_types() {

@@ -88,13 +88,13 @@ pub mod pool;
 pub mod security_group;
 mod wait;
 
-pub use ack_net_core::{ErrorInfo, RegionId, ZoneId};
+pub use ack_net_core::{EniId, ErrorInfo, InstanceId, RegionId, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};
 pub use client::EcsClient;
 pub use common::{Removed, MAX_ADDRESSES_PER_CALL, MAX_TAGS};
 pub use eni::{DetachAndDelete, EniStatus, EniType, NetworkInterface, NetworkInterfaces, INTENT_TAG_KEY};
 pub use error::{Cleanup, Error};
-pub use ids::{EniId, InstanceId, InstanceTypeId, Mac, SecurityGroupId};
+pub use ids::{InstanceTypeId, Mac, SecurityGroupId};
 pub use instance_type::{InstanceType, InstanceTypeLimits, InstanceTypes};
 pub use pod_network::PodNetwork;
 pub use pool::{IpPool, PoolConfig, PoolError};

@@ -1,24 +1,5 @@
-//! Validated id newtypes. Region and zone ids come from `ack-net-core`.
-
-ack_net_core::define_id!(
-    /// A VPC id, `vpc-...`.
-    ///
-    /// ```
-    /// use ack_net_vpc::VpcId;
-    /// assert!("vpc-bp1qpo0kug3a20qqe2xyz".parse::<VpcId>().is_ok());
-    /// assert!("vsw-bp1qpo0kug3a20qqe2xyz".parse::<VpcId>().is_err());
-    /// ```
-    VpcId,
-    "VPC id",
-    ["vpc-"]
-);
-
-ack_net_core::define_id!(
-    /// A VSwitch id, `vsw-...`.
-    VSwitchId,
-    "VSwitch id",
-    ["vsw-"]
-);
+//! Validated id newtypes of the VPC API. Region, zone, VPC and VSwitch ids come from
+//! `ack-net-core`.
 
 ack_net_core::define_id!(
     /// A route table id, `vtb-...`.

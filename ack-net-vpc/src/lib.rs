@@ -54,12 +54,12 @@ pub mod vpc;
 pub mod vswitch;
 mod wait;
 
-pub use ack_net_core::{ErrorInfo, RegionId, ZoneId};
+pub use ack_net_core::{ErrorInfo, RegionId, VSwitchId, VpcId, ZoneId};
 pub use capacity::{SelectPolicy, VSwitchCapacity, VSwitchCapacityView, VSwitchSource};
 pub use client::VpcClient;
 pub use common::{ResourceStatus, Tag, MAX_TAGS};
 pub use error::Error;
-pub use ids::{RouteEntryId, RouteTableId, RouterId, VRouterId, VSwitchId, VpcId};
+pub use ids::{RouteEntryId, RouteTableId, RouterId, VRouterId};
 pub use pod_routes::{PodRouteConverger, RouteDelta};
 pub use route_entry::{NextHop, NextHopType, RouteEntry, RouteEntryStatus, RouteEntryType};
 pub use route_table::{RouteTable, RouteTableType};
