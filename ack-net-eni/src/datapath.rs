@@ -50,7 +50,7 @@ pub const FROM_POD_PRIORITY: u32 = 2048;
 /// [`eni_table`] adds this to the ENI's link index.
 pub const ENI_TABLE_BASE: u32 = 1000;
 /// The longest interface name Linux takes (IFNAMSIZ - 1).
-pub const MAX_IFNAME: usize = 15;
+pub use crate::common::MAX_IFNAME;
 const MAIN_TABLE: u32 = 254;
 
 /// Why the datapath could not be set up, torn down or checked.
@@ -116,13 +116,7 @@ pub struct PodInterface {
 
 /// Checks a Linux interface name: 1 to 15 bytes, no `/`, `:` or whitespace, not `.` or `..`.
 fn check_ifname(name: &str) -> Result<(), DatapathError> {
-    if name.is_empty() || name.len() > MAX_IFNAME {
-        return Err(invalid("interface name", format!("{name:?} must have 1 to {MAX_IFNAME} bytes")));
-    }
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
-        return Err(invalid("interface name", format!("{name:?} is not a Linux interface name")));
-    }
-    Ok(())
+    crate::common::ifname_problem(name).map_or(Ok(()), |reason| Err(invalid("interface name", reason)))
 }
 
 impl PodInterface {
@@ -756,25 +750,9 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::{Allocation, VSwitchInfo};
 
     fn net() -> PodNetwork {
-        let vsw = VSwitchInfo::new(
-            "vsw-1".parse().unwrap(),
-            "cn-hangzhou-h".parse().unwrap(),
-            "10.1.1.0/24".parse().unwrap(),
-        );
-        let alloc = Allocation {
-            pod: "default/web-0".into(),
-            ipv4: "10.1.1.20".parse().unwrap(),
-            ipv6: None,
-            eni_id: "eni-1".parse().unwrap(),
-            mac: "00:16:3e:00:00:01".parse().unwrap(),
-            device_index: Some(1),
-            vswitch_id: "vsw-1".parse().unwrap(),
-            exclusive: false,
-        };
-        PodNetwork::new(&alloc, &vsw).unwrap()
+        crate::pod_network::sample("default/web-0", 20)
     }
 
     #[test]

@@ -79,6 +79,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(unix)]
+pub mod agent;
 mod client;
 mod common;
 #[cfg(all(feature = "datapath", target_os = "linux"))]
