@@ -82,6 +82,8 @@
 #[cfg(unix)]
 pub mod agent;
 mod client;
+#[cfg(all(feature = "datapath", target_os = "linux"))]
+pub mod cni;
 mod common;
 #[cfg(all(feature = "datapath", target_os = "linux"))]
 pub mod datapath;
