@@ -114,14 +114,7 @@ impl Net {
         if let Some(e) = mock.fabric_error() {
             panic!("the fabric did not start: {e}");
         }
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = client(&mock);
         let (vpc, ecs) = (VpcClient::new(rpc.clone()), EcsClient::new(rpc));
         let created = vpc.vpcs().create().cidr_block("10.1.0.0/16").send().await.expect("CreateVpc");
         let vpc_id = created.vpc_id.clone();
@@ -150,13 +143,18 @@ impl Net {
 
     /// Creates an instance (the admin API: the mock has no RunInstances) in `vswitch` and `group`.
     pub fn instance(&self, vswitch: &str, group: &SecurityGroupId) -> Node {
+        self.instance_of_type(vswitch, group, "ecs.g7.large")
+    }
+
+    /// [`Net::instance`] of the type `instance_type`.
+    pub fn instance_of_type(&self, vswitch: &str, group: &SecurityGroupId, instance_type: &str) -> Node {
         let zone = if *vswitch == self.vswitches[0] { "cn-hangzhou-h" } else { "cn-hangzhou-i" };
         let v = self
             .mock
             .create_instance(InstanceSeed {
                 region_id: "cn-hangzhou".into(),
                 zone_id: zone.into(),
-                instance_type: "ecs.g7.large".into(),
+                instance_type: instance_type.into(),
                 vswitch_id: vswitch.to_owned(),
                 security_group_ids: vec![group.to_string()],
                 instance_id: None,
@@ -192,14 +190,7 @@ impl Net {
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
         use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
-        let rpc = RpcClient::builder()
-            .region("cn-hangzhou")
-            .credentials(Credentials::new("testid", "testsecret"))
-            .endpoint(&self.mock.url())
-            .rate_limits(RateLimits::unlimited())
-            .retry_policy(RetryPolicy::no_retry())
-            .build()
-            .expect("a client");
+        let rpc = self.rpc();
         let config = PoolConfig::new(
             PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
             node.id.parse().expect("an instance id"),
@@ -209,6 +200,12 @@ impl Net {
         .security_group(self.sg.clone())
         .wait_policy(waits());
         IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
+    }
+
+    /// A client of the mock: no retries, no rate limits.
+    #[allow(dead_code, reason = "used by the CNI tests, not tests/fabric.rs")]
+    pub fn rpc(&self) -> RpcClient {
+        client(&self.mock)
     }
 
     pub fn node(&self, n: &Node) -> Arc<Netns> {
@@ -223,11 +220,7 @@ impl Net {
 
     /// One ICMP echo from `from` to `to`, waiting at most a second.
     fn ping(&self, from: &Node, to: Ipv4Addr) -> bool {
-        let out = self
-            .node(from)
-            .output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()]))
-            .expect("running ping");
-        out.status.success()
+        ping_from(&self.node(from), to)
     }
 
     /// `to` answers `from` within ten tries (the fabric applies a change within milliseconds).
@@ -280,6 +273,56 @@ impl Net {
         self.settle().await;
         assert!(!self.tcp(from, at, port), "{} connected to {}:{port}", from.ip, at.ip);
     }
+}
+
+/// A client of `mock`: no retries, no rate limits.
+fn client(mock: &MockCloud) -> RpcClient {
+    RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials(Credentials::new("testid", "testsecret"))
+        .endpoint(&mock.url())
+        .rate_limits(RateLimits::unlimited())
+        .retry_policy(RetryPolicy::no_retry())
+        .build()
+        .expect("a client")
+}
+
+/// One ICMP echo from the namespace `from` to `to`, waiting at most a second.
+pub fn ping_from(from: &Netns, to: Ipv4Addr) -> bool {
+    let out =
+        from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()])).expect("running ping");
+    out.status.success()
+}
+
+/// `to` answers the namespace `from` within ten tries.
+#[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
+pub async fn reaches_from(from: &Netns, to: Ipv4Addr, what: &str) {
+    for _ in 0..10 {
+        if ping_from(from, to) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: no answer from {to}");
+}
+
+/// A node's links (names), IPv4 routes of every table, IPv4 rules and permanent neighbours, as
+/// `ip` (iproute2) prints them: what a pod's setup adds and its teardown must take away.
+#[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
+pub fn snapshot(node: &Netns) -> String {
+    let ip = |args: &[&str]| {
+        let out = node.output(Command::new("ip").args(args)).expect("running ip");
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let links: Vec<String> =
+        ip(&["-o", "link", "show"]).lines().filter_map(|l| l.split(": ").nth(1).map(str::to_owned)).collect();
+    format!(
+        "links: {links:?}\nroutes:\n{}rules:\n{}neighbours:\n{}",
+        ip(&["-4", "route", "show", "table", "all"]),
+        ip(&["-4", "rule", "show"]),
+        ip(&["neigh", "show", "nud", "permanent"])
+    )
 }
 
 /// Listens on `port` in the namespace `at`, connects to `ip:port` from the namespace `from`;
