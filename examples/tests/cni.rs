@@ -18,6 +18,9 @@
 mod fabric_support;
 
 #[cfg(target_os = "linux")]
+mod cni_support;
+
+#[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
     for (program, package) in [("ip", "iproute2"), ("unshare", "util-linux")] {
         if std::process::Command::new(program).arg("-V").output().is_err() {
@@ -25,7 +28,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     }
-    if let Err(e) = tests::plugin().and_then(|_| tests::build_cnitool()) {
+    if let Err(e) = cni_support::plugin().and_then(|_| tests::build_cnitool()) {
         eprintln!("{e}");
         return std::process::ExitCode::FAILURE;
     }
@@ -47,41 +50,23 @@ fn main() -> std::process::ExitCode {
 #[cfg(target_os = "linux")]
 mod tests {
     use std::collections::HashSet;
-    use std::io::{self, BufRead as _, Write as _};
+    use std::io::{self, BufRead as _};
     use std::net::Ipv4Addr;
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::sync::Arc;
-    use std::time::Duration;
 
     use ack_net_eni::agent::{self, PoolAgent};
-    use ack_net_eni::pool::{FileStore, IpPool, PoolConfig, PoolOwner};
+    use ack_net_eni::pool::{FileStore, IpPool};
     use ack_net_eni::{IpProtocol, Peer, PortRange, SecurityGroupRule};
     use ack_net_mock::fabric::Netns;
     use serde_json::{json, Value};
 
+    use crate::cni_support::*;
     use crate::fabric_support::*;
 
     /// The version of the CNI project whose `cnitool` judges the plugin (CNI spec 1.1).
     const CNITOOL_VERSION: &str = "v1.3.0";
-
-    /// The compiled plugin: `target/PROFILE/examples/cni_plugin`, which `cargo test` builds
-    /// with the examples.
-    pub fn plugin() -> Result<PathBuf, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("the test's own path: {e}"))?;
-        let path = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(|profile| profile.join("examples").join("cni_plugin"))
-            .ok_or("the test runs outside a target directory")?;
-        if !path.is_file() {
-            return Err(format!(
-                "{} is missing: `cargo test` builds it with the examples (or `cargo build --example cni_plugin`)",
-                path.display()
-            ));
-        }
-        Ok(path)
-    }
 
     fn cnitool_path() -> PathBuf {
         std::env::var_os("ACK_NET_CNITOOL").map(PathBuf::from).unwrap_or_else(|| {
@@ -120,24 +105,6 @@ mod tests {
         Ok(())
     }
 
-    /// A directory of the test's own, removed when dropped.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let d = std::env::temp_dir().join(format!("ack-net-cni-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&d);
-            std::fs::create_dir_all(&d).expect("a scratch directory");
-            Scratch(d)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     /// A node's agent: its pool (journaled in `dir`) serving the socket in `dir`.
     struct Agent {
         pool: IpPool,
@@ -150,25 +117,9 @@ mod tests {
         /// and the fabric has plugged the ENIs into the node.
         async fn start(n: &Net, node: &Node, instance_type: &str, dir: &Path, warm: u32) -> Agent {
             let store = FileStore::open(dir.join("journal.json")).await.expect("the journal");
-            let config = PoolConfig::new(
-                PoolOwner { cluster_id: "c-cni".into(), pool_id: node.id.clone() },
-                node.id.parse().expect("an instance id"),
-                instance_type.parse().expect("a type"),
-            )
-            .vswitch(node.vswitch.parse().expect("a VSwitch id"))
-            .security_group(n.sg.clone())
-            .warm_band(warm, warm)
-            .wait_policy(waits());
+            let config = pool_config(&node.id, instance_type, &node.vswitch, &n.sg, warm).wait_policy(waits());
             let pool = IpPool::builder(config).ecs(n.rpc()).store(Arc::new(store)).start().await.expect("the pool");
-            // Ready: idle, or cooling down (a restarted pool rests what it cannot vouch for).
-            let warmed = |p: &IpPool| p.metrics().idle + p.metrics().cooling >= warm && p.is_quiet();
-            for _ in 0..200 {
-                if warmed(&pool) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert!(warmed(&pool), "the pool did not warm up: {:?}", pool.metrics());
+            warm_up(&pool, warm).await;
             n.settle().await;
             let socket = dir.join("agent.sock");
             let listener = agent::bind(&socket).expect("the agent's socket");
@@ -178,8 +129,7 @@ mod tests {
 
         /// The network configuration naming this agent.
         fn conf(&self) -> Value {
-            json!({"cniVersion": "1.1.0", "name": "ack-net", "type": "cni_plugin",
-                   "agentSocket": self.socket, "agentTimeoutMs": 10000, "mtu": 1500})
+            netconf(&self.socket)
         }
 
         /// Stops serving and drops the pool (its journal stays).
@@ -188,83 +138,6 @@ mod tests {
             let _ = self.serving.await;
             drop(self.pool);
         }
-    }
-
-    /// A pod: a network namespace, named like the kubelet names it.
-    struct Pod {
-        name: String,
-        ns: Arc<Netns>,
-    }
-
-    impl Pod {
-        fn new(name: &str) -> Pod {
-            Pod { name: name.to_owned(), ns: Arc::new(Netns::new().expect("a pod namespace")) }
-        }
-
-        fn key(&self) -> String {
-            format!("uid-{}", self.name)
-        }
-
-        fn args(&self) -> String {
-            format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={};K8S_POD_UID={}", self.name, self.key())
-        }
-
-        /// The environment a container runtime gives the plugin for this pod.
-        fn env(&self, command: &str) -> Vec<(String, String)> {
-            let plugin_dir = plugin().expect("the plugin").parent().expect("its directory").to_owned();
-            [
-                ("CNI_COMMAND", command.to_owned()),
-                ("CNI_CONTAINERID", format!("sandbox-{}", self.name)),
-                ("CNI_NETNS", self.ns.path().display().to_string()),
-                ("CNI_IFNAME", "eth0".to_owned()),
-                ("CNI_ARGS", self.args()),
-                ("CNI_PATH", plugin_dir.display().to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
-        }
-    }
-
-    /// Runs `program` in `node`'s namespace with exactly `env` (and PATH) and `stdin`: its exit
-    /// status and its stdout as JSON (`Null` when empty).
-    async fn exec(node: &Arc<Netns>, program: Vec<String>, env: Vec<(String, String)>, stdin: String) -> (bool, Value) {
-        let node = node.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            node.run(|| -> io::Result<std::process::Output> {
-                let mut child = Command::new(&program[0])
-                    .args(&program[1..])
-                    .env_clear()
-                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                    .envs(env)
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()?;
-                child.stdin.take().expect("stdin").write_all(stdin.as_bytes())?;
-                child.wait_with_output()
-            })
-        })
-        .await
-        .expect("the blocking task")
-        .expect("a thread in the node")
-        .expect("running the program");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let v = if stdout.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"))
-        };
-        if !out.status.success() && !out.stderr.is_empty() {
-            eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        (out.status.success(), v)
-    }
-
-    /// Executes the plugin as a container runtime does.
-    async fn cni(node: &Arc<Netns>, env: Vec<(String, String)>, conf: &Value) -> (bool, Value) {
-        let plugin = plugin().expect("the plugin").display().to_string();
-        exec(node, vec![plugin], env, conf.to_string()).await
     }
 
     /// ADD through the plugin, which must succeed: the pod's address from the result.
