@@ -1,7 +1,9 @@
 //! A node agent on kube-rs: every pod scheduled on this node gets an address from the node's
 //! warm `IpPool` (keyed by pod UID, journaled in a file), written back as the annotation
-//! `k8s.ack-net.io/pod-network` for the CNI plugin; deleted pods give theirs back, and the
-//! pool's GC is fed with the live pods.
+//! `k8s.ack-net.io/pod-network`; deleted pods give theirs back, and the pool's GC is fed with
+//! the live pods. It serves the CNI plugin (`cni_plugin`) on a Unix socket
+//! (`$ACK_NET_AGENT_SOCKET`, default `/run/ack-net/agent.sock`, owner-only): an ADD gets the
+//! same address under the same UID key, a DEL gives it back.
 //!
 //! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config) and
 //! talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set. The node is `$NODE_NAME`
@@ -13,9 +15,9 @@
 //!
 //! With `--testenv` it runs a scripted scenario instead, on a real kube-apiserver of its own
 //! (`ack_net_k8s::testenv`) and the embedded mock: a Node, pods added (the scenario plays the
-//! kubelet, writing their phase and IP through the status subresource) and removed; it checks
-//! the annotations and the pool's addresses at each step and fails if any is wrong (CI runs
-//! it).
+//! kubelet, writing their phase and IP through the status subresource, and the container
+//! runtime's CNI plugin, asking the socket) and removed; it checks the annotations and the
+//! pool's addresses at each step and fails if any is wrong (CI runs it).
 //!
 //! ```sh
 //! NODE_NAME=cn-hangzhou.192.168.0.10 cargo run --example pod_network_agent
@@ -25,6 +27,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use ack_net_eni::agent::{self, AgentClient, PodRef, PoolAgent};
 use ack_net_eni::pool::{FileStore, IpPool, MemoryStore, PoolConfig, PoolOwner};
 use ack_net_examples::{demo_network, wait_until, BoxError, Cloud};
 use ack_net_k8s::pod::{PodNetworkAnnotation, PodNetworkReconciler};
@@ -85,7 +88,12 @@ async fn main() -> Result<(), BoxError> {
     let journal = std::env::var("ACK_NET_POOL_JOURNAL").unwrap_or_else(|_| "ack-net-pool.json".to_owned());
     let store = Arc::new(FileStore::open(&journal).await?);
     let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;
-    println!("pod network agent for node {node}: pool on {}, journal {journal}", cloud.describe());
+    let socket = std::env::var("ACK_NET_AGENT_SOCKET").unwrap_or_else(|_| agent::DEFAULT_SOCKET.to_owned());
+    let listener = agent::bind(std::path::Path::new(&socket)).map_err(|e| {
+        format!("the CNI socket {socket}: {e} (set ACK_NET_AGENT_SOCKET to a path this user may create)")
+    })?;
+    tokio::spawn(agent::serve(listener, Arc::new(PoolAgent::new(pool.clone()))));
+    println!("pod network agent for node {node}: pool on {}, journal {journal}, CNI socket {socket}", cloud.describe());
 
     PodNetworkReconciler::new(kube, pool, node).run().await?;
     Ok(())
@@ -118,6 +126,10 @@ async fn scenario() -> Result<(), BoxError> {
     let config = demo_pool_config(&cloud, node).await?;
     let store = Arc::new(MemoryStore::new());
     let pool = IpPool::builder(config.warm_band(2, 8)).ecs(cloud.rpc.clone()).store(store).start().await?;
+    // The CNI plugin's socket, in a directory of the scenario's own.
+    let dir = std::env::temp_dir().join(format!("ack-net-pod-agent-{}", std::process::id()));
+    let socket = dir.join("agent.sock");
+    tokio::spawn(agent::serve(agent::bind(&socket)?, Arc::new(PoolAgent::new(pool.clone()))));
     let running = {
         let (kube, pool) = (kube.clone(), pool.clone());
         tokio::spawn(async move { PodNetworkReconciler::new(kube, pool, node).run().await.map_err(|e| e.to_string()) })
@@ -149,12 +161,19 @@ async fn scenario() -> Result<(), BoxError> {
     if held != uids[..3].iter().cloned().collect() {
         return Err(format!("the pool holds addresses for {held:?}").into());
     }
-    // The kubelet starts them with those addresses; each is an address of one of the node's ENIs.
-    for name in ["web-0", "web-1", "web-2"] {
+    // The kubelet starts them with those addresses (its runtime's CNI ADD gets the same one over
+    // the socket); each is an address of one of the node's ENIs.
+    let cni = AgentClient::new(&socket);
+    for (name, uid) in ["web-0", "web-1", "web-2"].into_iter().zip(&uids) {
         let a = annotation(name).await?.ok_or("annotation gone")?;
         let ip = a.ipv4.addr();
         if !pool.addresses().iter().any(|(eni, held, _)| *eni == a.eni_id && *held == ip) {
             return Err(format!("{name}'s address {ip} is not on ENI {}", a.eni_id).into());
+        }
+        let pod = PodRef::new("default", name, &format!("sandbox-{name}"), "eth0").uid(uid);
+        let added = cni.add(&pod).await?;
+        if added.ipv4.addr() != ip || cni.get(&pod).await?.map(|n| n.ipv4) != Some(added.ipv4) {
+            return Err(format!("the CNI ADD of {name} got {}, the annotation says {ip}", added.ipv4).into());
         }
         let status =
             json!({"status": {"phase": "Running", "podIP": ip.to_string(), "podIPs": [{"ip": ip.to_string()}]}});
@@ -177,6 +196,7 @@ async fn scenario() -> Result<(), BoxError> {
         return Err(format!("the agent stopped: {:?}", running.await).into());
     }
     running.abort();
+    let _ = std::fs::remove_dir_all(&dir);
     println!("pods gone: every address released; the scenario passed");
     Ok(())
 }

@@ -18,3 +18,18 @@ pub(crate) fn already_removed(e: &ack_net_core::Error) -> bool {
 }
 
 pub use ack_net_core::Removed;
+
+/// The longest interface name Linux takes (IFNAMSIZ - 1).
+pub const MAX_IFNAME: usize = 15;
+
+/// Why `name` is not a Linux interface name (1 to 15 bytes, no `/`, `:` or whitespace, not
+/// `.` or `..`), if it is not.
+pub(crate) fn ifname_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > MAX_IFNAME {
+        return Some(format!("{name:?} must have 1 to {MAX_IFNAME} bytes"));
+    }
+    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+        return Some(format!("{name:?} is not a Linux interface name"));
+    }
+    None
+}

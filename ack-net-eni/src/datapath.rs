@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use futures_util::TryStreamExt as _;
 use nix::sched::{setns, CloneFlags};
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourState};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteScope};
 use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
@@ -50,7 +50,7 @@ pub const FROM_POD_PRIORITY: u32 = 2048;
 /// [`eni_table`] adds this to the ENI's link index.
 pub const ENI_TABLE_BASE: u32 = 1000;
 /// The longest interface name Linux takes (IFNAMSIZ - 1).
-pub const MAX_IFNAME: usize = 15;
+pub use crate::common::MAX_IFNAME;
 const MAIN_TABLE: u32 = 254;
 
 /// Why the datapath could not be set up, torn down or checked.
@@ -116,13 +116,7 @@ pub struct PodInterface {
 
 /// Checks a Linux interface name: 1 to 15 bytes, no `/`, `:` or whitespace, not `.` or `..`.
 fn check_ifname(name: &str) -> Result<(), DatapathError> {
-    if name.is_empty() || name.len() > MAX_IFNAME {
-        return Err(invalid("interface name", format!("{name:?} must have 1 to {MAX_IFNAME} bytes")));
-    }
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
-        return Err(invalid("interface name", format!("{name:?} is not a Linux interface name")));
-    }
-    Ok(())
+    crate::common::ifname_problem(name).map_or(Ok(()), |reason| Err(invalid("interface name", reason)))
 }
 
 impl PodInterface {
@@ -161,11 +155,6 @@ impl PodInterface {
 /// ```
 pub fn host_veth_name(pod: &str) -> String {
     format!("ack{:012x}", fnv1a(pod) >> 16)
-}
-
-/// The temporary name of the pod side while it is still on the node.
-fn temp_veth_name(host: &str) -> String {
-    format!("tmp{}", host.strip_prefix("ack").unwrap_or(host))
 }
 
 fn fnv1a(s: &str) -> u64 {
@@ -483,8 +472,13 @@ impl Kernel {
         h.link().get().execute().try_collect().await.map_err(nl("listing links"))
     }
 
+    /// The link named `name`, asked of the kernel by name (no dump: a node has a link per pod).
     async fn link(h: &Handle, name: &str) -> Result<Option<LinkMessage>, DatapathError> {
-        Ok(Self::links(h).await?.into_iter().find(|l| link_name(l) == Some(name)))
+        match h.link().get().match_name(name).execute().try_next().await {
+            Ok(l) => Ok(l.filter(|l| link_name(l) == Some(name))),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -(nix::errno::Errno::ENODEV as i32) => Ok(None),
+            Err(e) => Err(nl(format!("looking up {name}"))(e)),
+        }
     }
 
     async fn index(h: &Handle, name: &str) -> Result<u32, DatapathError> {
@@ -627,19 +621,11 @@ impl Kernel {
                         reason: format!("the pod already has a link {pod} (index {}) that is not ours", l.header.index),
                     });
                 }
-                let temp = temp_veth_name(host);
-                if let Some(l) = Self::link(&self.host, &temp).await? {
-                    self.host.link().del(l.header.index).execute().await.map_err(nl(&what))?;
-                }
-                self.host
-                    .link()
-                    .add(LinkVeth::new(host, &temp).mtu(*mtu).build())
-                    .execute()
-                    .await
-                    .map_err(nl(&what))?;
-                let t = Self::index(&self.host, &temp).await?;
-                let moved = LinkUnspec::new_with_index(t).name(pod.clone()).setns_by_fd(*fd).build();
-                self.host.link().set(moved).execute().await.map_err(nl(&what))?;
+                // The pod side is made in the pod's namespace: moving a link between
+                // namespaces costs the kernel tens of milliseconds (RCU grace periods).
+                let peer = LinkUnspec::new_with_name(pod).mtu(*mtu).setns_by_fd(*fd).build();
+                let pair = LinkVeth::new(host, pod).mtu(*mtu).set_info_data(InfoData::Veth(InfoVeth::Peer(peer)));
+                self.host.link().add(pair.build()).execute().await.map_err(nl(&what))?;
                 let h = Self::index(&self.host, host).await?;
                 self.host.link().set(LinkUnspec::new_with_index(h).up().build()).execute().await.map_err(nl(&what))?;
                 let p = Self::index(ph, pod).await?;
@@ -756,25 +742,9 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::{Allocation, VSwitchInfo};
 
     fn net() -> PodNetwork {
-        let vsw = VSwitchInfo::new(
-            "vsw-1".parse().unwrap(),
-            "cn-hangzhou-h".parse().unwrap(),
-            "10.1.1.0/24".parse().unwrap(),
-        );
-        let alloc = Allocation {
-            pod: "default/web-0".into(),
-            ipv4: "10.1.1.20".parse().unwrap(),
-            ipv6: None,
-            eni_id: "eni-1".parse().unwrap(),
-            mac: "00:16:3e:00:00:01".parse().unwrap(),
-            device_index: Some(1),
-            vswitch_id: "vsw-1".parse().unwrap(),
-            exclusive: false,
-        };
-        PodNetwork::new(&alloc, &vsw).unwrap()
+        crate::pod_network::sample("default/web-0", 20)
     }
 
     #[test]
@@ -789,10 +759,6 @@ mod tests {
         // Stable across versions: a fixed answer for a fixed key (FNV-1a 64).
         assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
-        let host = host_veth_name("x");
-        let temp = temp_veth_name(&host);
-        assert_eq!(temp.len(), MAX_IFNAME);
-        assert_ne!(temp, host);
     }
 
     #[test]

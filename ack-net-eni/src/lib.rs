@@ -75,7 +75,11 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(unix)]
+pub mod agent;
 mod client;
+#[cfg(all(feature = "datapath", target_os = "linux"))]
+pub mod cni;
 mod common;
 #[cfg(all(feature = "datapath", target_os = "linux"))]
 pub mod datapath;

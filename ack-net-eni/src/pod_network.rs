@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::pool::{Allocation, IpPool, PoolError, PoolMode, Released, VSwitchInfo};
 use crate::{EniId, Mac, VSwitchId};
@@ -45,13 +45,13 @@ pub fn gateway_v6(cidr: Ipv6Net) -> Option<Ipv6Addr> {
 }
 
 /// A route of the pod.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Route {
     /// The destination.
     pub dst: IpNet,
     /// The next hop.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gw: Option<IpAddr>,
 }
 
@@ -65,7 +65,9 @@ pub struct Route {
 /// println!("{}", serde_json::to_string_pretty(&json).unwrap());
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It is serializable (JSON) for the node agent's socket ([`crate::agent`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PodNetwork {
     /// The pod key.
@@ -145,10 +147,20 @@ impl PodNetwork {
     /// network: what a CNI ADD needs.
     pub async fn setup(pool: &IpPool, pod: &str) -> Result<Self, PoolError> {
         let alloc = pool.allocate(pod).await?;
+        Self::in_pool(pool, &alloc)
+    }
+
+    /// The network of the address `pod` holds in `pool` now (`None` when it holds none):
+    /// no allocation, no cloud call.
+    pub fn held(pool: &IpPool, pod: &str) -> Result<Option<Self>, PoolError> {
+        pool.held(pod).map(|alloc| Self::in_pool(pool, &alloc)).transpose()
+    }
+
+    fn in_pool(pool: &IpPool, alloc: &Allocation) -> Result<Self, PoolError> {
         let vswitch = pool
             .vswitch(&alloc.vswitch_id)
             .ok_or_else(|| inconsistent(format!("the pool does not know VSwitch {}", alloc.vswitch_id)))?;
-        Self::new(&alloc, &vswitch)
+        Self::new(alloc, &vswitch)
     }
 
     /// The inverse of [`PodNetwork::setup`]: gives the pod's address back to the pool. Idempotent
@@ -163,11 +175,8 @@ impl PodNetwork {
     /// interface is the ENI itself (moved into the pod), so it carries the ENI's MAC; in
     /// shared mode the plugin creates the interface, and its MAC is the plugin's to add.
     pub fn cni_result(&self, ifname: &str, sandbox: Option<&str>) -> Result<serde_json::Value, PoolError> {
-        if ifname.is_empty() || ifname.len() > 15 || ifname.contains('/') || ifname.chars().any(char::is_whitespace) {
-            return Err(PoolError::InvalidInput {
-                what: "interface name",
-                reason: format!("{ifname:?} must be 1-15 characters without '/' or spaces"),
-            });
+        if let Some(reason) = crate::common::ifname_problem(ifname) {
+            return Err(PoolError::InvalidInput { what: "interface name", reason });
         }
         #[derive(Serialize)]
         struct Interface<'a> {
@@ -208,6 +217,24 @@ impl PodNetwork {
         };
         serde_json::to_value(&r).map_err(|e| inconsistent(e.to_string()))
     }
+}
+
+/// A shared-ENI network in `10.1.1.0/24` on `eni-1` for unit tests: `pod` at `10.1.1.LAST`.
+#[cfg(test)]
+pub(crate) fn sample(pod: &str, last: u8) -> PodNetwork {
+    let vsw =
+        VSwitchInfo::new("vsw-1".parse().unwrap(), "cn-hangzhou-h".parse().unwrap(), "10.1.1.0/24".parse().unwrap());
+    let alloc = Allocation {
+        pod: pod.into(),
+        ipv4: Ipv4Addr::new(10, 1, 1, last),
+        ipv6: None,
+        eni_id: "eni-1".parse().unwrap(),
+        mac: "00:16:3e:00:00:01".parse().unwrap(),
+        device_index: Some(1),
+        vswitch_id: "vsw-1".parse().unwrap(),
+        exclusive: false,
+    };
+    PodNetwork::new(&alloc, &vsw).unwrap()
 }
 
 #[cfg(test)]

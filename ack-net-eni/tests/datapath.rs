@@ -32,9 +32,7 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod tests {
-    use std::net::Ipv4Addr;
     use std::process::Command;
-    use std::time::Duration;
 
     use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
     use ack_net_eni::pod_network::PodNetwork;
@@ -42,47 +40,12 @@ mod tests {
 
     use crate::fabric_support::*;
 
-    /// The node's links (names), IPv4 routes of every table, IPv4 rules and permanent
-    /// neighbours, as `ip` prints them.
-    fn snapshot(node: &Netns) -> String {
-        let ip = |args: &[&str]| {
-            let out = node.output(Command::new("ip").args(args)).expect("running ip");
-            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let links: Vec<String> =
-            ip(&["-o", "link", "show"]).lines().filter_map(|l| l.split(": ").nth(1).map(str::to_owned)).collect();
-        format!(
-            "links: {links:?}\nroutes:\n{}rules:\n{}neighbours:\n{}",
-            ip(&["-4", "route", "show", "table", "all"]),
-            ip(&["-4", "rule", "show"]),
-            ip(&["neigh", "show", "nud", "permanent"])
-        )
-    }
-
     /// The packets `link` in `ns` has sent, as `ip -j -s link` reads them.
     fn tx_packets(ns: &Netns, link: &str) -> u64 {
         let out = ns.output(Command::new("ip").args(["-j", "-s", "link", "show", "dev", link])).expect("running ip");
         assert!(out.status.success(), "ip link show {link}: {}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip's JSON");
         v[0]["stats64"]["tx"]["packets"].as_u64().unwrap_or_else(|| panic!("no tx packets in {v}"))
-    }
-
-    fn ping(from: &Netns, to: Ipv4Addr) -> bool {
-        let out =
-            from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()])).expect("running ping");
-        out.status.success()
-    }
-
-    /// `to` answers `from` within ten tries.
-    async fn reaches(from: &Netns, to: Ipv4Addr, what: &str) {
-        for _ in 0..10 {
-            if ping(from, to) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{what}: no answer from {to}");
     }
 
     fn setup(node: &Netns, net: &PodNetwork, pod: &PodInterface) -> Result<(), DatapathError> {
@@ -118,15 +81,15 @@ mod tests {
         }
         let [ip0, ip1] = [nets[0].ipv4.addr(), nets[1].ipv4.addr()];
         let (b, c) = (&n.nodes[1], &n.nodes[2]);
-        reaches(&pods[0], ip1, "pod to pod on the node").await;
-        reaches(&pods[1], ip0, "pod to pod on the node, back").await;
-        reaches(&pods[0], b.ip, "pod to an instance in its VSwitch").await;
+        reaches_from(&pods[0], ip1, "pod to pod on the node").await;
+        reaches_from(&pods[1], ip0, "pod to pod on the node, back").await;
+        reaches_from(&pods[0], b.ip, "pod to an instance in its VSwitch").await;
         // Through the ENI (its table), not the node's primary interface.
         let eni = format!("eth{}", nets[0].device_index.expect("a device index"));
         let sent = tx_packets(&node, &eni);
-        reaches(&pods[0], c.ip, "pod to an instance in another VSwitch").await;
+        reaches_from(&pods[0], c.ip, "pod to an instance in another VSwitch").await;
         assert!(tx_packets(&node, &eni) > sent, "the pod's packets leave through {eni}");
-        reaches(&n.node(c), ip1, "an instance to a pod through the vRouter").await;
+        reaches_from(&n.node(c), ip1, "an instance to a pod through the vRouter").await;
         assert!(tcp_probe(&pods[0], &pods[1], ip1, 8080), "TCP pod to pod");
         assert!(tcp_probe(&pods[1], &n.node(c), c.ip, 8081), "TCP pod to an instance in another VSwitch");
         assert!(tcp_probe(&n.node(b), &pods[0], ip0, 8082), "TCP from an instance to a pod");
@@ -139,8 +102,8 @@ mod tests {
         assert!(missing.iter().any(|s| matches!(s, Step::FromPodRule { .. })), "{missing:?}");
         assert!(!missing.iter().any(|s| matches!(s, Step::EniDefaultRoute { .. })), "the table stays: {missing:?}");
         assert_eq!(check(&node, &nets[1], &ifaces[1]), vec![]);
-        reaches(&pods[1], c.ip, "the other pod after a teardown").await;
-        assert!(!ping(&pods[1], ip0), "a torn-down pod is not reached");
+        reaches_from(&pods[1], c.ip, "the other pod after a teardown").await;
+        assert!(!ping_from(&pods[1], ip0), "a torn-down pod is not reached");
         assert!(pods[0].links().expect("links").iter().all(|l| l.name != "eth0"), "the pod side went with the pair");
 
         teardown(&node, &nets[1], &ifaces[1]);

@@ -14,7 +14,8 @@ use crate::{InstanceId, InstanceTypeId, InstanceTypeLimits, SecurityGroupId, VSw
 pub const MAX_PER_CALL: u32 = crate::MAX_ADDRESSES_PER_CALL as u32;
 
 /// How pods get their addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum PoolMode {
     /// Many pods per ENI: each pod gets one address of a shared ENI (its primary address or

@@ -462,6 +462,14 @@ impl IpPool {
         }
     }
 
+    /// The address `pod` holds now, if any (no allocation, no cloud call): what a CNI DEL or
+    /// CHECK looks up.
+    pub fn held(&self, pod: &str) -> Option<Allocation> {
+        let st = self.inner.st();
+        let ip = st.pods.get(pod).copied()?;
+        self.allocation(&st, pod, ip)
+    }
+
     /// The pods holding an address now.
     pub fn pods(&self) -> HashSet<String> {
         self.inner.st().pods.keys().cloned().collect()

@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ack_net_core::RpcClient;
 use ack_net_eni::{EcsClient, SecurityGroupId, WaitPolicy};
 use ack_net_mock::fabric::{FabricConfig, Link, Netns};
 use ack_net_mock::{InstanceSeed, MockCloud};
@@ -146,13 +147,18 @@ impl Net {
 
     /// Creates an instance (the admin API: the mock has no RunInstances) in `vswitch` and `group`.
     pub fn instance(&self, vswitch: &str, group: &SecurityGroupId) -> Node {
+        self.instance_of_type(vswitch, group, "ecs.g7.large")
+    }
+
+    /// [`Net::instance`] of the type `instance_type`.
+    pub fn instance_of_type(&self, vswitch: &str, group: &SecurityGroupId, instance_type: &str) -> Node {
         let zone = if *vswitch == self.vswitches[0] { "cn-hangzhou-h" } else { "cn-hangzhou-i" };
         let v = self
             .mock
             .create_instance(InstanceSeed {
                 region_id: "cn-hangzhou".into(),
                 zone_id: zone.into(),
-                instance_type: "ecs.g7.large".into(),
+                instance_type: instance_type.into(),
                 vswitch_id: vswitch.to_owned(),
                 security_group_ids: vec![group.to_string()],
                 instance_id: None,
@@ -188,7 +194,7 @@ impl Net {
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
         use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
-        let rpc = self.mock.client_builder().build().expect("a client");
+        let rpc = self.rpc();
         let config = PoolConfig::new(
             PoolOwner { cluster_id: "c-fabric".into(), pool_id: pool_id.into() },
             node.id.parse().expect("an instance id"),
@@ -198,6 +204,12 @@ impl Net {
         .security_group(self.sg.clone())
         .wait_policy(waits());
         IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
+    }
+
+    /// A client of the mock: no retries, no rate limits.
+    #[allow(dead_code, reason = "used by the CNI tests, not tests/fabric.rs")]
+    pub fn rpc(&self) -> RpcClient {
+        self.mock.client_builder().build().expect("a client")
     }
 
     pub fn node(&self, n: &Node) -> Arc<Netns> {
@@ -212,11 +224,7 @@ impl Net {
 
     /// One ICMP echo from `from` to `to`, waiting at most a second.
     fn ping(&self, from: &Node, to: Ipv4Addr) -> bool {
-        let out = self
-            .node(from)
-            .output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()]))
-            .expect("running ping");
-        out.status.success()
+        ping_from(&self.node(from), to)
     }
 
     /// `to` answers `from` within ten tries (the fabric applies a change within milliseconds).
@@ -269,6 +277,45 @@ impl Net {
         self.settle().await;
         assert!(!self.tcp(from, at, port), "{} connected to {}:{port}", from.ip, at.ip);
     }
+}
+
+
+/// One ICMP echo from the namespace `from` to `to`, waiting at most a second.
+pub fn ping_from(from: &Netns, to: Ipv4Addr) -> bool {
+    let out =
+        from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()])).expect("running ping");
+    out.status.success()
+}
+
+/// `to` answers the namespace `from` within ten tries.
+#[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
+pub async fn reaches_from(from: &Netns, to: Ipv4Addr, what: &str) {
+    for _ in 0..10 {
+        if ping_from(from, to) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: no answer from {to}");
+}
+
+/// A node's links (names), IPv4 routes of every table, IPv4 rules and permanent neighbours, as
+/// `ip` (iproute2) prints them: what a pod's setup adds and its teardown must take away.
+#[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
+pub fn snapshot(node: &Netns) -> String {
+    let ip = |args: &[&str]| {
+        let out = node.output(Command::new("ip").args(args)).expect("running ip");
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let links: Vec<String> =
+        ip(&["-o", "link", "show"]).lines().filter_map(|l| l.split(": ").nth(1).map(str::to_owned)).collect();
+    format!(
+        "links: {links:?}\nroutes:\n{}rules:\n{}neighbours:\n{}",
+        ip(&["-4", "route", "show", "table", "all"]),
+        ip(&["-4", "rule", "show"]),
+        ip(&["neigh", "show", "nud", "permanent"])
+    )
 }
 
 /// Listens on `port` in the namespace `at`, connects to `ip:port` from the namespace `from`;
