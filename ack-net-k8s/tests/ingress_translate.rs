@@ -2,28 +2,21 @@
 //! and a broken one, applied by an `IngressBinding`; requests reach the Services' groups as
 //! the Ingresses say, and no further; the broken Ingress changes nothing for the others.
 
+mod ingress_common;
 mod service_common;
 
 use ack_net_k8s::ingress::{translate, Cluster, Problem};
 use ack_net_k8s::service::{EniMap, NodeFilter};
-use ack_net_mock::slb::sample_certificate;
-use ack_net_slb::binding::ingress::{IngressBinding, IngressOwner, IngressPlanOptions, ServiceRef};
+use ack_net_slb::binding::ingress::{IngressBinding, IngressOwner, IngressPlanOptions};
 use ack_net_slb::binding::DrainPolicy;
-use ack_net_slb::{AddressType, InstanceSpec};
-use k8s_openapi::api::core::v1::{Node, Secret, Service};
+use ingress_common::{group_of, load_balancer, node_port_service, reaches, tls_secret};
+use k8s_openapi::api::core::v1::{Node, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
 use serde_json::json;
 use service_common::*;
 
 fn parse<T: k8s_openapi::serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
     serde_json::from_value(v).expect("object")
-}
-
-fn node_port_service(name: &str, node_port: i32) -> Service {
-    parse(json!({
-        "metadata": {"namespace": "shop", "name": name},
-        "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 80, "nodePort": node_port, "protocol": "TCP"}]}
-    }))
 }
 
 fn ingress(name: &str, created: &str, spec: serde_json::Value) -> Ingress {
@@ -33,25 +26,10 @@ fn ingress(name: &str, created: &str, spec: serde_json::Value) -> Ingress {
 #[tokio::test]
 async fn ingresses_route_through_the_mock_as_asked() {
     let cloud = cloud(2).await;
-    let lb = cloud
-        .slb
-        .load_balancers()
-        .create()
-        .address_type(AddressType::Internet)
-        .spec(InstanceSpec::S2Small)
-        .send()
-        .await
-        .expect("load balancer")
-        .load_balancer_id;
+    let (lb, _) = load_balancer(&cloud).await;
     let nodes: Vec<Node> = (0..2).map(|i| parse(node(&format!("n{i}"), &cloud.instances[i]))).collect();
-    let services = vec![node_port_service("web", 30080), node_port_service("api", 30081)];
-    let www = sample_certificate("www.example.com").unwrap();
-    use base64::Engine as _;
-    let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
-    let secrets: Vec<Secret> = vec![parse(json!({
-        "metadata": {"namespace": "shop", "name": "www-tls"}, "type": "kubernetes.io/tls",
-        "data": {"tls.crt": b64(www.certificate), "tls.key": b64(www.private_key)}
-    }))];
+    let services = vec![parse(node_port_service("web", 30080)), parse(node_port_service("api", 30081))];
+    let secrets: Vec<Secret> = vec![parse(tls_secret("www-tls", "www.example.com"))];
     let p = |kind: &str, path: &str, svc: &str| json!({"path": path, "pathType": kind, "backend": {"service": {"name": svc, "port": {"number": 80}}}});
     let ingresses = vec![
         ingress(
@@ -83,16 +61,10 @@ async fn ingresses_route_through_the_mock_as_asked() {
     binding.reconcile().await.unwrap();
     assert!(binding.reconcile().await.unwrap().plan.is_empty());
 
-    let group = |svc: &str| IngressOwner::new("c-e2e", "ack-net").group_name(&ServiceRef::new("shop", svc, "80"));
-    let groups = cloud.slb.vserver_groups().describe(&lb).send().await.unwrap();
-    let id = |svc: &str| groups.iter().find(|g| g.name == group(svc)).expect("group").vserver_group_id.to_string();
-    let reaches = |port: u16, host: &str, path: &str| {
-        cloud
-            .mock
-            .with_state(|s| s.slb.route(lb.as_str(), port, host, path))
-            .and_then(|r| r.vserver_group_id().map(str::to_owned))
-            .unwrap_or_default()
-    };
+    let owner = IngressOwner::new("c-e2e", "ack-net");
+    let (web, api) = (group_of(&cloud, &lb, &owner, "web").await, group_of(&cloud, &lb, &owner, "api").await);
+    let id = |svc: &str| if svc == "web" { web.clone() } else { api.clone() }.expect("group");
+    let reaches = |port: u16, host: &str, path: &str| reaches(&cloud, &lb, port, host, path);
     for port in [80, 443] {
         assert_eq!(reaches(port, "www.example.com", "/api/users"), id("api"));
         assert_eq!(reaches(port, "www.example.com", "/"), id("web"));

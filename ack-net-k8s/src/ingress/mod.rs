@@ -1,9 +1,10 @@
 //! Kubernetes Ingresses (`networking.k8s.io/v1`) of ack-net's IngressClass as the desired
 //! layer 7 of one load balancer: [`translate`] turns the Ingresses, their Services,
 //! EndpointSlices, Nodes and TLS Secrets into an
-//! [`IngressSpec`](ack_net_slb::binding::ingress::IngressSpec) for an
+//! [`IngressSpec`] for an
 //! [`IngressBinding`](ack_net_slb::binding::ingress::IngressBinding), and says, per Ingress,
-//! what it could not take and why.
+//! what it could not take and why; [`IngressReconciler`] keeps a load balancer in step with
+//! them (finalizer, status, Events).
 //!
 //! Paths, mapped onto CLB's URL matching (a string prefix) so that no request goes where its
 //! Ingress does not send it:
@@ -324,6 +325,12 @@ fn certificate(secrets: &[Secret], ns: &str, name: &str, hosts: Vec<String>) -> 
     }
     Ok(TlsCertificate::new(hosts, crt, key))
 }
+
+mod reconciler;
+
+pub use reconciler::{
+    IngressReconcileError, IngressReconciler, IngressRound, INGRESS_CONTROLLER_NAME, INGRESS_FINALIZER,
+};
 
 #[cfg(test)]
 mod tests;
