@@ -28,7 +28,6 @@ use std::sync::Arc;
 use ack_net_core::RpcClient;
 use ack_net_eni::EcsClient;
 use ack_net_examples::{demo_network, wait_until, BoxError, Cloud, DEMO_INSTANCE_TYPE};
-use ack_net_k8s::leader::{LeaderElector, LeaseConfig};
 use ack_net_k8s::service::{ServiceConfig, ServiceReconciler, FINALIZER};
 use ack_net_k8s::testenv::TestEnv;
 use ack_net_slb::binding::Naming;
@@ -49,16 +48,7 @@ async fn main() -> Result<(), BoxError> {
     if std::env::args().any(|a| a == "--testenv") {
         return scenario(&cluster_id, naming).await;
     }
-    let kube = match kube::Client::try_default().await {
-        Ok(client) => client,
-        Err(e) => {
-            println!(
-                "no Kubernetes cluster to watch ({e}); point KUBECONFIG at one to run the controller, or pass \
-                 --testenv for the scripted scenario on a test API server"
-            );
-            return Ok(());
-        }
-    };
+    let Some(kube) = ack_net_examples::cluster_or_explain().await else { return Ok(()) };
     let cloud = Cloud::connect().await?;
     println!("Service controller for cluster {cluster_id}, load balancers on {}", cloud.describe());
     controller(kube, cloud.rpc, &cluster_id, naming).await
@@ -67,10 +57,7 @@ async fn main() -> Result<(), BoxError> {
 /// The controller: runs while this replica leads; losing the Lease stops it with an error (and
 /// the process exits, to be restarted as a candidate).
 async fn controller(kube: kube::Client, rpc: RpcClient, cluster_id: &str, naming: Naming) -> Result<(), BoxError> {
-    // The Lease lives in `$POD_NAMESPACE` (deploy/ sets it from the downward API).
-    let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "kube-system".to_owned());
-    let lease = LeaseConfig::new(namespace, "ack-net-service-controller", LeaseConfig::identity_from_env());
-    let elector = LeaderElector::new(kube.clone(), lease)?;
+    let elector = ack_net_examples::leader_elector(kube.clone(), "ack-net-service-controller")?;
     let cfg = ServiceConfig::new(cluster_id).with_naming(naming);
     let controller =
         ServiceReconciler::new(kube, SlbClient::new(rpc.clone()), cfg).with_eni_lookup(Arc::new(EcsClient::new(rpc)));
