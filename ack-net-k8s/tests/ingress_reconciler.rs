@@ -2,13 +2,15 @@
 //! (`ack_net_k8s::testenv`, one of the test's own: it lists Nodes cluster-wide) with the load
 //! balancer on ack-net-mock: the Ingresses of ack-net's class are routed, a broken one is
 //! left out with an Event and no address, another class's is not touched; a second round
-//! writes nothing; a deleted Ingress leaves the load balancer before its finalizer goes.
+//! writes nothing; a renewed TLS Secret is upload, switch, delete; a deleted Ingress leaves the
+//! load balancer before its finalizer goes.
 
 mod apiserver;
 mod ingress_common;
 mod service_common;
 
 use ack_net_k8s::ingress::{IngressReconciler, Problem, INGRESS_CONTROLLER, INGRESS_FINALIZER};
+use ack_net_mock::slb::renewed_sample_certificate;
 use ack_net_slb::binding::ingress::{IngressOwner, IngressPlanOptions};
 use ack_net_slb::binding::DrainPolicy;
 use apiserver::{client, create, namespace, own, ready_node};
@@ -16,7 +18,7 @@ use ingress_common::{group_of, load_balancer, node_port_service, reaches, tls_se
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{json, Value};
 use service_common::cloud;
 
@@ -106,6 +108,21 @@ async fn ingresses_of_the_class_are_routed_and_leave_through_the_finalizer() {
     let again = reconciler.reconcile_all().await.expect("second round");
     assert_eq!(again.report.writes(), 0, "converged: {:?}", again.report);
     assert_eq!(get("web").await.metadata.resource_version, web.metadata.resource_version, "no Kubernetes write");
+
+    // The Secret is renewed: the new certificate is uploaded, the listener switched, the old one deleted.
+    let renewed = renewed_sample_certificate();
+    let secrets: Api<Secret> = Api::namespaced(kube.clone(), "shop");
+    let data = json!({"stringData": {"tls.crt": renewed.certificate, "tls.key": renewed.private_key}});
+    secrets.patch("www-tls", &PatchParams::default(), &Patch::Merge(&data)).await.expect("renew");
+    let rotated = reconciler.reconcile_all().await.expect("round after the renewal");
+    let calls: Vec<(&str, u64)> = rotated.report.calls.iter().map(|(a, n)| (*a, *n)).collect();
+    assert_eq!(
+        calls,
+        [("DeleteServerCertificate", 1), ("SetLoadBalancerHTTPSListenerAttribute", 1), ("UploadServerCertificate", 1)]
+    );
+    let certificates = cloud.slb.certificates().describe().send().await.expect("certificates");
+    assert_eq!(certificates.len(), 1, "only the renewed certificate is left: {certificates:?}");
+    assert_eq!(reaches(443, "/cart"), web_group);
 
     ingresses.delete("web", &DeleteParams::default()).await.expect("delete");
     assert!(get("web").await.metadata.deletion_timestamp.is_some(), "the finalizer holds it");
