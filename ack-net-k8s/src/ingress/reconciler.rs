@@ -306,7 +306,8 @@ impl IngressReconciler {
             };
             tokio::select! {
                 _ = &mut shutdown => return,
-                _ = triggers.next() => {}
+                // (Were every watch to end, only the timer would be left.)
+                Some(()) = triggers.next() => {}
                 () = tokio::time::sleep(wait) => {}
             }
             // Everything that came meanwhile is seen by the next round.
