@@ -134,7 +134,7 @@ async fn scenario(cluster_id: &str) -> Result<(), BoxError> {
         )
         .await?;
     }
-    let sample = ack_net_mock::slb::sample_certificate("www.example.com").ok_or("the mock's sample certificate")?;
+    let sample = ack_net_mock::sample_certificate("www.example.com").ok_or("the mock's sample certificate")?;
     create(
         &Api::<Secret>::namespaced(kube.clone(), "shop"),
         json!({"metadata": {"name": "www-tls"}, "type": "kubernetes.io/tls",

@@ -10,7 +10,7 @@ mod ingress_common;
 mod service_common;
 
 use ack_net_k8s::ingress::{IngressReconciler, Problem, INGRESS_CONTROLLER, INGRESS_FINALIZER};
-use ack_net_mock::slb::renewed_sample_certificate;
+use ack_net_mock::renewed_sample_certificate;
 use ack_net_slb::binding::ingress::{IngressOwner, IngressPlanOptions};
 use ack_net_slb::binding::DrainPolicy;
 use apiserver::{client, create, namespace, own, ready_node};

@@ -70,4 +70,7 @@ pub use ecs::InstanceSeed;
 pub use error::{HandlerResult, MockError};
 pub use faults::FaultSpec;
 pub use handler::Req;
+// The layer-7 test helpers at the crate root (issue #20), so they stay reachable whatever
+// the modules' privacy.
+pub use slb::{renewed_sample_certificate, sample_certificate, Routed, SampleCertificate, SAMPLES};
 pub use state::State;

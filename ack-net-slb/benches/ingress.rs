@@ -9,8 +9,8 @@
 use std::hint::black_box;
 
 use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
-use ack_net_mock::slb::{renewed_sample_certificate, sample_certificate, SampleCertificate};
 use ack_net_mock::MockCloud;
+use ack_net_mock::{renewed_sample_certificate, sample_certificate, SampleCertificate};
 use ack_net_slb::binding::ingress::{
     plan, IngressBinding, IngressOwner, IngressPlanOptions, IngressSpec, ObservedIngress, Route, ServiceRef,
     TlsCertificate,

@@ -215,7 +215,7 @@ async fn pods_as_eni_backends() {
 async fn certificate(env: &Env) -> ack_net_slb::ServerCertificateId {
     env.slb
         .certificates()
-        .upload("web", ack_net_mock::slb::SAMPLES[0].certificate, ack_net_mock::slb::SAMPLES[0].private_key)
+        .upload("web", ack_net_mock::SAMPLES[0].certificate, ack_net_mock::SAMPLES[0].private_key)
         .send()
         .await
         .expect("certificate")

@@ -5,7 +5,7 @@
 mod binding_common;
 mod common;
 
-use ack_net_mock::slb::{renewed_sample_certificate, sample_certificate, SampleCertificate};
+use ack_net_mock::{renewed_sample_certificate, sample_certificate, SampleCertificate};
 use ack_net_slb::binding::ingress::{
     IngressBinding, IngressError, IngressOwner, IngressPlanOptions, IngressSpec, Route, ServiceRef, TlsCertificate,
 };
@@ -81,7 +81,7 @@ async fn lifecycle_routes_converges_adds_rotates_and_deletes() {
     assert_eq!(reaches(&env, &lb, 443, "api.example.com", "/anything"), api_g.as_str());
     assert_eq!(reaches(&env, &lb, 443, "other.example.com", "/"), web_g.as_str(), "the default backend");
     let redirect = env.mock.with_state(|s| s.slb.route(lb.as_str(), 80, "www.example.com", "/"));
-    assert_eq!(redirect, Some(ack_net_mock::slb::Routed::Redirect { port: 443 }));
+    assert_eq!(redirect, Some(ack_net_mock::Routed::Redirect { port: 443 }));
     let extensions = env.slb.domain_extensions().describe(&lb, 443).send().await.unwrap();
     assert_eq!(extensions.len(), 1);
     assert_eq!(extensions[0].domain, "api.example.com");

@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use ack_net_mock::slb::sample_certificate;
+use ack_net_mock::sample_certificate;
 use ack_net_slb::binding::ingress::{
     apply_with, IngressBinding, IngressOwner, IngressPlanOptions, IngressSpec, Route, ServiceRef, TlsCertificate,
 };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use ack_net_mock::slb::{renewed_sample_certificate, sample_certificate, SAMPLES};
+use ack_net_mock::{renewed_sample_certificate, sample_certificate, SAMPLES};
 use ack_net_slb::{
     ListenerBackend, ListenerProtocol, ListenerSpec, LoadBalancerId, OnOff, Removed, RuleSpec, ServerCertificateId,
     SlbClient, VServerGroupId,

@@ -1,4 +1,4 @@
-use ack_net_mock::slb::{sample_certificate, SampleCertificate};
+use ack_net_mock::{sample_certificate, SampleCertificate};
 use serde_json::{json, Value};
 
 use super::*;

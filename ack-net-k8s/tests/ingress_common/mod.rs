@@ -52,7 +52,7 @@ pub fn reaches(cloud: &Cloud, lb: &LoadBalancerId, port: u16, host: &str, path: 
 /// The `kubernetes.io/tls` Secret `shop/NAME` holding the mock's sample certificate of `host`.
 pub fn tls_secret(name: &str, host: &str) -> Value {
     use base64::Engine as _;
-    let sample = ack_net_mock::slb::sample_certificate(host).expect("a sample certificate of the host");
+    let sample = ack_net_mock::sample_certificate(host).expect("a sample certificate of the host");
     let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
     json!({
         "metadata": {"namespace": "shop", "name": name}, "type": "kubernetes.io/tls",

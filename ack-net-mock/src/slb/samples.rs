@@ -38,7 +38,7 @@ pub const SAMPLES: &[SampleCertificate] = &[
 /// `*.example.org`).
 ///
 /// ```
-/// let www = ack_net_mock::slb::sample_certificate("www.example.com").unwrap();
+/// let www = ack_net_mock::sample_certificate("www.example.com").unwrap();
 /// assert!(www.certificate.starts_with("-----BEGIN CERTIFICATE-----"));
 /// ```
 pub fn sample_certificate(host: &str) -> Option<SampleCertificate> {

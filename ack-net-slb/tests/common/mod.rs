@@ -95,7 +95,7 @@ pub async fn internet_lb(slb: &SlbClient) -> LoadBalancerId {
 /// A real certificate and key (the mock checks both).
 pub async fn certificate(slb: &SlbClient) -> ServerCertificateId {
     slb.certificates()
-        .upload("web", ack_net_mock::slb::SAMPLES[0].certificate, ack_net_mock::slb::SAMPLES[0].private_key)
+        .upload("web", ack_net_mock::SAMPLES[0].certificate, ack_net_mock::SAMPLES[0].private_key)
         .send()
         .await
         .expect("certificate")
