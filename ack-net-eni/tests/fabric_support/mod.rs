@@ -279,7 +279,6 @@ impl Net {
     }
 }
 
-
 /// One ICMP echo from the namespace `from` to `to`, waiting at most a second.
 pub fn ping_from(from: &Netns, to: Ipv4Addr) -> bool {
     let out =
