@@ -250,3 +250,28 @@ where
     }
     Err(format!("{what}: not after {secs} s").into())
 }
+
+/// A client of the current Kubernetes cluster (kubeconfig context or in-cluster config), or
+/// `None` after saying there is none to watch and that `--testenv` runs the example's
+/// scripted scenario instead.
+pub async fn cluster_or_explain() -> Option<kube::Client> {
+    match kube::Client::try_default().await {
+        Ok(client) => Some(client),
+        Err(e) => {
+            println!(
+                "no Kubernetes cluster to watch ({e}); point KUBECONFIG at one to run the controller, or pass \
+                 --testenv for the scripted scenario on a test API server"
+            );
+            None
+        }
+    }
+}
+
+/// The leader election of a controller's replicas: the Lease `name` in `$POD_NAMESPACE`
+/// (deploy/ sets it from the downward API; default `kube-system`).
+pub fn leader_elector(kube: kube::Client, name: &str) -> Result<ack_net_k8s::leader::LeaderElector, BoxError> {
+    let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "kube-system".to_owned());
+    let lease =
+        ack_net_k8s::leader::LeaseConfig::new(namespace, name, ack_net_k8s::leader::LeaseConfig::identity_from_env());
+    Ok(ack_net_k8s::leader::LeaderElector::new(kube, lease)?)
+}

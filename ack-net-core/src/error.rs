@@ -292,7 +292,7 @@ impl Error {
 /// What every ack-net error answers, whichever crate it comes from: its class, and the
 /// API's code and request id when the cloud answered. [`Error`] implements it, and so do the
 /// errors of ack-net-vpc, ack-net-eni and ack-net-slb (each wraps a core error in its `Api`
-/// variant), the ENI pool's `PoolError` and the SLB binding's `BindingError`; each names the
+/// variant), the ENI pool's `PoolError` and the SLB bindings' `BindingError` and `IngressError`; each names the
 /// core error underneath with [`core`](ErrorInfo::core), and the accessors answer from it.
 /// Bring it into scope to ask (`use ack_net_core::ErrorInfo;`, re-exported by each product
 /// crate).

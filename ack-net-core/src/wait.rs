@@ -133,7 +133,8 @@ impl<E> WaitEnd<E> {
 
 /// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
 /// [`WaitEnd::TimedOut`]) or a look fails with an error whose class is neither
-/// retryable nor [`ErrorClass::NotFound`] (a resource just created may not be visible yet).
+/// retryable nor [`NotFound`](crate::ErrorClass::NotFound) (a resource just created may
+/// not be visible yet).
 /// A look in flight at the deadline is abandoned. `resource`, `id` and `wanted` name the
 /// wait in traces.
 pub async fn wait_for<T, E, F, Fut>(

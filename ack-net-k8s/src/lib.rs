@@ -47,6 +47,7 @@
 
 mod backoff;
 mod events;
+pub mod ingress;
 pub mod leader;
 pub mod netpol;
 pub mod pod;

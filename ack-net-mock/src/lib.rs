@@ -64,5 +64,7 @@ pub use faults::{parse_duration, FaultSpec, Latency};
 pub use scenario::{
     Scenario, ScenarioBuilder, ScenarioInstance, DEFAULT_INSTANCE_TYPE, NODES_VPC_NAME, NODE_INSTANCE_TYPE,
 };
+// The layer-7 test helpers at the crate root (issue #20).
+pub use slb::{renewed_sample_certificate, sample_certificate, Routed, SampleCertificate, SAMPLES};
 pub use state::State;
 pub use vpc::{NewVSwitch, NewVpc};

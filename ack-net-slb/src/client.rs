@@ -4,6 +4,7 @@ use ack_net_core::{RpcClient, RpcRequest};
 use serde::de::DeserializeOwned;
 
 use crate::certificate::Certificates;
+use crate::domain_extension::DomainExtensions;
 use crate::health::Health;
 use crate::listener::Listeners;
 use crate::load_balancer::LoadBalancers;
@@ -99,9 +100,14 @@ impl SlbClient {
         Health::new(self.clone())
     }
 
-    /// Server certificates for HTTPS listeners.
+    /// Server certificates for HTTPS listeners, and CA certificates.
     pub fn certificates(&self) -> Certificates {
         Certificates::new(self.clone())
+    }
+
+    /// Domain extensions (SNI certificates) of HTTPS listeners.
+    pub fn domain_extensions(&self) -> DomainExtensions {
+        DomainExtensions::new(self.clone())
     }
 
     pub(crate) async fn call<T: DeserializeOwned>(&self, req: RpcRequest) -> Result<T, Error> {

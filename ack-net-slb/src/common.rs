@@ -1,7 +1,7 @@
 //! Helpers every resource module shares: input checks, tags, decoding.
 
 use ack_net_core::operation::Json;
-use ack_net_core::{Removed, RpcRequest};
+use ack_net_core::RpcRequest;
 use serde::de::Deserializer;
 use serde::{Serialize, Serializer};
 
@@ -78,11 +78,6 @@ impl<T: std::fmt::Display> Serialize for Commas<T> {
         }
         s.serialize_str(&self.0.iter().map(T::to_string).collect::<Vec<_>>().join(","))
     }
-}
-
-/// What a deletion did: an error that means the thing was already gone is a success.
-pub(crate) fn deleted(result: Result<(), Error>, gone: &[&str]) -> Result<Removed, Error> {
-    Removed::from_result(result, |e| e.is_gone(gone))
 }
 
 /// Decodes `on`/`off` (or a boolean) as a `bool`.

@@ -46,70 +46,102 @@ ack_net_core::define_id!(
     ["acl-"]
 );
 
-/// A server certificate id. These have no prefix (`1231579085529123_166f8204689_...` or
-/// `139a00604ad-cn-east-hangzhou-01`): 1-128 letters, digits, `-` or `_`.
-///
-/// ```
-/// use ack_net_slb::ServerCertificateId;
-/// assert!("1231579085529123_166f8204689_1714763408_709341".parse::<ServerCertificateId>().is_ok());
-/// assert!("".parse::<ServerCertificateId>().is_err());
-/// assert!("a b".parse::<ServerCertificateId>().is_err());
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ServerCertificateId(String);
+ack_net_core::define_id!(
+    /// A domain extension id, `de-...`.
+    DomainExtensionId,
+    "domain extension id",
+    ["de-"]
+);
 
-impl ServerCertificateId {
-    /// Validates and wraps an id.
-    pub fn new(id: impl Into<String>) -> Result<Self, ack_net_core::Error> {
-        let id: String = id.into();
-        let ok = !id.is_empty()
-            && id.len() <= 128
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(Self(id))
-        } else {
-            Err(ack_net_core::Error::invalid_input(
-                "server certificate id",
-                format!("{id:?} must be 1-128 letters, digits, - or _"),
-            ))
+/// Declares a certificate id: these have no prefix, 1-128 letters, digits, `-` or `_`.
+macro_rules! certificate_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and wraps an id.
+            pub fn new(id: impl Into<String>) -> Result<Self, ack_net_core::Error> {
+                let id: String = id.into();
+                let ok = !id.is_empty()
+                    && id.len() <= 128
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if ok {
+                    Ok(Self(id))
+                } else {
+                    Err(ack_net_core::Error::invalid_input($what, format!("{id:?} must be 1-128 letters, digits, - or _")))
+                }
+            }
+
+            /// The id as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ack_net_core::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ack_net_core::Error;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Lets a setter taking `impl Into<Id>` take a borrowed id too.
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> Self {
+                id.clone()
+            }
+        }
+    };
 }
 
-impl fmt::Display for ServerCertificateId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+certificate_id!(
+    /// A server certificate id. These have no prefix (`1231579085529123_166f8204689_...` or
+    /// `139a00604ad-cn-east-hangzhou-01`): 1-128 letters, digits, `-` or `_`.
+    ///
+    /// ```
+    /// use ack_net_slb::ServerCertificateId;
+    /// assert!("1231579085529123_166f8204689_1714763408_709341".parse::<ServerCertificateId>().is_ok());
+    /// assert!("".parse::<ServerCertificateId>().is_err());
+    /// assert!("a b".parse::<ServerCertificateId>().is_err());
+    /// ```
+    ServerCertificateId,
+    "server certificate id"
+);
 
-impl FromStr for ServerCertificateId {
-    type Err = ack_net_core::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<String> for ServerCertificateId {
-    type Error = ack_net_core::Error;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::new(s)
-    }
-}
-
-impl From<ServerCertificateId> for String {
-    fn from(v: ServerCertificateId) -> String {
-        v.0
-    }
-}
-
-impl AsRef<str> for ServerCertificateId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+certificate_id!(
+    /// A CA certificate id, of the same form as a [`ServerCertificateId`].
+    ///
+    /// ```
+    /// assert!("139a00604bd-cn-east-hangzhou-01".parse::<ack_net_slb::CaCertificateId>().is_ok());
+    /// ```
+    CaCertificateId,
+    "CA certificate id"
+);

@@ -73,6 +73,7 @@ pub mod binding;
 mod certificate;
 mod client;
 mod common;
+mod domain_extension;
 mod error;
 mod health;
 mod ids;
@@ -91,12 +92,23 @@ pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
     MasterSlaveBackend,
 };
-pub use certificate::{Certificates, ServerCertificate, UploadServerCertificate};
+pub use certificate::{
+    CaCertificate, CaCertificates, CertificateFacts, Certificates, DeleteCaCertificate, DeleteServerCertificate,
+    DescribeCaCertificates, DescribeServerCertificates, PrivateKeyPem, ServerCertificate, ServerCertificates,
+    SetCaCertificateName, SetServerCertificateName, UploadCaCertificate, UploadServerCertificate,
+};
 pub use client::{SlbClient, DEFAULT_BATCH_SIZE};
 pub use common::MAX_TAGS;
+pub use domain_extension::{
+    CreateDomainExtension, CreatedDomainExtension, DeleteDomainExtension, DescribeDomainExtensions, DomainExtension,
+    DomainExtensionList, DomainExtensions, SetDomainExtensionAttribute,
+};
 pub use error::Error;
 pub use health::{BackendHealth, Health};
-pub use ids::{AclId, LoadBalancerId, MasterSlaveServerGroupId, RuleId, ServerCertificateId, VServerGroupId};
+pub use ids::{
+    AclId, CaCertificateId, DomainExtensionId, LoadBalancerId, MasterSlaveServerGroupId, RuleId, ServerCertificateId,
+    VServerGroupId,
+};
 pub use listener::{
     CreateListener, DeleteListener, DescribeListeners, HealthCheckTiming, HttpConfig, HttpHealthCheck, HttpsConfig,
     Layer7Config, Listener, ListenerAcl, ListenerBackend, ListenerPage, ListenerSpec, Listeners, ProtocolConfig,
@@ -110,7 +122,11 @@ pub use load_balancer::{
     MAX_LOAD_BALANCERS_PAGE,
 };
 pub use master_slave::{CreateMasterSlaveGroup, MasterSlaveGroup, MasterSlaveGroups};
-pub use rule::{Rule, RuleSpec, Rules, SetRule, MAX_RULES_PER_CALL};
+pub use rule::{
+    check_rule_domain, check_rule_name, check_rule_url, CreateRules, CreatedRule, DeleteRules, DescribeRuleAttribute,
+    DescribeRules, OnOff, Rule, RuleAttribute, RuleSettings, RuleSpec, Rules, RulesResponse, SetRule,
+    MAX_RULES_PER_CALL,
+};
 pub use tags::{ListTagResources, TagResource, TagResourcePage, TagResources, Tags, UntagResources, MAX_TAG_RESOURCES};
 pub use types::{
     AclType, AddressIpVersion, AddressType, BackendType, HealthCheckMethod, HealthStatus, HttpCodeClass,

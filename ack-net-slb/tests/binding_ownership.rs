@@ -217,11 +217,7 @@ async fn pods_as_eni_backends() {
 async fn certificate(env: &Env) -> ack_net_slb::ServerCertificateId {
     env.slb
         .certificates()
-        .upload(
-            "web",
-            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
-            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n",
-        )
+        .upload("web", ack_net_mock::SAMPLES[0].certificate, ack_net_mock::SAMPLES[0].private_key)
         .send()
         .await
         .expect("certificate")

@@ -200,23 +200,23 @@ async fn forwarding_rules() {
         .map(|i| RuleSpec::new(format!("r{i}"), Some("example.com"), Some(&format!("/api/v{i}")), g1.clone()))
         .collect();
     stats.reset();
-    let created = slb.rules().create(&lb, 80, ListenerProtocol::Http, &specs).await.unwrap();
+    let created = slb.rules().create_all(&lb, 80, ListenerProtocol::Http, &specs).await.unwrap();
     assert_eq!(created.len(), 12);
     assert_eq!(stats.calls("CreateRules"), 2, "ten rules per call");
-    let rules = slb.rules().describe(&lb, 80, ListenerProtocol::Http).await.unwrap();
+    let rules = slb.rules().describe(&lb, 80, ListenerProtocol::Http).send().await.unwrap();
     assert_eq!(rules.len(), 12);
     assert_eq!(rules[3].url.as_deref(), Some("/api/v3"));
-    slb.rules().set(&created[0].0).vserver_group_id(g2.clone()).scheduler(Scheduler::Wlc).send().await.unwrap();
-    let rules = slb.rules().describe(&lb, 80, ListenerProtocol::Http).await.unwrap();
+    slb.rules().set(&created[0].rule_id).vserver_group_id(g2.clone()).scheduler(Scheduler::Wlc).send().await.unwrap();
+    let rules = slb.rules().describe(&lb, 80, ListenerProtocol::Http).send().await.unwrap();
     assert_eq!(rules[0].vserver_group_id.as_ref(), Some(&g2));
-    assert_eq!(rules[0].scheduler, Some(Scheduler::Wlc));
+    assert_eq!(rules[0].settings.scheduler, Some(Scheduler::Wlc));
     assert!(slb.vserver_groups().delete(&g1).await.unwrap_err().is_code("RspoolVipExist"));
     // Deleting with one id already gone still deletes the others.
-    let first = created[0].0.clone();
+    let first = created[0].rule_id.clone();
     slb.rules().delete(std::slice::from_ref(&first)).await.unwrap();
-    let ids: Vec<_> = created.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<_> = created.iter().map(|r| r.rule_id.clone()).collect();
     slb.rules().delete(&ids).await.unwrap();
-    assert!(slb.rules().describe(&lb, 80, ListenerProtocol::Http).await.unwrap().is_empty());
+    assert!(slb.rules().describe(&lb, 80, ListenerProtocol::Http).send().await.unwrap().is_empty());
     assert_eq!(slb.vserver_groups().delete(&g1).await.unwrap(), Removed::Now);
 }
 
@@ -224,7 +224,7 @@ async fn forwarding_rules() {
 async fn certificates_and_https() {
     let Env { mock: _mock, slb, .. } = env().await;
     let cert = certificate(&slb).await;
-    let listed = slb.certificates().describe(Some(&cert)).await.unwrap();
+    let listed = slb.certificates().describe().server_certificate_id(&cert).send().await.unwrap();
     assert_eq!(listed[0].name, "web");
     let lb = internet_lb(&slb).await;
     let g = slb.vserver_groups().create(&lb, "g").send().await.unwrap().vserver_group_id;
@@ -233,11 +233,11 @@ async fn certificates_and_https() {
         .send()
         .await
         .unwrap();
-    let e = slb.certificates().delete(&cert).await.unwrap_err();
+    let e = slb.certificates().delete(&cert).send().await.unwrap_err();
     assert!(e.is_code("CertificateAndPrivateKeyIsRefered"), "{e}");
     slb.listeners().delete(&lb, 443, ListenerProtocol::Https).send().await.unwrap();
-    assert_eq!(slb.certificates().delete(&cert).await.unwrap(), Removed::Now);
-    assert_eq!(slb.certificates().delete(&cert).await.unwrap(), Removed::Already);
+    assert_eq!(slb.certificates().delete(&cert).send().await.unwrap(), Removed::Now);
+    assert_eq!(slb.certificates().delete(&cert).send().await.unwrap(), Removed::Already);
 }
 
 #[tokio::test]

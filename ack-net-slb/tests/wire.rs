@@ -1,5 +1,6 @@
 //! Exact requests on the wire (wiremock): CreateLoadBalancer, one listener create per
-//! protocol, AddVServerGroupBackendServers in batches.
+//! protocol, AddVServerGroupBackendServers in batches, the layer-7 calls (CreateRules' JSON
+//! `RuleList`, UploadServerCertificate, CreateDomainExtension).
 
 use std::collections::BTreeMap;
 
@@ -306,4 +307,89 @@ async fn add_backends_sends_batches_of_twenty_documented_json() {
     let last: Vec<serde_json::Value> = serde_json::from_str(&op_params(&reqs[2])["BackendServers"]).unwrap();
     assert_eq!(last.len(), 5);
     assert_eq!(last[4]["ServerIp"], "10.0.0.45");
+}
+
+#[tokio::test]
+async fn layer7_calls_send_exactly_the_documented_params() {
+    use ack_net_slb::{ListenerProtocol, RuleSpec};
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "CreateRules",
+        json!({"RequestId":"r","Rules":{"Rule":[{"RuleId":"rule-bp1a","RuleName":"api"}]}}),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        "CreateDomainExtension",
+        json!({"RequestId":"r","DomainExtensionId":"de-bp1a","ListenerPort":443}),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        "UploadServerCertificate",
+        json!({"RequestId":"r","ServerCertificateId":"123_abc","ServerCertificateName":"web","Fingerprint":"aa:bb",
+               "SubjectAlternativeNames":{"SubjectAlternativeName":["www.example.com"]}}),
+        1,
+    )
+    .await;
+    let slb = client(&server);
+    let lb = "lb-bp1a".parse().unwrap();
+    let g = "rsp-bp1a".parse().unwrap();
+    let made = slb
+        .rules()
+        .create(&lb, 443, ListenerProtocol::Https)
+        .rule(RuleSpec::new("api", Some("*.example.com"), Some("/api"), g))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made[0].rule_id.as_str(), "rule-bp1a");
+    let cert = slb
+        .certificates()
+        .upload(
+            "web",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cert.subject_alternative_names, ["www.example.com"]);
+    let de = slb.domain_extensions().create(&lb, 443, "api.example.com", &cert.id).send().await.unwrap();
+    assert_eq!(de.as_str(), "de-bp1a");
+    let reqs = requests(&server).await;
+    assert_eq!(
+        op_params(&reqs[0]),
+        map(&[
+            ("Version", "2014-05-15"),
+            ("RegionId", "cn-hangzhou"),
+            ("LoadBalancerId", "lb-bp1a"),
+            ("ListenerPort", "443"),
+            ("ListenerProtocol", "https"),
+            ("RuleList", r#"[{"RuleName":"api","Domain":"*.example.com","Url":"/api","VServerGroupId":"rsp-bp1a"}]"#),
+        ])
+    );
+    assert_eq!(
+        op_params(&reqs[1]),
+        map(&[
+            ("Version", "2014-05-15"),
+            ("RegionId", "cn-hangzhou"),
+            ("ServerCertificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+            ("PrivateKey", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"),
+            ("ServerCertificateName", "web"),
+        ])
+    );
+    assert_eq!(
+        op_params(&reqs[2]),
+        map(&[
+            ("Version", "2014-05-15"),
+            ("RegionId", "cn-hangzhou"),
+            ("LoadBalancerId", "lb-bp1a"),
+            ("ListenerPort", "443"),
+            ("Domain", "api.example.com"),
+            ("ServerCertificateId", "123_abc"),
+        ])
+    );
 }

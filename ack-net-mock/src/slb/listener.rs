@@ -110,6 +110,10 @@ fn check_references(
         if state.slb.certs.get(&cert).is_none_or(|c| c.region != lb.region) {
             return Err(super::certs::cert_not_found(&cert));
         }
+        let ca = text(attrs, "CACertificateId");
+        if !ca.is_empty() && state.slb.ca_certs.get(&ca).is_none_or(|c| c.region != lb.region) {
+            return Err(super::certs::ca_not_found(&ca));
+        }
     }
     if protocol == "http" && text(attrs, "ListenerForward") == "on" {
         let fp: u16 = text(attrs, "ForwardPort").parse().unwrap_or(0);
@@ -274,6 +278,9 @@ fn delete(state: &mut State, req: &Req) -> HandlerResult {
     let idx = find(lb, port, protocol.as_deref())?;
     let gone = lb.listeners.remove(idx);
     state.slb.rules.retain(|_, r| !(r.lb_id == lb_id && r.port == gone.port && r.protocol == gone.protocol));
+    if gone.protocol == "https" {
+        state.slb.domain_exts.retain(|_, d| !(d.lb_id == lb_id && d.port == gone.port));
+    }
     Ok(json!({}))
 }
 
@@ -462,8 +469,8 @@ mod tests {
             "UploadServerCertificate",
             &[
                 ("RegionId", "cn-hangzhou"),
-                ("ServerCertificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
-                ("PrivateKey", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"),
+                ("ServerCertificate", super::super::SAMPLES[0].certificate),
+                ("PrivateKey", super::super::SAMPLES[0].private_key),
                 ("ServerCertificateName", "web"),
             ],
         )["ServerCertificateId"]

@@ -292,6 +292,7 @@ fn delete(state: &mut State, req: &Req) -> HandlerResult {
     state.slb.groups.retain(|_, g| g.lb_id != id);
     state.slb.ms_groups.retain(|_, g| g.lb_id != id);
     state.slb.rules.retain(|_, r| r.lb_id != id);
+    state.slb.domain_exts.retain(|_, d| d.lb_id != id);
     Ok(json!({}))
 }
 

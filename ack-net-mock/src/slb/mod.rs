@@ -14,6 +14,11 @@
 //! - `DescribeHealthStatus` is deterministic: a backend is `normal` when its listener runs with
 //!   health checks on, `unavailable` otherwise, and `abnormal` when a test marked it so with
 //!   [`SlbState::set_backend_abnormal`].
+//! - Layer 7: a listener holds at most [`SlbState::rule_quota`] forwarding rules
+//!   ([`DEFAULT_RULE_QUOTA`]) and an HTTPS listener [`SlbState::domain_extension_quota`]
+//!   domain extensions ([`DEFAULT_DOMAIN_EXTENSION_QUOTA`]); certificates must be real PEM
+//!   with a matching key (use [`sample_certificate`] in tests); [`SlbState::route`] says
+//!   which group a request for a host and path reaches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -28,14 +33,21 @@ use crate::state::State;
 
 mod backend;
 mod certs;
+mod domain_ext;
 mod group;
 mod health;
 mod lb_describe;
 mod listener;
 mod listener_attrs;
 mod load_balancer;
+mod pem;
+mod routing;
 mod rules;
+mod samples;
 mod tags;
+
+pub use routing::Routed;
+pub use samples::{renewed_sample_certificate, sample_certificate, SampleCertificate, SAMPLES};
 
 /// The API version of SLB.
 pub const VERSION: &str = "2014-05-15";
@@ -45,6 +57,10 @@ pub const MAX_BACKENDS_PER_CALL: usize = 20;
 pub const DEFAULT_BACKEND_QUOTA: usize = 200;
 /// The most forwarding rules one `CreateRules` call may carry.
 pub const MAX_RULES_PER_CALL: usize = 10;
+/// How many forwarding rules a layer-7 listener holds by default (the published quota).
+pub const DEFAULT_RULE_QUOTA: usize = 40;
+/// How many domain extensions an HTTPS listener holds by default (the published quota).
+pub const DEFAULT_DOMAIN_EXTENSION_QUOTA: usize = 3;
 /// The most tags a load balancer may carry.
 pub const MAX_TAGS_PER_RESOURCE: usize = 20;
 
@@ -175,12 +191,37 @@ pub(crate) struct Certificate {
     pub id: String,
     pub region: String,
     pub name: String,
-    pub fingerprint: String,
-    pub common_name: String,
+    /// What the certificate says about itself.
+    #[serde(flatten)]
+    pub info: pem::CertInfo,
     pub create_time: String,
     pub create_timestamp: i64,
     pub ali_cloud_certificate_id: String,
     pub ali_cloud_certificate_name: String,
+}
+
+/// An uploaded CA certificate (for listeners that verify client certificates).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct CaCertificate {
+    pub seq: u64,
+    pub id: String,
+    pub region: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub info: pem::CertInfo,
+    pub create_time: String,
+    pub create_timestamp: i64,
+}
+
+/// A domain extension: another certificate on an HTTPS listener, for one domain.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct DomainExtension {
+    pub seq: u64,
+    pub id: String,
+    pub lb_id: String,
+    pub port: u16,
+    pub domain: String,
+    pub cert_id: String,
 }
 
 /// The SLB product's state.
@@ -192,6 +233,10 @@ pub struct SlbState {
     ms_groups: BTreeMap<String, MasterSlaveGroup>,
     rules: BTreeMap<String, Rule>,
     certs: BTreeMap<String, Certificate>,
+    ca_certs: BTreeMap<String, CaCertificate>,
+    domain_exts: BTreeMap<String, DomainExtension>,
+    rule_quota: usize,
+    domain_extension_quota: usize,
     /// ClientToken -> (action, parameters without the token, the first answer).
     tokens: HashMap<String, (String, BTreeMap<String, String>, Value)>,
     /// Server ids or addresses a test marked unhealthy.
@@ -212,6 +257,10 @@ impl Default for SlbState {
             ms_groups: BTreeMap::new(),
             rules: BTreeMap::new(),
             certs: BTreeMap::new(),
+            ca_certs: BTreeMap::new(),
+            domain_exts: BTreeMap::new(),
+            rule_quota: DEFAULT_RULE_QUOTA,
+            domain_extension_quota: DEFAULT_DOMAIN_EXTENSION_QUOTA,
             tokens: HashMap::new(),
             abnormal: BTreeSet::new(),
             backend_quota: DEFAULT_BACKEND_QUOTA,
@@ -231,6 +280,8 @@ impl SlbState {
             "MasterSlaveServerGroups": self.ms_groups.values().collect::<Vec<_>>(),
             "Rules": self.rules.values().collect::<Vec<_>>(),
             "ServerCertificates": self.certs.values().collect::<Vec<_>>(),
+            "CACertificates": self.ca_certs.values().collect::<Vec<_>>(),
+            "DomainExtensions": self.domain_exts.values().collect::<Vec<_>>(),
             "BackendQuota": self.backend_quota,
             "AbnormalBackends": self.abnormal,
         })
@@ -252,6 +303,27 @@ impl SlbState {
     /// would). Groups already over it keep their backends.
     pub fn set_backend_quota(&mut self, quota: usize) {
         self.backend_quota = quota;
+    }
+
+    /// How many forwarding rules one layer-7 listener may hold.
+    pub fn rule_quota(&self) -> usize {
+        self.rule_quota
+    }
+
+    /// Raises or lowers the per-listener rule quota (as a support ticket raises the real
+    /// one). Listeners already over it keep their rules.
+    pub fn set_rule_quota(&mut self, quota: usize) {
+        self.rule_quota = quota;
+    }
+
+    /// How many domain extensions one HTTPS listener may hold.
+    pub fn domain_extension_quota(&self) -> usize {
+        self.domain_extension_quota
+    }
+
+    /// Raises or lowers the per-listener domain extension quota.
+    pub fn set_domain_extension_quota(&mut self, quota: usize) {
+        self.domain_extension_quota = quota;
     }
 
     /// Marks a backend (by server id, or by address for `eni` backends) as failing its
@@ -501,6 +573,7 @@ pub fn handle(state: &mut State, req: &Req) -> Option<HandlerResult> {
         group::ACTIONS,
         rules::ACTIONS,
         certs::ACTIONS,
+        domain_ext::ACTIONS,
         health::ACTIONS,
         tags::ACTIONS,
     ]
@@ -518,6 +591,7 @@ pub fn handle(state: &mut State, req: &Req) -> Option<HandlerResult> {
         .or_else(|| group::handle(state, req))
         .or_else(|| rules::handle(state, req))
         .or_else(|| certs::handle(state, req))
+        .or_else(|| domain_ext::handle(state, req))
         .or_else(|| health::handle(state, req))
         .or_else(|| tags::handle(state, req))?;
     if let Ok(answer) = &result {

@@ -1,4 +1,7 @@
-//! Layer-7 forwarding rules of HTTP and HTTPS listeners.
+//! Layer-7 forwarding rules of HTTP and HTTPS listeners, with the API's checks (names, URLs
+//! and domains of the allowed characters and lengths, a Domain+Url pair and a name unique per
+//! listener, at most [`MAX_RULES_PER_CALL`] per call and [`SlbState::rule_quota`](super::SlbState::rule_quota) per
+//! listener), and the matching the product documents ([`SlbState::route`](super::SlbState::route)).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,7 +13,8 @@ use crate::error::{HandlerResult, MockError};
 use crate::handler::Req;
 use crate::state::State;
 
-pub(super) const ACTIONS: &[&str] = &["CreateRules", "DescribeRules", "SetRule", "DeleteRules"];
+pub(super) const ACTIONS: &[&str] =
+    &["CreateRules", "DescribeRules", "DescribeRuleAttribute", "SetRule", "DeleteRules"];
 
 /// Per-rule settings a rule may carry besides its match and group.
 const RULE_ATTRS: &[&str] = &[
@@ -35,6 +39,7 @@ pub(super) fn handle(state: &mut State, req: &Req) -> Option<HandlerResult> {
     Some(match req.action.as_str() {
         "CreateRules" => create(state, req),
         "DescribeRules" => describe(state, req),
+        "DescribeRuleAttribute" => describe_one(state, req),
         "SetRule" => set(state, req),
         "DeleteRules" => delete(state, req),
         _ => return None,
@@ -92,6 +97,46 @@ fn settings(get: impl Fn(&str) -> Option<String>) -> Result<BTreeMap<String, Val
     Ok(out)
 }
 
+/// `RuleName`: 1-40 letters, digits, `-`, `/`, `.` or `_`.
+fn check_rule_name(name: &str) -> Result<(), MockError> {
+    let ok = (1..=40).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-/._".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(MockError::invalid_param("RuleName", format!("{name:?} must be 1-40 letters, digits, -, /, . or _")))
+    }
+}
+
+/// `Url`: 1-80 letters, digits, `-`, `/`, `.`, `%`, `?`, `#` or `&`, starting with `/`.
+fn check_url(url: &str) -> Result<(), MockError> {
+    let ok = url.starts_with('/')
+        && url.chars().count() <= 80
+        && url.chars().all(|c| c.is_ascii_alphanumeric() || "-/.%?#&".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(MockError::invalid_param(
+            "Url",
+            format!("{url:?} must start with / and be at most 80 letters, digits, -, /, ., %, ?, # or &"),
+        ))
+    }
+}
+
+/// `Domain`: an exact name (labels of letters, digits and `-`, joined by `.`) or a wildcard
+/// `*.` before one; at most 80 characters.
+pub(super) fn check_domain(param: &str, domain: &str) -> Result<(), MockError> {
+    let name = domain.strip_prefix("*.").unwrap_or(domain);
+    let ok = domain.len() <= 80
+        && !name.is_empty()
+        && name.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(MockError::invalid_param(param, format!("{domain:?} is not a domain name or a *. wildcard of one")))
+    }
+}
+
 fn check_group(state: &State, lb_id: &str, id: &str) -> Result<(), MockError> {
     if state.slb.groups.get(id).is_some_and(|g| g.lb_id == lb_id) {
         Ok(())
@@ -136,8 +181,12 @@ fn create(state: &mut State, req: &Req) -> HandlerResult {
         if domain.is_empty() && url.is_empty() {
             return Err(MockError::invalid_param("RuleList", format!("rule {name:?} needs a Domain or a Url")));
         }
-        if !url.is_empty() && !url.starts_with('/') {
-            return Err(MockError::invalid_param("RuleList", format!("the Url of rule {name:?} must start with /")));
+        check_rule_name(&name)?;
+        if !url.is_empty() {
+            check_url(&url)?;
+        }
+        if !domain.is_empty() {
+            check_domain("Domain", &domain)?;
         }
         let group = get("VServerGroupId")
             .ok_or_else(|| MockError::invalid_param("RuleList", format!("rule {name:?} needs a VServerGroupId")))?;
@@ -150,6 +199,13 @@ fn create(state: &mut State, req: &Req) -> HandlerResult {
         }
         let attrs = settings(|k| get(k))?;
         new.push((name, domain, url, group, attrs));
+    }
+    let quota = state.slb.rule_quota;
+    if existing.len() + new.len() > quota {
+        return Err(MockError::forbidden(
+            "QuotaExceeded.RulesPerListener",
+            format!("A listener can have at most {quota} forwarding rules ({} exist).", existing.len()),
+        ));
     }
     if req.opt_bool("DryRun")?.unwrap_or(false) {
         return Err(MockError::bad_request(
@@ -185,34 +241,52 @@ fn describe(state: &mut State, req: &Req) -> HandlerResult {
     let protocol = protocol_param(req, "ListenerProtocol")?;
     let lb = state.slb.lb(req, lb_id)?;
     let listener = &lb.listeners[find(lb, port, protocol.as_deref())?];
-    let items: Vec<Value> = rules_of(state, lb_id, port, &listener.protocol)
-        .into_iter()
-        .map(|r| {
-            let mut m: Map<String, Value> = r.attrs.clone().into_iter().collect();
-            m.insert("RuleId".into(), json!(r.id));
-            m.insert("RuleName".into(), json!(r.name));
-            m.insert("Domain".into(), json!(r.domain));
-            m.insert("Url".into(), json!(r.url));
-            m.insert("VServerGroupId".into(), json!(r.vserver_group_id));
-            m.entry("ListenerSync").or_insert(json!("on"));
-            Value::Object(m)
-        })
-        .collect();
+    let items: Vec<Value> = rules_of(state, lb_id, port, &listener.protocol).into_iter().map(rule_json).collect();
     Ok(json!({ "Rules": { "Rule": items } }))
+}
+
+/// A rule as DescribeRules lists it.
+fn rule_json(r: &Rule) -> Value {
+    let mut m: Map<String, Value> = r.attrs.clone().into_iter().collect();
+    m.insert("RuleId".into(), json!(r.id));
+    m.insert("RuleName".into(), json!(r.name));
+    m.insert("Domain".into(), json!(r.domain));
+    m.insert("Url".into(), json!(r.url));
+    m.insert("VServerGroupId".into(), json!(r.vserver_group_id));
+    m.entry("ListenerSync").or_insert(json!("on"));
+    Value::Object(m)
+}
+
+/// A rule the request may see (its load balancer is in the request's region).
+fn visible_rule<'a>(state: &'a State, req: &Req, id: &str) -> Result<&'a Rule, MockError> {
+    state
+        .slb
+        .rules
+        .get(id)
+        .filter(|r| state.slb.lbs.get(&r.lb_id).is_some_and(|lb| super::region_matches(req, &lb.region)))
+        .ok_or_else(|| rule_not_found(id))
+}
+
+fn describe_one(state: &mut State, req: &Req) -> HandlerResult {
+    let rule = visible_rule(state, req, req.str("RuleId")?)?;
+    let mut v = rule_json(rule);
+    if let Value::Object(m) = &mut v {
+        m.insert("LoadBalancerId".into(), json!(rule.lb_id));
+        m.insert("ListenerPort".into(), json!(rule.port.to_string()));
+    }
+    Ok(v)
 }
 
 fn set(state: &mut State, req: &Req) -> HandlerResult {
     let id = req.str("RuleId")?.to_owned();
-    let rule = state.slb.rules.get(&id).ok_or_else(|| rule_not_found(&id))?;
+    let rule = visible_rule(state, req, &id)?;
     let lb_id = rule.lb_id.clone();
-    if !state.slb.lbs.get(&lb_id).is_some_and(|lb| super::region_matches(req, &lb.region)) {
-        return Err(rule_not_found(&id));
-    }
     if let Some(g) = req.opt_str("VServerGroupId") {
         check_group(state, &lb_id, g)?;
     }
     let name = req.opt_str("RuleName").map(str::to_owned);
     if let Some(n) = &name {
+        check_rule_name(n)?;
         let (port, protocol) = (rule.port, rule.protocol.clone());
         if rules_of(state, &lb_id, port, &protocol).iter().any(|r| r.id != id && r.name == *n) {
             return Err(MockError::bad_request("RuleNameExist", format!("A rule named {n:?} already exists.")));
@@ -242,15 +316,7 @@ fn delete(state: &mut State, req: &Req) -> HandlerResult {
         return Err(MockError::invalid_param("RuleIds", format!("must hold 1 to {MAX_RULES_PER_CALL} rule ids")));
     }
     for id in &ids {
-        let visible = state
-            .slb
-            .rules
-            .get(id)
-            .and_then(|r| state.slb.lbs.get(&r.lb_id))
-            .is_some_and(|lb| super::region_matches(req, &lb.region));
-        if !visible {
-            return Err(rule_not_found(id));
-        }
+        visible_rule(state, req, id)?;
     }
     for id in ids {
         state.slb.rules.remove(&id);

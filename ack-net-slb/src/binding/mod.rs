@@ -75,6 +75,7 @@ mod diff;
 mod display;
 mod error;
 mod hashing;
+pub mod ingress;
 mod observe;
 mod ownership;
 mod plan;

@@ -84,14 +84,10 @@ pub async fn internet_lb(slb: &SlbClient) -> LoadBalancerId {
         .load_balancer_id
 }
 
-/// A self-signed-looking PEM pair the mock accepts.
+/// A real certificate and key (the mock checks both).
 pub async fn certificate(slb: &SlbClient) -> ServerCertificateId {
     slb.certificates()
-        .upload(
-            "web",
-            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
-            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n",
-        )
+        .upload("web", ack_net_mock::SAMPLES[0].certificate, ack_net_mock::SAMPLES[0].private_key)
         .send()
         .await
         .expect("certificate")
