@@ -212,7 +212,12 @@ mod tests {
             ("ServerCertificateId", &cert),
         ];
         assert_eq!(err(&mut s, "CreateDomainExtension", &p), "ListenerNotFound");
-        let shared = ok(&mut s, "CreateLoadBalancer", &[("RegionId", "cn-hangzhou"), ("AddressType", "internet")]);
+        // Shared performance: pay by spec, no spec (without a charge type the instance is pay-by-CLCU).
+        let shared = ok(
+            &mut s,
+            "CreateLoadBalancer",
+            &[("RegionId", "cn-hangzhou"), ("AddressType", "internet"), ("InstanceChargeType", "PayBySpec")],
+        );
         let shared = shared["LoadBalancerId"].as_str().unwrap().to_owned();
         let g2 = group(&mut s, &shared, None);
         ok(
