@@ -49,7 +49,7 @@ mod tests {
 
     use ack_net_eni::datapath::{self, host_veth_name, PodInterface};
     use ack_net_eni::pod_network::PodNetwork;
-    use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing, Traffic};
+    use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, NftTable, Parsing, Traffic};
     use ack_net_k8s::netpol::enforce::{EnforceError, NetworkPolicyReconciler, NftCommand, RuleSink};
     use ack_net_k8s::netpol::{Peer, PolicyEngine};
     use ack_net_k8s::testenv::TestEnv;
@@ -141,10 +141,32 @@ mod tests {
         host_veth_name(&format!("{namespace}/{name}"))
     }
 
-    fn load(node: &Arc<Netns>, engine: &CalicoEngine) -> String {
-        let text = engine.compile().to_nftables("ack_net_policy", |ns, name| Some(interface(ns, name)));
-        InNode(node.clone()).load(&text).expect("nft -f");
+    fn table(engine: &CalicoEngine) -> NftTable {
+        engine.compile().nft_table("ack_net_policy", |ns, name| Some(interface(ns, name)))
+    }
+
+    /// Loads `text` into the node; the table as the kernel lists it.
+    fn load_text(node: &Arc<Netns>, text: &str) -> String {
+        InNode(node.clone()).load(text).expect("nft -f");
         nft(node, &["list", "table", "inet", "ack_net_policy"], "")
+    }
+
+    fn load(node: &Arc<Netns>, engine: &CalicoEngine) -> String {
+        load_text(node, &table(engine).to_text())
+    }
+
+    /// The kernel's listing as its sets, maps and chains, whatever their order.
+    fn blocks(listing: &str) -> std::collections::BTreeSet<String> {
+        let (mut out, mut block) = (std::collections::BTreeSet::new(), String::new());
+        for line in listing.lines().filter(|l| !l.trim().is_empty()) {
+            if line.starts_with("\t}") {
+                out.insert(std::mem::take(&mut block));
+            } else if line.starts_with('\t') {
+                block.push_str(line.trim());
+                block.push('\n');
+            }
+        }
+        out
     }
 
     fn ping(from: &Netns, to: Ipv4Addr) -> bool {
@@ -215,9 +237,17 @@ mod tests {
         // A reload of the same policies is the same ruleset.
         assert_eq!(load(&node, &engine), listed, "reloading is idempotent");
 
-        // The global policy removed: batch's new connections to the instance pass.
+        // The global policy removed, as an update of what changed: batch's new connections to
+        // the instance pass; the kernel's table is the one a whole load gives.
         let without = self::engine(&nets, n.nodes[0].ip, instance.ip, false);
-        load(&node, &without);
+        let update = table(&without).update_from(&table(&engine));
+        assert!(!update.contains("table inet"), "an update, not a replacement: {update}");
+        let updated = load_text(&node, &update);
+        assert_eq!(blocks(&updated), blocks(&load(&node, &without)), "update:\n{update}");
+        // And back: the update that adds the global policy again equals the whole table.
+        let updated = load_text(&node, &table(&engine).update_from(&table(&without)));
+        assert_eq!(blocks(&updated), blocks(&listed), "updating back");
+        load_text(&node, &update);
         assert!(without.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
         assert!(tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "after the policy went");
         assert!(!tcp_probe(&pods[2], &pods[1], ips[1], PORT), "db stays isolated");
