@@ -17,6 +17,8 @@ mod apiserver;
 #[allow(dead_code)]
 #[path = "../../ack-net-eni/tests/fabric_support/mod.rs"]
 mod fabric_support;
+#[cfg(target_os = "linux")]
+mod netpol_support;
 
 #[cfg(target_os = "linux")]
 static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync::OnceLock::new();
@@ -40,17 +42,16 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod tests {
-    use std::io::{Read as _, Write as _};
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+    use std::io::Write as _;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::process::{Command, Stdio};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use ack_net_eni::datapath::{self, host_veth_name, PodInterface};
     use ack_net_eni::pod_network::PodNetwork;
     use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, NftTable, Parsing, Traffic};
-    use ack_net_k8s::netpol::enforce::{EnforceError, NetworkPolicyReconciler, NftCommand, RuleSink};
+    use ack_net_k8s::netpol::enforce::{NetworkPolicyReconciler, RuleSink};
     use ack_net_k8s::netpol::{Peer, PolicyEngine};
     use ack_net_k8s::testenv::TestEnv;
     use ack_net_mock::fabric::Netns;
@@ -61,6 +62,7 @@ mod tests {
 
     use crate::apiserver::{create, namespace, patch_status};
     use crate::fabric_support::*;
+    use crate::netpol_support::*;
 
     const PODS: [(&str, &str); 3] = [("web", "web"), ("db", "db"), ("batch", "batch")];
     const PORT: u16 = 8080;
@@ -125,22 +127,6 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Loads rulesets with `nft -f` inside a node's namespace.
-    struct InNode(Arc<Netns>);
-
-    impl RuleSink for InNode {
-        fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
-            self.0
-                .run(|| NftCommand::default().load(ruleset))
-                .map_err(|e| EnforceError::Load { reason: format!("entering the node: {e}") })?
-        }
-    }
-
-    /// The host side of a pod's veth, as the datapath named it.
-    fn interface(namespace: &str, name: &str) -> String {
-        host_veth_name(&format!("{namespace}/{name}"))
-    }
-
     fn table(engine: &CalicoEngine) -> NftTable {
         engine.compile().nft_table("ack_net_policy", |ns, name| Some(interface(ns, name)))
     }
@@ -176,26 +162,8 @@ mod tests {
             .success()
     }
 
-    /// Three pods (web, db, batch) wired by the datapath on the first node; their networks,
-    /// the node's namespace and the pods' namespaces.
-    async fn wire(n: &Net) -> (Vec<PodNetwork>, Arc<Netns>, Vec<Netns>) {
-        let pool = n.pool(&n.nodes[0], "node-a").await;
-        let mut nets = Vec::new();
-        for (name, _) in PODS {
-            nets.push(PodNetwork::setup(&pool, &format!("shop/{name}")).await.expect("an address"));
-        }
-        n.settle().await;
-        let node = n.node(&n.nodes[0]);
-        let pods: Vec<Netns> = PODS.iter().map(|_| Netns::new().expect("a pod namespace")).collect();
-        for (net, pod) in nets.iter().zip(&pods) {
-            let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
-            node.run(|| datapath::setup(net, &iface)).expect("a thread in the node").expect("setup");
-        }
-        (nets, node, pods)
-    }
-
     pub async fn policies(n: Net) {
-        let (nets, node, pods) = wire(&n).await;
+        let (nets, node, pods) = wire(&n, &PODS.map(|p| p.0)).await;
         let instance = &n.nodes[2]; // in the other VSwitch: through the vRouter
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         // Before any policy: everything flows (the probes themselves work).
@@ -265,46 +233,8 @@ mod tests {
         None
     }
 
-    /// An echo server in `at` on `port`, accepting until `stop` is set (bounded: one minute).
-    fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-        let listener =
-            at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
-        listener.set_nonblocking(true).expect("non-blocking");
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                        let mut b = [0u8; 1];
-                        if s.read_exact(&mut b).is_ok() {
-                            let _ = s.write_all(&b);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        })
-    }
-
-    /// Whether a new TCP connection from `from` to `ip:port` is answered within 200 ms.
-    fn connects(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
-        let addr = SocketAddr::from((ip, port));
-        from.run(|| -> std::io::Result<bool> {
-            let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
-            s.set_read_timeout(Some(Duration::from_millis(200)))?;
-            s.write_all(b"x")?;
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b)?;
-            Ok(b == *b"x")
-        })
-        .expect("a thread in the namespace")
-        .unwrap_or(false)
-    }
-
     pub async fn reconciled(n: Net) {
-        let (nets, node, pods) = wire(&n).await;
+        let (nets, node, pods) = wire(&n, &PODS.map(|p| p.0)).await;
         let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs")).await.expect("the API server");
         let client = env.client().await.expect("a client");
         namespace(&client, "shop").await;
@@ -324,7 +254,7 @@ mod tests {
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         let (web, db, batch) = (&pods[0], &pods[1], &pods[2]);
         let stop = Arc::new(AtomicBool::new(false));
-        let server = serve(db, PORT + 1, stop.clone());
+        let server = serve(db, PORT + 1, stop.clone(), Duration::from_secs(60));
         let probes = |from: &Netns| connects(from, ips[1], PORT + 1);
         assert!(until_probe(true, || probes(batch)).is_some(), "batch -> db before any policy");
 
