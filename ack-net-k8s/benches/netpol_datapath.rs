@@ -132,7 +132,7 @@ mod bench {
     pub fn probes(c: &mut Criterion) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
         let n = rt.block_on(crate::fabric_support::Net::new());
-        let (nets, node, pods) = rt.block_on(wire(&n, &["web", "db"]));
+        let (nets, nodes, pods) = rt.block_on(wire(&n, &[("web", 0), ("db", 0)]));
         let (web, db) = (nets[0].ipv4.addr(), nets[1].ipv4.addr());
         let pod = |name: &str, app: &str, ip: Ipv4Addr| -> Pod {
             from_json(json!({"metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
@@ -142,7 +142,7 @@ mod bench {
         let stop = Arc::new(AtomicBool::new(false));
         // Bounded: ten minutes covers any measurement time given on the command line.
         let server = serve(&pods[1], 9000, stop.clone(), std::time::Duration::from_secs(600));
-        let sink = InNode(node);
+        let sink = InNode(nodes[0].clone());
         let mut group = c.benchmark_group("netpol_datapath_new_tcp_connection");
         for peers in [1, 100, 10_000] {
             sink.load(&allowing(peers, web, &db_pod, &web_pod).to_text()).expect("nft -f");

@@ -64,7 +64,9 @@ mod tests {
     use crate::fabric_support::*;
     use crate::netpol_support::*;
 
-    const PODS: [(&str, &str); 3] = [("web", "web"), ("db", "db"), ("batch", "batch")];
+    /// (name, app label, node index): web and db on the first node, batch on the second (same
+    /// VSwitch), so that batch's traffic crosses the fabric between nodes.
+    const PODS: [(&str, &str, usize); 3] = [("web", "web", 0), ("db", "db", 0), ("batch", "batch", 1)];
     const PORT: u16 = 8080;
 
     /// Kubernetes: only web reaches db, on 8080. Calico, before it (order 10): batch may not
@@ -85,14 +87,14 @@ mod tests {
         yaml
     }
 
-    fn engine(nets: &[PodNetwork], node_ip: Ipv4Addr, instance: Ipv4Addr, with_egress_deny: bool) -> CalicoEngine {
+    fn engine(nets: &[PodNetwork], node_ips: &[Ipv4Addr], instance: Ipv4Addr, with_egress_deny: bool) -> CalicoEngine {
         let pods: Vec<Pod> = PODS
             .iter()
             .zip(nets)
-            .map(|((name, app), net)| {
+            .map(|((name, app, node), net)| {
                 serde_json::from_value(json!({
                     "metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
-                    "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ip.to_string()}]}
+                    "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ips[*node].to_string()}]}
                 }))
                 .expect("a pod")
             })
@@ -131,14 +133,18 @@ mod tests {
         engine.compile().nft_table("ack_net_policy", |ns, name| Some(interface(ns, name)))
     }
 
-    /// Loads `text` into the node; the table as the kernel lists it.
-    fn load_text(node: &Arc<Netns>, text: &str) -> String {
-        InNode(node.clone()).load(text).expect("nft -f");
-        nft(node, &["list", "table", "inet", "ack_net_policy"], "")
+    /// Loads `text` into the nodes of the pods; the table as the first node's kernel lists it.
+    fn load_text(nodes: &[Arc<Netns>], text: &str) -> String {
+        for node in nodes {
+            InNode(node.clone()).load(text).expect("nft -f");
+        }
+        nft(&nodes[0], &["list", "table", "inet", "ack_net_policy"], "")
     }
 
-    fn load(node: &Arc<Netns>, engine: &CalicoEngine) -> String {
-        load_text(node, &table(engine).to_text())
+    /// Loads the whole table into the nodes (a node's map only ever matches its own pods'
+    /// interfaces, so every node can take the same table).
+    fn load(nodes: &[Arc<Netns>], engine: &CalicoEngine) -> String {
+        load_text(nodes, &table(engine).to_text())
     }
 
     /// The kernel's listing as its sets, maps and chains, whatever their order.
@@ -163,14 +169,16 @@ mod tests {
     }
 
     pub async fn policies(n: Net) {
-        let (nets, node, pods) = wire(&n, &PODS.map(|p| p.0)).await;
+        let (nets, all_nodes, pods) = wire(&n, &PODS.map(|p| (p.0, p.2))).await;
+        let nodes = &all_nodes[..2];
+        let node_ips: Vec<Ipv4Addr> = n.nodes.iter().map(|n| n.ip).collect();
         let instance = &n.nodes[2]; // in the other VSwitch: through the vRouter
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         // Before any policy: everything flows (the probes themselves work).
         assert!(tcp_probe(&pods[2], &pods[1], ips[1], PORT), "batch -> db before the policies");
 
-        let engine = engine(&nets, n.nodes[0].ip, instance.ip, true);
-        let listed = load(&node, &engine);
+        let engine = engine(&nets, &node_ips, instance.ip, true);
+        let listed = load(nodes, &engine);
         let peer = |i: usize| Peer::Ip(IpAddr::V4(ips[i]));
         // (from, to, what the policies say): the meaning of the policies above, written out.
         let tcp_rows = [
@@ -197,25 +205,35 @@ mod tests {
             );
             assert_eq!(ping(&pods[from], ips[to]), expected, "ping {from} -> {to}\n{listed}");
         }
+        // UDP: db's policy names TCP 8080 only; web's Calico policy denies only ICMP.
+        let udp_rows = [(0, 1, false), (2, 0, true), (1, 2, true), (2, 1, false)];
+        for (from, to, expected) in udp_rows {
+            assert_eq!(
+                engine.allowed(peer(from), peer(to), Traffic::udp(PORT)).unwrap(),
+                expected,
+                "engine udp {from}->{to}"
+            );
+            assert_eq!(udp_probe(&pods[from], &pods[to], ips[to], PORT), expected, "UDP {from} -> {to}\n{listed}");
+        }
         let out = Peer::Ip(IpAddr::V4(instance.ip));
         assert!(!engine.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
         assert!(!tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "batch's egress to the instance is denied");
         assert!(tcp_probe(&pods[0], &n.node(instance), instance.ip, PORT), "web reaches the instance");
 
         // A reload of the same policies is the same ruleset.
-        assert_eq!(load(&node, &engine), listed, "reloading is idempotent");
+        assert_eq!(load(nodes, &engine), listed, "reloading is idempotent");
 
         // The global policy removed, as an update of what changed: batch's new connections to
         // the instance pass; the kernel's table is the one a whole load gives.
-        let without = self::engine(&nets, n.nodes[0].ip, instance.ip, false);
+        let without = self::engine(&nets, &node_ips, instance.ip, false);
         let update = table(&without).update_from(&table(&engine));
         assert!(!update.contains("table inet"), "an update, not a replacement: {update}");
-        let updated = load_text(&node, &update);
-        assert_eq!(blocks(&updated), blocks(&load(&node, &without)), "update:\n{update}");
+        let updated = load_text(nodes, &update);
+        assert_eq!(blocks(&updated), blocks(&load(nodes, &without)), "update:\n{update}");
         // And back: the update that adds the global policy again equals the whole table.
-        let updated = load_text(&node, &table(&engine).update_from(&table(&without)));
+        let updated = load_text(nodes, &table(&engine).update_from(&table(&without)));
         assert_eq!(blocks(&updated), blocks(&listed), "updating back");
-        load_text(&node, &update);
+        load_text(nodes, &update);
         assert!(without.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
         assert!(tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "after the policy went");
         assert!(!tcp_probe(&pods[2], &pods[1], ips[1], PORT), "db stays isolated");
@@ -234,23 +252,29 @@ mod tests {
     }
 
     pub async fn reconciled(n: Net) {
-        let (nets, node, pods) = wire(&n, &PODS.map(|p| p.0)).await;
+        let (nets, nodes, pods) = wire(&n, &PODS.map(|p| (p.0, p.2))).await;
         let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs")).await.expect("the API server");
         let client = env.client().await.expect("a client");
         namespace(&client, "shop").await;
         let api: Api<Pod> = Api::namespaced(client.clone(), "shop");
-        for ((name, app), net) in PODS.iter().zip(&nets) {
-            let spec =
-                json!({"nodeName": "node-a", "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]});
+        for ((name, app, node), net) in PODS.iter().zip(&nets) {
+            let spec = json!({"nodeName": format!("node-{node}"),
+                              "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]});
             create(api.clone(), json!({"metadata": {"name": name, "labels": {"app": app}}, "spec": spec})).await;
             let ip = net.ipv4.addr().to_string();
             patch_status(&api, name, json!({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})).await;
         }
-        let reconciler = NetworkPolicyReconciler::new(client.clone(), "node-a", |pod| {
-            Some(interface(pod.metadata.namespace.as_deref()?, pod.metadata.name.as_deref()?))
-        })
-        .with_sink(InNode(node.clone()));
-        let agent = tokio::spawn(reconciler.run());
+        // One agent per node, each filtering its own pods.
+        let agents: Vec<_> = [0, 1]
+            .into_iter()
+            .map(|i| {
+                let reconciler = NetworkPolicyReconciler::new(client.clone(), format!("node-{i}"), |pod| {
+                    Some(interface(pod.metadata.namespace.as_deref()?, pod.metadata.name.as_deref()?))
+                })
+                .with_sink(InNode(nodes[i].clone()));
+                tokio::spawn(reconciler.run())
+            })
+            .collect();
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         let (web, db, batch) = (&pods[0], &pods[1], &pods[2]);
         let stop = Arc::new(AtomicBool::new(false));
@@ -277,8 +301,24 @@ mod tests {
         let took = tokio::task::block_in_place(|| until_probe(true, || probes(batch)));
         let took = took.expect("batch -> db allowed after the policy was deleted (bounded probes)");
         println!("a deleted policy stopped denying after {} ms", took.as_millis());
+
+        // batch's egress closed (enforced by the other node's agent), then opened again.
+        create(
+            policies.clone(),
+            json!({"metadata": {"name": "batch-no-egress"},
+                   "spec": {"podSelector": {"matchLabels": {"app": "batch"}}, "policyTypes": ["Egress"]}}),
+        )
+        .await;
+        let took = tokio::task::block_in_place(|| until_probe(false, || probes(batch)));
+        took.expect("batch's egress denied on its node (bounded probes)");
+        assert!(tokio::task::block_in_place(|| probes(web)), "web -> db unaffected");
+        policies.delete("batch-no-egress", &DeleteParams::default()).await.expect("delete");
+        let took = tokio::task::block_in_place(|| until_probe(true, || probes(batch)));
+        took.expect("batch's egress open again (bounded probes)");
         stop.store(true, Ordering::Relaxed);
         server.join().expect("the server");
-        agent.abort();
+        for agent in agents {
+            agent.abort();
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! on a node of the mock's fabric, a rule sink inside the node, and a fast TCP echo probe.
 
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,22 +30,51 @@ pub fn interface(namespace: &str, name: &str) -> String {
     host_veth_name(&format!("{namespace}/{name}"))
 }
 
-/// Pods of namespace `shop` wired by the datapath on the first node: their networks, the
-/// node's namespace and the pods' namespaces.
-pub async fn wire(n: &Net, names: &[&str]) -> (Vec<PodNetwork>, Arc<Netns>, Vec<Netns>) {
-    let pool = n.pool(&n.nodes[0], "node-a").await;
+/// Pods of namespace `shop`, each `(name, node index)`, wired by the datapath on their node of
+/// the fabric (one pool per node): their networks and namespaces, and the nodes' namespaces.
+pub async fn wire(n: &Net, placement: &[(&str, usize)]) -> (Vec<PodNetwork>, Vec<Arc<Netns>>, Vec<Netns>) {
+    let mut pools = std::collections::BTreeMap::new();
     let mut nets = Vec::new();
-    for name in names {
-        nets.push(PodNetwork::setup(&pool, &format!("shop/{name}")).await.expect("an address"));
+    for &(name, node) in placement {
+        if let std::collections::btree_map::Entry::Vacant(e) = pools.entry(node) {
+            e.insert(n.pool(&n.nodes[node], &format!("node-{node}")).await);
+        }
+        nets.push(PodNetwork::setup(&pools[&node], &format!("shop/{name}")).await.expect("an address"));
     }
     n.settle().await;
-    let node = n.node(&n.nodes[0]);
-    let pods: Vec<Netns> = names.iter().map(|_| Netns::new().expect("a pod namespace")).collect();
-    for (net, pod) in nets.iter().zip(&pods) {
+    let nodes: Vec<Arc<Netns>> = (0..n.nodes.len()).map(|i| n.node(&n.nodes[i])).collect();
+    let pods: Vec<Netns> = placement.iter().map(|_| Netns::new().expect("a pod namespace")).collect();
+    for ((net, pod), &(_, node)) in nets.iter().zip(&pods).zip(placement) {
         let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
-        node.run(|| datapath::setup(net, &iface)).expect("a thread in the node").expect("setup");
+        nodes[node].run(|| datapath::setup(net, &iface)).expect("a thread in the node").expect("setup");
     }
-    (nets, node, pods)
+    (nets, nodes, pods)
+}
+
+/// Whether a UDP datagram from `from` to `ip:port`, answered by a one-shot echo in `at`, comes
+/// back within 500 ms.
+pub fn udp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    let server = at.run(|| UdpSocket::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("binding");
+    server.set_read_timeout(Some(Duration::from_millis(700))).expect("a timeout");
+    let echo = std::thread::spawn(move || {
+        let mut b = [0u8; 8];
+        if let Ok((len, peer)) = server.recv_from(&mut b) {
+            let _ = server.send_to(&b[..len], peer);
+        }
+    });
+    let answered = from
+        .run(|| -> std::io::Result<bool> {
+            let s = UdpSocket::bind(("0.0.0.0", 0))?;
+            s.set_read_timeout(Some(Duration::from_millis(500)))?;
+            s.send_to(b"u", (ip, port))?;
+            let mut b = [0u8; 8];
+            let (len, _) = s.recv_from(&mut b)?;
+            Ok(&b[..len] == b"u")
+        })
+        .expect("a thread in the namespace")
+        .unwrap_or(false);
+    let _ = echo.join();
+    answered
 }
 
 /// An echo server in `at` on `port`, accepting until `stop` is set, for at most `lifetime`.
