@@ -69,7 +69,7 @@ mod tests {
     const PODS: [(&str, &str, usize); 3] = [("web", "web", 0), ("db", "db", 0), ("batch", "batch", 1)];
     const PORT: u16 = 8080;
 
-    /// Kubernetes: only web reaches db, on 8080. Calico, before it (order 10): batch may not
+    /// Kubernetes: only web reaches db, on its port named `http` (8080). Calico, before it (order 10): batch may not
     /// ping web; a global policy denies batch's egress to the instance's address.
     fn calico(instance: Ipv4Addr, with_egress_deny: bool) -> String {
         let mut yaml = String::from(
@@ -94,6 +94,7 @@ mod tests {
             .map(|((name, app, node), net)| {
                 serde_json::from_value(json!({
                     "metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
+                    "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": PORT}]}]},
                     "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ips[*node].to_string()}]}
                 }))
                 .expect("a pod")
@@ -102,7 +103,7 @@ mod tests {
         let kube: NetworkPolicy = serde_json::from_value(json!({
             "metadata": {"namespace": "shop", "name": "db-from-web"},
             "spec": {"podSelector": {"matchLabels": {"app": "db"}},
-                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": PORT}]}]}
+                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": "http"}]}]}
         }))
         .expect("a policy");
         let cluster = PolicyEngine::new([], &pods, [&kube]).expect("a cluster");

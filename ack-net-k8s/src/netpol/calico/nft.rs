@@ -30,7 +30,7 @@ use super::resource::{proto, Action};
 use crate::netpol::{Direction, PeerSet, PodId, Protocol};
 
 /// An address family of nftables matches.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Family {
     V4,
     V6,
@@ -56,17 +56,68 @@ impl Family {
     }
 }
 
-/// Named address sets, deduplicated by content.
+/// What a named set holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SetKind {
+    /// Addresses and prefixes (an interval set).
+    Addresses(Family),
+    /// `address . protocol . port` triples: the named ports of peer pods.
+    NamedPorts(Family),
+}
+
+impl SetKind {
+    fn suffix(self) -> &'static str {
+        match self {
+            SetKind::Addresses(Family::V4) => "ip",
+            SetKind::Addresses(Family::V6) => "ip6",
+            SetKind::NamedPorts(Family::V4) => "ipp",
+            SetKind::NamedPorts(Family::V6) => "ip6p",
+        }
+    }
+
+    fn set_type(self) -> String {
+        match self {
+            SetKind::Addresses(f) => f.set_type().to_owned(),
+            SetKind::NamedPorts(f) => format!("{} . inet_proto . inet_service", f.set_type()),
+        }
+    }
+
+    fn interval(self) -> bool {
+        matches!(self, SetKind::Addresses(_))
+    }
+}
+
+/// A named set of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NftSet {
+    kind: SetKind,
+    elements: Vec<String>,
+}
+
+/// Named sets, deduplicated by content.
 #[derive(Default)]
 struct Sets {
-    by_content: BTreeMap<Vec<IpNet>, String>,
+    by_content: BTreeMap<(SetKind, Vec<String>), String>,
 }
 
 impl Sets {
-    /// The name of the set holding `nets` (created on first use, named after `place`: the
-    /// chain and the number of the set use in it).
-    fn name(&mut self, nets: Vec<IpNet>, family: Family, place: &str) -> String {
-        self.by_content.entry(nets).or_insert_with(|| format!("{place}_{}", family.keyword())).clone()
+    /// The name of the set holding `elements` (created on first use, named after `place`).
+    fn name(&mut self, kind: SetKind, elements: Vec<String>, place: String) -> String {
+        self.by_content.entry((kind, elements)).or_insert_with(|| format!("{place}_{}", kind.suffix())).clone()
+    }
+}
+
+/// Names for the sets a chain uses: the chain's name and the number of the use in it, so that
+/// a set keeps its name while its place in the rules stays.
+struct Places<'a> {
+    chain: &'a str,
+    uses: usize,
+}
+
+impl Places<'_> {
+    fn next(&mut self) -> String {
+        self.uses += 1;
+        format!("{}_{}", self.chain, self.uses - 1)
     }
 }
 
@@ -75,8 +126,8 @@ impl Sets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NftTable {
     table: String,
-    /// Set name -> elements (the family is the name's suffix).
-    sets: BTreeMap<String, Vec<IpNet>>,
+    /// Set name -> what it holds.
+    sets: BTreeMap<String, NftSet>,
     /// Chain name -> its rules, in order.
     chains: BTreeMap<String, Vec<String>>,
     /// Host-side interface -> the first chain of its egress (packets from the pod).
@@ -109,10 +160,13 @@ impl NftTable {
         let table = &self.table;
         let mut out = String::new();
         let _ = writeln!(out, "table inet {table}\ndelete table inet {table}\ntable inet {table} {{");
-        for (name, nets) in &self.sets {
-            let _ = writeln!(out, "\tset {name} {{\n\t\ttype {}\n\t\tflags interval", set_family(name).set_type());
-            if !nets.is_empty() {
-                let _ = writeln!(out, "\t\telements = {}", literal(nets));
+        for (name, set) in &self.sets {
+            let _ = writeln!(out, "\tset {name} {{\n\t\ttype {}", set.kind.set_type());
+            if set.kind.interval() {
+                let _ = writeln!(out, "\t\tflags interval");
+            }
+            if !set.elements.is_empty() {
+                let _ = writeln!(out, "\t\telements = {{ {} }}", set.elements.join(", "));
             }
             let _ = writeln!(out, "\t}}");
         }
@@ -179,22 +233,19 @@ impl NftTable {
         }
         let t = &self.table;
         let mut out = String::new();
-        for (name, nets) in &self.sets {
+        for (name, set) in &self.sets {
             match old.sets.get(name) {
-                Some(before) if before == nets => continue,
-                Some(_) => {
+                Some(before) if before == set => continue,
+                Some(before) if before.kind == set.kind => {
                     let _ = writeln!(out, "flush set inet {t} {name}");
                 }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "add set inet {t} {name} {{ type {}; flags interval; }}",
-                        set_family(name).set_type()
-                    );
+                _ => {
+                    let flags = if set.kind.interval() { " flags interval;" } else { "" };
+                    let _ = writeln!(out, "add set inet {t} {name} {{ type {};{flags} }}", set.kind.set_type());
                 }
             }
-            if !nets.is_empty() {
-                let _ = writeln!(out, "add element inet {t} {name} {}", literal(nets));
+            if !set.elements.is_empty() {
+                let _ = writeln!(out, "add element inet {t} {name} {{ {} }}", set.elements.join(", "));
             }
         }
         for name in self.chains.keys().filter(|c| !old.chains.contains_key(*c)) {
@@ -236,15 +287,6 @@ impl NftTable {
             let _ = writeln!(out, "delete set inet {t} {name}");
         }
         out
-    }
-}
-
-/// The family of a set, from its name's suffix.
-fn set_family(name: &str) -> Family {
-    if name.ends_with("_ip6") {
-        Family::V6
-    } else {
-        Family::V4
     }
 }
 
@@ -325,7 +367,12 @@ impl CalicoRuleSet {
                         }
                     }
                     let next = (t + 1 < tiers.len()).then(|| format!("goto {}", chain_name(t + 1)));
-                    let mut uses = 0;
+                    let mut places = Places { chain: &chain, uses: 0 };
+                    // The pod is the source of its egress and the destination of its ingress.
+                    let own = match direction {
+                        Direction::Egress => (Some(id), None),
+                        Direction::Ingress => (None, Some(id)),
+                    };
                     for rule in &tier.rules {
                         let verdict = match rule.action {
                             Action::Allow => allow(direction).to_owned(),
@@ -339,7 +386,7 @@ impl CalicoRuleSet {
                                 format!("log prefix {}", quote(&format!("{prefix}: ")))
                             }
                         };
-                        for matches in self.rule_matches(rule, &mut sets, &chain, &mut uses) {
+                        for matches in self.rule_matches(rule, &mut sets, &mut places, own) {
                             lines.push(format!("{matches}{}{verdict}", if matches.is_empty() { "" } else { " " }));
                         }
                     }
@@ -353,13 +400,21 @@ impl CalicoRuleSet {
                 }
             }
         }
-        let sets = sets.by_content.into_iter().map(|(nets, name)| (name, nets)).collect();
+        let sets =
+            sets.by_content.into_iter().map(|((kind, elements), name)| (name, NftSet { kind, elements })).collect();
         NftTable { table: table.to_owned(), sets, chains, egress, ingress }
     }
 
     /// The nft match expressions of one rule: one line per (address family, port alternative)
     /// that can match; none if the rule can never match.
-    fn rule_matches(&self, rule: &CompiledRule, sets: &mut Sets, chain: &str, uses: &mut usize) -> Vec<String> {
+    /// `own`: the chain's pod when it is the rule's (source, destination).
+    fn rule_matches(
+        &self,
+        rule: &CompiledRule,
+        sets: &mut Sets,
+        places: &mut Places<'_>,
+        own: (Option<PodId>, Option<PodId>),
+    ) -> Vec<String> {
         let mut out = Vec::new();
         for family in [Family::V4, Family::V6] {
             if rule.ip_version.is_some_and(|v| (v == 4) != (family == Family::V4)) {
@@ -391,15 +446,16 @@ impl CalicoRuleSet {
                 }
             }
             let (Some(src), Some(dst)) = (
-                self.end_matches(&rule.source, "saddr", family, sets, chain, uses),
-                self.end_matches(&rule.destination, "daddr", family, sets, chain, uses),
+                self.end_matches(&rule.source, "saddr", family, sets, places),
+                self.end_matches(&rule.destination, "daddr", family, sets, places),
             ) else {
                 continue;
             };
             head.extend(src);
             head.extend(dst);
-            let src_ports = port_alternatives(&rule.source, "sport", family, self, rule.origin.kubernetes);
-            let dst_ports = port_alternatives(&rule.destination, "dport", family, self, rule.origin.kubernetes);
+            let kubernetes = rule.origin.kubernetes;
+            let src_ports = self.port_alternatives(&rule.source, "sport", family, kubernetes, own.0, sets, places);
+            let dst_ports = self.port_alternatives(&rule.destination, "dport", family, kubernetes, own.1, sets, places);
             for s in &src_ports {
                 for d in &dst_ports {
                     let mut line = head.clone();
@@ -419,13 +475,9 @@ impl CalicoRuleSet {
         field: &str,
         family: Family,
         sets: &mut Sets,
-        chain: &str,
-        uses: &mut usize,
+        places: &mut Places<'_>,
     ) -> Option<Vec<String>> {
-        let mut place = || {
-            *uses += 1;
-            format!("{chain}_{}", *uses - 1)
-        };
+        let addresses = |nets: Vec<IpNet>| nets.iter().map(ToString::to_string).collect::<Vec<_>>();
         let mut out = Vec::new();
         for set in &end.within {
             if set.any {
@@ -435,13 +487,110 @@ impl CalicoRuleSet {
             if nets.is_empty() {
                 return None;
             }
-            out.push(format!("{} {field} @{}", family.keyword(), sets.name(nets, family, &place())));
+            let name = sets.name(SetKind::Addresses(family), addresses(nets), places.next());
+            out.push(format!("{} {field} @{name}", family.keyword()));
         }
         let outside = self.family_nets(&end.outside, family);
         if !outside.is_empty() {
-            out.push(format!("{} {field} != @{}", family.keyword(), sets.name(outside, family, &place())));
+            let name = sets.name(SetKind::Addresses(family), addresses(outside), places.next());
+            out.push(format!("{} {field} != @{name}", family.keyword()));
         }
         Some(out)
+    }
+
+    /// The port match alternatives of one end (any one suffices; a single empty alternative when
+    /// the end has no port condition). A named port resolves on the pod at that end: when that is
+    /// the chain's own pod (`own`), only its numbers; otherwise the peers' `address . protocol .
+    /// port` triples, as a named set (shared by content, updated by elements).
+    #[allow(clippy::too_many_arguments, reason = "the parts of one rule end and where its sets go")]
+    fn port_alternatives(
+        &self,
+        end: &CompiledEnd,
+        field: &str,
+        family: Family,
+        kubernetes: bool,
+        own: Option<PodId>,
+        sets: &mut Sets,
+        places: &mut Places<'_>,
+    ) -> Vec<Vec<String>> {
+        let addr_field = if field == "sport" { "saddr" } else { "daddr" };
+        let pod_pairs = |entries: &[PortEntry]| -> Vec<String> {
+            entries
+                .iter()
+                .filter_map(|e| match *e {
+                    PortEntry::Pod { pod, protocol, port } if own.is_none_or(|own| own == pod) => {
+                        Some((pod, protocol, port))
+                    }
+                    _ => None,
+                })
+                .flat_map(|(pod, protocol, port)| {
+                    let number = protocol_number(protocol);
+                    self.pods_ips(pod)
+                        .iter()
+                        .filter(move |ip| family.holds(&IpNet::from(**ip)))
+                        .map(move |ip| format!("{ip} . {number} . {port}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        // The triples as a match: inline for the chain's own pod, else a named set.
+        let mut triples = |pairs: Vec<String>| -> String {
+            if own.is_some() {
+                format!("{{ {} }}", pairs.join(", "))
+            } else {
+                format!("@{}", sets.name(SetKind::NamedPorts(family), pairs, places.next()))
+            }
+        };
+        let ranges = |entries: &[PortEntry], protocol: Option<Protocol>| -> Vec<String> {
+            entries
+                .iter()
+                .filter_map(|e| match *e {
+                    PortEntry::Range { protocol: p, first, last } if p == protocol => {
+                        Some(if first == last { first.to_string() } else { format!("{first}-{last}") })
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let fam = family.keyword();
+        let mut negations = Vec::new();
+        if let Some(not) = &end.not_ports {
+            let r = ranges(not, None);
+            if !r.is_empty() {
+                negations.push(format!("th {field} != {{ {} }}", r.join(", ")));
+            }
+            let pairs = pod_pairs(not);
+            if !pairs.is_empty() {
+                negations.push(format!("{fam} {addr_field} . meta l4proto . th {field} != {}", triples(pairs)));
+            }
+            if !kubernetes {
+                // A port is needed for the notPorts to judge: only protocols with ports match.
+                negations.push("meta l4proto { 6, 17, 132, 136 }".to_owned());
+            }
+        }
+        let Some(ports) = &end.ports else { return vec![negations] };
+        let mut alternatives = Vec::new();
+        for protocol in [None, Some(Protocol::Tcp), Some(Protocol::Udp), Some(Protocol::Sctp)] {
+            let r = ranges(ports, protocol);
+            if r.is_empty() {
+                continue;
+            }
+            let mut alt = negations.clone();
+            if let Some(p) = protocol {
+                alt.push(format!("meta l4proto {}", protocol_number(p)));
+            }
+            alt.push(format!("th {field} {{ {} }}", r.join(", ")));
+            alternatives.push(alt);
+        }
+        let pairs = pod_pairs(ports);
+        if !pairs.is_empty() {
+            let mut alt = negations.clone();
+            alt.push(format!("{fam} {addr_field} . meta l4proto . th {field} {}", triples(pairs)));
+            alternatives.push(alt);
+        }
+        alternatives
     }
 
     fn family_nets(&self, set: &PeerSet, family: Family) -> Vec<IpNet> {
@@ -463,84 +612,6 @@ fn quote(text: &str) -> String {
 fn literal(nets: &[IpNet]) -> String {
     let items: Vec<String> = nets.iter().map(ToString::to_string).collect();
     format!("{{ {} }}", items.join(", "))
-}
-
-/// The port match alternatives of one end (any one suffices; a single empty alternative when
-/// the end has no port condition).
-fn port_alternatives(
-    end: &CompiledEnd,
-    field: &str,
-    family: Family,
-    rules: &CalicoRuleSet,
-    kubernetes: bool,
-) -> Vec<Vec<String>> {
-    let addr_field = if field == "sport" { "saddr" } else { "daddr" };
-    let pod_pairs = |entries: &[PortEntry]| -> Vec<String> {
-        entries
-            .iter()
-            .filter_map(|e| match *e {
-                PortEntry::Pod { pod, protocol, port } => Some((pod, protocol, port)),
-                PortEntry::Range { .. } => None,
-            })
-            .flat_map(|(pod, protocol, port)| {
-                let number = protocol_number(protocol);
-                rules
-                    .pods_ips(pod)
-                    .iter()
-                    .filter(move |ip| family.holds(&IpNet::from(**ip)))
-                    .map(move |ip| format!("{ip} . {number} . {port}"))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
-    let ranges = |entries: &[PortEntry], protocol: Option<Protocol>| -> Vec<String> {
-        entries
-            .iter()
-            .filter_map(|e| match *e {
-                PortEntry::Range { protocol: p, first, last } if p == protocol => {
-                    Some(if first == last { first.to_string() } else { format!("{first}-{last}") })
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    let fam = family.keyword();
-    let mut negations = Vec::new();
-    if let Some(not) = &end.not_ports {
-        let r = ranges(not, None);
-        if !r.is_empty() {
-            negations.push(format!("th {field} != {{ {} }}", r.join(", ")));
-        }
-        let pairs = pod_pairs(not);
-        if !pairs.is_empty() {
-            negations.push(format!("{fam} {addr_field} . meta l4proto . th {field} != {{ {} }}", pairs.join(", ")));
-        }
-        if !kubernetes {
-            // A port is needed for the notPorts to judge: only protocols with ports match.
-            negations.push("meta l4proto { 6, 17, 132, 136 }".to_owned());
-        }
-    }
-    let Some(ports) = &end.ports else { return vec![negations] };
-    let mut alternatives = Vec::new();
-    for protocol in [None, Some(Protocol::Tcp), Some(Protocol::Udp), Some(Protocol::Sctp)] {
-        let r = ranges(ports, protocol);
-        if r.is_empty() {
-            continue;
-        }
-        let mut alt = negations.clone();
-        if let Some(p) = protocol {
-            alt.push(format!("meta l4proto {}", protocol_number(p)));
-        }
-        alt.push(format!("th {field} {{ {} }}", r.join(", ")));
-        alternatives.push(alt);
-    }
-    let pairs = pod_pairs(ports);
-    if !pairs.is_empty() {
-        let mut alt = negations.clone();
-        alt.push(format!("{fam} {addr_field} . meta l4proto . th {field} {{ {} }}", pairs.join(", ")));
-        alternatives.push(alt);
-    }
-    alternatives
 }
 
 fn protocol_number(p: Protocol) -> u8 {
