@@ -183,6 +183,12 @@ async fn the_nodes_rules_follow_the_cluster_and_refusals_are_events() {
 
     // Removing the Kubernetes policy: db's chain goes.
     policies.delete("db-from-web", &DeleteParams::default()).await.expect("delete");
-    assert!(until(10, || async { !sink.last().contains("\"if-db\"") }).await, "db open again: {}", sink.last());
+    let unmapped = "delete element inet ack_net_policy ingress { \"if-db\" }";
+    assert!(until(10, || async { sink.last().contains(unmapped) }).await, "db open again: {}", sink.last());
+
+    // The first load replaced the table; every later one was an update of what changed.
+    let loads = sink.loads();
+    assert!(loads[0].contains("delete table inet ack_net_policy"), "{}", loads[0]);
+    assert!(loads[1..].iter().all(|l| !l.contains("table inet")), "{loads:#?}");
     agent.abort();
 }

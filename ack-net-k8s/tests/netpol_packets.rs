@@ -17,6 +17,8 @@ mod apiserver;
 #[allow(dead_code)]
 #[path = "../../ack-net-eni/tests/fabric_support/mod.rs"]
 mod fabric_support;
+#[cfg(target_os = "linux")]
+mod netpol_support;
 
 #[cfg(target_os = "linux")]
 static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync::OnceLock::new();
@@ -40,17 +42,16 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod tests {
-    use std::io::{Read as _, Write as _};
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+    use std::io::Write as _;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::process::{Command, Stdio};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use ack_net_eni::datapath::{self, host_veth_name, PodInterface};
     use ack_net_eni::pod_network::PodNetwork;
-    use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing, Traffic};
-    use ack_net_k8s::netpol::enforce::{EnforceError, NetworkPolicyReconciler, NftCommand, RuleSink};
+    use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, NftTable, Parsing, Traffic};
+    use ack_net_k8s::netpol::enforce::{NetworkPolicyReconciler, RuleSink};
     use ack_net_k8s::netpol::{Peer, PolicyEngine};
     use ack_net_k8s::testenv::TestEnv;
     use ack_net_mock::fabric::Netns;
@@ -61,11 +62,14 @@ mod tests {
 
     use crate::apiserver::{create, namespace, patch_status};
     use crate::fabric_support::*;
+    use crate::netpol_support::*;
 
-    const PODS: [(&str, &str); 3] = [("web", "web"), ("db", "db"), ("batch", "batch")];
+    /// (name, app label, node index): web and db on the first node, batch on the second (same
+    /// VSwitch), so that batch's traffic crosses the fabric between nodes.
+    const PODS: [(&str, &str, usize); 3] = [("web", "web", 0), ("db", "db", 0), ("batch", "batch", 1)];
     const PORT: u16 = 8080;
 
-    /// Kubernetes: only web reaches db, on 8080. Calico, before it (order 10): batch may not
+    /// Kubernetes: only web reaches db, on its port named `http` (8080). Calico, before it (order 10): batch may not
     /// ping web; a global policy denies batch's egress to the instance's address.
     fn calico(instance: Ipv4Addr, with_egress_deny: bool) -> String {
         let mut yaml = String::from(
@@ -83,14 +87,15 @@ mod tests {
         yaml
     }
 
-    fn engine(nets: &[PodNetwork], node_ip: Ipv4Addr, instance: Ipv4Addr, with_egress_deny: bool) -> CalicoEngine {
+    fn engine(nets: &[PodNetwork], node_ips: &[Ipv4Addr], instance: Ipv4Addr, with_egress_deny: bool) -> CalicoEngine {
         let pods: Vec<Pod> = PODS
             .iter()
             .zip(nets)
-            .map(|((name, app), net)| {
+            .map(|((name, app, node), net)| {
                 serde_json::from_value(json!({
                     "metadata": {"namespace": "shop", "name": name, "labels": {"app": app}},
-                    "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ip.to_string()}]}
+                    "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": PORT}]}]},
+                    "status": {"podIPs": [{"ip": net.ipv4.addr().to_string()}], "hostIPs": [{"ip": node_ips[*node].to_string()}]}
                 }))
                 .expect("a pod")
             })
@@ -98,7 +103,7 @@ mod tests {
         let kube: NetworkPolicy = serde_json::from_value(json!({
             "metadata": {"namespace": "shop", "name": "db-from-web"},
             "spec": {"podSelector": {"matchLabels": {"app": "db"}},
-                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": PORT}]}]}
+                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": "http"}]}]}
         }))
         .expect("a policy");
         let cluster = PolicyEngine::new([], &pods, [&kube]).expect("a cluster");
@@ -125,26 +130,36 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Loads rulesets with `nft -f` inside a node's namespace.
-    struct InNode(Arc<Netns>);
+    fn table(engine: &CalicoEngine) -> NftTable {
+        engine.compile().nft_table("ack_net_policy", |ns, name| Some(interface(ns, name)))
+    }
 
-    impl RuleSink for InNode {
-        fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
-            self.0
-                .run(|| NftCommand::default().load(ruleset))
-                .map_err(|e| EnforceError::Load { reason: format!("entering the node: {e}") })?
+    /// Loads `text` into the nodes of the pods; the table as the first node's kernel lists it.
+    fn load_text(nodes: &[Arc<Netns>], text: &str) -> String {
+        for node in nodes {
+            InNode(node.clone()).load(text).expect("nft -f");
         }
+        nft(&nodes[0], &["list", "table", "inet", "ack_net_policy"], "")
     }
 
-    /// The host side of a pod's veth, as the datapath named it.
-    fn interface(namespace: &str, name: &str) -> String {
-        host_veth_name(&format!("{namespace}/{name}"))
+    /// Loads the whole table into the nodes (a node's map only ever matches its own pods'
+    /// interfaces, so every node can take the same table).
+    fn load(nodes: &[Arc<Netns>], engine: &CalicoEngine) -> String {
+        load_text(nodes, &table(engine).to_text())
     }
 
-    fn load(node: &Arc<Netns>, engine: &CalicoEngine) -> String {
-        let text = engine.compile().to_nftables("ack_net_policy", |ns, name| Some(interface(ns, name)));
-        InNode(node.clone()).load(&text).expect("nft -f");
-        nft(node, &["list", "table", "inet", "ack_net_policy"], "")
+    /// The kernel's listing as its sets, maps and chains, whatever their order.
+    fn blocks(listing: &str) -> std::collections::BTreeSet<String> {
+        let (mut out, mut block) = (std::collections::BTreeSet::new(), String::new());
+        for line in listing.lines().filter(|l| !l.trim().is_empty()) {
+            if line.starts_with("\t}") {
+                out.insert(std::mem::take(&mut block));
+            } else if line.starts_with('\t') {
+                block.push_str(line.trim());
+                block.push('\n');
+            }
+        }
+        out
     }
 
     fn ping(from: &Netns, to: Ipv4Addr) -> bool {
@@ -154,33 +169,17 @@ mod tests {
             .success()
     }
 
-    /// Three pods (web, db, batch) wired by the datapath on the first node; their networks,
-    /// the node's namespace and the pods' namespaces.
-    async fn wire(n: &Net) -> (Vec<PodNetwork>, Arc<Netns>, Vec<Netns>) {
-        let pool = n.pool(&n.nodes[0], "node-a").await;
-        let mut nets = Vec::new();
-        for (name, _) in PODS {
-            nets.push(PodNetwork::setup(&pool, &format!("shop/{name}")).await.expect("an address"));
-        }
-        n.settle().await;
-        let node = n.node(&n.nodes[0]);
-        let pods: Vec<Netns> = PODS.iter().map(|_| Netns::new().expect("a pod namespace")).collect();
-        for (net, pod) in nets.iter().zip(&pods) {
-            let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
-            node.run(|| datapath::setup(net, &iface)).expect("a thread in the node").expect("setup");
-        }
-        (nets, node, pods)
-    }
-
     pub async fn policies(n: Net) {
-        let (nets, node, pods) = wire(&n).await;
+        let (nets, all_nodes, pods) = wire(&n, &PODS.map(|p| (p.0, p.2))).await;
+        let nodes = &all_nodes[..2];
+        let node_ips: Vec<Ipv4Addr> = n.nodes.iter().map(|n| n.ip).collect();
         let instance = &n.nodes[2]; // in the other VSwitch: through the vRouter
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         // Before any policy: everything flows (the probes themselves work).
         assert!(tcp_probe(&pods[2], &pods[1], ips[1], PORT), "batch -> db before the policies");
 
-        let engine = engine(&nets, n.nodes[0].ip, instance.ip, true);
-        let listed = load(&node, &engine);
+        let engine = engine(&nets, &node_ips, instance.ip, true);
+        let listed = load(nodes, &engine);
         let peer = |i: usize| Peer::Ip(IpAddr::V4(ips[i]));
         // (from, to, what the policies say): the meaning of the policies above, written out.
         let tcp_rows = [
@@ -207,17 +206,35 @@ mod tests {
             );
             assert_eq!(ping(&pods[from], ips[to]), expected, "ping {from} -> {to}\n{listed}");
         }
+        // UDP: db's policy names TCP 8080 only; web's Calico policy denies only ICMP.
+        let udp_rows = [(0, 1, false), (2, 0, true), (1, 2, true), (2, 1, false)];
+        for (from, to, expected) in udp_rows {
+            assert_eq!(
+                engine.allowed(peer(from), peer(to), Traffic::udp(PORT)).unwrap(),
+                expected,
+                "engine udp {from}->{to}"
+            );
+            assert_eq!(udp_probe(&pods[from], &pods[to], ips[to], PORT), expected, "UDP {from} -> {to}\n{listed}");
+        }
         let out = Peer::Ip(IpAddr::V4(instance.ip));
         assert!(!engine.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
         assert!(!tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "batch's egress to the instance is denied");
         assert!(tcp_probe(&pods[0], &n.node(instance), instance.ip, PORT), "web reaches the instance");
 
         // A reload of the same policies is the same ruleset.
-        assert_eq!(load(&node, &engine), listed, "reloading is idempotent");
+        assert_eq!(load(nodes, &engine), listed, "reloading is idempotent");
 
-        // The global policy removed: batch's new connections to the instance pass.
-        let without = self::engine(&nets, n.nodes[0].ip, instance.ip, false);
-        load(&node, &without);
+        // The global policy removed, as an update of what changed: batch's new connections to
+        // the instance pass; the kernel's table is the one a whole load gives.
+        let without = self::engine(&nets, &node_ips, instance.ip, false);
+        let update = table(&without).update_from(&table(&engine));
+        assert!(!update.contains("table inet"), "an update, not a replacement: {update}");
+        let updated = load_text(nodes, &update);
+        assert_eq!(blocks(&updated), blocks(&load(nodes, &without)), "update:\n{update}");
+        // And back: the update that adds the global policy again equals the whole table.
+        let updated = load_text(nodes, &table(&engine).update_from(&table(&without)));
+        assert_eq!(blocks(&updated), blocks(&listed), "updating back");
+        load_text(nodes, &update);
         assert!(without.allowed(peer(2), out, Traffic::tcp(PORT)).unwrap());
         assert!(tcp_probe(&pods[2], &n.node(instance), instance.ip, PORT), "after the policy went");
         assert!(!tcp_probe(&pods[2], &pods[1], ips[1], PORT), "db stays isolated");
@@ -235,66 +252,34 @@ mod tests {
         None
     }
 
-    /// An echo server in `at` on `port`, accepting until `stop` is set (bounded: one minute).
-    fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-        let listener =
-            at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
-        listener.set_nonblocking(true).expect("non-blocking");
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                        let mut b = [0u8; 1];
-                        if s.read_exact(&mut b).is_ok() {
-                            let _ = s.write_all(&b);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        })
-    }
-
-    /// Whether a new TCP connection from `from` to `ip:port` is answered within 200 ms.
-    fn connects(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
-        let addr = SocketAddr::from((ip, port));
-        from.run(|| -> std::io::Result<bool> {
-            let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
-            s.set_read_timeout(Some(Duration::from_millis(200)))?;
-            s.write_all(b"x")?;
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b)?;
-            Ok(b == *b"x")
-        })
-        .expect("a thread in the namespace")
-        .unwrap_or(false)
-    }
-
     pub async fn reconciled(n: Net) {
-        let (nets, node, pods) = wire(&n).await;
+        let (nets, nodes, pods) = wire(&n, &PODS.map(|p| (p.0, p.2))).await;
         let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs")).await.expect("the API server");
         let client = env.client().await.expect("a client");
         namespace(&client, "shop").await;
         let api: Api<Pod> = Api::namespaced(client.clone(), "shop");
-        for ((name, app), net) in PODS.iter().zip(&nets) {
-            let spec =
-                json!({"nodeName": "node-a", "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]});
+        for ((name, app, node), net) in PODS.iter().zip(&nets) {
+            let spec = json!({"nodeName": format!("node-{node}"),
+                              "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]});
             create(api.clone(), json!({"metadata": {"name": name, "labels": {"app": app}}, "spec": spec})).await;
             let ip = net.ipv4.addr().to_string();
             patch_status(&api, name, json!({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]})).await;
         }
-        let reconciler = NetworkPolicyReconciler::new(client.clone(), "node-a", |pod| {
-            Some(interface(pod.metadata.namespace.as_deref()?, pod.metadata.name.as_deref()?))
-        })
-        .with_sink(InNode(node.clone()));
-        let agent = tokio::spawn(reconciler.run());
+        // One agent per node, each filtering its own pods.
+        let agents: Vec<_> = [0, 1]
+            .into_iter()
+            .map(|i| {
+                let reconciler = NetworkPolicyReconciler::new(client.clone(), format!("node-{i}"), |pod| {
+                    Some(interface(pod.metadata.namespace.as_deref()?, pod.metadata.name.as_deref()?))
+                })
+                .with_sink(InNode(nodes[i].clone()));
+                tokio::spawn(reconciler.run())
+            })
+            .collect();
         let ips: Vec<Ipv4Addr> = nets.iter().map(|n| n.ipv4.addr()).collect();
         let (web, db, batch) = (&pods[0], &pods[1], &pods[2]);
         let stop = Arc::new(AtomicBool::new(false));
-        let server = serve(db, PORT + 1, stop.clone());
+        let server = serve(db, PORT + 1, stop.clone(), Duration::from_secs(60));
         let probes = |from: &Netns| connects(from, ips[1], PORT + 1);
         assert!(until_probe(true, || probes(batch)).is_some(), "batch -> db before any policy");
 
@@ -317,8 +302,24 @@ mod tests {
         let took = tokio::task::block_in_place(|| until_probe(true, || probes(batch)));
         let took = took.expect("batch -> db allowed after the policy was deleted (bounded probes)");
         println!("a deleted policy stopped denying after {} ms", took.as_millis());
+
+        // batch's egress closed (enforced by the other node's agent), then opened again.
+        create(
+            policies.clone(),
+            json!({"metadata": {"name": "batch-no-egress"},
+                   "spec": {"podSelector": {"matchLabels": {"app": "batch"}}, "policyTypes": ["Egress"]}}),
+        )
+        .await;
+        let took = tokio::task::block_in_place(|| until_probe(false, || probes(batch)));
+        took.expect("batch's egress denied on its node (bounded probes)");
+        assert!(tokio::task::block_in_place(|| probes(web)), "web -> db unaffected");
+        policies.delete("batch-no-egress", &DeleteParams::default()).await.expect("delete");
+        let took = tokio::task::block_in_place(|| until_probe(true, || probes(batch)));
+        took.expect("batch's egress open again (bounded probes)");
         stop.store(true, Ordering::Relaxed);
         server.join().expect("the server");
-        agent.abort();
+        for agent in agents {
+            agent.abort();
+        }
     }
 }

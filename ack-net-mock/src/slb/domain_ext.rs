@@ -212,6 +212,7 @@ mod tests {
             ("ServerCertificateId", &cert),
         ];
         assert_eq!(err(&mut s, "CreateDomainExtension", &p), "ListenerNotFound");
+        // Shared performance: pay by spec, no spec (without a charge type the instance is pay-by-CLCU).
         let shared = ok(
             &mut s,
             "CreateLoadBalancer",

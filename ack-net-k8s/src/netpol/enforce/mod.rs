@@ -3,10 +3,12 @@
 //! server, and keeps the node's nftables table equal to what the [`CalicoEngine`] compiles for
 //! the pods of this node.
 //!
-//! - **Atomic.** Each change is one `nft -f` transaction that replaces the table
-//!   ([`CalicoRuleSet::to_nftables`](super::calico::CalicoRuleSet::to_nftables)): there is no
-//!   moment without rules, and nothing is loaded when the rendered text did not change (a
-//!   reload after an agent restart loads the same text, so the same ruleset).
+//! - **Atomic and incremental.** The first load after a start replaces the table in one `nft -f`
+//!   transaction ([`NftTable::to_text`]); each change after it is one transaction of what
+//!   differs ([`NftTable::update_from`]: a pod added to a selector changes set elements, a policy
+//!   the chains of the pods it selects). There is no moment without rules, nothing is loaded
+//!   when nothing changed, and a reload after an agent restart gives the same ruleset. If an
+//!   update is refused (someone changed the table), the whole table is loaded instead.
 //! - **Never more permissive than asked.** Nothing is loaded before every watch has listed its
 //!   objects once. A policy the engine cannot represent exactly (a Calico `http` match, a
 //!   selector that does not parse, an unknown field with [`Parsing::Strict`]) is refused with a
@@ -16,8 +18,6 @@
 //!   policy in a Tier that does not exist), the rules loaded last stay and the reconciler
 //!   retries with its [`Backoff`].
 //!
-//! The rules are the whole table each time: an update is not a set-element delta, but one
-//! transaction of the node's share (see BENCHMARKS.md for what it costs).
 
 mod run;
 
@@ -36,7 +36,7 @@ use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, Store};
 use kube::Resource as _;
 
-use super::calico::{CalicoEngine, CalicoResource, Parsing};
+use super::calico::{CalicoEngine, CalicoResource, NftTable, Parsing};
 use super::{Error as PolicyError, PolicyEngine};
 use crate::events::Events;
 use crate::Backoff;
@@ -157,8 +157,8 @@ impl fmt::Display for Refusal {
 /// What one evaluation of the cluster gives for this node.
 #[derive(Debug, Clone)]
 pub struct NodeRules {
-    /// The node's table as `nft -f` input.
-    pub ruleset: String,
+    /// The node's table.
+    pub table: NftTable,
     /// The policies that were not enforced as written.
     pub refused: Vec<Refusal>,
 }
@@ -408,8 +408,8 @@ impl NetworkPolicyReconciler {
                 Some(((ns, name), (self.interface)(pod)?))
             })
             .collect();
-        let ruleset = engine.compile().to_nftables(&self.table, |ns, name| interfaces.get(&(ns, name)).cloned());
-        Ok(NodeRules { ruleset, refused })
+        let table = engine.compile().nft_table(&self.table, |ns, name| interfaces.get(&(ns, name)).cloned());
+        Ok(NodeRules { table, refused })
     }
 
     fn events(&self) -> Events {

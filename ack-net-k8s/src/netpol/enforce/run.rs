@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use super::{store, ClusterObjects, EnforceError, NetworkPolicyReconciler, Refusal};
 use crate::events::Events;
+use crate::netpol::calico::NftTable;
 
 /// The caches of every kind the rules depend on.
 struct Caches {
@@ -53,8 +54,8 @@ impl Caches {
 /// What the loop remembers between syncs.
 #[derive(Default)]
 struct Synced {
-    /// The ruleset loaded last.
-    loaded: Option<String>,
+    /// The table loaded last.
+    loaded: Option<NftTable>,
     /// The refusals already published, by object and reason.
     reported: HashSet<(String, String)>,
 }
@@ -142,13 +143,23 @@ impl NetworkPolicyReconciler {
     /// One sync: render, load if the text changed, publish new refusals.
     async fn sync(&self, objects: &ClusterObjects, synced: &mut Synced, events: &Events) -> Result<(), EnforceError> {
         let rules = self.render(objects)?;
-        if synced.loaded.as_deref() != Some(rules.ruleset.as_str()) {
-            let (sink, text) = (self.sink.clone(), rules.ruleset.clone());
-            tokio::task::spawn_blocking(move || sink.load(&text))
-                .await
-                .map_err(|e| EnforceError::Load { reason: e.to_string() })??;
-            tracing::info!(node = %self.node, bytes = rules.ruleset.len(), "network policy rules loaded");
-            synced.loaded = Some(rules.ruleset);
+        if synced.loaded.as_ref() != Some(&rules.table) {
+            let update = synced.loaded.as_ref().map(|old| rules.table.update_from(old));
+            let loaded = match update {
+                Some(text) => match self.load(text).await {
+                    Ok(bytes) => Ok(bytes),
+                    Err(e) => {
+                        tracing::warn!(node = %self.node, error = %e, "the update was refused; loading the whole table");
+                        self.load(rules.table.to_text()).await
+                    }
+                },
+                None => self.load(rules.table.to_text()).await,
+            };
+            // Unknown state after a failure: the next sync loads the whole table.
+            synced.loaded = None;
+            let bytes = loaded?;
+            tracing::info!(node = %self.node, bytes, "network policy rules loaded");
+            synced.loaded = Some(rules.table.clone());
         }
         let current: HashSet<(String, String)> = rules.refused.iter().map(refusal_key).collect();
         for refusal in &rules.refused {
@@ -174,6 +185,16 @@ impl NetworkPolicyReconciler {
         }
         synced.reported.retain(|k| current.contains(k));
         Ok(())
+    }
+}
+
+impl NetworkPolicyReconciler {
+    /// Loads `text` through the sink on a blocking thread; its size.
+    async fn load(&self, text: String) -> Result<usize, EnforceError> {
+        let sink = self.sink.clone();
+        tokio::task::spawn_blocking(move || sink.load(&text).map(|()| text.len()))
+            .await
+            .map_err(|e| EnforceError::Load { reason: e.to_string() })?
     }
 }
 

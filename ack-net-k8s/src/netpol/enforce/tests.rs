@@ -63,11 +63,12 @@ async fn only_this_nodes_selected_pods_get_chains() {
     objects.pods.push(pod("db-b", "db", "10.0.1.4", "node-b"));
     let rules = reconciler().render(&objects).expect("rendered");
     assert!(rules.refused.is_empty());
-    assert!(rules.ruleset.contains("\"if-db\" : jump"), "{}", rules.ruleset);
-    assert!(!rules.ruleset.contains("if-db-b"), "another node's pod is filtered here: {}", rules.ruleset);
-    assert!(!rules.ruleset.contains("if-web"), "a pod no policy selects has a chain: {}", rules.ruleset);
+    let text = rules.table.to_text();
+    assert!(text.contains("\"if-db\" : jump"), "{text}");
+    assert!(!text.contains("if-db-b"), "another node's pod is filtered here: {text}");
+    assert!(!text.contains("if-web"), "a pod no policy selects has a chain: {text}");
     // batch, on another node, stays a peer: its address is in a set.
-    assert!(rules.ruleset.contains("10.0.1.3/32"), "{}", rules.ruleset);
+    assert!(text.contains("10.0.1.3/32"), "{text}");
 }
 
 #[tokio::test]
@@ -82,7 +83,7 @@ async fn an_unrepresentable_policy_is_refused_and_adds_nothing() {
     assert_eq!(refusal.object.kind.as_deref(), Some("NetworkPolicy"));
     assert_eq!(refusal.object.name.as_deref(), Some("db-no-batch"));
     assert!(refusal.error.contains("http"), "{}", refusal.error);
-    assert_eq!(rules.ruleset, without.ruleset, "a refused policy changed the rules");
+    assert_eq!(rules.table, without.table, "a refused policy changed the rules");
 }
 
 #[tokio::test]
@@ -92,15 +93,15 @@ async fn a_refused_update_keeps_the_version_accepted_before() {
     let rules = r.render(&cluster(vec![deny_batch(json!({"http": {"paths": [{"exact": "/"}]}}))])).expect("rendered");
     assert_eq!(rules.refused.len(), 1);
     assert!(rules.refused[0].kept_previous);
-    assert_eq!(rules.ruleset, good.ruleset, "the deny must stay in force");
+    assert_eq!(rules.table, good.table, "the deny must stay in force");
     assert!(rules.refused[0].to_string().contains("previously accepted version stays"));
 
     // Deleted, then re-created invalid: nothing is remembered.
     let empty = r.render(&cluster(vec![])).expect("rendered");
     let again = r.render(&cluster(vec![deny_batch(json!({"http": {"methods": ["GET"]}}))])).expect("rendered");
     assert!(!again.refused[0].kept_previous);
-    assert_eq!(again.ruleset, empty.ruleset);
-    assert_ne!(good.ruleset, empty.ruleset, "the deny policy must change the rules");
+    assert_eq!(again.table, empty.table);
+    assert_ne!(good.table, empty.table, "the deny policy must change the rules");
 }
 
 #[tokio::test]
@@ -131,7 +132,7 @@ async fn the_rules_are_the_same_text_each_time() {
     let first = r.render(&objects).expect("rendered");
     let mut shuffled = objects.clone();
     shuffled.pods.reverse();
-    assert_eq!(r.render(&shuffled).expect("rendered").ruleset, first.ruleset);
+    assert_eq!(r.render(&shuffled).expect("rendered").table, first.table);
 }
 
 #[test]
