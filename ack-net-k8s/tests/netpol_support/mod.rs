@@ -94,7 +94,7 @@ pub fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -
                         let _ = s.write_all(&b);
                     }
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                Err(_) => std::thread::sleep(Duration::from_micros(100)),
             }
         }
     })
