@@ -35,13 +35,22 @@ use cases::{protocol_cases, tcp_cases};
 
 /// The label the API server puts on every namespace (`namespaceLabelKey` upstream).
 const NS_LABEL: &str = "kubernetes.io/metadata.name";
-const NAMESPACES: [&str; 3] = ["x", "y", "z"];
+pub(crate) const NAMESPACES: [&str; 3] = ["x", "y", "z"];
 const NODE_IP: &str = "192.168.0.10";
 
 // --- The cluster -----------------------------------------------------------------------------
 
-/// The address of pod `ns/name`: 10.<namespace>.<pod>.10, with x=1, y=2, z=3 and a=1, b=2, c=3.
-fn ip_of(pod: &str) -> Ipv4Addr {
+/// Addresses given by a data plane (`ns/name` -> address), for the packet run of the table
+/// (`tests/netpol_conformance_packets.rs`); unset, the model's own.
+pub(crate) static ADDRESSES: std::sync::OnceLock<std::collections::HashMap<String, Ipv4Addr>> =
+    std::sync::OnceLock::new();
+
+/// The address of pod `ns/name`: 10.<namespace>.<pod>.10, with x=1, y=2, z=3 and a=1, b=2, c=3
+/// (or the one in [`ADDRESSES`]).
+pub(crate) fn ip_of(pod: &str) -> Ipv4Addr {
+    if let Some(ip) = ADDRESSES.get().and_then(|a| a.get(pod)) {
+        return *ip;
+    }
     let (ns, name) = pod.split_once('/').expect("pod strings are ns/name");
     let index = |s: &str, all: &str| all.find(s).map(|i| i as u8 + 1).expect("known name");
     Ipv4Addr::new(10, index(ns, "xyz"), index(name, "abc"), 10)
@@ -180,9 +189,9 @@ impl Sel {
 
 /// The expected truth table of one probe: `expected[from][to]` over the case's pods.
 #[derive(Clone)]
-struct Reach {
-    pods: &'static [&'static str],
-    expected: Vec<Vec<bool>>,
+pub(crate) struct Reach {
+    pub(crate) pods: &'static [&'static str],
+    pub(crate) expected: Vec<Vec<bool>>,
 }
 
 impl Reach {
@@ -225,21 +234,21 @@ impl Reach {
 // --- Cases ------------------------------------------------------------------------------------
 
 /// One `ValidateOrFail(k8s, &TestCase{ToPort, Protocol, Reachability})`.
-struct Probe {
-    port: u16,
-    protocol: Protocol,
-    reach: Reach,
+pub(crate) struct Probe {
+    pub(crate) port: u16,
+    pub(crate) protocol: Protocol,
+    pub(crate) reach: Reach,
 }
 
 /// The cluster in one state of a case, and the probes upstream makes in that state.
-struct Snapshot {
-    state: &'static str,
+pub(crate) struct Snapshot {
+    pub(crate) state: &'static str,
     policies: Vec<Policy>,
     /// `AddNamespaceLabel(ns, key, value)` calls made before this state.
-    namespace_labels: Vec<(&'static str, &'static str, &'static str)>,
+    pub(crate) namespace_labels: Vec<(&'static str, &'static str, &'static str)>,
     /// `AddPodLabels(ns, pod, labels)` calls made before this state.
-    pod_labels: Vec<(&'static str, &'static [(&'static str, &'static str)])>,
-    probes: Vec<Probe>,
+    pub(crate) pod_labels: Vec<(&'static str, &'static [(&'static str, &'static str)])>,
+    pub(crate) probes: Vec<Probe>,
 }
 
 fn snapshot(state: &'static str, policies: Vec<Policy>) -> Snapshot {
@@ -265,13 +274,13 @@ impl Snapshot {
 
 /// One upstream `f.It`: its pods (`initializeResources(..., "x/a", ...)`), the protocols and
 /// ports its pods serve, and its states.
-struct Case {
-    context: &'static str,
-    it: &'static str,
-    pods: &'static [&'static str],
-    protocols: &'static [Protocol],
-    ports: &'static [u16],
-    snapshots: Vec<Snapshot>,
+pub(crate) struct Case {
+    pub(crate) context: &'static str,
+    pub(crate) it: &'static str,
+    pub(crate) pods: &'static [&'static str],
+    pub(crate) protocols: &'static [Protocol],
+    pub(crate) ports: &'static [u16],
+    pub(crate) snapshots: Vec<Snapshot>,
 }
 
 const TCP_CONTEXT: &str = "NetworkPolicy between server and client";
@@ -290,7 +299,7 @@ fn case(
 }
 
 /// Every `f.It` of network_policy.go, in upstream's order.
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let mut cases = tcp_cases();
     cases.extend(protocol_cases(UDP_CONTEXT, Udp));
     cases.extend(protocol_cases(SCTP_CONTEXT, Sctp));
@@ -350,13 +359,13 @@ fn pods(case: &Case, snapshot: &Snapshot) -> Vec<Pod> {
         .collect()
 }
 
-struct Engines {
-    interpreter: PolicyEngine,
-    rules: RuleSet,
-    calico: CalicoEngine,
+pub(crate) struct Engines {
+    pub(crate) interpreter: PolicyEngine,
+    pub(crate) rules: RuleSet,
+    pub(crate) calico: CalicoEngine,
 }
 
-fn engines(case: &Case, snapshot: &Snapshot) -> Engines {
+pub(crate) fn engines(case: &Case, snapshot: &Snapshot) -> Engines {
     let policies: Vec<NetworkPolicy> =
         snapshot.policies.iter().map(|p| serde_json::from_value(p.to_json()).expect("NetworkPolicy")).collect();
     let interpreter = PolicyEngine::new(&namespaces(snapshot), &pods(case, snapshot), &policies)
@@ -369,7 +378,7 @@ fn engines(case: &Case, snapshot: &Snapshot) -> Engines {
     Engines { interpreter, rules, calico }
 }
 
-fn traffic(port: u16, protocol: Protocol) -> Traffic {
+pub(crate) fn traffic(port: u16, protocol: Protocol) -> Traffic {
     match protocol {
         Tcp => Traffic::tcp(port),
         Udp => Traffic::udp(port),

@@ -51,29 +51,14 @@ pub async fn wire(n: &Net, placement: &[(&str, usize)]) -> (Vec<PodNetwork>, Vec
     (nets, nodes, pods)
 }
 
-/// Whether a UDP datagram from `from` to `ip:port`, answered by a one-shot echo in `at`, comes
-/// back within 500 ms.
+/// Whether a UDP datagram from `from` to `ip:port`, answered by an echo in `at`, comes back
+/// within 200 ms.
 pub fn udp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
-    let server = at.run(|| UdpSocket::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("binding");
-    server.set_read_timeout(Some(Duration::from_millis(700))).expect("a timeout");
-    let echo = std::thread::spawn(move || {
-        let mut b = [0u8; 8];
-        if let Ok((len, peer)) = server.recv_from(&mut b) {
-            let _ = server.send_to(&b[..len], peer);
-        }
-    });
-    let answered = from
-        .run(|| -> std::io::Result<bool> {
-            let s = UdpSocket::bind(("0.0.0.0", 0))?;
-            s.set_read_timeout(Some(Duration::from_millis(500)))?;
-            s.send_to(b"u", (ip, port))?;
-            let mut b = [0u8; 8];
-            let (len, _) = s.recv_from(&mut b)?;
-            Ok(&b[..len] == b"u")
-        })
-        .expect("a thread in the namespace")
-        .unwrap_or(false);
-    let _ = echo.join();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = serve_udp(at, port, stop.clone(), Duration::from_secs(5));
+    let answered = udp_answers(from, ip, port);
+    stop.store(true, Ordering::Relaxed);
+    let _ = server.join();
     answered
 }
 
@@ -94,7 +79,7 @@ pub fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -
                         let _ = s.write_all(&b);
                     }
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                Err(_) => std::thread::sleep(Duration::from_micros(100)),
             }
         }
     })
@@ -110,6 +95,35 @@ pub fn connects(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
         let mut b = [0u8; 1];
         s.read_exact(&mut b)?;
         Ok(b == *b"x")
+    })
+    .expect("a thread in the namespace")
+    .unwrap_or(false)
+}
+
+/// A UDP echo server in `at` on `port`, answering until `stop` is set, for at most `lifetime`.
+pub fn serve_udp(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -> std::thread::JoinHandle<()> {
+    let socket = at.run(|| UdpSocket::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("binding");
+    socket.set_read_timeout(Some(Duration::from_millis(20))).expect("a timeout");
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + lifetime;
+        let mut b = [0u8; 8];
+        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+            if let Ok((len, peer)) = socket.recv_from(&mut b) {
+                let _ = socket.send_to(&b[..len], peer);
+            }
+        }
+    })
+}
+
+/// Whether a UDP datagram from `from` to `ip:port` is echoed within 200 ms.
+pub fn udp_answers(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    from.run(|| -> std::io::Result<bool> {
+        let s = UdpSocket::bind(("0.0.0.0", 0))?;
+        s.set_read_timeout(Some(Duration::from_millis(200)))?;
+        s.send_to(b"u", (ip, port))?;
+        let mut b = [0u8; 8];
+        let (len, _) = s.recv_from(&mut b)?;
+        Ok(&b[..len] == b"u")
     })
     .expect("a thread in the namespace")
     .unwrap_or(false)
