@@ -16,6 +16,17 @@ wire_enum!(
     }
 );
 
+/// A name (`param`: `VpcName`, `VSwitchName`) of at most 128 characters and a description of at
+/// most 256, as the VPC API takes them.
+pub(crate) fn check_name_and_description(
+    param: &str,
+    name: &Option<String>,
+    description: &Option<String>,
+) -> Result<(), crate::Error> {
+    validate_opt_text(param, name, 128)?;
+    Ok(validate_opt_text("Description", description, 256)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,14 @@
-//! VPCs: CreateVpc, DescribeVpcs, DeleteVpc, and waiting for one to be available.
+//! VPCs: CreateVpc, DescribeVpcs, ModifyVpcAttribute, DeleteVpc, and waiting for one to be
+//! available.
 
 use ack_net_core::de;
+use ack_net_core::operation::Ack;
 use ack_net_core::Product;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vpc_cidr};
-use crate::common::{opt_parsed, validate_opt_text, validate_tags, wrapped, ResourceStatus, Tag};
+use crate::common::{check_name_and_description, opt_parsed, validate_tags, wrapped, ResourceStatus, Tag};
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VRouterId, VSwitchId, VpcClient, VpcId};
 
@@ -35,6 +37,11 @@ impl Vpcs {
         DescribeVpcs::new(self.client.rpc())
     }
 
+    /// ModifyVpcAttribute: the VPC's name and description.
+    pub fn modify(&self, vpc_id: &VpcId) -> ModifyVpcAttribute {
+        ModifyVpcAttribute::new(self.client.rpc(), vpc_id.clone())
+    }
+
     /// DeleteVpc. The VPC must have no VSwitches left (unless [`DeleteVpc::force`]).
     pub fn delete(&self, vpc_id: &VpcId) -> DeleteVpc {
         DeleteVpc::new(self.client.rpc(), vpc_id.clone())
@@ -60,6 +67,27 @@ impl Vpcs {
         })
         .await
     }
+}
+
+ack_net_core::operation! {
+    /// A ModifyVpcAttribute request.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ack_net_vpc::VpcClient, vpc_id: ack_net_vpc::VpcId) -> Result<(), ack_net_vpc::Error> {
+    /// client.vpcs().modify(&vpc_id).name("prod").description("the production cluster's VPC").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub struct ModifyVpcAttribute: Product::Vpc, "ModifyVpcAttribute", write -> Ack, Error;
+    required {
+        vpc_id: VpcId = "VpcId";
+    }
+    optional {
+        /// The new `VpcName` (at most 128 characters).
+        name: Option<String> = "VpcName" => into(String);
+        /// The new `Description` (at most 256 characters).
+        description: Option<String> = "Description" => into(String);
+    }
+    check: |op: &Self| check_name_and_description("VpcName", &op.name, &op.description);
 }
 
 ack_net_core::operation! {
@@ -105,8 +133,7 @@ impl CreateVpc {
         if let Some(c) = &self.cidr_block {
             validate_vpc_cidr(parse_cidr(c)?)?;
         }
-        validate_opt_text("VpcName", &self.name, 128)?;
-        validate_opt_text("Description", &self.description, 256)?;
+        check_name_and_description("VpcName", &self.name, &self.description)?;
         Ok(validate_tags(&self.tags)?)
     }
 

@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vswitch_prefix};
-use crate::common::{opt_parsed, validate_opt_text, validate_tags, wrapped, ResourceStatus, Tag};
+use crate::common::{check_name_and_description, opt_parsed, validate_tags, wrapped, ResourceStatus, Tag};
 use crate::route_table::RouteTableType;
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VSwitchId, VpcClient, VpcId, ZoneId};
@@ -123,7 +123,7 @@ impl CreateVSwitch {
         }
         let cidr = parse_cidr(&self.cidr_block)?;
         validate_vswitch_prefix(cidr.prefix_len())?;
-        check_name_and_description(&self.name, &self.description)?;
+        check_name_and_description("VSwitchName", &self.name, &self.description)?;
         Ok(validate_tags(&self.tags)?)
     }
 
@@ -148,13 +148,7 @@ ack_net_core::operation! {
         /// The new `Description` (at most 256 characters).
         description: Option<String> = "Description" => into(String);
     }
-    check: |op: &Self| check_name_and_description(&op.name, &op.description);
-}
-
-/// A VSwitch's name is at most 128 characters, its description at most 256.
-fn check_name_and_description(name: &Option<String>, description: &Option<String>) -> Result<(), Error> {
-    validate_opt_text("VSwitchName", name, 128)?;
-    Ok(validate_opt_text("Description", description, 256)?)
+    check: |op: &Self| check_name_and_description("VSwitchName", &op.name, &op.description);
 }
 
 /// What CreateVSwitch answers.

@@ -80,6 +80,13 @@ async fn vpc_and_vswitch_lifecycle() {
     let v = c.vpcs().get(&vpc.vpc_id).await.unwrap();
     assert_eq!(v.vswitch_ids.len(), 2);
 
+    // The VPC renamed and described; an unknown one is not found, a bad name never sent.
+    c.vpcs().modify(&vpc.vpc_id).name("renamed-vpc").description("the pods' VPC").send().await.unwrap();
+    let v = c.vpcs().get(&vpc.vpc_id).await.unwrap();
+    assert_eq!((v.vpc_name.as_str(), v.description.as_str()), ("renamed-vpc", "the pods' VPC"));
+    assert!(c.vpcs().modify(&id("vpc-nothere")).name("x").send().await.unwrap_err().is_not_found());
+    assert!(c.vpcs().modify(&vpc.vpc_id).name("x".repeat(129)).to_request().unwrap_err().is_invalid_input());
+
     // The route table.
     let tables: Vec<_> = c.route_tables().describe().vpc_id(&vpc.vpc_id).into_stream().try_collect().await.unwrap();
     assert_eq!(tables.len(), 1);

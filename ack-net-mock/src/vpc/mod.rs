@@ -354,6 +354,7 @@ pub fn handle(state: &mut State, req: &Req) -> Option<HandlerResult> {
         "CreateVpc" => vpcs::create(state, req),
         "DescribeVpcs" => vpcs::describe(state, req),
         "DeleteVpc" => vpcs::delete(state, req),
+        "ModifyVpcAttribute" => vpcs::modify_attribute(state, req),
         "CreateVSwitch" => vswitches::create(state, req),
         "DescribeVSwitches" => vswitches::describe(state, req),
         "DescribeVSwitchAttributes" => vswitches::describe_attributes(state, req),

@@ -277,6 +277,20 @@ pub(super) fn describe(state: &mut State, req: &Req) -> HandlerResult {
     Ok(out)
 }
 
+pub(super) fn modify_attribute(state: &mut State, req: &Req) -> HandlerResult {
+    let id = req.str("VpcId")?;
+    let name = req.opt_str("VpcName").map(|_| check_name(req, "VpcName")).transpose()?;
+    let vpc = state.vpc.vpcs.get_mut(id).filter(|v| req.opt_str("RegionId").is_none_or(|r| r == v.region_id));
+    let vpc = vpc.ok_or_else(|| vpc_not_found(id))?;
+    if let Some(name) = name {
+        vpc.name = name;
+    }
+    if let Some(description) = req.opt_str("Description") {
+        vpc.description = description.to_owned();
+    }
+    Ok(json!({}))
+}
+
 pub(super) fn delete(state: &mut State, req: &Req) -> HandlerResult {
     let id = req.str("VpcId")?;
     let Some(vpc) = state.vpc.vpcs.get(id) else { return Err(vpc_not_found(id)) };
