@@ -57,7 +57,7 @@ async fn refreshes_after_the_ttl_and_handles_exhaustion() {
     assert_eq!(view.reserve(1).await.unwrap(), b);
 
     // After the TTL the counts are fresh: `a` reports 0 anyway.
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    pass_time(Duration::from_millis(250)).await;
     let calls = e.stats.calls("DescribeVSwitchAttributes");
     assert_eq!(view.reserve(1).await.unwrap(), b);
     assert_eq!(e.stats.calls("DescribeVSwitchAttributes"), calls + 2, "refreshed both");
@@ -76,11 +76,19 @@ async fn survives_a_failing_source_with_old_counts_and_skips_deleted_vswitches()
         .with_ttl(Duration::from_millis(100));
     assert_eq!(view.reserve(1).await.unwrap(), a);
     e.mock.set_fault("DescribeVSwitchAttributes", FaultSpec::server_error(1.0)).unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    pass_time(Duration::from_millis(150)).await;
     assert_eq!(view.reserve(1).await.unwrap(), a, "refresh failed: the old counts serve");
     e.mock.clear_faults();
     e.client.vswitches().delete(&a).send().await.unwrap();
     assert!(view.refresh().await.is_ok());
     assert_eq!(view.reserve(1).await.unwrap(), b, "a deleted VSwitch is skipped");
     assert!(!view.snapshot().await[0].found);
+}
+
+/// Moves the tokio clock (which the view's TTLs read) forward by `d` at once, without waiting:
+/// paused only for the jump, so that the calls to the mock on loopback keep real time.
+async fn pass_time(d: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(d).await;
+    tokio::time::resume();
 }
