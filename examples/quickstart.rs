@@ -89,7 +89,7 @@ async fn main() -> Result<(), BoxError> {
     // 4. A Service bound to a load balancer: plan, apply, and prove it converged.
     let slb = SlbClient::new(cloud.rpc.clone());
     let backends = |pods: &[PodNetwork]| -> Vec<Backend> {
-        pods.iter().map(|p| Backend::eni(p.eni_id.as_str(), p.ipv4.addr().into(), 8080)).collect()
+        pods.iter().map(|p| Backend::eni(&p.eni_id, p.ipv4.addr().into(), 8080)).collect()
     };
     let spec_for = |pods: &[PodNetwork]| {
         LoadBalancerSpec::create(

@@ -18,7 +18,7 @@ async fn main() -> Result<(), BoxError> {
     let cloud = Cloud::connect().await?;
     println!("Service to SLB against {}{}\n", cloud.describe(), if dry_run { " (dry run)" } else { "" });
     let net = demo_network(&cloud, "ack-net-service").await?;
-    let node = net.node()?.id.to_string();
+    let node = net.node()?.id.clone();
     let vswitch = net.vswitches[0].vswitch_id.clone();
     // Backends: the node on its NodePorts (Cluster mode, as a Service without ENI backends).
     let spec = |weight: u8| {

@@ -19,7 +19,7 @@ async fn finds_the_eni_of_each_pod_address_in_batches() {
         let eni =
             ecs.network_interfaces().create(vsw).security_group(sg).secondary_ip_count(3).send().await.expect("eni");
         for ip in &eni.secondary_ips {
-            want.push((IpAddr::V4(*ip), eni.id.to_string()));
+            want.push((IpAddr::V4(*ip), eni.id.clone()));
         }
     }
 

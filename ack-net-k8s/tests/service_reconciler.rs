@@ -397,7 +397,7 @@ async fn eni_services_need_an_eni_lookup_and_caches_must_fill() {
 /// VServer group named after the node port with the backends described by the group's
 /// name, the listener described by its port, started.
 async fn ccm_made(cloud: &Cloud, uid: &str, cluster: &str, instances: &[String]) -> ack_net_slb::LoadBalancerId {
-    let backends = instances.iter().map(|i| ack_net_slb::Backend::ecs(i, 30080)).collect();
+    let backends = instances.iter().map(|i| ack_net_slb::Backend::ecs(&i.parse().unwrap(), 30080)).collect();
     ccm_made_with(cloud, uid, cluster, "30080", backends).await
 }
 
@@ -550,8 +550,9 @@ async fn the_hostname_annotation_is_the_ingress_instead_of_the_address() {
 #[tokio::test]
 async fn ccm_naming_adopts_an_eni_mode_load_balancer_by_its_target_port() {
     let s = setup(3, 0, cfg().with_naming(ack_net_slb::binding::Naming::Ccm)).await;
-    let pods: Vec<ack_net_slb::Backend> =
-        (0..3).map(|i| ack_net_slb::Backend::eni(&s.cloud.enis[i].0, s.cloud.enis[i].1, 8080)).collect();
+    let pods: Vec<ack_net_slb::Backend> = (0..3)
+        .map(|i| ack_net_slb::Backend::eni(&s.cloud.enis[i].0.parse().unwrap(), s.cloud.enis[i].1, 8080))
+        .collect();
     s.api.put(Kind::Service, service(json!({annotations::BACKEND_TYPE: "eni"}), tcp80())).await;
     ccm_made_with(&s.cloud, &s.uid("web").await, "c-1", "8080", pods).await;
     let before = s.only_lb();

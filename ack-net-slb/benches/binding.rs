@@ -25,7 +25,7 @@ const BACKENDS: usize = 5_000;
 
 fn pod(i: usize, port: u16) -> Backend {
     let ip = format!("10.{}.{}.{}", 1 + i / 62_500, (i / 250) % 250, i % 250 + 1);
-    Backend::eni(format!("eni-bp1node{:04}", i / 30), ip.parse().expect("ip"), port)
+    Backend::eni(&format!("eni-bp1node{:04}", i / 30).parse().expect("eni id"), ip.parse().expect("ip"), port)
 }
 
 fn spec() -> LoadBalancerSpec {
@@ -164,7 +164,10 @@ impl MockEnv {
         for p in 0..ports {
             let backends = (0..n)
                 .map(|i| {
-                    Backend::ecs(&self.instances[i % self.instances.len()], 8000 + (i / self.instances.len()) as u16)
+                    Backend::ecs(
+                        &self.instances[i % self.instances.len()].parse().expect("instance id"),
+                        8000 + (i / self.instances.len()) as u16,
+                    )
                 })
                 .collect();
             s = s.port(PortSpec::tcp(80 + p as u16, backends));

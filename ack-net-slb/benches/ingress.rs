@@ -39,7 +39,9 @@ fn spec(lb: &LoadBalancerId, changed: usize) -> IngressSpec {
         .certificate(tls(sample_certificate("www.example.com").expect("sample")))
         .with_redirect(true);
     for i in 0..SERVICES {
-        let backends = (0..3).map(|n| Backend::ecs(format!("i-bp1node{n}"), 30000 + i as u16)).collect();
+        let backends = (0..3)
+            .map(|n| Backend::ecs(&format!("i-bp1node{n}").parse().expect("instance id"), 30000 + i as u16))
+            .collect();
         s = s.service(service(i), backends);
     }
     for h in 0..HOSTS {

@@ -8,9 +8,11 @@
 
 use std::net::IpAddr;
 
+use ack_net_core::{EniId, InstanceId};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::common::{check_port, validate_text};
+use crate::ids::EciId;
 use crate::types::{BackendType, ServerType};
 use crate::Error;
 
@@ -18,15 +20,23 @@ use crate::Error;
 /// weight. Compare backends with [`Backend::key`] to tell "the same backend" from "the same
 /// backend with other settings".
 ///
+/// The constructors take typed ids ([`InstanceId`], [`EniId`], [`EciId`]), so a server id
+/// of the wrong form is refused when the id is parsed, not when a request is built. The
+/// fields stay public and plain (`server_id` is the id as the API writes it) so that a
+/// backend read from a response keeps what the API said: [`Backend::validate`] checks a
+/// backend changed by hand or decoded before it is sent again.
+///
 /// ```
 /// use ack_net_slb::{Backend, BackendType};
-/// let pod: Backend = Backend::eni("eni-bp1a", "10.0.1.7".parse().unwrap(), 8080).with_weight(50);
+/// let eni: ack_net_slb::EniId = "eni-bp1a".parse().unwrap();
+/// let pod: Backend = Backend::eni(&eni, "10.0.1.7".parse().unwrap(), 8080).with_weight(50);
 /// assert_eq!(pod.kind, BackendType::Eni);
-/// assert_eq!(pod.key(), Backend::eni("eni-bp1a", "10.0.1.7".parse().unwrap(), 8080).key());
+/// assert_eq!(pod.key(), Backend::eni(&eni, "10.0.1.7".parse().unwrap(), 8080).key());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Backend {
-    /// `ServerId`: `i-...`, `eni-...` or `eci-...`.
+    /// `ServerId`: `i-...`, `eni-...` or `eci-...`, as the constructor's typed id wrote it
+    /// (or as a response carried it).
     pub server_id: String,
     /// `Type`.
     pub kind: BackendType,
@@ -60,19 +70,25 @@ impl Backend {
         Self { server_id: server_id.to_owned(), kind, server_ip, port, weight: Self::DEFAULT_WEIGHT, description: None }
     }
 
-    /// An ECS instance (`i-...`) on `port`, weight 100.
-    pub fn ecs(instance_id: impl AsRef<str>, port: u16) -> Self {
-        Self::new(instance_id.as_ref(), BackendType::Ecs, None, port)
+    /// An ECS instance on `port`, weight 100. The id was checked when it was made.
+    ///
+    /// ```
+    /// use ack_net_slb::{Backend, InstanceId};
+    /// let node: InstanceId = "i-bp1a".parse().unwrap();
+    /// assert_eq!(Backend::ecs(&node, 30080).server_id, "i-bp1a");
+    /// ```
+    pub fn ecs(instance_id: &InstanceId, port: u16) -> Self {
+        Self::new(instance_id.as_str(), BackendType::Ecs, None, port)
     }
 
-    /// An address of an ENI (`eni-...`), such as a pod's, on `port`, weight 100.
-    pub fn eni(eni_id: impl AsRef<str>, ip: IpAddr, port: u16) -> Self {
-        Self::new(eni_id.as_ref(), BackendType::Eni, Some(ip), port)
+    /// An address of an ENI, such as a pod's, on `port`, weight 100.
+    pub fn eni(eni_id: &EniId, ip: IpAddr, port: u16) -> Self {
+        Self::new(eni_id.as_str(), BackendType::Eni, Some(ip), port)
     }
 
-    /// An elastic container instance (`eci-...`) at `ip` on `port`, weight 100.
-    pub fn eci(eci_id: impl AsRef<str>, ip: IpAddr, port: u16) -> Self {
-        Self::new(eci_id.as_ref(), BackendType::Eci, Some(ip), port)
+    /// An elastic container instance at `ip` on `port`, weight 100.
+    pub fn eci(eci_id: &EciId, ip: IpAddr, port: u16) -> Self {
+        Self::new(eci_id.as_str(), BackendType::Eci, Some(ip), port)
     }
 
     /// Sets the weight.
@@ -177,7 +193,7 @@ fn encode<'a>(items: impl Iterator<Item = (&'a Backend, Option<&'a ServerType>)>
 ///
 /// ```
 /// use ack_net_slb::{encode_backend_servers, Backend};
-/// let json = encode_backend_servers(&[Backend::ecs("i-bp1a", 80).with_weight(50)]).unwrap();
+/// let json = encode_backend_servers(&[Backend::ecs(&"i-bp1a".parse().unwrap(), 80).with_weight(50)]).unwrap();
 /// assert_eq!(json, r#"[{"ServerId":"i-bp1a","Port":"80","Weight":"50","Type":"ecs"}]"#);
 /// ```
 pub fn encode_backend_servers(backends: &[Backend]) -> Result<String, Error> {
@@ -221,6 +237,19 @@ impl Serialize for MasterSlaveBackendServers {
 
 /// Decodes a `BackendServers` JSON value (the inverse of [`encode_backend_servers`]; also
 /// reads the numbers responses carry).
+///
+/// Decoding keeps what the API says rather than refusing it: a backend type this crate does
+/// not know (neither `ecs`, `eni` nor `eci`) becomes [`BackendType::Unknown`] with the
+/// type's text, and its server id is kept as given, so that listing a group never fails on a
+/// new kind of backend. [`Backend::validate`] (and so every request that sends backends)
+/// refuses such a backend with an invalid-input error.
+///
+/// ```
+/// use ack_net_slb::{decode_backend_servers, BackendType};
+/// let b = decode_backend_servers(r#"[{"ServerId":"x-1","Port":"80","Type":"vm"}]"#).unwrap();
+/// assert_eq!(b[0].kind, BackendType::Unknown("vm".into()));
+/// assert!(b[0].validate().is_err());
+/// ```
 pub fn decode_backend_servers(json: &str) -> Result<Vec<Backend>, Error> {
     let wire: Vec<WireBackend> = serde_json::from_str(json)
         .map_err(|e| Error::invalid_input("BackendServers", format!("not valid JSON: {e}")))?;
@@ -283,9 +312,11 @@ mod tests {
     #[test]
     fn documented_names_and_string_values_only() {
         let backends = vec![
-            Backend::ecs("i-bp1a", 80),
-            Backend::eni("eni-bp1b", "10.0.0.7".parse().unwrap(), 8080).with_weight(0).with_description("pod web-0"),
-            Backend::eci("eci-bp1c", "2408:4000::1".parse().unwrap(), 443).with_weight(7),
+            Backend::ecs(&"i-bp1a".parse().unwrap(), 80),
+            Backend::eni(&"eni-bp1b".parse().unwrap(), "10.0.0.7".parse().unwrap(), 8080)
+                .with_weight(0)
+                .with_description("pod web-0"),
+            Backend::eci(&"eci-bp1c".parse().unwrap(), "2408:4000::1".parse().unwrap(), 443).with_weight(7),
         ];
         let json = encode_backend_servers(&backends).unwrap();
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -309,28 +340,33 @@ mod tests {
 
     #[test]
     fn bad_backends_are_typed_errors() {
-        let e = encode_backend_servers(&[Backend::ecs("i-a", 0)]).unwrap_err();
+        let e = encode_backend_servers(&[Backend::ecs(&"i-a".parse().unwrap(), 0)]).unwrap_err();
         assert!(matches!(e, Error::InvalidPort { what: "Port", port: 0 }), "{e:?}");
-        let e = encode_backend_servers(&[Backend::ecs("i-a", 80).with_weight(101)]).unwrap_err();
+        let e = encode_backend_servers(&[Backend::ecs(&"i-a".parse().unwrap(), 80).with_weight(101)]).unwrap_err();
         assert!(matches!(e, Error::InvalidWeight { weight: 101, .. }), "{e:?}");
-        let mut no_ip = Backend::eni("eni-a", "10.0.0.1".parse().unwrap(), 80);
+        let mut no_ip = Backend::eni(&"eni-a".parse().unwrap(), "10.0.0.1".parse().unwrap(), 80);
         no_ip.server_ip = None;
         let e = encode_backend_servers(&[no_ip]).unwrap_err();
         assert!(matches!(e, Error::BackendWithoutIp { ref kind, .. } if kind == "eni"), "{e:?}");
-        assert!(encode_backend_servers(&[Backend::ecs("eni-a", 80)]).unwrap_err().is_invalid_input());
-        let mut odd = Backend::ecs("i-a", 80);
+        // The typed id refuses the wrong form when parsed; a backend changed by hand is still checked.
+        assert!("eni-a".parse::<InstanceId>().is_err());
+        let mut wrong_id = Backend::ecs(&"i-a".parse().unwrap(), 80);
+        wrong_id.server_id = "eni-a".into();
+        assert!(encode_backend_servers(&[wrong_id]).unwrap_err().is_invalid_input());
+        let mut odd = Backend::ecs(&"i-a".parse().unwrap(), 80);
         odd.kind = BackendType::Unknown("vm".into());
         assert!(encode_backend_servers(&[odd]).is_err());
-        assert!(encode_backend_servers(&[Backend::ecs("i-a", 80).with_description("x".repeat(81))]).is_err());
+        assert!(encode_backend_servers(&[Backend::ecs(&"i-a".parse().unwrap(), 80).with_description("x".repeat(81))])
+            .is_err());
     }
 
     #[test]
     fn responses_with_numbers_decode() {
         let b = decode_backend_servers(r#"[{"ServerId":"i-a","Port":80,"Weight":100,"Type":"ecs","Description":""}]"#)
             .unwrap();
-        assert_eq!(b, vec![Backend::ecs("i-a", 80)]);
+        assert_eq!(b, vec![Backend::ecs(&"i-a".parse().unwrap(), 80)]);
         let ms = encode_master_slave_backend_servers(&[MasterSlaveBackend {
-            backend: Backend::ecs("i-a", 80),
+            backend: Backend::ecs(&"i-a".parse().unwrap(), 80),
             server_type: ServerType::Master,
         }])
         .unwrap();
@@ -343,9 +379,9 @@ mod tests {
         (0..3u8, id, ip, 1..=u16::MAX, 0..=100u8, proptest::option::of("[ -~]{0,80}")).prop_map(
             |(kind, id, ip, port, weight, description)| {
                 let b = match kind {
-                    0 => Backend::ecs(format!("i-{id}"), port),
-                    1 => Backend::eni(format!("eni-{id}"), ip, port),
-                    _ => Backend::eci(format!("eci-{id}"), ip, port),
+                    0 => Backend::ecs(&format!("i-{id}").parse().unwrap(), port),
+                    1 => Backend::eni(&format!("eni-{id}").parse().unwrap(), ip, port),
+                    _ => Backend::eci(&format!("eci-{id}").parse().unwrap(), ip, port),
                 };
                 let b = b.with_weight(weight);
                 // An empty description means none on the wire.

@@ -47,6 +47,20 @@ ack_net_core::define_id!(
 );
 
 ack_net_core::define_id!(
+    /// An elastic container instance id, `eci-...`, as a backend server
+    /// ([`crate::Backend::eci`]).
+    ///
+    /// ```
+    /// use ack_net_slb::EciId;
+    /// assert!("eci-bp1a".parse::<EciId>().is_ok());
+    /// assert!("eni-bp1a".parse::<EciId>().is_err());
+    /// ```
+    EciId,
+    "ECI id",
+    ["eci-"]
+);
+
+ack_net_core::define_id!(
     /// A domain extension id, `de-...`.
     DomainExtensionId,
     "domain extension id",

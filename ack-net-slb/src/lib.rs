@@ -56,7 +56,7 @@
 //!
 //! // Two nodes as backends, on their node port (`Backend::eni` makes a pod's address one).
 //! # nodes(&mock, &slb, &["i-bp1web1", "i-bp1web2"]).await?;
-//! let nodes = vec![Backend::ecs("i-bp1web1", 30080), Backend::ecs("i-bp1web2", 30080)];
+//! let nodes = vec![Backend::ecs(&"i-bp1web1".parse().unwrap(), 30080), Backend::ecs(&"i-bp1web2".parse().unwrap(), 30080)];
 //! let group = slb.vserver_groups().create(&lb.load_balancer_id, "web").backends(nodes).send().await?;
 //!
 //! // A TCP listener on port 80, started.
@@ -86,7 +86,7 @@ mod types;
 mod vserver_group;
 mod wait;
 
-pub use ack_net_core::{ErrorInfo, RegionId, Removed, ZoneId};
+pub use ack_net_core::{EniId, ErrorInfo, InstanceId, RegionId, Removed, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};
 pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
@@ -106,8 +106,8 @@ pub use domain_extension::{
 pub use error::Error;
 pub use health::{BackendHealth, Health};
 pub use ids::{
-    AclId, CaCertificateId, DomainExtensionId, LoadBalancerId, MasterSlaveServerGroupId, RuleId, ServerCertificateId,
-    VServerGroupId,
+    AclId, CaCertificateId, DomainExtensionId, EciId, LoadBalancerId, MasterSlaveServerGroupId, RuleId,
+    ServerCertificateId, VServerGroupId,
 };
 pub use listener::{
     CreateListener, DeleteListener, DescribeListeners, HealthCheckTiming, HttpConfig, HttpHealthCheck, HttpsConfig,

@@ -181,8 +181,10 @@ mod tests {
     #[test]
     fn needs_one_master() {
         let lb: LoadBalancerId = "lb-a1".parse().unwrap();
-        let m = MasterSlaveBackend { backend: Backend::ecs("i-a", 80), server_type: ServerType::Master };
-        let s = MasterSlaveBackend { backend: Backend::ecs("i-b", 80), server_type: ServerType::Slave };
+        let m =
+            MasterSlaveBackend { backend: Backend::ecs(&"i-a".parse().unwrap(), 80), server_type: ServerType::Master };
+        let s =
+            MasterSlaveBackend { backend: Backend::ecs(&"i-b".parse().unwrap(), 80), server_type: ServerType::Slave };
         let groups = client().master_slave_groups();
         assert!(groups.create(&lb, "ms", vec![m.clone(), s.clone()]).to_request().is_ok());
         assert!(groups.create(&lb, "ms", vec![s.clone()]).to_request().is_err());

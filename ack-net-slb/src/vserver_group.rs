@@ -222,7 +222,7 @@ ack_net_core::operation! {
     /// # async fn demo(slb: ack_net_slb::SlbClient, lb: ack_net_slb::LoadBalancerId) -> Result<(), ack_net_slb::Error> {
     /// use ack_net_slb::Backend;
     /// let pods: Vec<Backend> = (1..=45u8)
-    ///     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+    ///     .map(|i| Backend::eni(&"eni-bp1abc".parse().unwrap(), format!("10.0.1.{i}").parse().unwrap(), 8080))
     ///     .collect();
     /// // One CreateVServerGroup with 20 backends, then two AddVServerGroupBackendServers.
     /// let group = slb.vserver_groups().create(&lb, "web-8080").backends(pods).send().await?;
@@ -437,7 +437,13 @@ mod tests {
 
     fn pods(n: usize, port: u16) -> Vec<Backend> {
         (0..n)
-            .map(|i| Backend::eni("eni-bp1a", format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().unwrap(), port))
+            .map(|i| {
+                Backend::eni(
+                    &"eni-bp1a".parse().unwrap(),
+                    format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().unwrap(),
+                    port,
+                )
+            })
             .collect()
     }
 

@@ -79,7 +79,7 @@ mod tests {
     }
 
     fn ecs(node: &Node, weight: u8) -> Backend {
-        Backend::ecs(&node.id, 8080).with_weight(weight)
+        Backend::ecs(&node.id.parse().unwrap(), 8080).with_weight(weight)
     }
 
     fn tally(outcomes: &[Result<String, String>]) -> BTreeMap<String, usize> {

@@ -19,7 +19,8 @@ fn pods(enis: &[(String, std::net::IpAddr)], n: usize) -> Vec<Backend> {
     (0..n)
         .map(|i| {
             let (eni, ip) = &enis[i % enis.len()];
-            Backend::eni(eni, *ip, 8000 + (i / enis.len()) as u16).with_description(format!("pod-{i}"))
+            Backend::eni(&eni.parse().unwrap(), *ip, 8000 + (i / enis.len()) as u16)
+                .with_description(format!("pod-{i}"))
         })
         .collect()
 }
@@ -115,10 +116,16 @@ async fn ecs_backends_health_and_group_deletion() {
     let (i1, _, ip1) = instance(&mock, &vsw);
     let (_, eni2, ip2) = instance(&mock, &vsw);
     let lb = internet_lb(&slb).await;
-    let backends = vec![Backend::ecs(&i1, 80), Backend::eni(&eni2, ip2, 8080).with_weight(50)];
+    let backends =
+        vec![Backend::ecs(&i1.parse().unwrap(), 80), Backend::eni(&eni2.parse().unwrap(), ip2, 8080).with_weight(50)];
     let g = slb.vserver_groups().create(&lb, "mixed").backends(backends).send().await.unwrap().vserver_group_id;
     // An address that is not the ENI's is refused by the cloud.
-    let e = slb.vserver_groups().add_backends(&g, vec![Backend::eni(&eni2, ip1, 80)]).send().await.unwrap_err();
+    let e = slb
+        .vserver_groups()
+        .add_backends(&g, vec![Backend::eni(&eni2.parse().unwrap(), ip1, 80)])
+        .send()
+        .await
+        .unwrap_err();
     assert!(e.is_invalid_input(), "{e}");
 
     slb.listeners().create(&lb, ListenerSpec::tcp(80, ListenerBackend::VServerGroup(g.clone()))).send().await.unwrap();
@@ -159,8 +166,14 @@ async fn master_slave_groups() {
             &lb,
             "db",
             vec![
-                MasterSlaveBackend { backend: Backend::ecs(&i1, 3306), server_type: ServerType::Master },
-                MasterSlaveBackend { backend: Backend::ecs(&i2, 3306), server_type: ServerType::Slave },
+                MasterSlaveBackend {
+                    backend: Backend::ecs(&i1.parse().unwrap(), 3306),
+                    server_type: ServerType::Master,
+                },
+                MasterSlaveBackend {
+                    backend: Backend::ecs(&i2.parse().unwrap(), 3306),
+                    server_type: ServerType::Slave,
+                },
             ],
         )
         .send()
@@ -244,14 +257,19 @@ async fn certificates_and_https() {
 async fn bad_backends_send_nothing() {
     let Env { mock: _mock, slb, stats } = env().await;
     let g: ack_net_slb::VServerGroupId = "rsp-bp1nothere".parse().unwrap();
-    let mut no_ip = Backend::eni("eni-bp1a", "10.0.0.1".parse().unwrap(), 80);
+    let mut no_ip = Backend::eni(&"eni-bp1a".parse().unwrap(), "10.0.0.1".parse().unwrap(), 80);
     no_ip.server_ip = None;
     let e = slb.vserver_groups().add_backends(&g, vec![no_ip]).send().await.unwrap_err();
     assert!(matches!(e, Error::BackendWithoutIp { .. }), "{e:?}");
-    let e =
-        slb.vserver_groups().add_backends(&g, vec![Backend::ecs("i-a", 80).with_weight(101)]).send().await.unwrap_err();
+    let e = slb
+        .vserver_groups()
+        .add_backends(&g, vec![Backend::ecs(&"i-a".parse().unwrap(), 80).with_weight(101)])
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::InvalidWeight { weight: 101, .. }), "{e:?}");
-    let e = slb.vserver_groups().add_backends(&g, vec![Backend::ecs("i-a", 0)]).send().await.unwrap_err();
+    let e =
+        slb.vserver_groups().add_backends(&g, vec![Backend::ecs(&"i-a".parse().unwrap(), 0)]).send().await.unwrap_err();
     assert!(matches!(e, Error::InvalidPort { .. }), "{e:?}");
     assert_eq!(stats.total(), 0);
 }

@@ -282,11 +282,8 @@ async fn add_backends_sends_batches_of_twenty_documented_json() {
     .await;
     let backends: Vec<Backend> = (1..=45u16)
         .map(|i| {
-            Backend::eni("eni-bp1e", format!("10.0.0.{i}").parse().unwrap(), 8080).with_weight(if i == 1 {
-                0
-            } else {
-                100
-            })
+            Backend::eni(&"eni-bp1e".parse().unwrap(), format!("10.0.0.{i}").parse().unwrap(), 8080)
+                .with_weight(if i == 1 { 0 } else { 100 })
         })
         .collect();
     let g = "rsp-bp1g".parse().unwrap();

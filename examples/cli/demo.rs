@@ -80,7 +80,7 @@ pub async fn create(
         .send()
         .await?;
     let pod_ip = eni.secondary_ips.first().copied().ok_or("the demo ENI has no secondary address")?;
-    let backends = vec![Backend::ecs(&instance_id, 30080), Backend::eni(eni.id.as_str(), pod_ip.into(), 8080)];
+    let backends = vec![Backend::ecs(&instance_id.parse()?, 30080), Backend::eni(&eni.id, pod_ip.into(), 8080)];
     let web = slb.vserver_groups().create(&lb.load_balancer_id, "ack-net-demo-web").backends(backends).send().await?;
     let listener = ListenerSpec::tcp(80, ListenerBackend::VServerGroup(web.vserver_group_id.clone()));
     slb.listeners().create(&lb.load_balancer_id, listener).send().await?;

@@ -334,7 +334,10 @@ mod tests {
         let got = default_group_backends(&answer, 8080).unwrap();
         assert_eq!(
             got,
-            vec![Backend::ecs("i-a", 8080), Backend::eni("eni-b", "10.0.0.7".parse().unwrap(), 8080).with_weight(50)]
+            vec![
+                Backend::ecs(&"i-a".parse().unwrap(), 8080),
+                Backend::eni(&"eni-b".parse().unwrap(), "10.0.0.7".parse().unwrap(), 8080).with_weight(50)
+            ]
         );
         assert!(default_group_backends(&json!({"LoadBalancerId": "lb-1"}), 80).unwrap().is_empty());
     }

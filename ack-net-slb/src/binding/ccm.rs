@@ -125,16 +125,20 @@ mod tests {
         let token = crate::binding::ownership::client_token(&owner, "{}");
         assert!(token.starts_with(&format!("ack-net-{}-", id.as_str())) && token.len() <= 64, "{token}");
 
-        let port = PortSpec::tcp(80, vec![Backend::ecs("i-a", 30080)]);
+        let port = PortSpec::tcp(80, vec![Backend::ecs(&"i-a".parse().unwrap(), 30080)]);
         let name = id.group_name_for(&port, "shop/web");
         assert_eq!(name, "k8s/30080/web/shop/c-1");
         assert_eq!(id.group_name_for(&port.clone().with_ccm_group_port("http"), "shop/web"), "k8s/http/web/shop/c-1");
         assert_eq!(id.group_name_for(&PortSpec::tcp(80, vec![]), "shop/web"), "k8s/80/web/shop/c-1");
         assert_eq!(OwnerId::parse_group_name(&name), Some((id.clone(), 30080)));
         assert_eq!(id.backend_description_in(&name, Some("pod web-0")), name, "CCM describes a backend by its group");
-        assert!(id.owns_backend(&Backend::ecs("i-a", 30080).with_description("k8s/31000/web/shop/c-1")));
-        assert!(!id.owns_backend(&Backend::ecs("i-a", 30080).with_description("k8s/30080/api/shop/c-1")));
-        assert!(!id.owns_backend(&Backend::ecs("i-a", 30080)));
+        assert!(
+            id.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 30080).with_description("k8s/31000/web/shop/c-1"))
+        );
+        assert!(
+            !id.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 30080).with_description("k8s/30080/api/shop/c-1"))
+        );
+        assert!(!id.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 30080)));
 
         let json = serde_json::to_value(&id).unwrap();
         assert_eq!(json["ccm"]["namespace"], "shop");

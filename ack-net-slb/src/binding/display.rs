@@ -181,7 +181,8 @@ mod tests {
     #[test]
     fn weights_name_each_pod_of_an_eni() {
         let eni = |last: u8, weight: u8| {
-            let mut b = Backend::eni("eni-bp1a", std::net::Ipv4Addr::new(192, 168, 0, last).into(), 8080);
+            let mut b =
+                Backend::eni(&"eni-bp1a".parse().unwrap(), std::net::Ipv4Addr::new(192, 168, 0, last).into(), 8080);
             b.weight = weight;
             b
         };
@@ -198,7 +199,7 @@ mod tests {
         );
         let five = (1..=5).map(|i| eni(i, 100)).collect();
         assert!(set(five).to_string().ends_with("eni-bp1a/192.168.0.3:8080 weight 100, +2 more"));
-        let mut ecs = Backend::ecs("i-bp1b", 30080);
+        let mut ecs = Backend::ecs(&"i-bp1b".parse().unwrap(), 30080);
         ecs.weight = 1;
         assert_eq!(set(vec![ecs]).to_string(), "~ port 80: set 1 backend in (new group for 80): i-bp1b:30080 weight 1");
     }

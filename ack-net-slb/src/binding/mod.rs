@@ -50,7 +50,7 @@
 //!     .endpoint("http://127.0.0.1:18080")
 //!     .build()?;
 //! let pods: Vec<Backend> = (1..=3u8)
-//!     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+//!     .map(|i| Backend::eni(&"eni-bp1abc".parse().unwrap(), format!("10.0.1.{i}").parse().unwrap(), 8080))
 //!     .collect();
 //! let spec = LoadBalancerSpec::create(Owner::new("c-1", "default/web"), LoadBalancerAttributes::internet(InstanceSpec::S1Small))
 //!     .port(PortSpec::tcp(80, pods));

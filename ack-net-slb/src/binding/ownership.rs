@@ -505,9 +505,9 @@ mod tests {
         assert!(!owner.backend_description_is(Some(&d), None));
         let plain = owner.backend_description(None);
         assert!(owner.backend_description_is(Some(&plain), None));
-        assert!(owner.owns_backend(&Backend::ecs("i-a", 80).with_description(d)));
-        assert!(!owner.owns_backend(&Backend::ecs("i-a", 80).with_description("mine")));
-        assert!(!owner.owns_backend(&Backend::ecs("i-a", 80)));
+        assert!(owner.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 80).with_description(d)));
+        assert!(!owner.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 80).with_description("mine")));
+        assert!(!owner.owns_backend(&Backend::ecs(&"i-a".parse().unwrap(), 80)));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const MAX_BACKEND_DESCRIPTION: usize = 80 - MARKER_PREFIX.len() - 16 - 1;
 /// use ack_net_slb::{Backend, InstanceSpec};
 ///
 /// let pods: Vec<Backend> = (1..=3u8)
-///     .map(|i| Backend::eni("eni-bp1abc", format!("10.0.1.{i}").parse().unwrap(), 8080))
+///     .map(|i| Backend::eni(&"eni-bp1abc".parse().unwrap(), format!("10.0.1.{i}").parse().unwrap(), 8080))
 ///     .collect();
 /// let spec = LoadBalancerSpec::create(Owner::new("c-1", "default/web"), LoadBalancerAttributes::internet(InstanceSpec::S1Small))
 ///     .port(PortSpec::tcp(80, pods.clone()))
@@ -497,8 +497,11 @@ mod tests {
     #[test]
     fn valid_specs() {
         let s = spec()
-            .port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80), Backend::ecs("i-a", 81)]))
-            .port(PortSpec::https(443, "1_a".parse().unwrap(), vec![Backend::ecs("i-a", 8443)]))
+            .port(PortSpec::tcp(
+                80,
+                vec![Backend::ecs(&"i-a".parse().unwrap(), 80), Backend::ecs(&"i-a".parse().unwrap(), 81)],
+            ))
+            .port(PortSpec::https(443, "1_a".parse().unwrap(), vec![Backend::ecs(&"i-a".parse().unwrap(), 8443)]))
             .port(PortSpec::http_redirect(8080, 443));
         s.validate().unwrap();
         assert!(LoadBalancerSpec::reuse(owner(), "lb-a".parse().unwrap()).validate().is_ok());
@@ -509,16 +512,22 @@ mod tests {
         let is_invalid = |s: LoadBalancerSpec| matches!(s.validate(), Err(e) if e.class() == ack_net_core::ErrorClass::InvalidInput || matches!(e, BindingError::TooManyBackends { .. }));
         assert!(is_invalid(spec().port(PortSpec::tcp(80, vec![])).port(PortSpec::udp(80, vec![]))));
         assert!(is_invalid(spec().port(PortSpec::tcp(0, vec![]))));
-        assert!(is_invalid(spec().port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80), Backend::ecs("i-a", 80)]))));
-        assert!(is_invalid(spec().port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80).with_weight(101)]))));
+        assert!(is_invalid(spec().port(PortSpec::tcp(
+            80,
+            vec![Backend::ecs(&"i-a".parse().unwrap(), 80), Backend::ecs(&"i-a".parse().unwrap(), 80)]
+        ))));
+        assert!(is_invalid(
+            spec().port(PortSpec::tcp(80, vec![Backend::ecs(&"i-a".parse().unwrap(), 80).with_weight(101)]))
+        ));
         assert!(is_invalid(spec().port(PortSpec::http_redirect(80, 443))));
         let mut described = PortSpec::tcp(80, vec![]);
         described.listener.description = Some("mine".into());
         assert!(is_invalid(spec().port(described)));
-        assert!(is_invalid(
-            spec().port(PortSpec::tcp(80, vec![Backend::ecs("i-a", 80).with_description("d".repeat(60))]))
-        ));
-        let many: Vec<Backend> = (1..=201).map(|p| Backend::ecs("i-a", p)).collect();
+        assert!(is_invalid(spec().port(PortSpec::tcp(
+            80,
+            vec![Backend::ecs(&"i-a".parse().unwrap(), 80).with_description("d".repeat(60))]
+        ))));
+        let many: Vec<Backend> = (1..=201).map(|p| Backend::ecs(&"i-a".parse().unwrap(), p)).collect();
         assert!(matches!(
             spec().port(PortSpec::tcp(80, many.clone())).validate(),
             Err(BindingError::TooManyBackends { .. })

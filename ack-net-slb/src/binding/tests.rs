@@ -19,7 +19,11 @@ fn spec() -> LoadBalancerSpec {
 }
 
 fn pods(n: usize, port: u16) -> Vec<Backend> {
-    (0..n).map(|i| Backend::eni("eni-a", format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().unwrap(), port)).collect()
+    (0..n)
+        .map(|i| {
+            Backend::eni(&"eni-a".parse().unwrap(), format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().unwrap(), port)
+        })
+        .collect()
 }
 
 fn lb_json(tags: &[Tag]) -> LoadBalancer {
@@ -166,7 +170,7 @@ fn one_backend_changed_is_one_step() {
     assert_eq!(actions(&plan_with(&weight, &o, &no_drain()).unwrap()), ["SetVServerGroupAttribute"]);
     assert_eq!(actions(&plan_with(&weight, &fast(o.clone()), &no_drain()).unwrap()), ["SetVServerGroupAttribute"]);
     let mut added = s.clone();
-    added.ports[0].backends.push(Backend::eni("eni-a", "10.9.9.9".parse().unwrap(), 8080));
+    added.ports[0].backends.push(Backend::eni(&"eni-a".parse().unwrap(), "10.9.9.9".parse().unwrap(), 8080));
     assert_eq!(actions(&plan_with(&added, &o, &no_drain()).unwrap()), ["AddVServerGroupBackendServers"]);
     let mut removed = s.clone();
     removed.ports[0].backends.remove(3);
@@ -406,7 +410,7 @@ fn the_order_the_cloud_lists_backends_in_does_not_matter() {
     let mut changed = s.clone();
     changed.ports[0].backends[150].weight = 1;
     changed.ports[0].backends.remove(3);
-    changed.ports[0].backends.push(Backend::eni("eni-a", "10.9.9.9".parse().unwrap(), 8080));
+    changed.ports[0].backends.push(Backend::eni(&"eni-a".parse().unwrap(), "10.9.9.9".parse().unwrap(), 8080));
     let p = plan_with(&changed, &o, &opts).unwrap();
     assert_eq!(
         actions(&p),

@@ -56,7 +56,7 @@ impl Env {
         (0..n)
             .map(|i| {
                 let inst = &self.instances[i % self.instances.len()];
-                Backend::ecs(inst, base + (i / self.instances.len()) as u16)
+                Backend::ecs(&inst.parse().unwrap(), base + (i / self.instances.len()) as u16)
             })
             .collect()
     }

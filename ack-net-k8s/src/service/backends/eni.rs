@@ -3,13 +3,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use ack_net_core::EniId;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 
 use crate::service::{BoxError, Error};
 
-/// Pod address to the id of the ENI holding it (`eni-...`).
-pub type EniMap = HashMap<IpAddr, String>;
+/// Pod address to the id of the ENI holding it.
+pub type EniMap = HashMap<IpAddr, EniId>;
 
 /// Finds the ENIs that hold pod addresses. [`ack_net_eni::EcsClient`] implements it with
 /// DescribeNetworkInterfaces (100 addresses a call); an [`EniMap`] implements it from memory
@@ -21,9 +22,9 @@ pub type EniMap = HashMap<IpAddr, String>;
 ///
 /// # async fn demo() -> Result<(), ack_net_k8s::service::BoxError> {
 /// let ip: IpAddr = "10.0.1.7".parse()?;
-/// let known = EniMap::from([(ip, "eni-bp1abc".to_owned())]);
+/// let known = EniMap::from([(ip, "eni-bp1abc".parse()?)]);
 /// let found = known.enis_for(&[ip, "10.0.1.8".parse()?]).await?;
-/// assert_eq!(found.get(&ip).map(String::as_str), Some("eni-bp1abc"));
+/// assert_eq!(found.get(&ip).map(|e| e.as_str()), Some("eni-bp1abc"));
 /// assert_eq!(found.len(), 1, "addresses no ENI holds are left out");
 /// # Ok(()) }
 /// ```
@@ -59,7 +60,7 @@ impl EniLookup for ack_net_eni::EcsClient {
             for eni in enis {
                 for a in eni.ipv4_addresses() {
                     if wanted.contains(&IpAddr::V4(a)) {
-                        out.insert(IpAddr::V4(a), eni.id.to_string());
+                        out.insert(IpAddr::V4(a), eni.id.clone());
                     }
                 }
             }
@@ -74,7 +75,7 @@ impl EniLookup for ack_net_eni::EcsClient {
             for eni in enis {
                 for a in &eni.ipv6 {
                     if wanted.contains(&IpAddr::V6(*a)) {
-                        out.insert(IpAddr::V6(*a), eni.id.to_string());
+                        out.insert(IpAddr::V6(*a), eni.id.clone());
                     }
                 }
             }

@@ -40,7 +40,7 @@
 //! let annotations = ServiceAnnotations::from_service(&svc)?;
 //! let b = service_backends(&svc, &annotations, &nodes, &[], &EniMap::new(), &NodeFilter::default())?;
 //! assert_eq!(b.mode, BackendMode::Cluster);
-//! assert_eq!(b.ports[0].backends, vec![ack_net_slb::Backend::ecs("i-a", 30080)]);
+//! assert_eq!(b.ports[0].backends, vec![ack_net_slb::Backend::ecs(&"i-a".parse().unwrap(), 30080)]);
 //! assert_eq!(b.skipped_nodes[0].node, "b");
 //! # Ok(()) }
 //! ```

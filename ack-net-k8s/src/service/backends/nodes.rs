@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use ack_net_core::InstanceId;
 use k8s_openapi::api::core::v1::Node;
 
 /// The label that keeps a node out of every load balancer's backends (Kubernetes
@@ -95,7 +96,7 @@ pub struct EligibleNode {
     /// `metadata.name`.
     pub name: String,
     /// The ECS instance id (`i-...`) from `spec.providerID`.
-    pub instance_id: String,
+    pub instance_id: InstanceId,
 }
 
 /// The nodes split into those that may serve and those that may not.
@@ -124,7 +125,7 @@ impl NodeFilter {
     }
 
     /// The node's instance id if it may serve, else why not.
-    pub fn check(&self, node: &Node) -> Result<String, SkipReason> {
+    pub fn check(&self, node: &Node) -> Result<InstanceId, SkipReason> {
         if node.metadata.name.as_deref().is_none_or(str::is_empty) {
             return Err(SkipReason::Unnamed);
         }
@@ -154,7 +155,7 @@ impl NodeFilter {
         }
         let provider = spec.and_then(|s| s.provider_id.as_deref());
         match provider.and_then(instance_id_from_provider_id) {
-            Some(id) => Ok(id.to_owned()),
+            Some(id) => id.parse().map_err(|_| SkipReason::NoInstanceId(provider.map(str::to_owned))),
             None => Err(SkipReason::NoInstanceId(provider.map(str::to_owned))),
         }
     }

@@ -81,7 +81,7 @@ fn provider_ids() {
 fn node_eligibility() {
     let filter = NodeFilter::default();
     let reason = |n: &Node| filter.check(n).unwrap_err();
-    assert_eq!(filter.check(&node("a", "i-a")), Ok("i-a".into()));
+    assert_eq!(filter.check(&node("a", "i-a")), Ok("i-a".parse().unwrap()));
     let labelled = |l: &str| node_with("x", "i-x", |v| v["metadata"]["labels"][l] = json!(""));
     assert_eq!(reason(&labelled(EXCLUDE_LABEL)), SkipReason::ExcludeLabel);
     assert_eq!(reason(&labelled(EXCLUDE_LABEL_DEPRECATED)), SkipReason::ExcludeLabel);
@@ -287,10 +287,10 @@ fn eni_fixture() -> (Service, Vec<EndpointSlice>, EniMap) {
         },
     ];
     let enis = EniMap::from([
-        ("10.0.0.1".parse().unwrap(), "eni-a".into()),
-        ("10.0.0.2".parse().unwrap(), "eni-a".into()),
-        ("10.0.0.3".parse().unwrap(), "eni-b".into()),
-        ("10.0.0.5".parse().unwrap(), "eni-c".into()),
+        ("10.0.0.1".parse().unwrap(), "eni-a".parse().unwrap()),
+        ("10.0.0.2".parse().unwrap(), "eni-a".parse().unwrap()),
+        ("10.0.0.3".parse().unwrap(), "eni-b".parse().unwrap()),
+        ("10.0.0.5".parse().unwrap(), "eni-c".parse().unwrap()),
     ]);
     (svc, slices, enis)
 }
@@ -305,9 +305,9 @@ fn eni_mode_serves_pod_addresses_and_drains_terminating_ones() {
     assert_eq!(
         weights(&b.ports[0]),
         vec![
-            ("eni-a".into(), ip("10.0.0.1"), 8080, 100),
-            ("eni-a".into(), ip("10.0.0.2"), 8080, 0),
-            ("eni-c".into(), ip("10.0.0.5"), 9090, 100),
+            ("eni-a".parse().unwrap(), ip("10.0.0.1"), 8080, 100),
+            ("eni-a".parse().unwrap(), ip("10.0.0.2"), 8080, 0),
+            ("eni-c".parse().unwrap(), ip("10.0.0.5"), 9090, 100),
         ]
     );
     assert!(b.ports[0].backends.iter().all(|b| b.kind == ack_net_slb::BackendType::Eni));
@@ -326,8 +326,8 @@ fn eni_mode_ipv6() {
     let mut s = slice("web-v6", "web", 8080, vec![ep("fd00::7", "a", Some(true), None)]);
     s.address_type = "IPv6".into();
     let ip: IpAddr = "fd00::7".parse().unwrap();
-    let b = backends(&svc, &[], &[s], &EniMap::from([(ip, "eni-v6".into())]));
-    assert_eq!(weights(&b.ports[0]), vec![("eni-v6".into(), Some(ip), 8080, 100)]);
+    let b = backends(&svc, &[], &[s], &EniMap::from([(ip, "eni-v6".parse().unwrap())]));
+    assert_eq!(weights(&b.ports[0]), vec![("eni-v6".parse().unwrap(), Some(ip), 8080, 100)]);
 }
 
 /// Counts calls, answers from a map.

@@ -134,7 +134,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn spec(weight: u8) -> LoadBalancerSpec {
     let lb: LoadBalancerId = "lb-a1".parse().unwrap();
-    let b = |a: &str, port| Backend::eni("eni-a", ip(a), port).with_weight(weight);
+    let b = |a: &str, port| Backend::eni(&"eni-a".parse().unwrap(), ip(a), port).with_weight(weight);
     LoadBalancerSpec::reuse(Owner::new("c-1", "shop/web"), lb)
         .port(PortSpec::tcp(80, vec![b("10.0.0.1", 8080), b("10.0.0.2", 8080)]))
         .port(PortSpec::tcp(443, vec![b("10.0.0.1", 8443)]))
@@ -179,7 +179,7 @@ fn health(port: u16, addr: &str, backend_port: u16, status: HealthStatus) -> Bac
 #[test]
 fn a_pod_is_served_once_every_group_holds_it_with_its_weight_and_no_check_fails() {
     let spec = spec(50);
-    let b = |a: &str, port, w| Backend::eni("eni-a", ip(a), port).with_weight(w);
+    let b = |a: &str, port, w| Backend::eni(&"eni-a".parse().unwrap(), ip(a), port).with_weight(w);
     let full =
         || vec![(80, vec![b("10.0.0.1", 8080, 50), b("10.0.0.2", 8080, 50)]), (443, vec![b("10.0.0.1", 8443, 50)])];
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ack_net_core::InstanceId;
 use futures_util::{future, Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -37,8 +38,8 @@ where
     S: Stream<Item = Result<watcher::Event<Node>, watcher::Error>> + Send,
 {
     // Eligible nodes: name to instance id.
-    let mut serving: HashMap<String, String> = HashMap::new();
-    let mut relisting: Option<HashMap<String, String>> = None;
+    let mut serving: HashMap<String, InstanceId> = HashMap::new();
+    let mut relisting: Option<HashMap<String, InstanceId>> = None;
     let name = |n: &Node| n.metadata.name.clone().unwrap_or_default();
     events.filter_map(move |event| {
         let changed = match event {

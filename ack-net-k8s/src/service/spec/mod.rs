@@ -262,7 +262,7 @@ const CREATE_ONLY: &[&str] = &[
 /// assert_eq!(t.spec.owner.service(), "default/web");
 /// let port = t.spec.port_spec(80).unwrap();
 /// assert_eq!(port.listener.listener_protocol(), ListenerProtocol::Http);
-/// assert_eq!(port.backends, vec![ack_net_slb::Backend::ecs("i-bp1abc", 30080)]);
+/// assert_eq!(port.backends, vec![ack_net_slb::Backend::ecs(&"i-bp1abc".parse().unwrap(), 30080)]);
 /// # Ok(()) }
 /// ```
 pub fn translate(

@@ -90,8 +90,14 @@ fn a_plain_service_gets_the_controller_defaults() {
     assert_eq!((tcp.backend.as_ref(), tcp.description.as_ref()), (None, None), "left to the binding");
     let udp = listener(&t, 53);
     assert!(matches!(&udp.protocol, ProtocolConfig::Udp(u) if u.health_check == UdpHealthCheck::default()));
-    assert_eq!(t.spec.port_spec(80).unwrap().backends, vec![Backend::ecs("i-a", 30080), Backend::ecs("i-b", 30080)]);
-    assert_eq!(t.spec.port_spec(53).unwrap().backends, vec![Backend::ecs("i-a", 30053), Backend::ecs("i-b", 30053)]);
+    assert_eq!(
+        t.spec.port_spec(80).unwrap().backends,
+        vec![Backend::ecs(&"i-a".parse().unwrap(), 30080), Backend::ecs(&"i-b".parse().unwrap(), 30080)]
+    );
+    assert_eq!(
+        t.spec.port_spec(53).unwrap().backends,
+        vec![Backend::ecs(&"i-a".parse().unwrap(), 30053), Backend::ecs(&"i-b".parse().unwrap(), 30053)]
+    );
     assert!(t.notes.is_empty());
     assert_eq!(service_spec(&svc(&[], tcp80_udp53()), &nodes(), &[], &EniMap::new(), &cfg()).unwrap(), t.spec);
 }

@@ -34,7 +34,7 @@
 //! # async fn demo(slb: SlbClient, lb: ack_net_slb::LoadBalancerId) -> Result<(), Box<dyn std::error::Error>> {
 //! let web = ServiceRef::new("shop", "web", "80");
 //! let spec = IngressSpec::new(IngressOwner::new("c-1", "ack-net"), lb)
-//!     .service(web.clone(), vec![Backend::ecs("i-bp1node1", 30080)])
+//!     .service(web.clone(), vec![Backend::ecs(&"i-bp1node1".parse().unwrap(), 30080)])
 //!     .route(Route::new(Some("www.example.com"), Some("/"), web, "shop/web"));
 //! let binding = IngressBinding::new(slb, spec)?;
 //! let observed = binding.observe().await?;

@@ -18,8 +18,11 @@ fn api() -> ServiceRef {
 
 fn spec() -> IngressSpec {
     IngressSpec::new(owner(), "lb-bp1test".parse().unwrap())
-        .service(web(), vec![Backend::ecs("i-bp1a", 30080), Backend::ecs("i-bp1b", 30080)])
-        .service(api(), vec![Backend::ecs("i-bp1a", 30081)])
+        .service(
+            web(),
+            vec![Backend::ecs(&"i-bp1a".parse().unwrap(), 30080), Backend::ecs(&"i-bp1b".parse().unwrap(), 30080)],
+        )
+        .service(api(), vec![Backend::ecs(&"i-bp1a".parse().unwrap(), 30081)])
         .route(Route::new(Some("www.example.com"), Some("/"), web(), "shop/web"))
         .route(Route::new(Some("www.example.com"), Some("/api"), api(), "shop/api"))
 }
