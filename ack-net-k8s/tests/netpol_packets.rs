@@ -21,11 +21,8 @@ mod fabric_support;
 mod netpol_support;
 
 #[cfg(target_os = "linux")]
-static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync::OnceLock::new();
-
-#[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
-    if !apiserver::binaries_before_sandbox(&BINARIES) {
+    if !apiserver::binaries_before_sandbox() {
         return std::process::ExitCode::FAILURE;
     }
     fabric_support::run(&[
@@ -254,7 +251,7 @@ mod tests {
 
     pub async fn reconciled(n: Net) {
         let (nets, nodes, pods) = wire(&n, &PODS.map(|p| (p.0, p.2))).await;
-        let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs")).await.expect("the API server");
+        let env = TestEnv::start_with(crate::apiserver::binaries()).await.expect("the API server");
         let client = env.client().await.expect("a client");
         namespace(&client, "shop").await;
         let api: Api<Pod> = Api::namespaced(client.clone(), "shop");

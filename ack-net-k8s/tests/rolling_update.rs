@@ -34,11 +34,8 @@ mod fabric_support;
 mod lb_support;
 
 #[cfg(target_os = "linux")]
-static BINARIES: std::sync::OnceLock<ack_net_k8s::testenv::Binaries> = std::sync::OnceLock::new();
-
-#[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
-    if !apiserver::binaries_before_sandbox(&BINARIES) {
+    if !apiserver::binaries_before_sandbox() {
         return std::process::ExitCode::FAILURE;
     }
     fabric_support::run(&[
@@ -224,7 +221,7 @@ mod tests {
         let client_node = net.nodes[0].clone();
         let hosts: Vec<Node> = net.nodes[1..5].to_vec();
 
-        let env = TestEnv::start_with(crate::BINARIES.get().expect("the programs"))
+        let env = TestEnv::start_with(crate::apiserver::binaries())
             .await
             .unwrap_or_else(|e| panic!("the Kubernetes test environment: {e}"));
         let kube = client(&env).await;

@@ -8,7 +8,6 @@
 
 use std::hint::black_box;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_mock::MockCloud;
 use ack_net_mock::{renewed_sample_certificate, sample_certificate, SampleCertificate};
 use ack_net_slb::binding::ingress::{
@@ -80,15 +79,7 @@ async fn setup() -> Setup {
         })
         .expect("instance");
     }
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .expect("client");
-    let slb = SlbClient::new(rpc);
+    let slb = SlbClient::new(mock.client_builder().build().expect("client"));
     let lb = slb
         .load_balancers()
         .create()

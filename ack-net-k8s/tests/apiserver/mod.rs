@@ -80,12 +80,15 @@ where
     f().await
 }
 
+/// The programs found by [`binaries_before_sandbox`].
+static BINARIES: std::sync::OnceLock<Binaries> = std::sync::OnceLock::new();
+
 /// For the tests that run in a namespace sandbox (no network inside it): finds or builds
-/// kube-apiserver and etcd first, into `cell`; false (with the reason printed) if it cannot.
-pub fn binaries_before_sandbox(cell: &std::sync::OnceLock<Binaries>) -> bool {
+/// kube-apiserver and etcd first; false (with the reason printed) if it cannot.
+pub fn binaries_before_sandbox() -> bool {
     match Binaries::locate() {
         Ok(b) => {
-            let _ = cell.set(b);
+            let _ = BINARIES.set(b);
             true
         }
         Err(e) => {
@@ -93,4 +96,9 @@ pub fn binaries_before_sandbox(cell: &std::sync::OnceLock<Binaries>) -> bool {
             false
         }
     }
+}
+
+/// The programs [`binaries_before_sandbox`] found (it must have run first).
+pub fn binaries() -> &'static Binaries {
+    BINARIES.get().expect("binaries_before_sandbox ran first")
 }

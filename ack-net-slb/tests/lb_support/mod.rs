@@ -9,22 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ack_net_core::{Credentials, RateLimits, RetryPolicy, RpcClient};
 use ack_net_mock::fabric::Netns;
 use ack_net_mock::MockCloud;
 use ack_net_slb::SlbClient;
 
 /// An SLB client of `mock` (no rate limit, no retry).
 pub fn slb(mock: &MockCloud) -> SlbClient {
-    let rpc = RpcClient::builder()
-        .region("cn-hangzhou")
-        .credentials(Credentials::new("testid", "testsecret"))
-        .endpoint(&mock.url())
-        .rate_limits(RateLimits::unlimited())
-        .retry_policy(RetryPolicy::no_retry())
-        .build()
-        .expect("a client");
-    SlbClient::new(rpc)
+    SlbClient::new(mock.client_builder().build().expect("a client"))
 }
 
 /// How long a client or a server waits for a connect or a line.
