@@ -13,11 +13,9 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use ack_net_core::{
-    CallEvent, CallObserver, CallStats, Credentials, DefaultChain, Endpoint, Product, RpcClient, RpcRequest,
-};
+use ack_net_core::{CallEvent, CallObserver, CallStats, Credentials, DefaultChain, Endpoint, RpcClient, RpcRequest};
 use ack_net_eni::{
-    EcsClient, InstanceId, InstanceTypeId, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule,
+    EcsClient, InstanceId, InstanceTypeId, IpProtocol, Peer, PortRange, SecurityGroupId, SecurityGroupRule, ECS,
 };
 use ack_net_mock::{MockCloud, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET};
 use ack_net_vpc::{cidr, VSwitch, VSwitchId, VpcClient, VpcId, WaitPolicy, ZoneId};
@@ -213,9 +211,7 @@ pub async fn demo_network(cloud: &Cloud, name: &str) -> Result<DemoNetwork, BoxE
 /// The running ECS instances in `vpc` (DescribeInstances), oldest first.
 pub async fn nodes_in(rpc: &RpcClient, vpc: &VpcId) -> Result<Vec<Node>, BoxError> {
     let answer = rpc
-        .call_value(
-            RpcRequest::read(Product::Ecs, "DescribeInstances").param("VpcId", vpc.as_str()).param("PageSize", 100),
-        )
+        .call_value(RpcRequest::read(ECS, "DescribeInstances").param("VpcId", vpc.as_str()).param("PageSize", 100))
         .await?;
     let mut nodes = Vec::new();
     for i in answer["Instances"]["Instance"].as_array().into_iter().flatten() {

@@ -6,9 +6,13 @@
 //! cargo run --example mock_server -- --serve
 //! ```
 
-use ack_net_core::{Credentials, ErrorInfo, Product, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, ErrorInfo, RpcRequest, SignatureVersion};
+
+use ack_net_eni::ECS;
+
 use ack_net_examples::BoxError;
 use ack_net_mock::MockCloud;
+use ack_net_vpc::VPC;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -19,14 +23,14 @@ async fn main() -> Result<(), BoxError> {
     // Our client, once with each signature version.
     for version in [SignatureVersion::V1, SignatureVersion::V3] {
         let client = mock.client_builder().signature_version(version).build()?;
-        let zones = client.call_value(RpcRequest::read(Product::Ecs, "DescribeZones")).await?;
+        let zones = client.call_value(RpcRequest::read(ECS, "DescribeZones")).await?;
         let n = zones["Zones"]["Zone"].as_array().map_or(0, Vec::len);
         println!("{version:?}: DescribeZones answered {n} zones of cn-hangzhou");
     }
 
     // A wrong secret is refused exactly as the cloud refuses it.
     let bad = mock.client_builder().credentials(Credentials::new("testid", "not-the-secret")).build()?;
-    let err = bad.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = bad.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     println!("wrong secret: {}", err.code().unwrap_or("?"));
 
     println!("\npython: from aliyunsdkcore.client import AcsClient; from aliyunsdkcore.request import CommonRequest");

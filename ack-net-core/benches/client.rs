@@ -9,13 +9,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ack_net_core::{Credentials, Product, RateLimits, RpcClient, RpcRequest};
+use ack_net_core::{Credentials, RateLimits, RpcClient, RpcRequest};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+
+/// The VPC API, as `ack_net_vpc::VPC` describes it.
+const VPC: ack_net_core::Product = ack_net_core::Product::new("vpc", "2016-04-28");
 
 const BODY: &str = r#"{"RequestId":"6F2D5B8E-0000-4000-8000-000000000000","PageNumber":1,"PageSize":10,"TotalCount":0,"Vpcs":{"Vpc":[]}}"#;
 
@@ -80,7 +83,7 @@ fn bench(c: &mut Criterion) {
     };
     let rpc_call = || async {
         let v: serde_json::Value =
-            client.call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("PageSize", 10)).await.unwrap();
+            client.call(RpcRequest::read(VPC, "DescribeVpcs").param("PageSize", 10)).await.unwrap();
         std::hint::black_box(v)
     };
 
@@ -140,7 +143,7 @@ fn bench(c: &mut Criterion) {
                         tokio::spawn(async move {
                             for _ in 0..PER_CALLER {
                                 let _: serde_json::Value =
-                                    client.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+                                    client.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
                             }
                         })
                     })
@@ -164,8 +167,7 @@ fn bench(c: &mut Criterion) {
                 tokio::spawn(async move {
                     let mut n = 0u64;
                     while Instant::now() < deadline {
-                        let _: serde_json::Value =
-                            client.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+                        let _: serde_json::Value = client.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
                         n += 1;
                     }
                     n

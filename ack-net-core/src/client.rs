@@ -1,8 +1,9 @@
 //! The RPC client: serialize, sign, send, classify, retry.
 
 use crate::ErrorInfo;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -37,8 +38,8 @@ struct Inner {
     credentials: Arc<dyn CredentialsProvider>,
     region: RegionId,
     endpoint: Endpoint,
-    /// Where each product's calls go, resolved once at build time.
-    targets: [Target; Product::ALL.len()],
+    /// Where each product's calls go, keyed by the product's code, resolved at its first call.
+    targets: RwLock<HashMap<&'static str, Arc<Target>>>,
     transport: Arc<dyn Transport>,
     retry: RetryPolicy,
     budget: RetryBudget,
@@ -58,6 +59,7 @@ struct Inner {
 ///
 /// ```no_run
 /// use ack_net_core::{CallStats, Credentials, Product, RpcClient, RpcRequest};
+/// const ECS: Product = Product::new("ecs", "2014-05-26"); // ack_net_eni::ECS
 /// # async fn demo() -> Result<(), ack_net_core::Error> {
 /// let stats = CallStats::new();
 /// let client = RpcClient::builder()
@@ -66,7 +68,7 @@ struct Inner {
 ///     .endpoint("http://127.0.0.1:18080")
 ///     .observer(stats.clone())
 ///     .build()?;
-/// let _: serde_json::Value = client.call(RpcRequest::read(Product::Ecs, "DescribeInstanceTypes")).await?;
+/// let _: serde_json::Value = client.call(RpcRequest::read(ECS, "DescribeInstanceTypes")).await?;
 /// assert_eq!(stats.calls("DescribeInstanceTypes"), 1);
 /// # Ok(()) }
 /// ```
@@ -194,7 +196,9 @@ impl RpcClientBuilder {
         self
     }
 
-    /// A transport of your own (a mock, a recorder, a proxying client).
+    /// A transport of your own (a mock, a recorder, a proxying client). The credentials
+    /// provider sends its requests (the ECS metadata service, STS) through it too, unless it
+    /// was given a transport of its own ([`CredentialsProvider::use_transport`]).
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
@@ -275,19 +279,23 @@ impl RpcClientBuilder {
             Some(e) => e?,
             None => Endpoint::Resolved { region: region.clone(), network: self.network },
         };
+        check_rpc_method(self.method)?;
         if !self.user_agent.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             return Err(Error::invalid_input("user agent", "must be printable ASCII"));
         }
         let transport = match self.transport {
-            Some(t) => t,
+            Some(t) => {
+                // The credential traffic (metadata, STS) goes the way the calls go.
+                credentials.use_transport(&t);
+                t
+            }
             None => Arc::new(ReqwestTransport::new(self.connect_timeout, 64)?),
         };
-        let targets = Product::ALL.map(|p| Target::new(&endpoint, p));
         Ok(RpcClient {
             inner: Arc::new(Inner {
                 credentials,
                 region,
-                targets,
+                targets: RwLock::default(),
                 endpoint,
                 transport,
                 retry: self.retry,
@@ -316,14 +324,14 @@ struct Target {
 }
 
 impl Target {
-    fn new(endpoint: &Endpoint, product: Product) -> Self {
-        let url = endpoint.url(product);
+    fn new(endpoint: &Endpoint, product: &Product) -> Result<Self, Error> {
+        let url = endpoint.url(product)?;
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
         };
         let base = url.as_str().trim_end_matches('/').to_owned();
-        Target { root: format!("{base}/"), base, host }
+        Ok(Target { root: format!("{base}/"), base, host })
     }
 }
 
@@ -390,6 +398,7 @@ impl RpcClient {
     pub async fn call_raw(&self, mut request: RpcRequest) -> Result<(u16, Vec<u8>), Error> {
         let inner = &*self.inner;
         request.params.validate()?;
+        check_rpc_method(request.method.unwrap_or(inner.method))?;
         if request.with_region && !request.params.contains("RegionId") {
             request.params.insert("RegionId", inner.region.as_str());
         }
@@ -419,14 +428,15 @@ impl RpcClient {
 
     async fn call_with_retries(&self, request: &RpcRequest) -> Result<(u16, Vec<u8>), Error> {
         let inner = &*self.inner;
+        let target = self.target(&request.product)?;
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut nonce_retried = false;
         loop {
             attempt += 1;
-            inner.rate_limits.acquire(&request.action).await;
+            inner.rate_limits.acquire(&request.product, &request.action).await;
             let t0 = Instant::now();
-            let result = self.attempt(request).await;
+            let result = self.attempt(request, &target).await;
             let latency = t0.elapsed();
             let span = tracing::Span::current();
             span.record("attempt", attempt);
@@ -518,10 +528,20 @@ impl RpcClient {
         }
     }
 
+    /// Where `product`'s calls go: resolved at its first call, then shared.
+    fn target(&self, product: &Product) -> Result<Arc<Target>, Error> {
+        let targets = &self.inner.targets;
+        if let Some(target) = targets.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(product.code()) {
+            return Ok(target.clone());
+        }
+        let target = Arc::new(Target::new(&self.inner.endpoint, product)?);
+        let mut targets = targets.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(targets.entry(product.code()).or_insert(target).clone())
+    }
+
     /// Builds the signed HTTP request for one attempt (new nonce and timestamp each time).
-    fn build_http(&self, request: &RpcRequest, credentials: &Credentials) -> HttpRequest {
+    fn build_http(&self, request: &RpcRequest, target: &Target, credentials: &Credentials) -> HttpRequest {
         let inner = &*self.inner;
-        let target = &inner.targets[request.product.index()];
         let method = request.method.unwrap_or(inner.method);
         let input = SigningInput {
             method,
@@ -550,7 +570,8 @@ impl RpcClient {
                         let url = sign::ascii_string(url);
                         HttpRequest { method, url, headers, body: Vec::new() }
                     }
-                    HttpMethod::Post => {
+                    // `Put` never gets here: `call_raw` refuses it.
+                    HttpMethod::Post | HttpMethod::Put => {
                         headers.push(("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned()));
                         let mut body = Vec::new();
                         sign::v1::sign_to(&input, credentials, now, nonce, &mut body);
@@ -568,14 +589,18 @@ impl RpcClient {
         }
     }
 
-    async fn attempt(&self, request: &RpcRequest) -> Result<(u16, Vec<u8>, Option<String>), AttemptError> {
+    async fn attempt(
+        &self,
+        request: &RpcRequest,
+        target: &Target,
+    ) -> Result<(u16, Vec<u8>, Option<String>), AttemptError> {
         let inner = &*self.inner;
         let credentials = match inner.credentials.credentials_now() {
             Some(c) => c,
             None => inner.credentials.credentials().await.map_err(AttemptError::Failed)?,
         };
         credentials.validate().map_err(AttemptError::Failed)?;
-        let http = self.build_http(request, &credentials);
+        let http = self.build_http(request, target, &credentials);
         let timeout = request.timeout.unwrap_or(inner.timeout);
         let action = &*request.action;
         let response = match inner.deadlines.run(timeout, inner.transport.send(http)).await.ok_or(()) {
@@ -590,6 +615,14 @@ impl RpcClient {
             Ok(Ok(r)) => r,
         };
         interpret(action, response, credentials.access_key_id()).map_err(AttemptError::Failed)
+    }
+}
+
+/// RPC calls are GET or POST.
+fn check_rpc_method(method: HttpMethod) -> Result<(), Error> {
+    match method {
+        HttpMethod::Get | HttpMethod::Post => Ok(()),
+        HttpMethod::Put => Err(Error::invalid_input("method", "an RPC call is sent with GET or POST, not PUT")),
     }
 }
 

@@ -1,104 +1,126 @@
 //! Products, their API versions and their endpoints.
+//!
+//! Core lists no products: a [`Product`] is a descriptor that the crate of each product
+//! defines as a constant (`ack_net_vpc::VPC`, `ack_net_eni::ECS`, `ack_net_slb::SLB`; core's
+//! own [`STS`](crate::STS) for its credential providers), so a new product (ALB, NLB, the
+//! certificate service) is one constant in its own crate and no change here.
 
 use std::fmt;
 
 use url::Url;
 
 use crate::error::Error;
+use crate::rate_limit::Rate;
 use crate::region::RegionId;
 
-/// An Alibaba Cloud product whose RPC API ack-net calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Product {
-    /// VPC, VSwitch, route tables (`2016-04-28`).
-    Vpc,
-    /// ECS: ENIs, security groups, instance types (`2014-05-26`).
-    Ecs,
-    /// Server Load Balancer / CLB (`2014-05-15`).
-    Slb,
-    /// Security Token Service (`2015-04-01`).
-    Sts,
+/// An Alibaba Cloud product whose RPC API is called: its code, its API version, the rules of
+/// its endpoints and its recommended client-side rate limits. Each product crate defines one
+/// as a public constant; two descriptors are the same product when their codes are equal.
+///
+/// ```
+/// use ack_net_core::{Network, Product, RegionId};
+/// /// A product defined outside core: Application Load Balancer.
+/// const ALB: Product = Product::new("alb", "2020-06-16").with_rate_limits(&[("CreateLoadBalancer", 60)]);
+/// let sh = RegionId::new("cn-shanghai").unwrap();
+/// assert_eq!(ALB.host(&sh, Network::Public), "alb.cn-shanghai.aliyuncs.com");
+/// assert_eq!(ALB.host(&sh, Network::Vpc), "alb-vpc.cn-shanghai.aliyuncs.com");
+/// assert_eq!(ALB.version(), "2020-06-16");
+/// assert_eq!(ALB.recommended_rate("CreateLoadBalancer").map(|r| r.burst), Some(6));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Product {
+    code: &'static str,
+    version: &'static str,
+    central_host: Option<&'static str>,
+    central_regions: &'static [&'static str],
+    public_hosts: &'static [(&'static str, &'static str)],
+    rate_limits: &'static [(&'static str, u32)],
 }
 
-/// SLB regions served by the central `slb.aliyuncs.com` endpoint rather than a regional one.
-const SLB_CENTRAL_REGIONS: &[&str] = &[
-    "cn-qingdao",
-    "cn-beijing",
-    "cn-hangzhou",
-    "cn-shanghai",
-    "cn-shenzhen",
-    "cn-hongkong",
-    "ap-southeast-1",
-    "us-west-1",
-    "us-east-1",
-    "cn-shanghai-finance-1",
-    "cn-shenzhen-finance-1",
-    "cn-north-2-gov-1",
-    "cn-hangzhou-finance",
-    "cn-beijing-finance-1",
-];
-
 impl Product {
-    /// Every product, in a stable order: the order of declaration.
-    pub const ALL: [Product; 4] = [Product::Vpc, Product::Ecs, Product::Slb, Product::Sts];
+    /// A product with this endpoint code (`vpc`, `ecs`, `alb`: lowercase letters, digits and
+    /// `-`, checked when a client resolves its endpoint) and API version (`2016-04-28`). Its
+    /// hosts are `<code>.<region>.aliyuncs.com` (public) and
+    /// `<code>-vpc.<region>.aliyuncs.com` (VPC) until the `with_` methods say otherwise.
+    pub const fn new(code: &'static str, version: &'static str) -> Product {
+        Product { code, version, central_host: None, central_regions: &[], public_hosts: &[], rate_limits: &[] }
+    }
 
-    /// The product's place in [`Product::ALL`], for tables indexed by product.
-    pub(crate) const fn index(self) -> usize {
-        self as usize
+    /// The public endpoint of `regions` is the central `host` (SLB's `slb.aliyuncs.com`).
+    pub const fn with_central_host(mut self, host: &'static str, regions: &'static [&'static str]) -> Product {
+        self.central_host = Some(host);
+        self.central_regions = regions;
+        self
+    }
+
+    /// Public hosts of their own, as `(region, host)` pairs (ECS's `ecs-cn-hangzhou.aliyuncs.com`).
+    pub const fn with_public_hosts(mut self, hosts: &'static [(&'static str, &'static str)]) -> Product {
+        self.public_hosts = hosts;
+        self
+    }
+
+    /// The recommended client-side rates, as `(action, calls per minute)` pairs: what
+    /// [`RateLimits::recommended`](crate::RateLimits::recommended) holds these actions to.
+    pub const fn with_rate_limits(mut self, limits: &'static [(&'static str, u32)]) -> Product {
+        self.rate_limits = limits;
+        self
     }
 
     /// The API version this crate family speaks.
-    pub fn version(self) -> &'static str {
-        match self {
-            Product::Vpc => "2016-04-28",
-            Product::Ecs => "2014-05-26",
-            Product::Slb => "2014-05-15",
-            Product::Sts => "2015-04-01",
-        }
+    pub const fn version(&self) -> &'static str {
+        self.version
     }
 
     /// The product code used in endpoints (`vpc`, `ecs`, `slb`, `sts`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Product::Vpc => "vpc",
-            Product::Ecs => "ecs",
-            Product::Slb => "slb",
-            Product::Sts => "sts",
-        }
+    pub const fn code(&self) -> &'static str {
+        self.code
     }
 
-    /// The product whose API has this version, if any.
-    pub fn from_version(version: &str) -> Option<Product> {
-        Product::ALL.into_iter().find(|p| p.version() == version)
+    /// The recommended rate of `action`, if the product recommends one.
+    pub fn recommended_rate(&self, action: &str) -> Option<Rate> {
+        self.rate_limits.iter().find(|(a, _)| *a == action).map(|&(_, per_minute)| Rate::per_minute(per_minute))
     }
 
     /// The host of this product's endpoint in `region` over `network`.
-    ///
-    /// ```
-    /// use ack_net_core::{Network, Product, RegionId};
-    /// let hz = RegionId::new("cn-hangzhou").unwrap();
-    /// let bj = RegionId::new("cn-beijing").unwrap();
-    /// assert_eq!(Product::Ecs.host(&hz, Network::Public), "ecs-cn-hangzhou.aliyuncs.com");
-    /// assert_eq!(Product::Ecs.host(&bj, Network::Vpc), "ecs-vpc.cn-beijing.aliyuncs.com");
-    /// assert_eq!(Product::Slb.host(&hz, Network::Public), "slb.aliyuncs.com");
-    /// assert_eq!(Product::Vpc.host(&bj, Network::Public), "vpc.cn-beijing.aliyuncs.com");
-    /// ```
-    pub fn host(self, region: &RegionId, network: Network) -> String {
-        let code = self.code();
+    pub fn host(&self, region: &RegionId, network: Network) -> String {
+        let code = self.code;
         let r = region.as_str();
-        match (self, network) {
-            (_, Network::Vpc) => format!("{code}-vpc.{r}.aliyuncs.com"),
-            (Product::Ecs, Network::Public) if r == "cn-hangzhou" => "ecs-cn-hangzhou.aliyuncs.com".to_owned(),
-            (Product::Slb, Network::Public) if SLB_CENTRAL_REGIONS.contains(&r) => "slb.aliyuncs.com".to_owned(),
-            (_, Network::Public) => format!("{code}.{r}.aliyuncs.com"),
+        match network {
+            Network::Vpc => format!("{code}-vpc.{r}.aliyuncs.com"),
+            Network::Public => {
+                if let Some(&(_, host)) = self.public_hosts.iter().find(|(region, _)| *region == r) {
+                    return host.to_owned();
+                }
+                match self.central_host {
+                    Some(host) if self.central_regions.contains(&r) => host.to_owned(),
+                    _ => format!("{code}.{r}.aliyuncs.com"),
+                }
+            }
         }
+    }
+
+    /// Whether the code can name a host.
+    fn check_code(&self) -> Result<(), Error> {
+        let ok = !self.code.is_empty()
+            && self.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.code.starts_with('-');
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::invalid_input("product", format!("{:?} is not a product code (a-z, 0-9, '-')", self.code)))
+        }
+    }
+}
+
+impl fmt::Debug for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Product").field("code", &self.code).field("version", &self.version).finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for Product {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.write_str(self.code)
     }
 }
 
@@ -148,14 +170,16 @@ impl Endpoint {
         Ok(Endpoint::Override(parsed))
     }
 
-    /// The URL (scheme, host, port, path `/`) for `product`.
-    pub fn url(&self, product: Product) -> Url {
+    /// The URL (scheme, host, port, path `/`) for `product`; an error when the product's
+    /// code cannot name a host.
+    pub fn url(&self, product: &Product) -> Result<Url, Error> {
         match self {
             Endpoint::Resolved { region, network } => {
+                product.check_code()?;
                 Url::parse(&format!("https://{}/", product.host(region, *network)))
-                    .expect("hosts built from validated ids")
+                    .map_err(|e| Error::invalid_input("product", format!("{product}: no endpoint URL: {e}")))
             }
-            Endpoint::Override(url) => url.clone(),
+            Endpoint::Override(url) => Ok(url.clone()),
         }
     }
 }
@@ -164,28 +188,29 @@ impl Endpoint {
 mod tests {
     use super::*;
 
-    #[test]
-    fn index_is_the_place_in_all() {
-        for (i, p) in Product::ALL.iter().enumerate() {
-            assert_eq!(p.index(), i, "{p:?}");
-        }
-    }
+    const CENTRAL: Product = Product::new("lb", "2000-01-01")
+        .with_central_host("lb.aliyuncs.com", &["cn-hangzhou"])
+        .with_public_hosts(&[("cn-beijing", "lb-cn-beijing.aliyuncs.com")]);
 
     #[test]
-    fn hosts() {
+    fn hosts_follow_the_descriptor_rules() {
+        let hz = RegionId::new("cn-hangzhou").unwrap();
+        let bj = RegionId::new("cn-beijing").unwrap();
         let sh = RegionId::new("cn-shanghai").unwrap();
-        let fra = RegionId::new("eu-central-1").unwrap();
-        assert_eq!(Product::Ecs.host(&sh, Network::Public), "ecs.cn-shanghai.aliyuncs.com");
-        assert_eq!(Product::Slb.host(&fra, Network::Public), "slb.eu-central-1.aliyuncs.com");
-        assert_eq!(Product::Slb.host(&sh, Network::Vpc), "slb-vpc.cn-shanghai.aliyuncs.com");
-        assert_eq!(Product::Vpc.host(&sh, Network::Vpc), "vpc-vpc.cn-shanghai.aliyuncs.com");
-        assert_eq!(Product::Sts.host(&sh, Network::Public), "sts.cn-shanghai.aliyuncs.com");
+        assert_eq!(CENTRAL.host(&hz, Network::Public), "lb.aliyuncs.com");
+        assert_eq!(CENTRAL.host(&bj, Network::Public), "lb-cn-beijing.aliyuncs.com");
+        assert_eq!(CENTRAL.host(&sh, Network::Public), "lb.cn-shanghai.aliyuncs.com");
+        assert_eq!(CENTRAL.host(&hz, Network::Vpc), "lb-vpc.cn-hangzhou.aliyuncs.com");
+        assert_eq!(crate::STS.host(&sh, Network::Public), "sts.cn-shanghai.aliyuncs.com");
     }
 
     #[test]
-    fn versions_map_back() {
-        for p in Product::ALL {
-            assert_eq!(Product::from_version(p.version()), Some(p));
+    fn a_code_that_names_no_host_is_an_error_not_a_panic() {
+        let resolved = Endpoint::Resolved { region: RegionId::new("cn-hangzhou").unwrap(), network: Network::Public };
+        for code in ["", "Upper", "a/b", "-x", "a b"] {
+            let err = resolved.url(&Product::new(code, "2020-01-01")).unwrap_err();
+            assert!(err.to_string().contains("product"), "{code:?}: {err}");
         }
+        assert!(resolved.url(&CENTRAL).is_ok());
     }
 }

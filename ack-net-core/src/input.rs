@@ -78,7 +78,7 @@ mod tests {
         assert!(validate_client_token("").is_err());
         assert!(validate_client_token("a b").is_err());
         assert!(validate_client_token(&"x".repeat(65)).is_err());
-        let req = || RpcRequest::idempotent_write(crate::Product::Vpc, "CreateVpc");
+        let req = || RpcRequest::idempotent_write(crate::Product::new("vpc", "2016-04-28"), "CreateVpc");
         assert!(with_client_token(req(), Some("abc-1")).is_ok());
         assert!(with_client_token(req(), Some("")).is_err());
         assert!(with_client_token(req(), Some("a b")).is_err());

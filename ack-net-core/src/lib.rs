@@ -6,7 +6,10 @@
 //! - [`Credentials`] and [`CredentialsProvider`]s (static, environment, CLI profile, ECS RAM
 //!   role, OIDC/RRSA, and the default chain);
 //! - [`sign`]: V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256) signing as pure functions;
-//! - [`Endpoint`] resolution per [`Product`], region and network, with an override;
+//! - [`Product`]: the descriptor (code, API version, endpoint rules, recommended rates) that
+//!   each product crate defines for its product (core lists none; it defines only [`STS`], which
+//!   its credential providers call), and [`Endpoint`] resolution per product, region and
+//!   network, with an override;
 //! - [`RpcClient`]: serialize, sign, send, classify, retry with backoff and a budget,
 //!   rate-limit per action, and report every call to a [`CallObserver`];
 //! - [`Error`] with an [`ErrorClass`] derived from the API's `Code`;
@@ -31,6 +34,9 @@
 //! use ack_net_core::transport::{HttpRequest, HttpResponse, Transport, TransportFailure};
 //! use ack_net_core::{Credentials, Product, RpcClient, RpcRequest};
 //!
+//! /// The VPC API (the descriptor `ack_net_vpc::VPC` is).
+//! const VPC: Product = Product::new("vpc", "2016-04-28");
+//!
 //! /// Answers every call with one VPC.
 //! #[derive(Debug)]
 //! struct OneVpc;
@@ -54,7 +60,7 @@
 //!     .transport(Arc::new(OneVpc))
 //!     .build()?;
 //! let vpcs: serde_json::Value = client
-//!     .call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("PageSize", 50))
+//!     .call(RpcRequest::read(VPC, "DescribeVpcs").param("PageSize", 50))
 //!     .await?;
 //! assert_eq!(vpcs["Vpcs"]["Vpc"][0]["VpcId"], "vpc-1");
 //! # Ok(()) }
@@ -92,7 +98,7 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 pub use client::{RpcClient, RpcClientBuilder};
 pub use credentials::{
     CachingProvider, Credentials, CredentialsProvider, DefaultChain, EcsRamRoleProvider, Env, EnvProvider,
-    OidcProvider, ProfileProvider, StaticProvider,
+    OidcProvider, ProfileProvider, StaticProvider, STS,
 };
 pub use endpoint::{Endpoint, Network, Product};
 pub use error::{classify, ApiError, Error, ErrorClass, ErrorInfo, TransportErrorKind};

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::endpoint::Product;
+
 /// A sustained rate and a burst.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
@@ -30,18 +32,24 @@ struct Bucket {
     last: Instant,
 }
 
-/// Per-action token buckets. Actions without a rate of their own use the default rate, if
-/// any. Waiting happens on the tokio clock, so tests can pause it.
+/// Per-action token buckets. An action is held to the rate set for it, else (with
+/// [`RateLimits::recommended`]) the rate its [`Product`] recommends, else the default rate,
+/// if any. Waiting happens on the tokio clock, so tests can pause it.
 ///
 /// ```
-/// use ack_net_core::{rate_limit::Rate, RateLimits};
+/// use ack_net_core::{rate_limit::Rate, Product, RateLimits};
+/// const VPC: Product = Product::new("vpc", "2016-04-28").with_rate_limits(&[("CreateVpc", 60)]);
 /// let limits = RateLimits::recommended().with_action("DescribeVpcs", Rate { per_second: 5.0, burst: 5 });
-/// assert!(limits.rate_for("DescribeVpcs").is_some());
-/// assert!(RateLimits::unlimited().rate_for("DescribeVpcs").is_none());
+/// assert_eq!(limits.rate_for(&VPC, "DescribeVpcs"), Some(Rate { per_second: 5.0, burst: 5 }));
+/// assert_eq!(limits.rate_for(&VPC, "CreateVpc"), Some(Rate::per_minute(60)));
+/// assert_eq!(limits.rate_for(&VPC, "DeleteVpc"), Some(Rate::per_minute(1200)));
+/// assert!(RateLimits::unlimited().rate_for(&VPC, "CreateVpc").is_none());
 /// ```
 #[derive(Debug, Default)]
 pub struct RateLimits {
     default: Option<Rate>,
+    /// Whether the products' recommended rates apply.
+    product_rates: bool,
     per_action: HashMap<String, Rate>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
@@ -52,24 +60,10 @@ impl RateLimits {
         Self::default()
     }
 
-    /// Defaults a little under the cloud's published per-account throttles (ECS throttles per
-    /// region, account and API in one-minute windows): ENI writes 500/min, IP assignment
-    /// 600/min, ENI and instance-type reads 800/min and 60/min, everything else 1200/min.
+    /// Each product's recommended rates ([`Product::with_rate_limits`], a little under the
+    /// cloud's published per-account throttles), and 1200/min for every other action.
     pub fn recommended() -> Self {
-        let mut l = Self { default: Some(Rate::per_minute(1200)), ..Self::default() };
-        for a in
-            ["CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface"]
-        {
-            l.per_action.insert(a.into(), Rate::per_minute(500));
-        }
-        for a in
-            ["AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "AssignIpv6Addresses", "UnassignIpv6Addresses"]
-        {
-            l.per_action.insert(a.into(), Rate::per_minute(600));
-        }
-        l.per_action.insert("DescribeNetworkInterfaces".into(), Rate::per_minute(800));
-        l.per_action.insert("DescribeInstanceTypes".into(), Rate::per_minute(60));
-        l
+        Self { default: Some(Rate::per_minute(1200)), product_rates: true, ..Self::default() }
     }
 
     /// Sets the rate of every action that has none of its own (`None`: unlimited).
@@ -84,14 +78,18 @@ impl RateLimits {
         self
     }
 
-    /// The rate `action` is held to.
-    pub fn rate_for(&self, action: &str) -> Option<Rate> {
-        self.per_action.get(action).copied().or(self.default)
+    /// The rate `product`'s `action` is held to.
+    pub fn rate_for(&self, product: &Product, action: &str) -> Option<Rate> {
+        self.per_action
+            .get(action)
+            .copied()
+            .or_else(|| self.product_rates.then(|| product.recommended_rate(action)).flatten())
+            .or(self.default)
     }
 
-    /// Waits until `action` may be called, then takes a token.
-    pub async fn acquire(&self, action: &str) {
-        let Some(rate) = self.rate_for(action) else { return };
+    /// Waits until `product`'s `action` may be called, then takes a token.
+    pub async fn acquire(&self, product: &Product, action: &str) {
+        let Some(rate) = self.rate_for(product, action) else { return };
         // NaN too: it would pass `<= 0.0` and make the wait below NaN seconds.
         if rate.per_second.is_nan() || rate.per_second <= 0.0 {
             return;
@@ -125,12 +123,14 @@ impl RateLimits {
 mod tests {
     use super::*;
 
+    const P: Product = Product::new("p", "2000-01-01");
+
     #[tokio::test(start_paused = true)]
     async fn bucket_paces_after_burst() {
         let l = RateLimits::unlimited().with_action("X", Rate { per_second: 10.0, burst: 2 });
         let start = Instant::now();
         for _ in 0..12 {
-            l.acquire("X").await;
+            l.acquire(&P, "X").await;
         }
         // 2 at once, then 10 more at 10/s.
         let took = start.elapsed();
@@ -138,7 +138,7 @@ mod tests {
         // Other actions are not limited.
         let start = Instant::now();
         for _ in 0..100 {
-            l.acquire("Y").await;
+            l.acquire(&P, "Y").await;
         }
         assert_eq!(start.elapsed(), Duration::ZERO);
     }
@@ -150,7 +150,7 @@ mod tests {
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let l = l.clone();
-                tokio::spawn(async move { l.acquire("A").await })
+                tokio::spawn(async move { l.acquire(&P, "A").await })
             })
             .collect();
         for t in tasks {
@@ -167,16 +167,16 @@ mod tests {
             let l = RateLimits::unlimited().with_action("X", Rate { per_second, burst: 1 });
             let start = Instant::now();
             for _ in 0..10 {
-                l.acquire("X").await;
+                l.acquire(&P, "X").await;
             }
             assert_eq!(start.elapsed(), Duration::ZERO, "{per_second}");
         }
         // A rate so small that the wait overflows a Duration: the burst goes, the next call waits.
         let l = std::sync::Arc::new(RateLimits::unlimited().with_action("X", Rate { per_second: 1e-300, burst: 1 }));
-        l.acquire("X").await;
+        l.acquire(&P, "X").await;
         let waiting = tokio::spawn({
             let l = l.clone();
-            async move { l.acquire("X").await }
+            async move { l.acquire(&P, "X").await }
         });
         tokio::time::advance(Duration::from_secs(3600)).await;
         assert!(!waiting.is_finished(), "the second call waits");

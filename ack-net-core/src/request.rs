@@ -28,7 +28,8 @@ pub enum Idempotency {
 ///
 /// ```
 /// use ack_net_core::{Product, RpcRequest};
-/// let req = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc")
+/// const VPC: Product = Product::new("vpc", "2016-04-28"); // ack_net_vpc::VPC
+/// let req = RpcRequest::idempotent_write(VPC, "CreateVpc")
 ///     .param("CidrBlock", "192.168.0.0/16")
 ///     .client_token("create-vpc-demo-1");
 /// assert_eq!(req.action(), "CreateVpc");

@@ -54,9 +54,23 @@ pub struct ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// A transport with the given connect timeout and idle pool size per host.
+    /// A transport with the given connect timeout and idle pool size per host, through the
+    /// proxy the environment names (`HTTPS_PROXY`...), if any.
     pub fn new(connect_timeout: Duration, pool_max_idle_per_host: usize) -> Result<Self, crate::Error> {
-        let client = reqwest::Client::builder()
+        Self::build(reqwest::Client::builder(), connect_timeout, pool_max_idle_per_host)
+    }
+
+    /// A transport that never goes through a proxy (the link-local ECS metadata service).
+    pub fn without_proxy(connect_timeout: Duration, pool_max_idle_per_host: usize) -> Result<Self, crate::Error> {
+        Self::build(reqwest::Client::builder().no_proxy(), connect_timeout, pool_max_idle_per_host)
+    }
+
+    fn build(
+        builder: reqwest::ClientBuilder,
+        connect_timeout: Duration,
+        pool_max_idle_per_host: usize,
+    ) -> Result<Self, crate::Error> {
+        let client = builder
             .connect_timeout(connect_timeout)
             .pool_max_idle_per_host(pool_max_idle_per_host)
             .tcp_nodelay(true)
@@ -66,12 +80,26 @@ impl ReqwestTransport {
     }
 }
 
+/// A reqwest error with its causes (its own `Display` is terse), without the URL.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
         let method = match request.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
         };
         let mut builder = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
@@ -88,7 +116,7 @@ impl Transport for ReqwestTransport {
             } else {
                 TransportErrorKind::Io
             },
-            message: e.without_url().to_string(),
+            message: describe(e),
         };
         let response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();

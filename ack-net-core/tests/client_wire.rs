@@ -15,6 +15,11 @@ use chrono::TimeZone;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+// The products, as their crates define them (core lists none).
+const VPC: Product = Product::new("vpc", "2016-04-28");
+const ECS: Product = Product::new("ecs", "2014-05-26");
+const SLB: Product = Product::new("slb", "2014-05-15");
+
 fn fixed_time() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
 }
@@ -74,9 +79,7 @@ async fn v1_get_wire_format() {
     Mock::given(method("GET")).and(path("/")).respond_with(ok_body()).expect(1).mount(&server).await;
     let c = client(&server).method(HttpMethod::Get).build().unwrap();
     let a: Answer = c
-        .call(
-            RpcRequest::read(Product::Vpc, "DescribeVpcs").param("VpcName", "a b*c~d+e").list_param("Ids", ["x", "y"]),
-        )
+        .call(RpcRequest::read(VPC, "DescribeVpcs").param("VpcName", "a b*c~d+e").list_param("Ids", ["x", "y"]))
         .await
         .unwrap();
     assert_eq!(a.value, 42);
@@ -126,7 +129,7 @@ async fn v1_post_wire_format() {
     let c = client(&server).build().unwrap();
     let _: Answer = c
         .call(
-            RpcRequest::idempotent_write(Product::Ecs, "CreateNetworkInterface")
+            RpcRequest::idempotent_write(ECS, "CreateNetworkInterface")
                 .param("VSwitchId", "vsw-1")
                 .param("Description", "pods: 中文 & more")
                 .client_token("tok-1"),
@@ -149,8 +152,7 @@ async fn v3_wire_format() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).and(path("/")).respond_with(ok_body()).expect(1).mount(&server).await;
     let c = client(&server).signature_version(SignatureVersion::V3).build().unwrap();
-    let _: Answer =
-        c.call(RpcRequest::read(Product::Slb, "DescribeLoadBalancers").param("PageSize", 10)).await.unwrap();
+    let _: Answer = c.call(RpcRequest::read(SLB, "DescribeLoadBalancers").param("PageSize", 10)).await.unwrap();
     let req = &server.received_requests().await.unwrap()[0];
     let h = |n: &str| req.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(h("x-acs-action").as_deref(), Some("DescribeLoadBalancers"));
@@ -197,7 +199,7 @@ async fn throttled_then_ok_reuses_client_token_with_new_nonces() {
     Mock::given(method("POST")).respond_with(seq).expect(3).mount(&server).await;
     let stats = CallStats::new();
     let c = client(&server).observer(stats.clone()).build().unwrap();
-    let _: Answer = c.call(RpcRequest::idempotent_write(Product::Ecs, "AssignPrivateIpAddresses")).await.unwrap();
+    let _: Answer = c.call(RpcRequest::idempotent_write(ECS, "AssignPrivateIpAddresses")).await.unwrap();
     let reqs = server.received_requests().await.unwrap();
     let params: Vec<_> = reqs.iter().map(v1_params).collect();
     let tokens: Vec<_> = params.iter().map(|p| get(p, "ClientToken").unwrap().to_owned()).collect();
@@ -225,7 +227,7 @@ async fn auth_errors_are_not_retried_and_redacted() {
         .mount(&server)
         .await;
     let c = client(&server).build().unwrap();
-    let err = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Auth);
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
     assert!(!format!("{err} {err:?}").contains("testid"), "AccessKeyId redacted: {err}");
@@ -237,14 +239,14 @@ async fn unsafe_writes_are_not_retried_after_5xx_but_reads_are() {
     let seq = Sequence(vec![error(500, "InternalError"), ok_body()], AtomicU32::new(0));
     Mock::given(method("POST")).respond_with(seq).mount(&server).await;
     let c = client(&server).build().unwrap();
-    let err = c.call_value(RpcRequest::write(Product::Ecs, "AttachNetworkInterface")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::write(ECS, "AttachNetworkInterface")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Retryable);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
     // The same error on a read is retried (the sequence now answers OK).
     server.reset().await;
     let seq = Sequence(vec![error(500, "InternalError"), ok_body()], AtomicU32::new(0));
     Mock::given(method("POST")).respond_with(seq).expect(2).mount(&server).await;
-    let _: Answer = c.call(RpcRequest::read(Product::Ecs, "DescribeNetworkInterfaces")).await.unwrap();
+    let _: Answer = c.call(RpcRequest::read(ECS, "DescribeNetworkInterfaces")).await.unwrap();
 }
 
 #[tokio::test]
@@ -253,7 +255,7 @@ async fn unsafe_writes_are_retried_when_throttled() {
     let seq = Sequence(vec![error(400, "Throttling"), ok_body()], AtomicU32::new(0));
     Mock::given(method("POST")).respond_with(seq).expect(2).mount(&server).await;
     let c = client(&server).build().unwrap();
-    let _: Answer = c.call(RpcRequest::write(Product::Ecs, "AttachNetworkInterface")).await.unwrap();
+    let _: Answer = c.call(RpcRequest::write(ECS, "AttachNetworkInterface")).await.unwrap();
 }
 
 #[tokio::test]
@@ -261,7 +263,7 @@ async fn attempt_limit_and_nonce_reuse() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(error(503, "ServiceUnavailable")).expect(3).mount(&server).await;
     let c = client(&server).retry_policy(fast_retries().with_attempt_limit(3)).build().unwrap();
-    let err = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.code(), Some("ServiceUnavailable"));
 
     // SignatureNonceUsed is re-signed and retried once, even with a one-attempt policy.
@@ -269,7 +271,7 @@ async fn attempt_limit_and_nonce_reuse() {
     let seq = Sequence(vec![error(400, "SignatureNonceUsed"), ok_body()], AtomicU32::new(0));
     Mock::given(method("POST")).respond_with(seq).expect(2).mount(&server).await;
     let c = client(&server).retry_policy(RetryPolicy::no_retry()).build().unwrap();
-    let _: Answer = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    let _: Answer = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
 }
 
 #[tokio::test]
@@ -278,7 +280,7 @@ async fn retry_budget_stops_storms() {
     Mock::given(method("POST")).respond_with(error(503, "ServiceUnavailable")).mount(&server).await;
     let c = client(&server).retry_budget(ack_net_core::RetryBudget::new(10, 5, 10)).build().unwrap();
     for _ in 0..3 {
-        let _ = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await;
+        let _ = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await;
     }
     // 10 tokens pay for 2 retries in all: 3 calls make 3 + 2 attempts, not 3 * 5.
     assert_eq!(server.received_requests().await.unwrap().len(), 5);
@@ -293,17 +295,17 @@ async fn bad_bodies_and_timeouts_are_typed_errors() {
         .mount(&server)
         .await;
     let c = client(&server).build().unwrap();
-    let err = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Decode);
 
     // A body that is JSON but not the expected shape.
-    let err = c.call::<Answer>(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = c.call::<Answer>(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
     let slow = MockServer::start().await;
     Mock::given(path("/")).respond_with(ok_body().set_delay(Duration::from_secs(5))).mount(&slow).await;
     let c = client(&slow).timeout(Duration::from_millis(100)).retry_policy(RetryPolicy::no_retry()).build().unwrap();
-    let err = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Timeout);
 
     // Nothing listens: a connect error, retried (it was never sent) then returned.
@@ -314,7 +316,7 @@ async fn bad_bodies_and_timeouts_are_typed_errors() {
         .retry_policy(fast_retries().with_attempt_limit(2))
         .build()
         .unwrap();
-    let err = c.call_value(RpcRequest::write(Product::Vpc, "DeleteVpc")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::write(VPC, "DeleteVpc")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transport);
 }
 
@@ -323,11 +325,10 @@ async fn bad_input_is_rejected_before_any_request() {
     let server = MockServer::start().await;
     Mock::given(path("/")).respond_with(ok_body()).expect(0).mount(&server).await;
     let c = client(&server).build().unwrap();
-    let err = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("", "x")).await.unwrap_err();
+    let err = c.call_value(RpcRequest::read(VPC, "DescribeVpcs").param("", "x")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::InvalidInput);
     let long = "x".repeat(65);
-    let err =
-        c.call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token(long)).await.unwrap_err();
+    let err = c.call_value(RpcRequest::idempotent_write(VPC, "CreateVpc").client_token(long)).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::InvalidInput);
     let bad = RpcClient::builder()
         .region("cn-hangzhou")
@@ -335,7 +336,7 @@ async fn bad_input_is_rejected_before_any_request() {
         .endpoint(&server.uri())
         .build()
         .unwrap();
-    let err = bad.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let err = bad.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::InvalidInput);
 }
 
@@ -359,7 +360,7 @@ async fn refreshed_credentials_are_used_on_the_next_attempt() {
     Mock::given(method("POST")).respond_with(seq).expect(2).mount(&server).await;
     let provider = Arc::new(Rotating::default());
     let c = client(&server).credentials_provider_arc(provider.clone()).build().unwrap();
-    let _: Answer = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    let _: Answer = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     let reqs = server.received_requests().await.unwrap();
     for (i, r) in reqs.iter().enumerate() {
         let p = v1_params(r);
@@ -378,9 +379,7 @@ async fn concurrent_callers_share_one_client() {
     let tasks: Vec<_> = (0..64)
         .map(|i| {
             let c = c.clone();
-            tokio::spawn(
-                async move { c.call::<Answer>(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("I", i)).await },
-            )
+            tokio::spawn(async move { c.call::<Answer>(RpcRequest::read(VPC, "DescribeVpcs").param("I", i)).await })
         })
         .collect();
     for t in tasks {

@@ -16,6 +16,9 @@ use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+/// The VPC API, as `ack_net_vpc::VPC` describes it.
+const VPC: Product = Product::new("vpc", "2016-04-28");
+
 const TOKEN_PATH: &str = "/latest/api/token";
 const ROLES_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 const TTL_HEADER: &str = "X-aliyun-ecs-metadata-token-ttl-seconds";
@@ -87,6 +90,28 @@ async fn mount_token(server: &MockServer, times: u64) {
         .await;
 }
 
+/// Mounts `role`'s credentials behind the session token `tok-1`: `answer`, expected `times` times.
+async fn mount_role(server: &MockServer, role: &str, answer: ResponseTemplate, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(format!("{ROLES_PATH}{role}")))
+        .and(header(TOKEN_HEADER, "tok-1"))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// An API that answers every POST with success, expecting `times` of them.
+async fn api_expecting(times: u64) -> MockServer {
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"RequestId":"r"}"#))
+        .expect(times)
+        .mount(&api)
+        .await;
+    api
+}
+
 fn ecs(server: &MockServer) -> ack_net_core::credentials::EcsRamRoleProviderBuilder {
     EcsRamRoleProvider::builder().metadata_url(server.uri())
 }
@@ -149,13 +174,7 @@ async fn ecs_metadata_flow_discovers_the_role_with_a_session_token() {
 async fn ecs_named_role_and_failures() {
     let server = MockServer::start().await;
     mount_token(&server, 3).await;
-    Mock::given(method("GET"))
-        .and(path(format!("{ROLES_PATH}Named")))
-        .and(header(TOKEN_HEADER, "tok-1"))
-        .respond_with(role_body("STS.named", minutes(60)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_role(&server, "Named", role_body("STS.named", minutes(60)), 1).await;
     Mock::given(method("GET"))
         .and(path(format!("{ROLES_PATH}Broken")))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -479,13 +498,7 @@ async fn cache_serves_valid_credentials_while_refresh_fails() {
 async fn default_chain_reaches_the_ecs_role_when_nothing_else_yields() {
     let server = MockServer::start().await;
     mount_token(&server, 1).await;
-    Mock::given(method("GET"))
-        .and(path(format!("{ROLES_PATH}ChainRole")))
-        .and(header(TOKEN_HEADER, "tok-1"))
-        .respond_with(role_body("STS.chain", Utc::now() + chrono::Duration::hours(1)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_role(&server, "ChainRole", role_body("STS.chain", Utc::now() + chrono::Duration::hours(1)), 1).await;
     let home = std::env::temp_dir().join(format!("ack-net-empty-home-{}", uuid::Uuid::new_v4()));
     let env = Env::from_map([("ALIBABA_CLOUD_ECS_METADATA", "ChainRole"), ("HOME", home.to_str().unwrap())]);
     let chain = DefaultChain::builder().env(env).ecs_metadata_url(server.uri()).build();
@@ -536,12 +549,7 @@ async fn rpc_calls_carry_the_refreshed_security_token() {
         .expect(1)
         .mount(&metadata)
         .await;
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"RequestId":"r"}"#))
-        .expect(3)
-        .mount(&api)
-        .await;
+    let api = api_expecting(3).await;
 
     let clock = ManualClock::new();
     let provider = CachingProvider::builder(ecs(&metadata).role_name("Role").build_uncached().unwrap())
@@ -556,7 +564,7 @@ async fn rpc_calls_carry_the_refreshed_security_token() {
         .unwrap();
     for at in [0, 30, 58] {
         clock.set(minutes(at));
-        client.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+        client.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     }
     let seen: Vec<(String, String)> = api
         .received_requests()
@@ -570,4 +578,90 @@ async fn rpc_calls_carry_the_refreshed_security_token() {
         .collect();
     let pair = |id: &str| (id.to_owned(), format!("token-of-{id}"));
     assert_eq!(seen, [pair("STS.one"), pair("STS.one"), pair("STS.two")]);
+}
+
+/// A test double of a transport: sends through reqwest, and notes `METHOD path` of each request.
+#[derive(Debug)]
+struct Recorder {
+    inner: ack_net_core::ReqwestTransport,
+    seen: Mutex<Vec<String>>,
+}
+
+impl Recorder {
+    fn new() -> Arc<Self> {
+        let inner = ack_net_core::ReqwestTransport::new(Duration::from_secs(1), 1).unwrap();
+        Arc::new(Recorder { inner, seen: Mutex::default() })
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ack_net_core::Transport for Recorder {
+    async fn send(
+        &self,
+        request: ack_net_core::HttpRequest,
+    ) -> Result<ack_net_core::HttpResponse, ack_net_core::transport::TransportFailure> {
+        let path = url::Url::parse(&request.url).unwrap().path().to_owned();
+        self.seen.lock().unwrap().push(format!("{} {path}", request.method));
+        self.inner.send(request).await
+    }
+}
+
+#[tokio::test]
+async fn the_client_transport_carries_the_metadata_requests_of_the_default_chain() {
+    let metadata = MockServer::start().await;
+    mount_token(&metadata, 1).await;
+    mount_role(&metadata, "Role", role_body("STS.one", minutes(60)), 1).await;
+    let api = api_expecting(2).await;
+
+    let env = Env::from_map([("ALIBABA_CLOUD_ECS_METADATA", "Role")]);
+    let chain = DefaultChain::builder().env(env).ecs_metadata_url(metadata.uri()).build();
+    let recorder = Recorder::new();
+    let client = RpcClient::builder()
+        .region("cn-hangzhou")
+        .credentials_provider(chain)
+        .endpoint(&api.uri())
+        .transport(recorder.clone())
+        .rate_limits(RateLimits::unlimited())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        client.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
+    }
+    // The chain, its cache and the ECS role provider all sent through the client's transport.
+    assert_eq!(
+        recorder.seen(),
+        [format!("PUT {TOKEN_PATH}"), format!("GET {ROLES_PATH}Role"), "POST /".to_owned(), "POST /".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn an_oidc_provider_sends_its_sts_call_through_the_transport_it_is_given() {
+    let sts = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .respond_with(sts_body("STS.pod", minutes(60)))
+        .expect(1)
+        .mount(&sts)
+        .await;
+    let token_file = temp_file("eyJ.pod-token.sig");
+    let recorder = Recorder::new();
+    let provider = OidcProvider::builder(ROLE_ARN, IDP_ARN, &token_file)
+        .sts_endpoint(sts.uri())
+        .transport(recorder.clone())
+        .build_uncached()
+        .unwrap();
+    let credentials = provider.credentials().await.unwrap();
+    assert_eq!(credentials.access_key_id(), "STS.pod");
+    assert_eq!(recorder.seen(), ["POST /"]);
+    let sent = form(&sts.received_requests().await.unwrap()[0]);
+    assert_eq!(sent["Action"], "AssumeRoleWithOIDC");
+    assert_eq!(sent["Version"], ack_net_core::STS.version());
+    // The provider's Debug names its transport, never the token.
+    let debug = format!("{provider:?}");
+    assert!(debug.contains("Recorder") && !debug.contains("eyJ.pod-token"), "{debug}");
+    std::fs::remove_file(token_file).unwrap();
 }

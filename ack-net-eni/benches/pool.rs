@@ -40,7 +40,7 @@ async fn setup(attach: Duration, latency: Option<Duration>, config: impl FnOnce(
         .instances(1, "ecs.c7.2xlarge")
         .build()
         .unwrap();
-    let instance = world.instances[0].instance_id.parse().unwrap();
+    let instance = world.instances[0].instance_id.clone();
     let (vsw, sg) = (&world.vswitch_ids[0], world.security_group_id.unwrap().parse().unwrap());
     let base = PoolConfig::new(
         PoolOwner { cluster_id: "c-bench".into(), pool_id: "bench".into() },

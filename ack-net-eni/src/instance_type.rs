@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ack_net_core::de;
-use ack_net_core::Product;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -205,7 +204,7 @@ impl InstanceTypes {
 
 ack_net_core::operation! {
     /// A DescribeInstanceTypes request (NextToken paging).
-    pub struct DescribeInstanceTypes: Product::Ecs, "DescribeInstanceTypes", read -> InstanceTypePage, Error;
+    pub struct DescribeInstanceTypes: crate::ECS, "DescribeInstanceTypes", read -> InstanceTypePage, Error;
     required {}
     optional {
         /// Only these types (`InstanceTypes.N`, at most 10).

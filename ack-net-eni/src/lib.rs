@@ -1,7 +1,13 @@
 //! # ack-net-eni
 //!
-//! Typed Alibaba Cloud ECS APIs (version 2014-05-26) for pod networking, on top of
-//! [`ack_net_core`]:
+//! Pod networking on Alibaba Cloud ECS, in two layers on top of [`ack_net_core`]: the typed
+//! ECS API (version 2014-05-26, the product [`ECS`]), and the engines built on it, the
+//! node's IP pool [`pool::IpPool`] (warm ENI addresses, crash-safe, restart-safe) and
+//! [`pod_network::PodNetwork`] (a pod's address, ENI and routes), with the node `agent`,
+//! the `cni` plugin and, with the `datapath` feature, the pod `datapath` that wire them
+//! into pods.
+//!
+//! The typed API:
 //!
 //! - [`EcsClient::network_interfaces`]: ENIs as one typed [`NetworkInterface`] value; every
 //!   ENI call (create, attach, detach, delete, describe with every filter and as a `Stream`,
@@ -91,6 +97,39 @@ pub mod pod_network;
 pub mod pool;
 pub mod security_group;
 mod wait;
+
+/// The ECS API (`2014-05-26`): ENIs, security groups, instance types. Its hosts are
+/// regional (`ecs.<region>.aliyuncs.com`) but for Hangzhou's `ecs-cn-hangzhou.aliyuncs.com`;
+/// its recommended rates are a little under the cloud's published per-account throttles (ECS
+/// throttles per region, account and API in one-minute windows): ENI writes 500/min, IP
+/// assignment 600/min, `DescribeNetworkInterfaces` 800/min, `DescribeInstanceTypes` 60/min.
+///
+/// ```
+/// use ack_net_core::{rate_limit::Rate, Network, RateLimits, RegionId};
+/// use ack_net_eni::ECS;
+/// let region = |r| RegionId::new(r).unwrap();
+/// assert_eq!(ECS.host(&region("cn-hangzhou"), Network::Public), "ecs-cn-hangzhou.aliyuncs.com");
+/// assert_eq!(ECS.host(&region("cn-shanghai"), Network::Public), "ecs.cn-shanghai.aliyuncs.com");
+/// assert_eq!(ECS.host(&region("cn-beijing"), Network::Vpc), "ecs-vpc.cn-beijing.aliyuncs.com");
+/// assert_eq!(ECS.version(), "2014-05-26");
+/// let limits = RateLimits::recommended();
+/// assert_eq!(limits.rate_for(&ECS, "AttachNetworkInterface"), Some(Rate::per_minute(500)));
+/// assert_eq!(limits.rate_for(&ECS, "DescribeInstanceTypes"), Some(Rate::per_minute(60)));
+/// ```
+pub const ECS: ack_net_core::Product = ack_net_core::Product::new("ecs", "2014-05-26")
+    .with_public_hosts(&[("cn-hangzhou", "ecs-cn-hangzhou.aliyuncs.com")])
+    .with_rate_limits(&[
+        ("CreateNetworkInterface", 500),
+        ("AttachNetworkInterface", 500),
+        ("DetachNetworkInterface", 500),
+        ("DeleteNetworkInterface", 500),
+        ("AssignPrivateIpAddresses", 600),
+        ("UnassignPrivateIpAddresses", 600),
+        ("AssignIpv6Addresses", 600),
+        ("UnassignIpv6Addresses", 600),
+        ("DescribeNetworkInterfaces", 800),
+        ("DescribeInstanceTypes", 60),
+    ]);
 
 pub use ack_net_core::{EniId, ErrorInfo, InstanceId, RegionId, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};

@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use ack_net_core::{Product, RpcClient, RpcRequest};
+use ack_net_core::{RpcClient, RpcRequest};
+
+use ack_net_eni::ECS;
 use ack_net_mock::fabric::FabricConfig;
 use ack_net_mock::MockCloud;
 use criterion::Criterion;
@@ -46,7 +48,7 @@ fn world(m: &MockCloud, vswitches: usize, instances: usize) -> (String, Vec<Stri
         scenario = scenario.instances_in(i, n, "ecs.c7.2xlarge");
     }
     let world = scenario.build().expect("the scenario");
-    (world.vpc_id, world.vswitch_ids, world.instances.into_iter().map(|i| i.instance_id).collect())
+    (world.vpc_id, world.vswitch_ids, world.instances.into_iter().map(|i| i.instance_id.to_string()).collect())
 }
 
 async fn settle(m: &MockCloud) {
@@ -55,7 +57,7 @@ async fn settle(m: &MockCloud) {
 }
 
 async fn ecs(rpc: &RpcClient, action: &'static str, params: &[(&str, &str)]) -> Value {
-    let mut req = RpcRequest::write(Product::Ecs, action);
+    let mut req = RpcRequest::write(ECS, action);
     for (k, v) in params {
         req = req.param(*k, *v);
     }

@@ -6,8 +6,10 @@
 
 use std::sync::Arc;
 
-use ack_net_core::{Credentials, Product, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, RpcClient, RpcRequest, SignatureVersion};
+
 use ack_net_mock::MockCloud;
+use ack_net_vpc::VPC;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn client(url: &str, sig: SignatureVersion) -> RpcClient {
@@ -22,7 +24,7 @@ async fn batch(client: Arc<RpcClient>, vsw: Arc<str>, callers: usize, per_caller
         let vsw = vsw.clone();
         set.spawn(async move {
             for _ in 0..per_caller {
-                let req = RpcRequest::read(Product::Vpc, "DescribeVSwitchAttributes").param("VSwitchId", &*vsw);
+                let req = RpcRequest::read(VPC, "DescribeVSwitchAttributes").param("VSwitchId", &*vsw);
                 let v = c.call_value(req).await.expect("call");
                 assert!(v.get("RequestId").is_some());
             }
@@ -39,13 +41,13 @@ fn throughput(c: &mut Criterion) {
         let mock = MockCloud::builder().seed(1).call_log_capacity(10_000).start().await.expect("mock");
         let setup = client(&mock.url(), SignatureVersion::V1);
         let vpc = setup
-            .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+            .call_value(RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
             .await
             .expect("vpc");
         let vpc = vpc["VpcId"].as_str().expect("id").to_owned();
         let vsw = setup
             .call_value(
-                RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+                RpcRequest::idempotent_write(VPC, "CreateVSwitch")
                     .param("VpcId", &vpc)
                     .param("ZoneId", "cn-hangzhou-h")
                     .param("CidrBlock", "10.0.0.0/16"),

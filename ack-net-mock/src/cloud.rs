@@ -258,12 +258,13 @@ impl MockCloudBuilder {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use ack_net_core::{Product, RpcRequest};
+/// use ack_net_core::RpcRequest;
+/// use ack_net_vpc::VPC;
 ///
 /// let mock = ack_net_mock::MockCloud::builder().seed(1).start().await?;
 /// let client = mock.client_builder().build()?;
 /// let vpc: serde_json::Value =
-///     client.call(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
+///     client.call(RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 /// assert!(vpc["VpcId"].as_str().unwrap().starts_with("vpc-"));
 /// assert_eq!(mock.counters()["CreateVpc"].ok, 1);
 /// mock.shutdown().await;

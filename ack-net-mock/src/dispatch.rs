@@ -16,7 +16,9 @@ use crate::faults::{Faults, Injected};
 use crate::handler::Req;
 use crate::state::State;
 
-/// The products the mock serves, with their API version.
+/// The products the mock serves, with their API version: the mock's own list (core lists no
+/// products; the product crates' descriptors, `ack_net_vpc::VPC` and the others, name the same
+/// versions, which the tests that call the mock through them check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Product {
     /// VPC 2016-04-28.

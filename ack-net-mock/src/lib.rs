@@ -21,7 +21,8 @@
 //!   product are in the crate's README.
 //!
 //! ```
-//! use ack_net_core::{Product, RpcRequest};
+//! use ack_net_core::RpcRequest;
+//! use ack_net_vpc::VPC;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,7 +30,7 @@
 //! // Region cn-hangzhou, the AccessKey testid/testsecret, no rate limits, no retries.
 //! let rpc = mock.client_builder().build()?;
 //! let vpc: serde_json::Value =
-//!     rpc.call(RpcRequest::write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
+//!     rpc.call(RpcRequest::write(VPC, "CreateVpc").param("CidrBlock", "10.0.0.0/8")).await?;
 //! assert!(vpc["VpcId"].as_str().is_some_and(|id| id.starts_with("vpc-")));
 //! assert_eq!(mock.count("CreateVpc"), 1);
 //! mock.shutdown().await;

@@ -183,7 +183,7 @@ async fn serve(builder: ack_net_mock::MockCloudBuilder, preload_instances: usize
                 "ack-net-mock: preloaded VPC {} ({}) with instance(s) {}",
                 made.vpc_id,
                 ack_net_mock::NODES_VPC_NAME,
-                made.instance_ids().join(", ")
+                made.instance_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ),
             Err(e) => {
                 eprintln!("ack-net-mock: --preload-instances: {e}");

@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use ack_net_core::{EniId, InstanceId};
+
 use crate::client::TEST_REGION;
 use crate::ecs::InstanceSeed;
 use crate::error::MockError;
@@ -36,7 +38,7 @@ pub const NODE_INSTANCE_TYPE: &str = "ecs.g7.xlarge";
 ///     .instances(2, "ecs.g7.large")
 ///     .build()?;
 /// assert_eq!(world.instances.len(), 2);
-/// assert!(world.instances[0].instance_id.starts_with("i-"));
+/// assert!(world.instances[0].instance_id.as_str().starts_with("i-"));
 /// assert_eq!(world.instances[1].vswitch_id, world.vswitch_ids[0]);
 /// assert_eq!(mock.calls().len(), 0);
 /// # Ok(()) }
@@ -82,12 +84,12 @@ pub struct Scenario {
 
 impl Scenario {
     /// The instances' ids, in order.
-    pub fn instance_ids(&self) -> Vec<String> {
+    pub fn instance_ids(&self) -> Vec<InstanceId> {
         self.instances.iter().map(|i| i.instance_id.clone()).collect()
     }
 
     /// The instances' primary ENIs and their addresses, in order.
-    pub fn primary_enis(&self) -> Vec<(String, IpAddr)> {
+    pub fn primary_enis(&self) -> Vec<(EniId, IpAddr)> {
         self.instances.iter().map(|i| (i.eni_id.clone(), i.private_ip.into())).collect()
     }
 }
@@ -97,11 +99,11 @@ impl Scenario {
 #[non_exhaustive]
 pub struct ScenarioInstance {
     /// `i-...`.
-    pub instance_id: String,
+    pub instance_id: InstanceId,
     /// The VSwitch of its primary ENI.
     pub vswitch_id: String,
     /// Its primary ENI.
-    pub eni_id: String,
+    pub eni_id: EniId,
     /// The primary ENI's address.
     pub private_ip: Ipv4Addr,
 }
@@ -267,13 +269,12 @@ impl ScenarioSpec {
                 };
                 let made = crate::ecs::create_instance(state, seed)?;
                 let field = |name: &str| made[name].as_str().unwrap_or_default().to_owned();
-                let private_ip = field("PrivateIpAddress")
-                    .parse()
-                    .map_err(|_| MockError::new(500, "InternalError", "an instance without an address"))?;
+                let malformed = |what: &str| MockError::new(500, "InternalError", format!("an instance with {what}"));
+                let private_ip = field("PrivateIpAddress").parse().map_err(|_| malformed("no address"))?;
                 instances.push(ScenarioInstance {
-                    instance_id: field("InstanceId"),
+                    instance_id: InstanceId::new(field("InstanceId")).map_err(|_| malformed("a malformed id"))?,
                     vswitch_id: vswitch_id.clone(),
-                    eni_id: field("NetworkInterfaceId"),
+                    eni_id: EniId::new(field("NetworkInterfaceId")).map_err(|_| malformed("a malformed ENI id"))?,
                     private_ip,
                 });
             }
@@ -312,10 +313,10 @@ mod tests {
             assert!(st.vpc.vswitch(&s.vswitch_ids[1]).is_some_and(|v| v.ipv6_cidr.is_none()));
             assert_eq!(st.ecs.groups[&group].name, "pods");
             for i in &s.instances {
-                assert_eq!(st.ecs.instances[&i.instance_id].security_group_ids, vec![group.clone()]);
-                assert!(st.ecs.eni_has_ip(&i.eni_id, i.private_ip.into()));
+                assert_eq!(st.ecs.instances[i.instance_id.as_str()].security_group_ids, vec![group.clone()]);
+                assert!(st.ecs.eni_has_ip(i.eni_id.as_str(), i.private_ip.into()));
             }
-            assert_eq!(st.ecs.instances[&s.instances[0].instance_id].instance_type.id, "ecs.g7.xlarge");
+            assert_eq!(st.ecs.instances[s.instances[0].instance_id.as_str()].instance_type.id, "ecs.g7.xlarge");
             // The delay asked of the builder still holds for what comes later.
             assert_eq!(st.vpc.pending_delay, std::time::Duration::from_secs(60));
         });
@@ -333,7 +334,7 @@ mod tests {
         mock.with_state(|st| {
             assert_eq!(st.vpc.vswitch(&s.vswitch_ids[0]).map(|v| v.cidr.to_string()), Some("10.1.0.0/16".into()));
             for (eni, ip) in &enis {
-                assert!(st.ecs.eni_has_ip(eni, *ip));
+                assert!(st.ecs.eni_has_ip(eni.as_str(), *ip));
             }
         });
         assert_eq!(s.security_group_id, None);
@@ -350,7 +351,7 @@ mod tests {
             let zones: Vec<String> =
                 s.vswitch_ids.iter().map(|v| st.vpc.vswitch(v).map(|v| v.zone_id.clone()).unwrap()).collect();
             assert_eq!(zones, ["cn-hangzhou-h", "cn-hangzhou-i"]);
-            let i = &st.ecs.instances[&s.instances[1].instance_id];
+            let i = &st.ecs.instances[s.instances[1].instance_id.as_str()];
             assert_eq!((i.instance_type.id, i.vswitch_id.as_str()), (NODE_INSTANCE_TYPE, s.vswitch_ids[0].as_str()));
         });
     }

@@ -5,7 +5,11 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use ack_net_core::{Credentials, ErrorInfo, Product, RpcRequest};
+use ack_net_core::{Credentials, ErrorInfo, RpcRequest};
+
+use ack_net_eni::ECS;
+
+use ack_net_vpc::VPC;
 use serde_json::Value;
 
 /// Kills the child even when an assertion fails.
@@ -53,13 +57,13 @@ async fn binary_serves_signed_calls() {
     let (mut child, url) = start(cmd).await;
 
     let c = ack_net_mock::client_builder_at(&url).credentials(Credentials::new("binid", "binsecret")).build().unwrap();
-    let v: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    let v: Value = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     assert_eq!(v["Vpcs"]["Vpc"][0]["VpcId"], "vpc-preloaded");
-    let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap_err();
+    let e = c.call_value(RpcRequest::read(VPC, "DescribeVSwitches")).await.unwrap_err();
     assert_eq!(e.code(), Some("Throttling.User"));
     let wrong = ack_net_mock::client_builder_at(&url).build().unwrap();
     assert_eq!(
-        common::code(wrong.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await),
+        common::code(wrong.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await),
         "InvalidAccessKeyId.NotFound"
     );
 
@@ -89,7 +93,7 @@ async fn binary_with_fabric_serves_on_this_machine() {
     cmd.args(["--listen", "127.0.0.1:0", "--fabric"]).stderr(Stdio::piped());
     let (mut child, url) = start(cmd).await;
     let c = ack_net_mock::client_builder_at(&url).build().unwrap();
-    let v: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    let v: Value = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     assert!(v.get("RequestId").is_some());
     let _ = child.0.kill();
     let _ = child.0.wait();
@@ -108,19 +112,16 @@ async fn binary_preloads_instances_that_describe_instances_finds_in_their_vpc() 
     cmd.args(["--listen", "127.0.0.1:0", "--preload-instances", "2"]).stderr(Stdio::null());
     let (_child, url) = start(cmd).await;
     let c = ack_net_mock::client_builder_at(&url).build().unwrap();
-    let vpcs: Value = c
-        .call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("VpcName", ack_net_mock::NODES_VPC_NAME))
-        .await
-        .unwrap();
+    let vpcs: Value =
+        c.call(RpcRequest::read(VPC, "DescribeVpcs").param("VpcName", ack_net_mock::NODES_VPC_NAME)).await.unwrap();
     let vpc = vpcs["Vpcs"]["Vpc"][0]["VpcId"].as_str().expect("the preloaded VPC").to_owned();
-    let found: Value =
-        c.call(RpcRequest::read(Product::Ecs, "DescribeInstances").param("VpcId", vpc.as_str())).await.unwrap();
+    let found: Value = c.call(RpcRequest::read(ECS, "DescribeInstances").param("VpcId", vpc.as_str())).await.unwrap();
     let instances = found["Instances"]["Instance"].as_array().unwrap();
     assert_eq!(instances.len(), 2, "{found}");
     assert!(instances
         .iter()
         .all(|i| i["InstanceType"] == ack_net_mock::NODE_INSTANCE_TYPE && i["Status"] == "Running"));
     let groups: Value =
-        c.call(RpcRequest::read(Product::Ecs, "DescribeSecurityGroups").param("VpcId", vpc.as_str())).await.unwrap();
+        c.call(RpcRequest::read(ECS, "DescribeSecurityGroups").param("VpcId", vpc.as_str())).await.unwrap();
     assert_eq!(groups["SecurityGroups"]["SecurityGroup"].as_array().map(Vec::len), Some(1), "{groups}");
 }

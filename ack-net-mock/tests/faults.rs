@@ -4,8 +4,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ack_net_core::{ErrorClass, ErrorInfo, Product, RetryPolicy, RpcRequest};
+use ack_net_core::{ErrorClass, ErrorInfo, RetryPolicy, RpcRequest};
+
+use ack_net_eni::ECS;
+
+use ack_net_slb::SLB;
+
 use ack_net_mock::{FaultSpec, MockCloud};
+use ack_net_vpc::VPC;
 use common::*;
 use serde_json::{json, Value};
 
@@ -14,7 +20,7 @@ async fn throttled_pattern(seed: u64) -> Vec<bool> {
     let c = client(&mock);
     let mut out = Vec::new();
     for _ in 0..200 {
-        match c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await {
+        match c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await {
             Ok(_) => out.push(false),
             Err(e) => {
                 assert_eq!(e.code(), Some("Throttling.User"));
@@ -25,7 +31,7 @@ async fn throttled_pattern(seed: u64) -> Vec<bool> {
         }
     }
     // Other actions are untouched.
-    c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap();
+    c.call_value(RpcRequest::read(VPC, "DescribeVSwitches")).await.unwrap();
     let counters = mock.counters();
     assert_eq!(counters["DescribeVpcs"].total, 200);
     assert_eq!(counters["DescribeVpcs"].errors, out.iter().filter(|t| **t).count() as u64);
@@ -47,7 +53,7 @@ async fn server_errors_latency_and_runtime_changes() {
     let mock = MockCloud::builder().seed(1).fault("*", FaultSpec::server_error(1.0)).start().await.unwrap();
     let c = client(&mock);
     for _ in 0..10 {
-        let e = c.call_value(RpcRequest::read(Product::Ecs, "DescribeRegions")).await.unwrap_err();
+        let e = c.call_value(RpcRequest::read(ECS, "DescribeRegions")).await.unwrap_err();
         let status = e.api().unwrap().status;
         match e.code().unwrap() {
             "ServiceUnavailable" => assert_eq!(status, 503),
@@ -59,7 +65,7 @@ async fn server_errors_latency_and_runtime_changes() {
     // A per-action rule replaces the global one; latency applies.
     mock.set_fault("DescribeRegions", FaultSpec::latency(Duration::from_millis(120))).unwrap();
     let t = Instant::now();
-    c.call_value(RpcRequest::read(Product::Ecs, "DescribeRegions")).await.unwrap();
+    c.call_value(RpcRequest::read(ECS, "DescribeRegions")).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(120));
     mock.set_fault(
         "DescribeRegions",
@@ -67,10 +73,10 @@ async fn server_errors_latency_and_runtime_changes() {
     )
     .unwrap();
     let t = Instant::now();
-    c.call_value(RpcRequest::read(Product::Ecs, "DescribeRegions")).await.unwrap();
+    c.call_value(RpcRequest::read(ECS, "DescribeRegions")).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(10));
     mock.clear_faults();
-    c.call_value(RpcRequest::read(Product::Slb, "DescribeRegions")).await.unwrap();
+    c.call_value(RpcRequest::read(SLB, "DescribeRegions")).await.unwrap();
     assert!(mock.set_fault("*", FaultSpec::throttle(1.5)).is_err());
 
     // Retries of our client ride over a 5xx rate.
@@ -85,7 +91,7 @@ async fn server_errors_latency_and_runtime_changes() {
         .build()
         .unwrap();
     for _ in 0..10 {
-        retrying.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+        retrying.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     }
 }
 
@@ -98,11 +104,11 @@ fn impatient(mock: &MockCloud) -> ack_net_core::RpcClient {
 async fn dropped_and_hung_connections() {
     let mock = MockCloud::builder().fault("DescribeVpcs", FaultSpec::none().with_drop(1.0)).start().await.unwrap();
     let c = client(&mock);
-    let e = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let e = c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert!(matches!(e.class(), ErrorClass::Transport), "{e:?}");
     mock.set_fault("DescribeVpcs", FaultSpec::none().with_timeout(1.0, Duration::from_millis(300))).unwrap();
     let impatient = impatient(&mock);
-    let e = impatient.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap_err();
+    let e = impatient.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap_err();
     assert_eq!(e.class(), ErrorClass::Timeout, "{e:?}");
     // The log shows dropped calls with status 0.
     tokio::time::sleep(Duration::from_millis(350)).await;
@@ -139,14 +145,14 @@ async fn a_lost_reply_means_the_call_took_effect_and_a_token_retry_gets_its_answ
     mock.set_fault("CreateVpc", FaultSpec::none().with_lost_reply_hang(1.0, Duration::from_millis(300))).unwrap();
     let impatient = impatient(&mock);
     let e = impatient
-        .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+        .call_value(RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
         .await
         .unwrap_err();
     assert_eq!(e.class(), ErrorClass::Timeout, "{e:?}");
     assert_eq!(mock.with_state(|s| s.vpc.vpcs.len()), 21);
     mock.set_fault("CreateVpc", FaultSpec::none().with_lost_reply(1.0)).unwrap();
     let e = client(&mock)
-        .call_value(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
+        .call_value(RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", "10.0.0.0/8"))
         .await
         .unwrap_err();
     assert!(matches!(e.class(), ErrorClass::Transport), "{e:?}");
@@ -159,7 +165,7 @@ async fn call_log_and_dump() {
     let c = client(&mock);
     let vpc = create_vpc(&c, "10.0.0.0/8").await;
     create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/16").await;
-    let _ = c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitchAttributes").param("VSwitchId", "vsw-x")).await;
+    let _ = c.call_value(RpcRequest::read(VPC, "DescribeVSwitchAttributes").param("VSwitchId", "vsw-x")).await;
     let calls = mock.calls();
     assert_eq!(calls.len(), 3);
     assert_eq!(calls[0].action, "CreateVpc");
@@ -183,7 +189,7 @@ async fn same_seed_same_ids() {
         let c = client(&mock);
         let vpc = create_vpc(&c, "10.0.0.0/8").await;
         let vsw = create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/16").await;
-        let v: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+        let v: Value = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
         (vpc, vsw, v["RequestId"].as_str().unwrap().to_owned())
     }
     assert_eq!(ids(11).await, ids(11).await);
@@ -235,11 +241,11 @@ async fn admin_api() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["DescribeVpcs"]["latency"], json!([1, 2]));
     let c = client(&mock);
-    assert_eq!(code(c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await), "Throttling.User");
-    c.call_value(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    assert_eq!(code(c.call_value(RpcRequest::read(VPC, "DescribeVSwitches")).await), "Throttling.User");
+    c.call_value(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     let req = format!("DELETE /__mock/faults HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     raw_http(addr, req.as_bytes()).await.unwrap();
-    c.call_value(RpcRequest::read(Product::Vpc, "DescribeVSwitches")).await.unwrap();
+    c.call_value(RpcRequest::read(VPC, "DescribeVSwitches")).await.unwrap();
 
     let get = |path: &str| format!("GET /__mock/{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let (s, v) = raw_http(addr, get("state").as_bytes()).await.unwrap();

@@ -4,13 +4,17 @@ mod common;
 
 use std::time::Duration;
 
-use ack_net_core::{ErrorInfo, Product, RpcRequest};
+use ack_net_core::{ErrorInfo, RpcRequest};
+
+use ack_net_eni::ECS;
+
 use ack_net_mock::MockCloud;
+use ack_net_vpc::VPC;
 use common::*;
 use serde_json::Value;
 
 fn read(action: &'static str) -> RpcRequest {
-    RpcRequest::read(Product::Vpc, action)
+    RpcRequest::read(VPC, action)
 }
 
 #[tokio::test]
@@ -19,7 +23,7 @@ async fn vpc_and_vswitch_lifecycle() {
     let c = client(&mock);
     let created: Value = c
         .call(
-            RpcRequest::idempotent_write(Product::Vpc, "CreateVpc")
+            RpcRequest::idempotent_write(VPC, "CreateVpc")
                 .param("CidrBlock", "192.168.0.0/16")
                 .param("VpcName", "demo")
                 .param("EnableIpv6", true),
@@ -39,7 +43,7 @@ async fn vpc_and_vswitch_lifecycle() {
 
     let sw: Value = c
         .call(
-            RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+            RpcRequest::idempotent_write(VPC, "CreateVSwitch")
                 .param("VpcId", &vpc)
                 .param("ZoneId", "cn-hangzhou-h")
                 .param("CidrBlock", "192.168.1.0/24")
@@ -66,9 +70,9 @@ async fn vpc_and_vswitch_lifecycle() {
     assert_eq!(l["VSwitches"]["VSwitch"][0]["AvailableIpAddressCount"], 242);
 
     // Delete refuses while addresses are in use, and the VPC while it has VSwitches.
-    let del_sw = || RpcRequest::write(Product::Vpc, "DeleteVSwitch").param("VSwitchId", &vsw);
+    let del_sw = || RpcRequest::write(VPC, "DeleteVSwitch").param("VSwitchId", &vsw);
     assert_eq!(code(c.call_value(del_sw()).await), "DependencyViolation");
-    let del_vpc = || RpcRequest::idempotent_write(Product::Vpc, "DeleteVpc").param("VpcId", &vpc);
+    let del_vpc = || RpcRequest::idempotent_write(VPC, "DeleteVpc").param("VpcId", &vpc);
     assert_eq!(code(c.call_value(del_vpc()).await), "DependencyViolation.VSwitch");
     mock.with_state(|s| ips.iter().for_each(|ip| s.vpc.release_ipv4(&vsw, *ip)));
     c.call_value(del_sw()).await.unwrap();
@@ -85,7 +89,7 @@ async fn vswitch_validation() {
     let vpc = create_vpc(&c, "10.0.0.0/16").await;
     create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/24").await;
     let try_sw = |zone: &str, cidr: &str, vpc: &str| {
-        RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+        RpcRequest::idempotent_write(VPC, "CreateVSwitch")
             .param("VpcId", vpc)
             .param("ZoneId", zone)
             .param("CidrBlock", cidr)
@@ -97,12 +101,12 @@ async fn vswitch_validation() {
     assert_eq!(code(c.call_value(try_sw("cn-hangzhou-z", "10.0.5.0/24", &vpc)).await), "InvalidZoneId.NotFound");
     assert_eq!(code(c.call_value(try_sw("cn-shanghai-b", "10.0.5.0/24", &vpc)).await), "InvalidZoneId.NotFound");
     assert_eq!(code(c.call_value(try_sw("cn-hangzhou-h", "10.0.5.0/24", "vpc-nope")).await), "InvalidVpcId.NotFound");
-    let missing = RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch").param("VpcId", &vpc);
+    let missing = RpcRequest::idempotent_write(VPC, "CreateVSwitch").param("VpcId", &vpc);
     assert!(code(c.call_value(missing).await).starts_with("MissingParameter"));
     let ipv6 = try_sw("cn-hangzhou-h", "10.0.6.0/24", &vpc).param("Ipv6CidrBlock", 1);
     assert_eq!(code(c.call_value(ipv6).await), "OperationFailed.VpcNotEnableIpv6");
     for bad in ["10.0.0.0/7", "100.64.0.0/16", "224.0.0.0/8", "not-a-cidr", "10.0.0.0/29"] {
-        let r = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", bad);
+        let r = RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", bad);
         assert_eq!(code(c.call_value(r).await), "InvalidCidrBlock.Malformed", "{bad}");
     }
 }
@@ -192,7 +196,7 @@ async fn pending_then_available() {
     let vpc = create_vpc(&c, "10.0.0.0/8").await;
     let status = |v: Value| v["Vpcs"]["Vpc"][0]["Status"].as_str().unwrap().to_owned();
     assert_eq!(status(c.call(read("DescribeVpcs").param("VpcId", &vpc)).await.unwrap()), "Pending");
-    let early = RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+    let early = RpcRequest::idempotent_write(VPC, "CreateVSwitch")
         .param("VpcId", &vpc)
         .param("ZoneId", "cn-hangzhou-h")
         .param("CidrBlock", "10.0.0.0/24");
@@ -219,7 +223,7 @@ async fn route_tables_and_entries() {
     let rtb = table["RouteTableId"].as_str().unwrap().to_owned();
 
     let entry = |dest: &str| {
-        RpcRequest::write(Product::Vpc, "CreateRouteEntry")
+        RpcRequest::write(VPC, "CreateRouteEntry")
             .param("RouteTableId", &rtb)
             .param("DestinationCidrBlock", dest)
             .param("NextHopType", "NetworkInterface")
@@ -269,13 +273,13 @@ async fn route_tables_and_entries() {
     assert_eq!(code(c.call_value(list(Some("bogus".into()))).await), "InvalidNextToken");
 
     // Delete by id and by destination; the VPC cannot go while custom entries remain.
-    let del = RpcRequest::write(Product::Vpc, "DeleteRouteEntry").param("RouteEntryId", &ids[0]);
+    let del = RpcRequest::write(VPC, "DeleteRouteEntry").param("RouteEntryId", &ids[0]);
     c.call_value(del).await.unwrap();
-    let del = RpcRequest::write(Product::Vpc, "DeleteRouteEntry")
+    let del = RpcRequest::write(VPC, "DeleteRouteEntry")
         .param("RouteTableId", &rtb)
         .param("DestinationCidrBlock", "172.20.1.0/24");
     c.call_value(del).await.unwrap();
-    let del = RpcRequest::write(Product::Vpc, "DeleteRouteEntry").param("RouteEntryId", &ids[0]);
+    let del = RpcRequest::write(VPC, "DeleteRouteEntry").param("RouteEntryId", &ids[0]);
     assert_eq!(code(c.call_value(del).await), "InvalidRouteEntry.NotFound");
     let custom: Value = c
         .call(
@@ -296,12 +300,10 @@ async fn tags_on_vpcs_and_vswitches() {
     let vpc = create_vpc(&c, "10.0.0.0/8").await;
     let other = create_vpc(&c, "192.168.0.0/16").await;
     let vsw = create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/16").await;
-    let mut tag =
-        RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc);
+    let mut tag = RpcRequest::write(VPC, "TagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc);
     tag.params_mut().tags("Tag", "Key", "Value", [("team", "net"), ("env", "test")]);
     c.call_value(tag).await.unwrap();
-    let mut tag =
-        RpcRequest::write(Product::Vpc, "TagResources").param("ResourceType", "VSWITCH").param("ResourceId.1", &vsw);
+    let mut tag = RpcRequest::write(VPC, "TagResources").param("ResourceType", "VSWITCH").param("ResourceId.1", &vsw);
     tag.params_mut().tags("Tag", "Key", "Value", [("team", "net")]);
     c.call_value(tag).await.unwrap();
 
@@ -322,7 +324,7 @@ async fn tags_on_vpcs_and_vswitches() {
         .await
         .unwrap();
     assert_eq!(l["TagResources"]["TagResource"].as_array().unwrap().len(), 2);
-    let untag = RpcRequest::write(Product::Vpc, "UntagResources")
+    let untag = RpcRequest::write(VPC, "UntagResources")
         .param("ResourceType", "VPC")
         .param("ResourceId.1", &vpc)
         .param("TagKey.1", "env");
@@ -330,7 +332,7 @@ async fn tags_on_vpcs_and_vswitches() {
     let l: Value =
         c.call(read("ListTagResources").param("ResourceType", "VPC").param("ResourceId.1", &vpc)).await.unwrap();
     assert_eq!(l["TagResources"]["TagResource"][0]["TagKey"], "team");
-    let bad = RpcRequest::write(Product::Vpc, "TagResources")
+    let bad = RpcRequest::write(VPC, "TagResources")
         .param("ResourceType", "VPC")
         .param("ResourceId.1", "vpc-nope")
         .param("Tag.1.Key", "k");
@@ -348,7 +350,7 @@ async fn concurrent_creates_stay_consistent() {
         let c = c.clone();
         let vpc = vpc.clone();
         tasks.push(tokio::spawn(async move {
-            let r = RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+            let r = RpcRequest::idempotent_write(VPC, "CreateVSwitch")
                 .param("VpcId", vpc)
                 .param("ZoneId", "cn-hangzhou-h")
                 .param("CidrBlock", format!("10.{}.0.0/16", i % 16));
@@ -390,7 +392,7 @@ async fn concurrent_enis_never_share_an_address() {
     let vpc = create_vpc(&c, "10.0.0.0/8").await;
     let vsw = create_vswitch(&c, &vpc, "cn-hangzhou-h", "10.0.0.0/24").await;
     let sg: Value =
-        c.call(RpcRequest::idempotent_write(Product::Ecs, "CreateSecurityGroup").param("VpcId", &vpc)).await.unwrap();
+        c.call(RpcRequest::idempotent_write(ECS, "CreateSecurityGroup").param("VpcId", &vpc)).await.unwrap();
     let sg = sg["SecurityGroupId"].as_str().unwrap().to_owned();
     // 64 callers want 6 addresses each (384) from a /24 that offers 252.
     let mut tasks = Vec::new();
@@ -398,7 +400,7 @@ async fn concurrent_enis_never_share_an_address() {
         let c = c.clone();
         let (vsw, sg) = (vsw.clone(), sg.clone());
         tasks.push(tokio::spawn(async move {
-            let r = RpcRequest::idempotent_write(Product::Ecs, "CreateNetworkInterface")
+            let r = RpcRequest::idempotent_write(ECS, "CreateNetworkInterface")
                 .param("VSwitchId", vsw)
                 .param("SecurityGroupId", sg)
                 .param("SecondaryPrivateIpAddressCount", 5);
@@ -418,7 +420,7 @@ async fn concurrent_enis_never_share_an_address() {
     loop {
         let page: Value = c
             .call(
-                RpcRequest::read(Product::Ecs, "DescribeNetworkInterfaces")
+                RpcRequest::read(ECS, "DescribeNetworkInterfaces")
                     .param("VSwitchId", &vsw)
                     .param("MaxResults", 500)
                     .opt_param("NextToken", token.clone()),

@@ -2,8 +2,14 @@
 
 mod common;
 
-use ack_net_core::{ErrorInfo, HttpMethod, Product, RpcRequest, SignatureVersion};
+use ack_net_core::{ErrorInfo, HttpMethod, RpcRequest, SignatureVersion};
+
+use ack_net_eni::ECS;
+
+use ack_net_slb::SLB;
+
 use ack_net_mock::MockCloud;
+use ack_net_vpc::VPC;
 use common::*;
 use serde_json::Value;
 
@@ -18,7 +24,7 @@ async fn v1_get_v1_post_and_v3_all_work() {
     ] {
         let c = client_with(&mock, sig, method);
         let v: Value = c
-            .call(RpcRequest::read(Product::Vpc, "DescribeVpcs").param("VpcName", "a name with spaces & *stars*~"))
+            .call(RpcRequest::read(VPC, "DescribeVpcs").param("VpcName", "a name with spaces & *stars*~"))
             .await
             .unwrap_or_else(|e| panic!("{sig:?} {method:?}: {e}"));
         assert_eq!(v["TotalCount"], 0);
@@ -35,7 +41,7 @@ async fn v1_get_v1_post_and_v3_all_work() {
 #[tokio::test]
 async fn auth_failures_have_the_real_codes() {
     let mock = MockCloud::builder().credentials("ak2", "sk2").start().await.unwrap();
-    let req = || RpcRequest::read(Product::Ecs, "DescribeRegions");
+    let req = || RpcRequest::read(ECS, "DescribeRegions");
     // Configured keys replace the default one.
     let e = client(&mock).call_value(req()).await.unwrap_err();
     assert_eq!(e.code(), Some("InvalidAccessKeyId.NotFound"));
@@ -131,7 +137,7 @@ async fn raw_requests_timestamp_nonce_and_routing() {
 async fn sts_tokens_are_checked() {
     let mock = MockCloud::builder().sts_credentials("STS.id", "stssecret", "tok-1").start().await.unwrap();
     let with = |creds: ack_net_core::Credentials| mock.client_builder().credentials(creds).build().unwrap();
-    let req = || RpcRequest::read(Product::Slb, "DescribeRegions");
+    let req = || RpcRequest::read(SLB, "DescribeRegions");
     let good = ack_net_core::Credentials::new("STS.id", "stssecret").with_security_token("tok-1");
     with(good).call_value(req()).await.unwrap();
     let bad = ack_net_core::Credentials::new("STS.id", "stssecret").with_security_token("tok-2");
@@ -146,9 +152,8 @@ async fn sts_tokens_are_checked() {
 async fn client_token_idempotency() {
     let mock = MockCloud::builder().seed(3).start().await.unwrap();
     let c = client(&mock);
-    let create = |cidr: &str| {
-        RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token("token-1").param("CidrBlock", cidr)
-    };
+    let create =
+        |cidr: &str| RpcRequest::idempotent_write(VPC, "CreateVpc").client_token("token-1").param("CidrBlock", cidr);
     let a: Value = c.call(create("10.0.0.0/8")).await.unwrap();
     let b: Value = c.call(create("10.0.0.0/8")).await.unwrap();
     assert_eq!(a["VpcId"], b["VpcId"]);
@@ -159,7 +164,7 @@ async fn client_token_idempotency() {
     // The same token on another action is another key.
     let v: Value = c
         .call(
-            RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+            RpcRequest::idempotent_write(VPC, "CreateVSwitch")
                 .client_token("token-1")
                 .param("VpcId", a["VpcId"].as_str().unwrap())
                 .param("ZoneId", "cn-hangzhou-h")
@@ -169,14 +174,13 @@ async fn client_token_idempotency() {
         .unwrap();
     assert!(v["VSwitchId"].as_str().unwrap().starts_with("vsw-"));
     // A failed first call is not remembered.
-    let bad = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").client_token("token-2").param("CidrBlock", "bad");
+    let bad = RpcRequest::idempotent_write(VPC, "CreateVpc").client_token("token-2").param("CidrBlock", "bad");
     assert_eq!(code(c.call_value(bad).await), "InvalidCidrBlock.Malformed");
-    let fixed = RpcRequest::idempotent_write(Product::Vpc, "CreateVpc")
-        .client_token("token-2")
-        .param("CidrBlock", "172.16.0.0/12");
+    let fixed =
+        RpcRequest::idempotent_write(VPC, "CreateVpc").client_token("token-2").param("CidrBlock", "172.16.0.0/12");
     let second: Value = c.call(fixed).await.unwrap();
     assert_ne!(second["VpcId"], a["VpcId"]);
-    let total: Value = c.call(RpcRequest::read(Product::Vpc, "DescribeVpcs")).await.unwrap();
+    let total: Value = c.call(RpcRequest::read(VPC, "DescribeVpcs")).await.unwrap();
     assert_eq!(total["TotalCount"], 2);
 }
 
@@ -184,15 +188,15 @@ async fn client_token_idempotency() {
 async fn regions_and_zones_for_every_product() {
     let mock = MockCloud::start().await.unwrap();
     let c = client(&mock);
-    for p in [Product::Vpc, Product::Ecs, Product::Slb] {
+    for p in [VPC, ECS, SLB] {
         let r: Value = c.call(RpcRequest::read(p, "DescribeRegions")).await.unwrap();
         assert!(r["Regions"]["Region"].as_array().unwrap().len() >= 7);
         let z: Value = c.call(RpcRequest::read(p, "DescribeZones")).await.unwrap();
         let zones = z["Zones"]["Zone"].as_array().unwrap();
         assert!(zones.iter().any(|z| z["ZoneId"] == "cn-hangzhou-h"), "{p:?}");
     }
-    let z: Value = c.call(RpcRequest::read(Product::Slb, "DescribeZones")).await.unwrap();
+    let z: Value = c.call(RpcRequest::read(SLB, "DescribeZones")).await.unwrap();
     assert!(z["Zones"]["Zone"][0]["SlaveZones"]["SlaveZone"].as_array().unwrap().len() >= 2);
-    let bad = RpcRequest::read(Product::Vpc, "DescribeZones").param("RegionId", "mars-north-1");
+    let bad = RpcRequest::read(VPC, "DescribeZones").param("RegionId", "mars-north-1");
     assert_eq!(code(c.call_value(bad).await), "InvalidRegionId.NotFound");
 }

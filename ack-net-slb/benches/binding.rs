@@ -144,7 +144,7 @@ struct MockEnv {
     mock: MockCloud,
     slb: SlbClient,
     stats: CallStats,
-    instances: Vec<String>,
+    instances: Vec<ack_net_slb::InstanceId>,
 }
 
 async fn mock_env() -> MockEnv {
@@ -164,10 +164,7 @@ impl MockEnv {
         for p in 0..ports {
             let backends = (0..n)
                 .map(|i| {
-                    Backend::ecs(
-                        &self.instances[i % self.instances.len()].parse().expect("instance id"),
-                        8000 + (i / self.instances.len()) as u16,
-                    )
+                    Backend::ecs(&self.instances[i % self.instances.len()], 8000 + (i / self.instances.len()) as u16)
                 })
                 .collect();
             s = s.port(PortSpec::tcp(80 + p as u16, backends));

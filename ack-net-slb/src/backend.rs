@@ -6,10 +6,11 @@
 //! a JSON array of objects with exactly the documented field names and every value a string,
 //! `[{"ServerId":"i-..","Port":"80","Weight":"100","Type":"ecs","ServerIp":"..","Description":".."}]`.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use ack_net_core::{EniId, InstanceId};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::common::{check_port, validate_text};
 use crate::ids::EciId;
@@ -50,12 +51,122 @@ pub struct Backend {
     pub description: Option<String>,
 }
 
+/// The server of a backend, typed by its id's prefix: an ECS instance (`i-`), an ENI
+/// (`eni-`), an elastic container instance (`eci-`), or, for an id of none of these forms
+/// that a response carried, the id as it came. On the wire it is the id's text.
+///
+/// ```
+/// use ack_net_slb::{InstanceId, ServerId};
+/// let node: InstanceId = "i-bp1a".parse().unwrap();
+/// assert_eq!(ServerId::from("i-bp1a"), ServerId::Ecs(node));
+/// assert!(matches!(ServerId::from("eni-bp1b"), ServerId::Eni(_)));
+/// assert_eq!(ServerId::from("x-1"), ServerId::Unknown("x-1".into()));
+/// assert_eq!(ServerId::from("eci-bp1c").as_str(), "eci-bp1c");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServerId {
+    /// An ECS instance.
+    Ecs(InstanceId),
+    /// An ENI (a pod's address is the backend's `server_ip`).
+    Eni(EniId),
+    /// An elastic container instance.
+    Eci(EciId),
+    /// An id of no known form, as the API wrote it.
+    Unknown(String),
+}
+
+impl ServerId {
+    /// The id as the API writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServerId::Ecs(id) => id.as_str(),
+            ServerId::Eni(id) => id.as_str(),
+            ServerId::Eci(id) => id.as_str(),
+            ServerId::Unknown(id) => id,
+        }
+    }
+}
+
+impl From<&str> for ServerId {
+    fn from(id: &str) -> Self {
+        if let Ok(id) = InstanceId::new(id) {
+            ServerId::Ecs(id)
+        } else if let Ok(id) = EniId::new(id) {
+            ServerId::Eni(id)
+        } else if let Ok(id) = EciId::new(id) {
+            ServerId::Eci(id)
+        } else {
+            ServerId::Unknown(id.to_owned())
+        }
+    }
+}
+
+impl From<String> for ServerId {
+    fn from(id: String) -> Self {
+        ServerId::from(id.as_str())
+    }
+}
+
+impl From<InstanceId> for ServerId {
+    fn from(id: InstanceId) -> Self {
+        ServerId::Ecs(id)
+    }
+}
+
+impl From<EniId> for ServerId {
+    fn from(id: EniId) -> Self {
+        ServerId::Eni(id)
+    }
+}
+
+impl From<EciId> for ServerId {
+    fn from(id: EciId) -> Self {
+        ServerId::Eci(id)
+    }
+}
+
+impl fmt::Display for ServerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ServerId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ServerId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for ServerId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl Serialize for ServerId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ack_net_core::de::string(d).map(ServerId::from)
+    }
+}
+
 /// What identifies a backend within a group: the server, its address (for `eni` and `eci`,
 /// whose one server id has many addresses) and the port.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BackendKey {
-    /// The server id.
-    pub server_id: String,
+    /// The server.
+    pub server_id: ServerId,
     /// The address, for `eni` and `eci` backends.
     pub server_ip: Option<IpAddr>,
     /// The port.
@@ -106,7 +217,7 @@ impl Backend {
     /// The backend's identity within a group.
     pub fn key(&self) -> BackendKey {
         let server_ip = if self.kind == BackendType::Ecs { None } else { self.server_ip };
-        BackendKey { server_id: self.server_id.clone(), server_ip, port: self.port }
+        BackendKey { server_id: ServerId::from(self.server_id.as_str()), server_ip, port: self.port }
     }
 
     /// Checks what the API would refuse: a port of 0, a weight above 100, a server id that

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
+use ack_net_core::de;
 use ack_net_core::operation::Ack;
-use ack_net_core::{de, Product};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::common::{opt_string, validate_text, wrapped};
@@ -207,7 +207,7 @@ ack_net_core::operation! {
     /// assert!(!format!("{up:?}").contains("MIIEkeybytes"));
     /// assert!(slb.certificates().upload("web", "not pem", "x").to_request().is_err());
     /// ```
-    pub struct UploadServerCertificate: Product::Slb, "UploadServerCertificate", write -> ServerCertificate, Error;
+    pub struct UploadServerCertificate: crate::SLB, "UploadServerCertificate", write -> ServerCertificate, Error;
     required {
         certificate: String = "ServerCertificate";
         private_key: PrivateKeyPem = "PrivateKey";
@@ -236,7 +236,7 @@ impl UploadServerCertificate {
 
 ack_net_core::operation! {
     /// A DescribeServerCertificates request.
-    pub struct DescribeServerCertificates: Product::Slb, "DescribeServerCertificates", read
+    pub struct DescribeServerCertificates: crate::SLB, "DescribeServerCertificates", read
         -> Vec<ServerCertificate> as ServerCertificates => |r: ServerCertificates| r.certificates, Error;
     required {}
     optional {
@@ -247,7 +247,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetServerCertificateName request.
-    pub struct SetServerCertificateName: Product::Slb, "SetServerCertificateName", write -> () as Ack => |_| (), Error;
+    pub struct SetServerCertificateName: crate::SLB, "SetServerCertificateName", write -> () as Ack => |_| (), Error;
     required {
         id: ServerCertificateId = "ServerCertificateId";
         name: String = "ServerCertificateName";
@@ -258,7 +258,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteServerCertificate request.
-    pub struct DeleteServerCertificate: Product::Slb, "DeleteServerCertificate", write -> () as Ack => |_| (), Error;
+    pub struct DeleteServerCertificate: crate::SLB, "DeleteServerCertificate", write -> () as Ack => |_| (), Error;
     required {
         id: ServerCertificateId = "ServerCertificateId";
     }
@@ -268,7 +268,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// An UploadCACertificate request.
-    pub struct UploadCaCertificate: Product::Slb, "UploadCACertificate", write -> CaCertificate, Error;
+    pub struct UploadCaCertificate: crate::SLB, "UploadCACertificate", write -> CaCertificate, Error;
     required {
         certificate: String = "CACertificate";
     }
@@ -284,7 +284,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DescribeCACertificates request.
-    pub struct DescribeCaCertificates: Product::Slb, "DescribeCACertificates", read
+    pub struct DescribeCaCertificates: crate::SLB, "DescribeCACertificates", read
         -> Vec<CaCertificate> as CaCertificates => |r: CaCertificates| r.certificates, Error;
     required {}
     optional {
@@ -295,7 +295,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetCACertificateName request.
-    pub struct SetCaCertificateName: Product::Slb, "SetCACertificateName", write -> () as Ack => |_| (), Error;
+    pub struct SetCaCertificateName: crate::SLB, "SetCACertificateName", write -> () as Ack => |_| (), Error;
     required {
         id: CaCertificateId = "CACertificateId";
         name: String = "CACertificateName";
@@ -306,7 +306,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteCACertificate request.
-    pub struct DeleteCaCertificate: Product::Slb, "DeleteCACertificate", write -> () as Ack => |_| (), Error;
+    pub struct DeleteCaCertificate: crate::SLB, "DeleteCACertificate", write -> () as Ack => |_| (), Error;
     required {
         id: CaCertificateId = "CACertificateId";
     }

@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn input_rules() {
-        let req = || RpcRequest::read(ack_net_core::Product::Slb, "X");
+        let req = || RpcRequest::read(crate::SLB, "X");
         assert!(add_tags(req(), &[Tag::new("a", "1"), Tag::new("b", "")]).is_ok());
         assert!(add_tags(req(), &[Tag::new("a", "1"), Tag::new("a", "2")]).is_err());
         assert!(check_port("ListenerPort", 0).is_err());

@@ -4,8 +4,8 @@
 //! certificate serves every other name. Only performance-guaranteed instances have them, a
 //! few per listener (3 in the published quota).
 
+use ack_net_core::de;
 use ack_net_core::operation::Ack;
-use ack_net_core::{de, Product};
 use serde::Deserialize;
 
 use crate::common::{check_port, wrapped};
@@ -104,7 +104,7 @@ ack_net_core::operation! {
     /// assert!(slb.domain_extensions().create(&lb, 443, "*.example.com", &cert).to_request().is_ok());
     /// assert!(slb.domain_extensions().create(&lb, 443, "a_b.example.com", &cert).to_request().is_err());
     /// ```
-    pub struct CreateDomainExtension: Product::Slb, "CreateDomainExtension", write
+    pub struct CreateDomainExtension: crate::SLB, "CreateDomainExtension", write
         -> DomainExtensionId as CreatedDomainExtension => |c: CreatedDomainExtension| c.id, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -121,7 +121,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DescribeDomainExtensions request.
-    pub struct DescribeDomainExtensions: Product::Slb, "DescribeDomainExtensions", read
+    pub struct DescribeDomainExtensions: crate::SLB, "DescribeDomainExtensions", read
         -> Vec<DomainExtension> as DomainExtensionList => |l: DomainExtensionList| l.extensions, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -136,7 +136,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetDomainExtensionAttribute request.
-    pub struct SetDomainExtensionAttribute: Product::Slb, "SetDomainExtensionAttribute", write
+    pub struct SetDomainExtensionAttribute: crate::SLB, "SetDomainExtensionAttribute", write
         -> () as Ack => |_| (), Error;
     required {
         domain_extension_id: DomainExtensionId = "DomainExtensionId";
@@ -147,7 +147,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteDomainExtension request.
-    pub struct DeleteDomainExtension: Product::Slb, "DeleteDomainExtension", write -> () as Ack => |_| (), Error;
+    pub struct DeleteDomainExtension: crate::SLB, "DeleteDomainExtension", write -> () as Ack => |_| (), Error;
     required {
         domain_extension_id: DomainExtensionId = "DomainExtensionId";
     }

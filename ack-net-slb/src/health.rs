@@ -2,13 +2,12 @@
 
 use std::net::IpAddr;
 
-use ack_net_core::Product;
 use serde::Deserialize;
 
 use crate::backend::opt_ip;
 use crate::common::{check_port, wrapped};
 use crate::types::{HealthStatus, ListenerProtocol};
-use crate::{Error, LoadBalancerId, SlbClient};
+use crate::{Error, LoadBalancerId, ServerId, SlbClient};
 
 /// The health of one backend behind one listener.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -20,8 +19,8 @@ pub struct BackendHealth {
     #[serde(rename = "Protocol")]
     pub protocol: ListenerProtocol,
     /// `ServerId`.
-    #[serde(rename = "ServerId", deserialize_with = "ack_net_core::de::string")]
-    pub server_id: String,
+    #[serde(rename = "ServerId")]
+    pub server_id: ServerId,
     /// `ServerIp`.
     #[serde(rename = "ServerIp", default, deserialize_with = "opt_ip")]
     pub server_ip: Option<IpAddr>,
@@ -66,7 +65,7 @@ impl Health {
 
 ack_net_core::operation! {
     /// A DescribeHealthStatus request (see [`Health::describe`]).
-    pub(crate) struct DescribeHealthStatus: Product::Slb, "DescribeHealthStatus", read
+    pub(crate) struct DescribeHealthStatus: crate::SLB, "DescribeHealthStatus", read
         -> Vec<BackendHealth> as HealthList => |l: HealthList| l.backends, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";

@@ -1,7 +1,12 @@
 //! # ack-net-slb
 //!
-//! The Alibaba Cloud SLB (Classic Load Balancer, API version 2014-05-15), typed, on top of
-//! [`ack_net_core`]: everything a Kubernetes Service, an Ingress or an operator tool needs.
+//! The Alibaba Cloud SLB (Classic Load Balancer, API version 2014-05-15, the product
+//! [`SLB`]) on top of [`ack_net_core`], in two layers: the typed API, everything a Kubernetes
+//! Service, an Ingress or an operator tool calls, and the engines built on it, which make a
+//! load balancer equal to a desired state: [`binding::ServiceBinding`] (a Service's
+//! listeners and backends) and [`binding::ingress::IngressBinding`] (an Ingress's layer 7).
+//!
+//! The typed API:
 //!
 //! - [`SlbClient`] with [`load_balancers`](SlbClient::load_balancers),
 //!   [`listeners`](SlbClient::listeners), [`vserver_groups`](SlbClient::vserver_groups),
@@ -86,11 +91,44 @@ mod types;
 mod vserver_group;
 mod wait;
 
+/// The SLB (CLB) API (`2014-05-15`). The regions of [`SLB_CENTRAL_REGIONS`] are served by
+/// the central `slb.aliyuncs.com`, the others by `slb.<region>.aliyuncs.com`.
+///
+/// ```
+/// use ack_net_core::{Network, RegionId};
+/// use ack_net_slb::SLB;
+/// let region = |r| RegionId::new(r).unwrap();
+/// assert_eq!(SLB.host(&region("cn-hangzhou"), Network::Public), "slb.aliyuncs.com");
+/// assert_eq!(SLB.host(&region("eu-central-1"), Network::Public), "slb.eu-central-1.aliyuncs.com");
+/// assert_eq!(SLB.host(&region("cn-shanghai"), Network::Vpc), "slb-vpc.cn-shanghai.aliyuncs.com");
+/// assert_eq!(SLB.version(), "2014-05-15");
+/// ```
+pub const SLB: ack_net_core::Product =
+    ack_net_core::Product::new("slb", "2014-05-15").with_central_host("slb.aliyuncs.com", SLB_CENTRAL_REGIONS);
+
+/// The SLB regions served by the central `slb.aliyuncs.com` endpoint rather than a regional one.
+pub const SLB_CENTRAL_REGIONS: &[&str] = &[
+    "cn-qingdao",
+    "cn-beijing",
+    "cn-hangzhou",
+    "cn-shanghai",
+    "cn-shenzhen",
+    "cn-hongkong",
+    "ap-southeast-1",
+    "us-west-1",
+    "us-east-1",
+    "cn-shanghai-finance-1",
+    "cn-shenzhen-finance-1",
+    "cn-north-2-gov-1",
+    "cn-hangzhou-finance",
+    "cn-beijing-finance-1",
+];
+
 pub use ack_net_core::{EniId, ErrorInfo, InstanceId, RegionId, Removed, ZoneId};
 pub use ack_net_vpc::{Tag, VSwitchId, VpcId, WaitPolicy, WaitTimeout};
 pub use backend::{
     decode_backend_servers, encode_backend_servers, encode_master_slave_backend_servers, Backend, BackendKey,
-    MasterSlaveBackend,
+    MasterSlaveBackend, ServerId,
 };
 pub use certificate::{
     CaCertificate, CaCertificates, CertificateFacts, Certificates, DeleteCaCertificate, DeleteServerCertificate,

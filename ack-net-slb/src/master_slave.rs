@@ -2,7 +2,6 @@
 //! DescribeMasterSlaveServerGroupAttribute, DeleteMasterSlaveServerGroup.
 
 use ack_net_core::operation::Ack;
-use ack_net_core::Product;
 use ack_net_core::Removed;
 use serde::Deserialize;
 
@@ -107,7 +106,7 @@ impl MasterSlaveGroups {
 
 ack_net_core::operation! {
     /// A DescribeMasterSlaveServerGroups request (see [`MasterSlaveGroups::describe`]).
-    pub(crate) struct DescribeMasterSlaveServerGroups: Product::Slb, "DescribeMasterSlaveServerGroups", read
+    pub(crate) struct DescribeMasterSlaveServerGroups: crate::SLB, "DescribeMasterSlaveServerGroups", read
         -> Vec<MasterSlaveGroup> as MasterSlaveGroupList => |l: MasterSlaveGroupList| l.groups, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -118,7 +117,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DescribeMasterSlaveServerGroupAttribute request (see [`MasterSlaveGroups::get`]).
-    pub(crate) struct DescribeMasterSlaveServerGroupAttribute: Product::Slb,
+    pub(crate) struct DescribeMasterSlaveServerGroupAttribute: crate::SLB,
         "DescribeMasterSlaveServerGroupAttribute", read -> MasterSlaveGroup, Error;
     required {
         id: MasterSlaveServerGroupId = "MasterSlaveServerGroupId";
@@ -128,7 +127,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteMasterSlaveServerGroup request (see [`MasterSlaveGroups::delete`]).
-    pub(crate) struct DeleteMasterSlaveServerGroup: Product::Slb, "DeleteMasterSlaveServerGroup", write -> Ack, Error;
+    pub(crate) struct DeleteMasterSlaveServerGroup: crate::SLB, "DeleteMasterSlaveServerGroup", write -> Ack, Error;
     required {
         id: MasterSlaveServerGroupId = "MasterSlaveServerGroupId";
     }
@@ -139,7 +138,7 @@ ack_net_core::operation! {
 ack_net_core::operation! {
     /// A CreateMasterSlaveServerGroup request; answers the new group's id. Checked first: the
     /// name, one `Master` backend and at most one `Slave`, every backend, the tags.
-    pub struct CreateMasterSlaveGroup: Product::Slb, "CreateMasterSlaveServerGroup", write
+    pub struct CreateMasterSlaveGroup: crate::SLB, "CreateMasterSlaveServerGroup", write
         -> MasterSlaveServerGroupId as CreatedMasterSlaveGroup => |c: CreatedMasterSlaveGroup| c.id, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";

@@ -7,7 +7,7 @@
 //! a `*.` wildcard; at least one of the two; at most [`MAX_RULES_PER_CALL`] rules per call.
 
 use ack_net_core::operation::{Ack, Json};
-use ack_net_core::{de, wire_enum, ErrorInfo, Product, Removed};
+use ack_net_core::{de, wire_enum, ErrorInfo, Removed};
 use serde::{Deserialize, Serialize};
 
 use crate::common::{check_port, check_range, opt_parsed, opt_string, wrapped};
@@ -375,7 +375,7 @@ ack_net_core::operation! {
     /// println!("{}", made[0].rule_id);
     /// # Ok(()) }
     /// ```
-    pub struct CreateRules: Product::Slb, "CreateRules", write
+    pub struct CreateRules: crate::SLB, "CreateRules", write
         -> Vec<CreatedRule> as RulesResponse<CreatedRule> => |r: RulesResponse<CreatedRule>| r.rules, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -415,7 +415,7 @@ impl CreateRules {
 
 ack_net_core::operation! {
     /// A DescribeRules request: the rules of one listener.
-    pub struct DescribeRules: Product::Slb, "DescribeRules", read
+    pub struct DescribeRules: crate::SLB, "DescribeRules", read
         -> Vec<Rule> as RulesResponse<Rule> => |r: RulesResponse<Rule>| r.rules, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -428,7 +428,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DescribeRuleAttribute request.
-    pub struct DescribeRuleAttribute: Product::Slb, "DescribeRuleAttribute", read -> RuleAttribute, Error;
+    pub struct DescribeRuleAttribute: crate::SLB, "DescribeRuleAttribute", read -> RuleAttribute, Error;
     required {
         rule_id: RuleId = "RuleId";
     }
@@ -447,7 +447,7 @@ ack_net_core::operation! {
     /// assert!(req.to_request().is_ok());
     /// assert!(slb.rules().set(&rule).to_request().is_err(), "nothing to change");
     /// ```
-    pub struct SetRule: Product::Slb, "SetRule", write -> () as Ack => |_| (), Error;
+    pub struct SetRule: crate::SLB, "SetRule", write -> () as Ack => |_| (), Error;
     required {
         rule_id: RuleId = "RuleId";
     }
@@ -549,7 +549,7 @@ impl SetRule {
 ack_net_core::operation! {
     /// A DeleteRules request (1 to [`MAX_RULES_PER_CALL`] ids). One unknown id fails the
     /// whole call; [`Rules::delete`] handles that.
-    pub struct DeleteRules: Product::Slb, "DeleteRules", write -> () as Ack => |_| (), Error;
+    pub struct DeleteRules: crate::SLB, "DeleteRules", write -> () as Ack => |_| (), Error;
     required {
         rule_ids: Json<Vec<RuleId>> = "RuleIds";
     }

@@ -2,7 +2,6 @@
 //! ListTagResources.
 
 use ack_net_core::operation::Ack;
-use ack_net_core::Product;
 use serde::Deserialize;
 
 use crate::common::{opt_string, validate_tags, wrapped};
@@ -72,7 +71,7 @@ impl Tags {
 
 ack_net_core::operation! {
     /// A TagResources request; checks 1-20 load balancers and 1-20 valid tags.
-    pub struct TagResources: Product::Slb, "TagResources", write -> () as Ack => |_| (), Error;
+    pub struct TagResources: crate::SLB, "TagResources", write -> () as Ack => |_| (), Error;
     required {
         resource_type: &'static str = "ResourceType";
         ids: Vec<LoadBalancerId> = "ResourceId";
@@ -91,7 +90,7 @@ ack_net_core::operation! {
 ack_net_core::operation! {
     /// An UntagResources request: some keys, or all of them; checks 1-20 load balancers and
     /// 1-20 keys.
-    pub struct UntagResources: Product::Slb, "UntagResources", write -> () as Ack => |_| (), Error;
+    pub struct UntagResources: crate::SLB, "UntagResources", write -> () as Ack => |_| (), Error;
     required {
         resource_type: &'static str = "ResourceType";
         ids: Vec<LoadBalancerId> = "ResourceId";
@@ -110,7 +109,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A ListTagResources request (NextToken paging); give load balancers, tags or both.
-    pub struct ListTagResources: Product::Slb, "ListTagResources", read -> TagResourcePage, Error;
+    pub struct ListTagResources: crate::SLB, "ListTagResources", read -> TagResourcePage, Error;
     required {
         resource_type: &'static str = "ResourceType";
     }

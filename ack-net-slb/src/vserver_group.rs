@@ -3,7 +3,7 @@
 
 use ack_net_core::operation::{self, Ack};
 use ack_net_core::Removed;
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::RpcRequest;
 use serde::Deserialize;
 
 use crate::backend::{Backend, BackendServers, WireBackend};
@@ -185,7 +185,7 @@ impl VServerGroups {
 
 ack_net_core::operation! {
     /// A DescribeVServerGroupAttribute request (see [`VServerGroups::get`]).
-    pub(crate) struct DescribeVServerGroupAttribute: Product::Slb, "DescribeVServerGroupAttribute", read
+    pub(crate) struct DescribeVServerGroupAttribute: crate::SLB, "DescribeVServerGroupAttribute", read
         -> VServerGroup, Error;
     required {
         vserver_group_id: VServerGroupId = "VServerGroupId";
@@ -195,7 +195,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetVServerGroupAttribute request that renames a group (see [`VServerGroups::set_name`]).
-    pub(crate) struct SetVServerGroupName: Product::Slb, "SetVServerGroupAttribute", write
+    pub(crate) struct SetVServerGroupName: crate::SLB, "SetVServerGroupAttribute", write
         -> () as Ack => |_| (), Error;
     required {
         vserver_group_id: VServerGroupId = "VServerGroupId";
@@ -207,7 +207,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteVServerGroup request (see [`VServerGroups::delete`]).
-    pub(crate) struct DeleteVServerGroup: Product::Slb, "DeleteVServerGroup", write -> Ack, Error;
+    pub(crate) struct DeleteVServerGroup: crate::SLB, "DeleteVServerGroup", write -> Ack, Error;
     required {
         vserver_group_id: VServerGroupId = "VServerGroupId";
     }
@@ -229,7 +229,7 @@ ack_net_core::operation! {
     /// println!("{} holds {}", group.vserver_group_id, group.backends.len());
     /// # Ok(()) }
     /// ```
-    pub struct CreateVServerGroup: Product::Slb, "CreateVServerGroup", write -> CreatedVServerGroup, Error;
+    pub struct CreateVServerGroup: crate::SLB, "CreateVServerGroup", write -> CreatedVServerGroup, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
         name: String = "VServerGroupName";
@@ -281,7 +281,7 @@ impl CreateVServerGroup {
 
 ack_net_core::operation! {
     /// A DescribeVServerGroups request.
-    pub struct DescribeVServerGroups: Product::Slb, "DescribeVServerGroups", read
+    pub struct DescribeVServerGroups: crate::SLB, "DescribeVServerGroups", read
         -> Vec<VServerGroupSummary> as VServerGroupList => |l: VServerGroupList| l.groups, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -327,7 +327,7 @@ enum BatchKind {
 ack_net_core::operation! {
     /// One call of a backend batch: Add/RemoveVServerGroupBackendServers,
     /// SetVServerGroupAttribute or ModifyVServerGroupBackendServers, as `call` says.
-    pub(crate) struct BackendCall: Product::Slb, "AddVServerGroupBackendServers", write -> BackendsAnswer, Error;
+    pub(crate) struct BackendCall: crate::SLB, "AddVServerGroupBackendServers", write -> BackendsAnswer, Error;
     required {
         vserver_group_id: VServerGroupId = "VServerGroupId";
         backends: BackendServers = "BackendServers";

@@ -141,11 +141,11 @@ async fn a_backend_someone_added_to_the_group_is_theirs() {
     let lb = converge(&b, None, 3).await;
     let (o, _) = env.full_plan(&b, Some(&lb)).await;
     let group = group_of(&o, 80);
-    let extra = Backend::ecs(&env.instances[2].parse().unwrap(), 8080).with_description("by hand");
+    let extra = Backend::ecs(&env.instances[2], 8080).with_description("by hand");
     env.slb.vserver_groups().add_backends(&group, vec![extra.clone()]).send().await.unwrap();
     assert!(env.full_plan(&b, Some(&lb)).await.1.is_empty(), "kept, not the binding's to remove");
     let mut wants = spec.clone();
-    wants.ports[0].backends.push(Backend::ecs(&env.instances[2].parse().unwrap(), 8080));
+    wants.ports[0].backends.push(Backend::ecs(&env.instances[2], 8080));
     let e = env.binding(wants).plan(&b.observe_remembered(&lb).await.unwrap()).unwrap_err();
     assert!(matches!(e, BindingError::ForeignBackend { port: 80, .. }), "{e}");
 }
@@ -197,11 +197,8 @@ async fn a_retried_create_makes_one_load_balancer() {
 #[tokio::test]
 async fn pods_as_eni_backends() {
     let env = env(3).await;
-    let pods: Vec<Backend> = env
-        .enis
-        .iter()
-        .map(|(eni, ip)| Backend::eni(&eni.parse().unwrap(), *ip, 8080).with_description("pod"))
-        .collect();
+    let pods: Vec<Backend> =
+        env.enis.iter().map(|(eni, ip)| Backend::eni(eni, *ip, 8080).with_description("pod")).collect();
     let spec = LoadBalancerSpec::create(owner(), attrs()).port(PortSpec::tcp(80, pods.clone()));
     let b = env.binding(spec.clone());
     let lb = converge(&b, None, 3).await;

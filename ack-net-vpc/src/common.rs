@@ -2,7 +2,6 @@
 
 pub(crate) use ack_net_core::de::{opt_parsed, wrapped};
 pub(crate) use ack_net_core::input::{validate_opt_text, validate_page_size};
-pub(crate) use ack_net_core::tag::validate_tags;
 pub use ack_net_core::tag::{Tag, MAX_TAGS};
 pub(crate) use ack_net_core::wire_enum;
 
@@ -15,6 +14,12 @@ wire_enum!(
         Available = "Available",
     }
 );
+
+/// The check of an operation whose only input to check is its tags (at most
+/// [`MAX_TAGS`], keys and values of the API's lengths).
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), crate::Error> {
+    Ok(ack_net_core::tag::validate_tags(tags)?)
+}
 
 /// A name (`param`: `VpcName`, `VSwitchName`) of at most 128 characters and a description of at
 /// most 256, as the VPC API takes them.

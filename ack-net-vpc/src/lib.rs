@@ -54,6 +54,20 @@ pub mod vpc;
 pub mod vswitch;
 mod wait;
 
+/// The VPC API (`2016-04-28`): VPCs, VSwitches, route tables. Every operation of this crate
+/// calls it; hand it to [`RpcRequest`](ack_net_core::RpcRequest) for an action the crate does
+/// not wrap.
+///
+/// ```
+/// use ack_net_core::{Network, RegionId};
+/// use ack_net_vpc::VPC;
+/// let (bj, sh) = (RegionId::new("cn-beijing").unwrap(), RegionId::new("cn-shanghai").unwrap());
+/// assert_eq!(VPC.host(&bj, Network::Public), "vpc.cn-beijing.aliyuncs.com");
+/// assert_eq!(VPC.host(&sh, Network::Vpc), "vpc-vpc.cn-shanghai.aliyuncs.com");
+/// assert_eq!(VPC.version(), "2016-04-28");
+/// ```
+pub const VPC: ack_net_core::Product = ack_net_core::Product::new("vpc", "2016-04-28");
+
 pub use ack_net_core::{ErrorInfo, RegionId, VSwitchId, VpcId, ZoneId};
 pub use capacity::{SelectPolicy, VSwitchCapacity, VSwitchCapacityView, VSwitchSource};
 pub use client::VpcClient;

@@ -1,7 +1,6 @@
 //! Route entries: CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList.
 
 use ack_net_core::de;
-use ack_net_core::Product;
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -149,7 +148,7 @@ ack_net_core::operation! {
     /// println!("{}", created.route_entry_id);
     /// # Ok(()) }
     /// ```
-    pub struct CreateRouteEntry: Product::Vpc, "CreateRouteEntry", idempotent_write -> CreateRouteEntryResponse, Error;
+    pub struct CreateRouteEntry: crate::VPC, "CreateRouteEntry", idempotent_write -> CreateRouteEntryResponse, Error;
     required {
         route_table_id: RouteTableId = "RouteTableId";
         destination_cidr_block: Destination = "DestinationCidrBlock";
@@ -202,7 +201,7 @@ ack_net_core::operation! {
     /// A DeleteRouteEntry request: by entry id, or by destination (and next hop).
     /// DeleteRouteEntry takes no `ClientToken`: the client retries it only when it surely was
     /// not processed.
-    pub struct DeleteRouteEntry: Product::Vpc, "DeleteRouteEntry", write -> DeleteRouteEntryResponse, Error;
+    pub struct DeleteRouteEntry: crate::VPC, "DeleteRouteEntry", write -> DeleteRouteEntryResponse, Error;
     required {
         route_table_id: RouteTableId = "RouteTableId";
     }
@@ -257,7 +256,7 @@ pub struct DeleteRouteEntryResponse {
 
 ack_net_core::operation! {
     /// A DescribeRouteEntryList request (NextToken paging).
-    pub struct DescribeRouteEntryList: Product::Vpc, "DescribeRouteEntryList", read
+    pub struct DescribeRouteEntryList: crate::VPC, "DescribeRouteEntryList", read
         -> DescribeRouteEntryListResponse, Error;
     required {
         route_table_id: RouteTableId = "RouteTableId";

@@ -1,10 +1,9 @@
 //! Route tables: DescribeRouteTableList, and the entry of the route-entry calls.
 
 use ack_net_core::de;
-use ack_net_core::Product;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{opt_parsed, validate_tags, wire_enum, wrapped, Tag};
+use crate::common::{check_tags, opt_parsed, wire_enum, wrapped, Tag};
 use crate::route_entry::{CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList, Destination, RouteEntry};
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteEntryId, RouteTableId, RouterId, VSwitchId, VpcClient, VpcId};
@@ -84,7 +83,7 @@ impl RouteTables {
 
 ack_net_core::operation! {
     /// A DescribeRouteTableList request.
-    pub struct DescribeRouteTableList: Product::Vpc, "DescribeRouteTableList", read
+    pub struct DescribeRouteTableList: crate::VPC, "DescribeRouteTableList", read
         -> DescribeRouteTableListResponse, Error;
     required {}
     optional {
@@ -105,7 +104,7 @@ ack_net_core::operation! {
         /// Only tables with these tags.
         tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
     }
-    check: Self::check_input;
+    check: |op: &Self| check_tags(&op.tags);
     pages: numbered(MAX_PAGE_SIZE), route_tables: RouteTable, total_count;
 }
 
@@ -117,10 +116,6 @@ impl DescribeRouteTableList {
         self.router_type = Some(id.router_type());
         self.router_id = Some(id);
         self
-    }
-
-    fn check_input(&self) -> Result<(), Error> {
-        Ok(validate_tags(&self.tags)?)
     }
 }
 

@@ -3,12 +3,11 @@
 
 use ack_net_core::de;
 use ack_net_core::operation::Ack;
-use ack_net_core::Product;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vpc_cidr};
-use crate::common::{check_name_and_description, opt_parsed, validate_tags, wrapped, ResourceStatus, Tag};
+use crate::common::{check_name_and_description, check_tags, opt_parsed, wrapped, ResourceStatus, Tag};
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VRouterId, VSwitchId, VpcClient, VpcId};
 
@@ -77,7 +76,7 @@ ack_net_core::operation! {
     /// client.vpcs().modify(&vpc_id).name("prod").description("the production cluster's VPC").send().await?;
     /// # Ok(()) }
     /// ```
-    pub struct ModifyVpcAttribute: Product::Vpc, "ModifyVpcAttribute", write -> Ack, Error;
+    pub struct ModifyVpcAttribute: crate::VPC, "ModifyVpcAttribute", write -> Ack, Error;
     required {
         vpc_id: VpcId = "VpcId";
     }
@@ -108,7 +107,7 @@ ack_net_core::operation! {
     /// assert_eq!(vpc.cidr_block.to_string(), "10.0.0.0/8");
     /// # Ok(()) }
     /// ```
-    pub struct CreateVpc: Product::Vpc, "CreateVpc", idempotent_write -> CreateVpcResponse, Error;
+    pub struct CreateVpc: crate::VPC, "CreateVpc", idempotent_write -> CreateVpcResponse, Error;
     required {}
     optional {
         /// `CidrBlock`: the VPC's IPv4 block (`10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16`
@@ -134,7 +133,7 @@ impl CreateVpc {
             validate_vpc_cidr(parse_cidr(c)?)?;
         }
         check_name_and_description("VpcName", &self.name, &self.description)?;
-        Ok(validate_tags(&self.tags)?)
+        check_tags(&self.tags)
     }
 
     /// Creates the VPC and waits until it is `Available` (see [`Vpcs::wait_until_available`]).
@@ -178,7 +177,7 @@ ack_net_core::operation! {
     /// println!("{} VPCs", all.len());
     /// # Ok(()) }
     /// ```
-    pub struct DescribeVpcs: Product::Vpc, "DescribeVpcs", read -> DescribeVpcsResponse, Error;
+    pub struct DescribeVpcs: crate::VPC, "DescribeVpcs", read -> DescribeVpcsResponse, Error;
     required {}
     optional {
         /// Only this VPC.
@@ -192,14 +191,8 @@ ack_net_core::operation! {
         /// Only VPCs with these tags (all given tags must match).
         tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
     }
-    check: Self::check_input;
+    check: |op: &Self| check_tags(&op.tags);
     pages: numbered(MAX_PAGE_SIZE), vpcs: Vpc, total_count;
-}
-
-impl DescribeVpcs {
-    fn check_input(&self) -> Result<(), Error> {
-        Ok(validate_tags(&self.tags)?)
-    }
 }
 
 /// One page of DescribeVpcs.
@@ -282,7 +275,7 @@ pub struct Vpc {
 
 ack_net_core::operation! {
     /// A DeleteVpc request.
-    pub struct DeleteVpc: Product::Vpc, "DeleteVpc", idempotent_write -> DeleteVpcResponse, Error;
+    pub struct DeleteVpc: crate::VPC, "DeleteVpc", idempotent_write -> DeleteVpcResponse, Error;
     required {
         vpc_id: VpcId = "VpcId";
     }

@@ -3,12 +3,11 @@
 
 use ack_net_core::de;
 use ack_net_core::operation::Ack;
-use ack_net_core::Product;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vswitch_prefix};
-use crate::common::{check_name_and_description, opt_parsed, validate_tags, wrapped, ResourceStatus, Tag};
+use crate::common::{check_name_and_description, check_tags, opt_parsed, wrapped, ResourceStatus, Tag};
 use crate::route_table::RouteTableType;
 use crate::wait::{wait_for, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VSwitchId, VpcClient, VpcId, ZoneId};
@@ -70,7 +69,7 @@ impl VSwitches {
 
 ack_net_core::operation! {
     /// A DescribeVSwitchAttributes request (see [`VSwitches::get`]).
-    pub(crate) struct DescribeVSwitchAttributes: Product::Vpc, "DescribeVSwitchAttributes", read
+    pub(crate) struct DescribeVSwitchAttributes: crate::VPC, "DescribeVSwitchAttributes", read
         -> DescribeVSwitchAttributesResponse, Error;
     required {
         vswitch_id: VSwitchId = "VSwitchId";
@@ -93,7 +92,7 @@ ack_net_core::operation! {
     /// println!("{} has {} free addresses", vsw.vswitch_id, vsw.available_ip_address_count);
     /// # Ok(()) }
     /// ```
-    pub struct CreateVSwitch: Product::Vpc, "CreateVSwitch", idempotent_write -> CreateVSwitchResponse, Error;
+    pub struct CreateVSwitch: crate::VPC, "CreateVSwitch", idempotent_write -> CreateVSwitchResponse, Error;
     required {
         vpc_id: VpcId = "VpcId";
         zone_id: ZoneId = "ZoneId";
@@ -124,7 +123,7 @@ impl CreateVSwitch {
         let cidr = parse_cidr(&self.cidr_block)?;
         validate_vswitch_prefix(cidr.prefix_len())?;
         check_name_and_description("VSwitchName", &self.name, &self.description)?;
-        Ok(validate_tags(&self.tags)?)
+        check_tags(&self.tags)
     }
 
     /// Creates the VSwitch and waits until it is `Available` (see
@@ -138,7 +137,7 @@ impl CreateVSwitch {
 
 ack_net_core::operation! {
     /// A ModifyVSwitchAttribute request.
-    pub struct ModifyVSwitchAttribute: Product::Vpc, "ModifyVSwitchAttribute", write -> Ack, Error;
+    pub struct ModifyVSwitchAttribute: crate::VPC, "ModifyVSwitchAttribute", write -> Ack, Error;
     required {
         vswitch_id: VSwitchId = "VSwitchId";
     }
@@ -173,7 +172,7 @@ ack_net_core::operation! {
     /// let in_zone: Vec<_> = client.vswitches().describe().zone_id(zone).into_stream().try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub struct DescribeVSwitches: Product::Vpc, "DescribeVSwitches", read -> DescribeVSwitchesResponse, Error;
+    pub struct DescribeVSwitches: crate::VPC, "DescribeVSwitches", read -> DescribeVSwitchesResponse, Error;
     required {}
     optional {
         /// Only VSwitches of this VPC.
@@ -193,14 +192,8 @@ ack_net_core::operation! {
         /// Only VSwitches with these tags (all given tags must match).
         tags: Vec<Tag> = "Tag" => extend(Tag), push tag;
     }
-    check: Self::check_input;
+    check: |op: &Self| check_tags(&op.tags);
     pages: numbered(MAX_PAGE_SIZE), vswitches: VSwitch, total_count;
-}
-
-impl DescribeVSwitches {
-    fn check_input(&self) -> Result<(), Error> {
-        Ok(validate_tags(&self.tags)?)
-    }
 }
 
 /// One page of DescribeVSwitches.
@@ -305,7 +298,7 @@ pub struct DescribeVSwitchAttributesResponse {
 ack_net_core::operation! {
     /// A DeleteVSwitch request. DeleteVSwitch takes no `ClientToken`: the client retries it
     /// only when it surely was not processed.
-    pub struct DeleteVSwitch: Product::Vpc, "DeleteVSwitch", write -> DeleteVSwitchResponse, Error;
+    pub struct DeleteVSwitch: crate::VPC, "DeleteVSwitch", write -> DeleteVSwitchResponse, Error;
     required {
         vswitch_id: VSwitchId = "VSwitchId";
     }

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::RpcRequest;
+
 use ack_net_eni::EcsClient;
 use ack_net_examples::BoxError;
 use ack_net_mock::{InstanceSeed, MockCloud};
 use ack_net_slb::{AddressType, Backend, InstanceSpec, ListenerBackend, ListenerProtocol, ListenerSpec, SlbClient};
+use ack_net_vpc::VPC;
 use ack_net_vpc::{cidr, RegionId, VpcClient, WaitPolicy, ZoneId};
 
 use super::output::Progress;
@@ -94,7 +96,7 @@ pub async fn create(
 
 /// The first two zones of the region (DescribeZones), for two VSwitches in two zones.
 pub async fn two_zones(rpc: &ack_net_core::RpcClient) -> Result<Vec<ZoneId>, BoxError> {
-    let answer = rpc.call_value(RpcRequest::read(Product::Vpc, "DescribeZones")).await?;
+    let answer = rpc.call_value(RpcRequest::read(VPC, "DescribeZones")).await?;
     let zones = answer["Zones"]["Zone"]
         .as_array()
         .map(|zs| zs.iter().filter_map(|z| z["ZoneId"].as_str()).map(ZoneId::new).take(2).collect())

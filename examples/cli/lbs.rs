@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::RpcRequest;
+
 use ack_net_examples::BoxError;
+use ack_net_slb::SLB;
 use ack_net_slb::{
     decode_backend_servers, Backend, BackendHealth, Listener, ListenerBackend, LoadBalancer, LoadBalancerId, SlbClient,
     MAX_LISTENERS_PAGE, MAX_LOAD_BALANCERS_PAGE,
@@ -156,7 +158,7 @@ async fn group_members(slb: &SlbClient, lb: &LoadBalancerId, backend: &ListenerB
             (group, g.backends.into_iter().map(|b| (b.backend, Some(b.server_type.to_string()))).collect())
         }
         ListenerBackend::DefaultServerGroup { port } => {
-            let req = RpcRequest::read(Product::Slb, "DescribeLoadBalancerAttribute").param("LoadBalancerId", lb);
+            let req = RpcRequest::read(SLB, "DescribeLoadBalancerAttribute").param("LoadBalancerId", lb);
             let answer = slb.rpc().call_value(req).await?;
             let group = Group { kind: "default-server-group", id: format!("port {port}"), name: String::new() };
             (group, default_group_backends(&answer, *port)?.into_iter().map(|b| (b, None)).collect())

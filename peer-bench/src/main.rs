@@ -18,6 +18,9 @@ use aliyun_openapi_core_rust_sdk::client::rpc::RPClient;
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 
+/// The VPC API, as `ack_net_vpc::VPC` describes it (this workspace builds only core).
+const VPC: Product = Product::new("vpc", VERSION);
+
 const ACTION: &str = "DescribeVpcs";
 const VERSION: &str = "2016-04-28";
 const REGION: &str = "cn-hangzhou";
@@ -105,7 +108,7 @@ impl Client {
     async fn call(&self) -> Result<Value, String> {
         let v: Value = match self {
             Client::AckNet(c) => {
-                c.call_value(RpcRequest::read(Product::Vpc, ACTION)).await.map_err(|e| e.to_string())?
+                c.call_value(RpcRequest::read(VPC, ACTION)).await.map_err(|e| e.to_string())?
             }
             // As its docs show: the builder consumes the client, so each call starts from a clone.
             Client::AliyunRs(c) => RPClient::clone(c)

@@ -239,6 +239,10 @@ impl<P: CredentialsProvider> CredentialsProvider for CachingProvider<P> {
         let now = (self.clock)();
         self.entry().filter(|e| e.is_fresh(now)).map(|e| e.credentials)
     }
+
+    fn use_transport(&self, transport: &Arc<dyn crate::Transport>) {
+        self.inner.use_transport(transport);
+    }
 }
 
 impl<P: fmt::Debug> fmt::Debug for CachingProvider<P> {

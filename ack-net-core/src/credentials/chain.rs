@@ -131,6 +131,14 @@ impl CredentialsProvider for ChainProvider {
             _ => None,
         }
     }
+
+    fn use_transport(&self, transport: &Arc<dyn crate::Transport>) {
+        for (_, step) in &self.steps {
+            if let Step::Active(provider) = step {
+                provider.use_transport(transport);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for ChainProvider {
@@ -319,6 +327,10 @@ impl CredentialsProvider for DefaultChain {
 
     fn credentials_now(&self) -> Option<Credentials> {
         self.0.credentials_now()
+    }
+
+    fn use_transport(&self, transport: &Arc<dyn crate::Transport>) {
+        self.0.use_transport(transport);
     }
 }
 

@@ -1,7 +1,7 @@
 //! The ECS instance's RAM role, from the token-protected instance metadata service.
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,8 +11,10 @@ use url::Url;
 
 use super::cache::CachingProvider;
 use super::env::Env;
-use super::{describe, excerpt, http_client, Credentials, CredentialsProvider};
+use super::{excerpt, Credentials, CredentialsProvider, ServiceTransport};
 use crate::error::Error;
+use crate::sign::HttpMethod;
+use crate::transport::{HttpRequest, Transport};
 
 /// `ALIBABA_CLOUD_ECS_METADATA`: the RAM role name; setting it enables the ECS RAM role step
 /// of the default chain.
@@ -51,12 +53,11 @@ const MAX_TOKEN_TTL: Duration = Duration::from_secs(21_600);
 /// # let _ = client; Ok(()) }
 /// ```
 pub struct EcsRamRoleProvider {
-    client: reqwest::Client,
+    transport: ServiceTransport,
     base: String,
     role_name: Option<String>,
     discovered_role: Mutex<Option<String>>,
     token_ttl: Duration,
-    timeout: Duration,
     allow_imds_v1: bool,
 }
 
@@ -70,6 +71,7 @@ pub struct EcsRamRoleProviderBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     allow_imds_v1: bool,
+    transport: Option<Arc<dyn Transport>>,
 }
 
 impl Default for EcsRamRoleProviderBuilder {
@@ -81,6 +83,7 @@ impl Default for EcsRamRoleProviderBuilder {
             timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
             allow_imds_v1: false,
+            transport: None,
         }
     }
 }
@@ -111,7 +114,14 @@ impl EcsRamRoleProviderBuilder {
         self
     }
 
-    /// How long connecting may take (1 s by default).
+    /// The transport the metadata requests go through (by default the one of the client the
+    /// provider serves, if it was given one, else a reqwest transport that never uses a proxy).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// How long connecting may take (1 s by default; the provider's own transport only).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -148,12 +158,11 @@ impl EcsRamRoleProviderBuilder {
             return Err(Error::invalid_input("metadata token TTL", "must be 1 to 21600 seconds"));
         }
         Ok(EcsRamRoleProvider {
-            client: http_client(EcsRamRoleProvider::NAME, self.connect_timeout, self.timeout, false)?,
+            transport: ServiceTransport::new(self.transport, self.connect_timeout, self.timeout, false)?,
             base: base.as_str().trim_end_matches('/').to_owned(),
             role_name: self.role_name,
             discovered_role: Mutex::new(None),
             token_ttl: self.token_ttl,
-            timeout: self.timeout,
             allow_imds_v1: self.allow_imds_v1,
         })
     }
@@ -209,10 +218,11 @@ impl EcsRamRoleProvider {
     /// A session token, or `None` when the service refused one and IMDSv1 is allowed.
     async fn session_token(&self) -> Result<Option<String>, Error> {
         let url = format!("{}{TOKEN_PATH}", self.base);
-        let answer = self.client.put(&url).header(TOKEN_TTL_HEADER, self.token_ttl.as_secs().to_string()).send().await;
-        let failure = match answer {
-            Ok(response) if response.status().is_success() => {
-                let token = response.text().await.map_err(|e| self.fail(describe(&e, self.timeout)))?;
+        let headers = vec![(TOKEN_TTL_HEADER.to_owned(), self.token_ttl.as_secs().to_string())];
+        let request = HttpRequest { method: HttpMethod::Put, url: url.clone(), headers, body: Vec::new() };
+        let failure = match self.transport.send(request).await {
+            Ok(response) if (200..300).contains(&response.status) => {
+                let token = String::from_utf8_lossy(&response.body);
                 let token = token.trim();
                 if token.is_empty() {
                     "the metadata service answered an empty session token".to_owned()
@@ -220,10 +230,8 @@ impl EcsRamRoleProvider {
                     return Ok(Some(token.to_owned()));
                 }
             }
-            Ok(response) => {
-                format!("the metadata service refused a session token (HTTP {})", response.status().as_u16())
-            }
-            Err(e) => format!("cannot get a metadata session token from {url}: {}", describe(&e, self.timeout)),
+            Ok(response) => format!("the metadata service refused a session token (HTTP {})", response.status),
+            Err(e) => format!("cannot get a metadata session token from {url}: {e}"),
         };
         if self.allow_imds_v1 {
             tracing::warn!(reason = %failure, "reading ECS RAM role credentials without a metadata token (IMDSv1)");
@@ -235,16 +243,11 @@ impl EcsRamRoleProvider {
 
     async fn get(&self, path: &str, token: Option<&str>) -> Result<(u16, String), Error> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.client.get(&url);
-        if let Some(token) = token {
-            request = request.header(TOKEN_HEADER, token);
-        }
-        let response = request.send().await.map_err(|e| {
-            self.fail(format!("cannot reach the metadata service at {url}: {}", describe(&e, self.timeout)))
-        })?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| self.fail(describe(&e, self.timeout)))?;
-        Ok((status, body))
+        let headers = token.map(|token| (TOKEN_HEADER.to_owned(), token.to_owned())).into_iter().collect();
+        let request = HttpRequest { method: HttpMethod::Get, url: url.clone(), headers, body: Vec::new() };
+        let response = (self.transport.send(request).await)
+            .map_err(|e| self.fail(format!("cannot reach the metadata service at {url}: {e}")))?;
+        Ok((response.status, String::from_utf8_lossy(&response.body).into_owned()))
     }
 
     async fn role(&self, token: Option<&str>) -> Result<String, Error> {
@@ -320,6 +323,10 @@ impl CredentialsProvider for EcsRamRoleProvider {
     async fn credentials(&self) -> Result<Credentials, Error> {
         self.fetch().await
     }
+
+    fn use_transport(&self, transport: &Arc<dyn Transport>) {
+        self.transport.adopt(transport);
+    }
 }
 
 impl fmt::Debug for EcsRamRoleProvider {
@@ -328,8 +335,8 @@ impl fmt::Debug for EcsRamRoleProvider {
             .field("metadata_url", &self.base)
             .field("role_name", &self.role_name)
             .field("token_ttl", &self.token_ttl)
-            .field("timeout", &self.timeout)
             .field("allow_imds_v1", &self.allow_imds_v1)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

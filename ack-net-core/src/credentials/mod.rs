@@ -55,6 +55,7 @@ use sha1::Sha1;
 use sha2::Sha256;
 
 use crate::error::Error;
+use crate::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport};
 
 /// An AccessKey pair, optionally with an STS security token and an expiry.
 ///
@@ -187,6 +188,17 @@ pub trait CredentialsProvider: Send + Sync + fmt::Debug {
     fn credentials_now(&self) -> Option<Credentials> {
         None
     }
+
+    /// Hands the provider the [`Transport`] of the client it serves: a provider that calls a
+    /// service (the metadata service, STS) sends through it from then on, unless its builder
+    /// gave it a transport of its own; providers that wrap others pass it on. The client's
+    /// builder calls this with a transport given to it ([`RpcClientBuilder::transport`]). By
+    /// default it does nothing.
+    ///
+    /// [`RpcClientBuilder::transport`]: crate::RpcClientBuilder::transport
+    fn use_transport(&self, transport: &Arc<dyn Transport>) {
+        let _ = transport;
+    }
 }
 
 #[async_trait]
@@ -197,6 +209,10 @@ impl<P: CredentialsProvider + ?Sized> CredentialsProvider for Arc<P> {
 
     fn credentials_now(&self) -> Option<Credentials> {
         (**self).credentials_now()
+    }
+
+    fn use_transport(&self, transport: &Arc<dyn Transport>) {
+        (**self).use_transport(transport)
     }
 }
 
@@ -228,32 +244,65 @@ impl From<Credentials> for StaticProvider {
     }
 }
 
-/// The HTTP client of the providers that call a service (metadata, STS). The metadata
-/// service is link-local: never through a proxy.
-fn http_client(
-    provider: &str,
-    connect_timeout: Duration,
+/// Security Token Service, which [`OidcProvider`] calls (`AssumeRoleWithOIDC`): the one
+/// product core itself describes, because its credential providers call it.
+pub const STS: crate::Product = crate::Product::new("sts", "2015-04-01");
+
+/// The HTTP seam of the providers that call a service (the metadata service, STS): the
+/// transport their builder or the client they serve gave them
+/// ([`CredentialsProvider::use_transport`]), else a reqwest transport of their own; every
+/// request bounded by the provider's timeout.
+struct ServiceTransport {
+    given: OnceLock<Arc<dyn Transport>>,
+    own: Arc<dyn Transport>,
     timeout: Duration,
-    use_proxy: bool,
-) -> Result<reqwest::Client, Error> {
-    let builder = reqwest::Client::builder().connect_timeout(connect_timeout).timeout(timeout);
-    let builder = if use_proxy { builder } else { builder.no_proxy() };
-    builder.build().map_err(|e| Error::invalid_input(provider, format!("cannot build the HTTP client: {e}")))
 }
 
-/// A reqwest error with its causes (its own `Display` is terse), without the URL's query.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {timeout:?}");
+impl ServiceTransport {
+    /// `given`, if any, else its own reqwest transport (through a proxy only if `use_proxy`:
+    /// the link-local metadata service is never reached through one).
+    fn new(
+        given: Option<Arc<dyn Transport>>,
+        connect_timeout: Duration,
+        timeout: Duration,
+        use_proxy: bool,
+    ) -> Result<Self, Error> {
+        let own: Arc<dyn Transport> = if use_proxy {
+            Arc::new(ReqwestTransport::new(connect_timeout, 1)?)
+        } else {
+            Arc::new(ReqwestTransport::without_proxy(connect_timeout, 1)?)
+        };
+        let transport = ServiceTransport { given: OnceLock::new(), own, timeout };
+        if let Some(given) = given {
+            transport.adopt(&given);
+        }
+        Ok(transport)
     }
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
+
+    /// Sends through `transport` from now on, unless a transport was given already.
+    fn adopt(&self, transport: &Arc<dyn Transport>) {
+        // The first one given wins: the builder's, then the client's.
+        let _ = self.given.set(transport.clone());
     }
-    out
+
+    /// Sends `request`; the error says why no status came back.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let transport = self.given.get().unwrap_or(&self.own);
+        match tokio::time::timeout(self.timeout, transport.send(request)).await {
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+            Ok(Err(failure)) => Err(failure.message),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+}
+
+impl fmt::Debug for ServiceTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceTransport")
+            .field("transport", self.given.get().unwrap_or(&self.own))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// At most `max` characters of `s`, for error messages quoting a server's answer.

@@ -13,8 +13,11 @@ use url::Url;
 use super::cache::CachingProvider;
 use super::ecs_ram_role::parse_expiration;
 use super::env::Env;
-use super::{describe, excerpt, http_client, Credentials, CredentialsProvider};
+use super::{excerpt, Credentials, CredentialsProvider, ServiceTransport};
 use crate::error::{ApiError, Error};
+use crate::sign::HttpMethod;
+use crate::transport::{HttpRequest, Transport};
+use crate::{Network, RegionId};
 
 /// `ALIBABA_CLOUD_ROLE_ARN`: the RAM role to assume.
 pub const ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
@@ -57,7 +60,7 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// # Ok(()) }
 /// ```
 pub struct OidcProvider {
-    client: reqwest::Client,
+    transport: ServiceTransport,
     endpoint: Url,
     role_arn: String,
     oidc_provider_arn: String,
@@ -65,7 +68,6 @@ pub struct OidcProvider {
     role_session_name: String,
     duration_seconds: u32,
     policy: Option<String>,
-    timeout: Duration,
     clock: Clock,
 }
 
@@ -84,6 +86,7 @@ pub struct OidcProviderBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     clock: Clock,
+    transport: Option<Arc<dyn Transport>>,
 }
 
 impl OidcProviderBuilder {
@@ -137,6 +140,13 @@ impl OidcProviderBuilder {
         self
     }
 
+    /// The transport the STS call goes through (by default the one of the client the
+    /// provider serves, if it was given one, else a reqwest transport of its own).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
     /// Replaces the clock that timestamps the STS call (tests).
     pub fn clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
@@ -176,18 +186,16 @@ impl OidcProviderBuilder {
         let endpoint = match (self.endpoint, self.sts_region) {
             (Some(endpoint), _) => endpoint,
             (None, Some(region)) => {
-                let ok = !region.is_empty() && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                if !ok {
-                    return Err(Error::invalid_input("STS region", format!("{region:?} is not a region id")));
-                }
-                let host = if self.vpc_endpoint { "sts-vpc" } else { "sts" };
-                format!("https://{host}.{region}.aliyuncs.com")
+                let region = RegionId::new(&region)
+                    .map_err(|_| Error::invalid_input("STS region", format!("{region:?} is not a region id")))?;
+                let network = if self.vpc_endpoint { Network::Vpc } else { Network::Public };
+                format!("https://{}", super::STS.host(&region, network))
             }
             (None, None) => DEFAULT_STS_ENDPOINT.to_owned(),
         };
         let endpoint = parse_endpoint(&endpoint)?;
         Ok(OidcProvider {
-            client: http_client(OidcProvider::NAME, self.connect_timeout, self.timeout, true)?,
+            transport: ServiceTransport::new(self.transport, self.connect_timeout, self.timeout, true)?,
             endpoint,
             role_arn: self.role_arn,
             oidc_provider_arn: self.oidc_provider_arn,
@@ -195,7 +203,6 @@ impl OidcProviderBuilder {
             role_session_name,
             duration_seconds: self.duration_seconds,
             policy: self.policy,
-            timeout: self.timeout,
             clock: self.clock,
         })
     }
@@ -262,6 +269,7 @@ impl OidcProvider {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             clock: Arc::new(Utc::now),
+            transport: None,
         }
     }
 
@@ -305,7 +313,7 @@ impl OidcProvider {
         let duration = self.duration_seconds.to_string();
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("Action", "AssumeRoleWithOIDC")
-            .append_pair("Version", "2015-04-01")
+            .append_pair("Version", super::STS.version())
             .append_pair("Format", "JSON")
             .append_pair("Timestamp", &timestamp)
             .append_pair("SignatureNonce", &nonce)
@@ -325,19 +333,17 @@ impl OidcProvider {
         let token = self.read_token().await?;
         // Whatever STS answers, the token never goes into an error.
         let redact = |s: &str| s.replace(&token, "***");
-        let response = self
-            .client
-            .post(self.endpoint.clone())
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json")
-            .body(self.form(&token))
-            .send()
-            .await
-            .map_err(|e| {
-                self.fail(redact(&format!("cannot reach STS at {}: {}", self.endpoint, describe(&e, self.timeout))))
-            })?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| self.fail(redact(&describe(&e, self.timeout))))?;
+        let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")];
+        let request = HttpRequest {
+            method: HttpMethod::Post,
+            url: self.endpoint.to_string(),
+            headers: headers.map(|(name, value)| (name.to_owned(), value.to_owned())).into(),
+            body: self.form(&token).into_bytes(),
+        };
+        let response = (self.transport.send(request).await)
+            .map_err(|e| self.fail(redact(&format!("cannot reach STS at {}: {e}", self.endpoint))))?;
+        let status = response.status;
+        let body = String::from_utf8_lossy(&response.body);
         if status != 200 {
             return Err(self.fail(match serde_json::from_str::<ApiError>(&body) {
                 Ok(api) if !api.code.is_empty() => redact(&format!(
@@ -370,6 +376,10 @@ impl CredentialsProvider for OidcProvider {
     async fn credentials(&self) -> Result<Credentials, Error> {
         self.fetch().await
     }
+
+    fn use_transport(&self, transport: &Arc<dyn Transport>) {
+        self.transport.adopt(transport);
+    }
 }
 
 impl fmt::Debug for OidcProvider {
@@ -381,6 +391,7 @@ impl fmt::Debug for OidcProvider {
             .field("token_file", &self.token_file)
             .field("role_session_name", &self.role_session_name)
             .field("duration_seconds", &self.duration_seconds)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

@@ -262,6 +262,8 @@ pub struct ProfileProvider {
     env: Env,
     services: Services,
     resolved: tokio::sync::OnceCell<Arc<dyn CredentialsProvider>>,
+    /// The transport handed to the profile's provider once it is resolved.
+    transport: std::sync::OnceLock<Arc<dyn crate::Transport>>,
 }
 
 /// Builds a [`ProfileProvider`].
@@ -325,6 +327,7 @@ impl ProfileProviderBuilder {
             env,
             services: self.services,
             resolved: tokio::sync::OnceCell::new(),
+            transport: std::sync::OnceLock::new(),
         }
     }
 }
@@ -355,7 +358,11 @@ impl ProfileProvider {
             .map_err(|e| Error::credentials(NAME, format!("{}: {}", path.display(), strip(&e))))?;
         let profile = file.select(self.profile.as_deref(), &self.env)?;
         tracing::debug!(path = %path.display(), profile = profile.name(), mode = ?profile.mode(), "using a CLI profile");
-        profile.provider(&self.services)
+        let provider = profile.provider(&self.services)?;
+        if let Some(transport) = self.transport.get() {
+            provider.use_transport(transport);
+        }
+        Ok(provider)
     }
 }
 
@@ -372,6 +379,14 @@ impl CredentialsProvider for ProfileProvider {
     async fn credentials(&self) -> Result<Credentials, Error> {
         let provider = self.resolved.get_or_try_init(|| self.resolve()).await?;
         provider.credentials().await
+    }
+
+    fn use_transport(&self, transport: &Arc<dyn crate::Transport>) {
+        if self.transport.set(transport.clone()).is_ok() {
+            if let Some(provider) = self.resolved.get() {
+                provider.use_transport(transport);
+            }
+        }
     }
 }
 

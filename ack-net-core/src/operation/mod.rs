@@ -20,9 +20,12 @@
 //!     pub total_count: u64,
 //! }
 //!
+//! /// The product (a product crate's public constant, as `ack_net_vpc::VPC`).
+//! pub const WIDGETS: Product = Product::new("widgets", "2024-01-01");
+//!
 //! operation! {
 //!     /// A DescribeWidgets request.
-//!     pub struct DescribeWidgets: Product::Vpc, "DescribeWidgets", read -> Widgets, ack_net_core::Error;
+//!     pub struct DescribeWidgets: WIDGETS, "DescribeWidgets", read -> Widgets, ack_net_core::Error;
 //!     required {}
 //!     optional {
 //!         /// Only widgets of this name.

@@ -370,14 +370,19 @@ pub enum HttpMethod {
     /// Parameters in a form-encoded body (V1) or the query string (V3).
     #[default]
     Post,
+    /// Not an RPC method (a call sent with it is an invalid-input error): the ECS metadata
+    /// service's session-token request, which the credential providers send through the
+    /// client's [`Transport`](crate::Transport).
+    Put,
 }
 
 impl HttpMethod {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `PUT`.
     pub fn as_str(self) -> &'static str {
         match self {
             HttpMethod::Get => "GET",
             HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
         }
     }
 }

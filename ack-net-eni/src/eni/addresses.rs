@@ -7,7 +7,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ack_net_core::de::Wrapped;
 use ack_net_core::operation::{self, Ack, Operation};
-use ack_net_core::Product;
 use serde::Deserialize;
 
 use super::NetworkInterfaces;
@@ -87,7 +86,7 @@ macro_rules! assign {
     ($(#[doc = $doc:literal])* $name:ident, $action:literal, $addr:ty, $answer:ident, $count:literal, $list:literal) => {
         ack_net_core::operation! {
             $(#[doc = $doc])*
-            pub struct $name: Product::Ecs, $action, idempotent_write -> Vec<$addr> as $answer => $answer::into_ips, Error;
+            pub struct $name: crate::ECS, $action, idempotent_write -> Vec<$addr> as $answer => $answer::into_ips, Error;
             required {
                 eni_id: EniId = "NetworkInterfaceId";
             }
@@ -194,7 +193,7 @@ macro_rules! unassign {
     ($(#[doc = $doc:literal])* $name:ident, $action:literal, $addr:ty, $list:literal) => {
         ack_net_core::operation! {
             $(#[doc = $doc])*
-            pub struct $name: Product::Ecs, $action, write -> Ack, Error;
+            pub struct $name: crate::ECS, $action, write -> Ack, Error;
             required {
                 eni_id: EniId = "NetworkInterfaceId";
                 addresses: Vec<$addr> = $list;

@@ -3,7 +3,6 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ack_net_core::input::validate_opt_text;
-use ack_net_core::Product;
 
 use super::{NetworkInterface, NetworkInterfaces, INTENT_TAG_KEY};
 use crate::common::{validate_client_token, validate_tags};
@@ -50,7 +49,7 @@ ack_net_core::operation! {
     /// println!("{} {} {:?}", eni.id, eni.mac, eni.secondary_ips);
     /// # Ok(()) }
     /// ```
-    pub struct CreateNetworkInterface: Product::Ecs, "CreateNetworkInterface", idempotent_write
+    pub struct CreateNetworkInterface: crate::ECS, "CreateNetworkInterface", idempotent_write
         -> NetworkInterface, Error;
     required {
         vswitch_id: VSwitchId = "VSwitchId";

@@ -3,7 +3,6 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ack_net_core::de;
-use ack_net_core::Product;
 use serde::Deserialize;
 
 use super::{EniStatus, EniType, NetworkInterface, NetworkInterfaces};
@@ -43,7 +42,7 @@ ack_net_core::operation! {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub struct DescribeNetworkInterfaces: Product::Ecs, "DescribeNetworkInterfaces", read
+    pub struct DescribeNetworkInterfaces: crate::ECS, "DescribeNetworkInterfaces", read
         -> NetworkInterfacePage, Error;
     required {}
     optional {

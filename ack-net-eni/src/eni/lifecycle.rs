@@ -2,7 +2,6 @@
 
 use ack_net_core::operation::Ack;
 use ack_net_core::ErrorInfo;
-use ack_net_core::Product;
 
 use super::NetworkInterfaces;
 use crate::common::already_removed;
@@ -32,7 +31,7 @@ impl NetworkInterfaces {
 
 ack_net_core::operation! {
     /// An AttachNetworkInterface request.
-    pub struct AttachNetworkInterface: Product::Ecs, "AttachNetworkInterface", write -> () as Ack => |_| (), Error;
+    pub struct AttachNetworkInterface: crate::ECS, "AttachNetworkInterface", write -> () as Ack => |_| (), Error;
     required {
         eni_id: EniId = "NetworkInterfaceId";
         instance_id: InstanceId = "InstanceId";
@@ -44,7 +43,7 @@ ack_net_core::operation! {
     /// A DetachNetworkInterface request. An ENI or instance that no longer exists
     /// (`InvalidEniId.NotFound`, `InvalidEcsId.NotFound`) counts as detached:
     /// [`Removed::Already`](crate::Removed::Already).
-    pub struct DetachNetworkInterface: Product::Ecs, "DetachNetworkInterface", write -> Ack, Error;
+    pub struct DetachNetworkInterface: crate::ECS, "DetachNetworkInterface", write -> Ack, Error;
     required {
         eni_id: EniId = "NetworkInterfaceId";
         instance_id: InstanceId = "InstanceId";
@@ -56,7 +55,7 @@ ack_net_core::operation! {
 ack_net_core::operation! {
     /// A DeleteNetworkInterface request. An ENI that does not exist counts as deleted:
     /// [`Removed::Already`](crate::Removed::Already).
-    pub struct DeleteNetworkInterface: Product::Ecs, "DeleteNetworkInterface", write -> Ack, Error;
+    pub struct DeleteNetworkInterface: crate::ECS, "DeleteNetworkInterface", write -> Ack, Error;
     required {
         eni_id: EniId = "NetworkInterfaceId";
     }

@@ -255,7 +255,7 @@ impl NetworkInterfaces {
 
 ack_net_core::operation! {
     /// A DescribeNetworkInterfaceAttribute request (see [`NetworkInterfaces::get`]).
-    pub(crate) struct DescribeNetworkInterfaceAttribute: ack_net_core::Product::Ecs, "DescribeNetworkInterfaceAttribute",
+    pub(crate) struct DescribeNetworkInterfaceAttribute: crate::ECS, "DescribeNetworkInterfaceAttribute",
         read -> NetworkInterface, Error;
     required {
         eni_id: EniId = "NetworkInterfaceId";

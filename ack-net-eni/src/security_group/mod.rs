@@ -3,7 +3,7 @@
 
 use ack_net_core::de;
 use ack_net_core::input::validate_opt_text;
-use ack_net_core::{ErrorInfo, Product, RpcRequest};
+use ack_net_core::{ErrorInfo, RpcRequest};
 use serde::Deserialize;
 
 use crate::common::{opt_parsed, validate_tags, wire_tags, wrapped, Removed};
@@ -39,7 +39,7 @@ impl SecurityGroups {
     /// DeleteSecurityGroup. Refused while ENIs or instances use the group
     /// (`DependencyViolation`); a group that does not exist counts as deleted.
     pub async fn delete(&self, group_id: &SecurityGroupId) -> Result<Removed, Error> {
-        let req = RpcRequest::write(Product::Ecs, "DeleteSecurityGroup").param("SecurityGroupId", group_id);
+        let req = RpcRequest::write(crate::ECS, "DeleteSecurityGroup").param("SecurityGroupId", group_id);
         let result = self.client.rpc().call::<serde::de::IgnoredAny>(req).await;
         Ok(Removed::from_result(result, |e| e.is_code("InvalidSecurityGroupId.NotFound"))?)
     }
@@ -65,7 +65,7 @@ pub struct CreatedSecurityGroup {
 
 ack_net_core::operation! {
     /// A CreateSecurityGroup request; answers the new group's id.
-    pub struct CreateSecurityGroup: Product::Ecs, "CreateSecurityGroup", idempotent_write
+    pub struct CreateSecurityGroup: crate::ECS, "CreateSecurityGroup", idempotent_write
         -> SecurityGroupId as CreatedSecurityGroup => |c: CreatedSecurityGroup| c.security_group_id, Error;
     required {
         vpc_id: VpcId = "VpcId";
@@ -101,7 +101,7 @@ impl CreateSecurityGroup {
 
 ack_net_core::operation! {
     /// A DescribeSecurityGroups request.
-    pub struct DescribeSecurityGroups: Product::Ecs, "DescribeSecurityGroups", read -> SecurityGroupPage, Error;
+    pub struct DescribeSecurityGroups: crate::ECS, "DescribeSecurityGroups", read -> SecurityGroupPage, Error;
     required {}
     optional {
         /// Only groups of this VPC.

@@ -1,7 +1,7 @@
 //! DescribeSecurityGroupAttribute, AuthorizeSecurityGroup(Egress), RevokeSecurityGroup(Egress).
 
+use ack_net_core::de;
 use ack_net_core::operation::Ack;
-use ack_net_core::{de, Product};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::rule::{Direction, Permission, SecurityGroupRule};
@@ -35,7 +35,7 @@ impl SecurityGroups {
 
 ack_net_core::operation! {
     /// A DescribeSecurityGroupAttribute request (NextToken paging).
-    pub struct DescribeSecurityGroupAttribute: Product::Ecs, "DescribeSecurityGroupAttribute", read
+    pub struct DescribeSecurityGroupAttribute: crate::ECS, "DescribeSecurityGroupAttribute", read
         -> SecurityGroupAttribute, Error;
     required {
         group_id: SecurityGroupId = "SecurityGroupId";
@@ -90,7 +90,7 @@ pub struct SecurityGroupAttribute {
 ack_net_core::operation! {
     /// An authorize or revoke request: 1 to 100 rules of one direction. The rules' direction
     /// picks the action ([`RuleChange::action`]).
-    pub struct RuleChange: Product::Ecs, "AuthorizeSecurityGroup", idempotent_write -> () as Ack => |_| (), Error;
+    pub struct RuleChange: crate::ECS, "AuthorizeSecurityGroup", idempotent_write -> () as Ack => |_| (), Error;
     required {
         group_id: SecurityGroupId = "SecurityGroupId";
         rules: Rules = "Permissions";

@@ -51,7 +51,7 @@ pub async fn env(instance_type: &str) -> Env {
         .expect("the scenario");
     let (vpc, [vsw, vsw6]) = (world.vpc_id, world.vswitch_ids.try_into().expect("two VSwitches"));
     let sg = world.security_group_id.expect("a group").parse().expect("security group id");
-    let instance = InstanceId::new(&world.instances[0].instance_id).expect("instance id");
+    let instance = world.instances[0].instance_id.clone();
     stats.reset();
     Env { mock, ecs, stats, vpc, vsw, vsw6, sg, instance }
 }

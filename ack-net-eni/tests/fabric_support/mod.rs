@@ -129,7 +129,7 @@ impl Net {
         let nodes = world
             .instances
             .iter()
-            .map(|i| Node { id: i.instance_id.clone(), vswitch: i.vswitch_id.clone(), ip: i.private_ip })
+            .map(|i| Node { id: i.instance_id.to_string(), vswitch: i.vswitch_id.clone(), ip: i.private_ip })
             .collect();
         let net = Net {
             mock,

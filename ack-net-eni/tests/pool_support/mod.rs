@@ -63,7 +63,7 @@ pub async fn world_with(instance_type: &str, seed: u64, attach: Duration, cidrs:
     let mut vswitches: Vec<VSwitchId> = world.vswitch_ids.iter().map(|v| v.parse().expect("vswitch id")).collect();
     vswitches.pop();
     let (vpc, sg) = (world.vpc_id, world.security_group_id.expect("a group").parse().expect("security group id"));
-    let instance = world.instances[0].instance_id.parse().expect("instance id");
+    let instance = world.instances[0].instance_id.clone();
     stats.reset();
     mock.clear_calls();
     World { mock, rpc, stats, vpc, vswitches, sg, instance, instance_type: instance_type.into() }

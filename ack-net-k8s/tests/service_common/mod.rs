@@ -214,7 +214,9 @@ pub async fn cloud(instances: usize) -> Cloud {
     let mock = MockCloud::builder().seed(5).start().await.expect("mock");
     let (rpc, stats) = client_for(&mock);
     let world = mock.scenario().backends(instances).build().expect("the scenario");
-    let (ids, enis) = (world.instance_ids(), world.primary_enis());
+    // As text: the tests write them into Node manifests and compare them with answers.
+    let ids = world.instance_ids().iter().map(ToString::to_string).collect();
+    let enis = world.primary_enis().into_iter().map(|(eni, ip)| (eni.to_string(), ip)).collect();
     stats.reset();
     Cloud { mock, slb: SlbClient::new(rpc.clone()), ecs: EcsClient::new(rpc), stats, instances: ids, enis }
 }
@@ -380,7 +382,7 @@ pub async fn pool_world(node: &str) -> PoolWorld {
         rpc,
         vswitch: world.vswitch_ids[0].parse().expect("id"),
         sg: world.security_group_id.expect("a group").parse().expect("id"),
-        instance: world.instances[0].instance_id.parse().expect("id"),
+        instance: world.instances[0].instance_id.clone(),
     }
 }
 

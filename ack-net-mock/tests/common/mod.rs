@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use ack_net_core::{Credentials, ErrorInfo, HttpMethod, Product, RpcClient, RpcRequest, SignatureVersion};
+use ack_net_core::{Credentials, ErrorInfo, HttpMethod, RpcClient, RpcRequest, SignatureVersion};
+
 use ack_net_mock::MockCloud;
+use ack_net_vpc::VPC;
 use serde_json::Value;
 
 /// A client for `mock` with no retries and no rate limits, signing as `sig` over `method`.
@@ -17,10 +19,8 @@ pub fn client(mock: &MockCloud) -> RpcClient {
 
 /// Creates a VPC through the API; returns its id.
 pub async fn create_vpc(c: &RpcClient, cidr: &str) -> String {
-    let v: Value = c
-        .call(RpcRequest::idempotent_write(Product::Vpc, "CreateVpc").param("CidrBlock", cidr))
-        .await
-        .expect("CreateVpc");
+    let v: Value =
+        c.call(RpcRequest::idempotent_write(VPC, "CreateVpc").param("CidrBlock", cidr)).await.expect("CreateVpc");
     v["VpcId"].as_str().expect("VpcId").to_owned()
 }
 
@@ -28,7 +28,7 @@ pub async fn create_vpc(c: &RpcClient, cidr: &str) -> String {
 pub async fn create_vswitch(c: &RpcClient, vpc: &str, zone: &str, cidr: &str) -> String {
     let v: Value = c
         .call(
-            RpcRequest::idempotent_write(Product::Vpc, "CreateVSwitch")
+            RpcRequest::idempotent_write(VPC, "CreateVSwitch")
                 .param("VpcId", vpc)
                 .param("ZoneId", zone)
                 .param("CidrBlock", cidr),

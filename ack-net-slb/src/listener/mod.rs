@@ -7,7 +7,7 @@ mod wire;
 
 use ack_net_core::operation::Ack;
 use ack_net_core::paginate::{next_token_stream, TokenPage};
-use ack_net_core::{Product, RpcRequest};
+use ack_net_core::RpcRequest;
 use futures_util::stream::BoxStream;
 use serde::Deserialize;
 
@@ -144,7 +144,7 @@ fn attribute_request(lb: &LoadBalancerId, port: u16, protocol: &ListenerProtocol
     }
     check_port("ListenerPort", port)?;
     let action = format!("DescribeLoadBalancer{}ListenerAttribute", protocol.action_part());
-    Ok(RpcRequest::read(Product::Slb, action).param("LoadBalancerId", lb).param("ListenerPort", port))
+    Ok(RpcRequest::read(crate::SLB, action).param("LoadBalancerId", lb).param("ListenerPort", port))
 }
 
 /// A `CreateLoadBalancer<P>Listener` request.
@@ -178,7 +178,7 @@ impl CreateListener {
     /// The request as it will be sent; checks the spec first.
     pub fn to_request(&self) -> Result<RpcRequest, Error> {
         let action = format!("CreateLoadBalancer{}Listener", self.spec.listener_protocol().action_part());
-        let req = RpcRequest::write(Product::Slb, action).param("LoadBalancerId", &self.load_balancer_id);
+        let req = RpcRequest::write(crate::SLB, action).param("LoadBalancerId", &self.load_balancer_id);
         let req = add_params(req, &self.spec, Mode::Create)?;
         add_tags(req, &self.tags)
     }
@@ -203,7 +203,7 @@ impl SetListener {
     /// The request as it will be sent; checks the spec first.
     pub fn to_request(&self) -> Result<RpcRequest, Error> {
         let action = format!("SetLoadBalancer{}ListenerAttribute", self.spec.listener_protocol().action_part());
-        let req = RpcRequest::write(Product::Slb, action).param("LoadBalancerId", &self.load_balancer_id);
+        let req = RpcRequest::write(crate::SLB, action).param("LoadBalancerId", &self.load_balancer_id);
         add_params(req, &self.spec, Mode::Set)
     }
 
@@ -219,7 +219,7 @@ macro_rules! listener_call {
     ($(#[doc = $doc:literal])* $name:ident, $action:literal, [$($output:tt)*] $(, gone: $gone:expr)?) => {
         ack_net_core::operation! {
             $(#[doc = $doc])*
-            pub struct $name: Product::Slb, $action, write -> $($output)*, Error;
+            pub struct $name: crate::SLB, $action, write -> $($output)*, Error;
             required {
                 load_balancer_id: LoadBalancerId = "LoadBalancerId";
                 port: u16 = "ListenerPort";
@@ -341,7 +341,7 @@ impl DescribeListeners {
         if let Some(d) = &self.description {
             validate_text("Description", d, 80)?;
         }
-        Ok(RpcRequest::read(Product::Slb, "DescribeLoadBalancerListeners")
+        Ok(RpcRequest::read(crate::SLB, "DescribeLoadBalancerListeners")
             .list_param("LoadBalancerId", &self.load_balancer_ids)
             .opt_param("ListenerPort", self.port)
             .opt_param("ListenerProtocol", self.protocol.as_ref())

@@ -494,10 +494,9 @@ impl WireListener {
 mod tests {
     use super::*;
     use crate::client::test_support::params;
-    use ack_net_core::Product;
 
     fn req(action: &str) -> RpcRequest {
-        RpcRequest::write(Product::Slb, action.to_owned())
+        RpcRequest::write(crate::SLB, action.to_owned())
     }
 
     fn group() -> ListenerBackend {

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use ack_net_core::input::validate_opt_text;
-use ack_net_core::{Product, ZoneId};
+use ack_net_core::ZoneId;
 use serde::Deserialize;
 
 use super::{check_modification_protection, check_spec};
@@ -35,7 +35,7 @@ ack_net_core::operation! {
     /// slb.load_balancers().wait_until_active(&created.load_balancer_id, &WaitPolicy::default()).await?;
     /// # Ok(()) }
     /// ```
-    pub struct CreateLoadBalancer: Product::Slb, "CreateLoadBalancer", idempotent_write
+    pub struct CreateLoadBalancer: crate::SLB, "CreateLoadBalancer", idempotent_write
         -> CreateLoadBalancerResponse, Error;
     required {}
     optional {

@@ -1,6 +1,5 @@
 //! DescribeLoadBalancers, paged and as a `Stream`.
 
-use ack_net_core::Product;
 use serde::Deserialize;
 
 use super::{LoadBalancer, MAX_LOAD_BALANCERS_PAGE};
@@ -10,7 +9,7 @@ use crate::{Error, LoadBalancerId, Tag, VSwitchId, VpcId};
 
 ack_net_core::operation! {
     /// A DescribeLoadBalancers request: one page with `send`, every match with `into_stream`.
-    pub struct DescribeLoadBalancers: Product::Slb, "DescribeLoadBalancers", read -> LoadBalancerPage, Error;
+    pub struct DescribeLoadBalancers: crate::SLB, "DescribeLoadBalancers", read -> LoadBalancerPage, Error;
     required {}
     optional {
         /// Only these load balancers (at most 10 in all; sent comma-separated).

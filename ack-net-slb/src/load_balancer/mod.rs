@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use ack_net_core::input::validate_opt_text;
 use ack_net_core::operation::Ack;
-use ack_net_core::{Product, ZoneId};
+use ack_net_core::ZoneId;
 use serde::Deserialize;
 
 use crate::common::{check_range, on_off, on_off_bool, opt_parsed, opt_string, validate_text, wire_tags, wrapped};
@@ -209,7 +209,7 @@ impl LoadBalancers {
 
 ack_net_core::operation! {
     /// A DescribeLoadBalancerAttribute request (see [`LoadBalancers::get`]).
-    pub(crate) struct DescribeLoadBalancerAttribute: Product::Slb, "DescribeLoadBalancerAttribute", read
+    pub(crate) struct DescribeLoadBalancerAttribute: crate::SLB, "DescribeLoadBalancerAttribute", read
         -> LoadBalancer, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -219,7 +219,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A DeleteLoadBalancer request (see [`LoadBalancers::delete`]).
-    pub(crate) struct DeleteLoadBalancer: Product::Slb, "DeleteLoadBalancer", write -> Ack, Error;
+    pub(crate) struct DeleteLoadBalancer: crate::SLB, "DeleteLoadBalancer", write -> Ack, Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
     }
@@ -229,7 +229,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetLoadBalancerDeleteProtection request.
-    pub struct SetLoadBalancerDeleteProtection: Product::Slb, "SetLoadBalancerDeleteProtection", write
+    pub struct SetLoadBalancerDeleteProtection: crate::SLB, "SetLoadBalancerDeleteProtection", write
         -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -241,7 +241,7 @@ ack_net_core::operation! {
 ack_net_core::operation! {
     /// A SetLoadBalancerModificationProtection request; checks the status is known and the
     /// reason at most 80 characters.
-    pub struct SetLoadBalancerModificationProtection: Product::Slb, "SetLoadBalancerModificationProtection", write
+    pub struct SetLoadBalancerModificationProtection: crate::SLB, "SetLoadBalancerModificationProtection", write
         -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -265,7 +265,7 @@ pub(crate) fn check_modification_protection(
 
 ack_net_core::operation! {
     /// A SetLoadBalancerName request; checks the name (at most 80 characters).
-    pub struct SetLoadBalancerName: Product::Slb, "SetLoadBalancerName", write -> () as Ack => |_| (), Error;
+    pub struct SetLoadBalancerName: crate::SLB, "SetLoadBalancerName", write -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
         name: String = "LoadBalancerName";
@@ -276,7 +276,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A SetLoadBalancerStatus request; only `active` and `inactive` can be set.
-    pub struct SetLoadBalancerStatus: Product::Slb, "SetLoadBalancerStatus", write -> () as Ack => |_| (), Error;
+    pub struct SetLoadBalancerStatus: crate::SLB, "SetLoadBalancerStatus", write -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
         status: LoadBalancerStatus = "LoadBalancerStatus";
@@ -294,7 +294,7 @@ ack_net_core::operation! {
 ack_net_core::operation! {
     /// A ModifyLoadBalancerInternetSpec request; checks that something changes and the
     /// bandwidth (1-5120 Mbit/s).
-    pub struct ModifyLoadBalancerInternetSpec: Product::Slb, "ModifyLoadBalancerInternetSpec", write
+    pub struct ModifyLoadBalancerInternetSpec: crate::SLB, "ModifyLoadBalancerInternetSpec", write
         -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";
@@ -315,7 +315,7 @@ ack_net_core::operation! {
 
 ack_net_core::operation! {
     /// A ModifyLoadBalancerInstanceSpec request; checks the spec is a known one.
-    pub struct ModifyLoadBalancerInstanceSpec: Product::Slb, "ModifyLoadBalancerInstanceSpec", write
+    pub struct ModifyLoadBalancerInstanceSpec: crate::SLB, "ModifyLoadBalancerInstanceSpec", write
         -> () as Ack => |_| (), Error;
     required {
         load_balancer_id: LoadBalancerId = "LoadBalancerId";

@@ -10,7 +10,7 @@ use ack_net_slb::binding::{
     DrainPolicy, LoadBalancerAttributes, LoadBalancerSpec, ObserveOptions, Observed, Owner, Plan, PlanOptions,
     ServiceBinding,
 };
-use ack_net_slb::{Backend, InstanceSpec, LoadBalancerId, SlbClient, VSwitchId};
+use ack_net_slb::{Backend, EniId, InstanceId, InstanceSpec, LoadBalancerId, SlbClient, VSwitchId};
 
 /// A mock cloud, a client pointed at it, and ECS instances to use as backends.
 pub struct Env {
@@ -18,9 +18,9 @@ pub struct Env {
     pub slb: SlbClient,
     pub stats: CallStats,
     pub vswitch: VSwitchId,
-    pub instances: Vec<String>,
+    pub instances: Vec<InstanceId>,
     /// (ENI id, its primary address) of each instance.
-    pub enis: Vec<(String, std::net::IpAddr)>,
+    pub enis: Vec<(EniId, std::net::IpAddr)>,
 }
 
 pub fn fast_retries() -> RetryPolicy {
@@ -56,7 +56,7 @@ impl Env {
         (0..n)
             .map(|i| {
                 let inst = &self.instances[i % self.instances.len()];
-                Backend::ecs(&inst.parse().unwrap(), base + (i / self.instances.len()) as u16)
+                Backend::ecs(inst, base + (i / self.instances.len()) as u16)
             })
             .collect()
     }
