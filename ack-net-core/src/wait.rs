@@ -131,6 +131,23 @@ impl<E> WaitEnd<E> {
     }
 }
 
+/// [`wait_for`] for a product crate, whose error has a variant for a timeout
+/// (`From<WaitTimeout>`): the deadline passing is that variant, a failed look its own error.
+pub async fn wait_until<T, E, F, Fut>(
+    policy: &WaitPolicy,
+    resource: &'static str,
+    id: &str,
+    wanted: &str,
+    look: F,
+) -> Result<T, E>
+where
+    E: std::fmt::Display + ErrorInfo + From<WaitTimeout>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Look<T>, E>>,
+{
+    wait_for(policy, resource, id, wanted, look).await.map_err(|end| end.or_timeout(E::from))
+}
+
 /// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
 /// [`WaitEnd::TimedOut`]) or a look fails with an error whose class is neither
 /// retryable nor [`NotFound`](crate::ErrorClass::NotFound) (a resource just created may

@@ -35,7 +35,7 @@ pub enum Error {
     Api(#[from] ack_net_core::Error),
     /// A waiter's deadline passed before the ENI reached the state waited for.
     #[error(transparent)]
-    WaitTimeout(ack_net_core::wait::WaitTimeout),
+    WaitTimeout(#[from] ack_net_core::wait::WaitTimeout),
     /// DescribeInstanceTypes does not know the instance type.
     #[error("unknown instance type {0}")]
     UnknownInstanceType(String),

@@ -1,36 +1,13 @@
-//! Waiting for an ENI to reach a state: core's loop ([`ack_net_core::wait`]), with its
-//! timeout as this crate's [`Error::WaitTimeout`]. The policy is ack-net-vpc's
+//! Waiting for an ENI to reach a state: core's loop ([`ack_net_core::wait::wait_until`]),
+//! with its timeout as this crate's [`Error::WaitTimeout`] (`From<WaitTimeout>`). The policy is ack-net-vpc's
 //! [`WaitPolicy`] (core's), so one value configures every waiter of the family.
 
-use std::future::Future;
-
-pub(crate) use ack_net_core::wait::Look;
-
-use crate::{Error, WaitPolicy};
-
-/// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
-/// [`Error::WaitTimeout`]) or a look fails with an error that is neither retryable nor
-/// "not found" (a resource just created may not be visible yet). A look in flight at the
-/// deadline is abandoned.
-pub(crate) async fn wait_for<T, F, Fut>(
-    policy: &WaitPolicy,
-    resource: &'static str,
-    id: &str,
-    wanted: &str,
-    look: F,
-) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Look<T>, Error>>,
-{
-    ack_net_core::wait::wait_for(policy, resource, id, wanted, look)
-        .await
-        .map_err(|end| end.or_timeout(Error::WaitTimeout))
-}
+pub(crate) use ack_net_core::wait::{wait_until, Look};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Error, WaitPolicy};
     use ack_net_core::ErrorInfo;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
@@ -42,7 +19,7 @@ mod tests {
             WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_secs(1), Duration::from_secs(4));
         let looks = AtomicU32::new(0);
         let t0 = Instant::now();
-        let r: Result<(), Error> = wait_for(&policy, "ENI", "eni-1", "Available", || {
+        let r: Result<(), Error> = wait_until(&policy, "ENI", "eni-1", "Available", || {
             looks.fetch_add(1, Ordering::SeqCst);
             async { Ok(Look::NotYet("InUse".to_owned())) }
         })
@@ -64,11 +41,11 @@ mod tests {
         let policy =
             WaitPolicy::new(Duration::from_secs(60)).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
         let looks = AtomicU32::new(0);
-        let got = wait_for(&policy, "ENI", "eni-1", "InUse", || {
+        let got: u32 = wait_until(&policy, "ENI", "eni-1", "InUse", || {
             let n = looks.fetch_add(1, Ordering::SeqCst);
             async move {
                 if n < 3 {
-                    Ok(Look::NotYet("Attaching".into()))
+                    Ok::<_, Error>(Look::NotYet("Attaching".into()))
                 } else {
                     Ok(Look::Ready(n))
                 }
@@ -78,7 +55,7 @@ mod tests {
         .unwrap();
         assert_eq!(got, 3);
         let r: Result<(), Error> =
-            wait_for(&policy, "ENI", "eni-1", "InUse", || async { Err(Error::invalid_input("x", "y")) }).await;
+            wait_until(&policy, "ENI", "eni-1", "InUse", || async { Err(Error::invalid_input("x", "y")) }).await;
         assert!(r.unwrap_err().is_invalid_input());
     }
 }

@@ -42,7 +42,7 @@ pub enum Error {
     },
     /// A waiter's deadline passed before the resource reached the wanted state.
     #[error(transparent)]
-    WaitTimeout(ack_net_core::wait::WaitTimeout),
+    WaitTimeout(#[from] ack_net_core::wait::WaitTimeout),
     /// One call of a batched backend operation failed; the batches before it were applied.
     #[error("{action}: batch {} of {total_batches} failed ({completed_batches} applied): {source}", .completed_batches + 1)]
     Batch {

@@ -1,36 +1,13 @@
-//! Waiting for a resource to reach a state: core's loop ([`ack_net_core::wait`]), with its
-//! timeout as this crate's [`Error::WaitTimeout`]. The policy is ack-net-vpc's
+//! Waiting for a resource to reach a state: core's loop ([`ack_net_core::wait::wait_until`]),
+//! with its timeout as this crate's [`Error::WaitTimeout`] (`From<WaitTimeout>`). The policy is ack-net-vpc's
 //! [`WaitPolicy`] (core's), so one value configures every waiter of the family.
 
-use std::future::Future;
-
-pub(crate) use ack_net_core::wait::Look;
-
-use crate::{Error, WaitPolicy};
-
-/// Looks with `look` until it returns `Ready`, the policy's deadline passes (then
-/// [`Error::WaitTimeout`]) or a look fails with an error that is neither retryable nor
-/// "not found" (a resource just created may not be visible yet). A look in flight at the
-/// deadline is abandoned.
-pub(crate) async fn wait_for<T, F, Fut>(
-    policy: &WaitPolicy,
-    resource: &'static str,
-    id: &str,
-    wanted: &'static str,
-    look: F,
-) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Look<T>, Error>>,
-{
-    ack_net_core::wait::wait_for(policy, resource, id, wanted, look)
-        .await
-        .map_err(|end| end.or_timeout(Error::WaitTimeout))
-}
+pub(crate) use ack_net_core::wait::{wait_until, Look};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Error, WaitPolicy};
     use ack_net_core::ErrorInfo;
     use std::cell::Cell;
     use std::time::Duration;
@@ -48,7 +25,7 @@ mod tests {
         let policy =
             WaitPolicy::new(Duration::from_secs(10)).with_backoff(Duration::from_secs(3), Duration::from_secs(3));
         let t0 = Instant::now();
-        let err = wait_for(&policy, "listener", "lb-1:80/tcp", "running", || async {
+        let err = wait_until(&policy, "listener", "lb-1:80/tcp", "running", || async {
             Ok::<_, Error>(Look::<()>::NotYet("stopped".into()))
         })
         .await
@@ -64,7 +41,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let looks = Cell::new(0);
-        let err = wait_for(&policy, "listener", "x", "running", || {
+        let err = wait_until(&policy, "listener", "x", "running", || {
             looks.set(looks.get() + 1);
             async { Err::<Look<()>, _>(api("InvalidParameter", 400)) }
         })

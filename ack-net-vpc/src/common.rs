@@ -21,7 +21,7 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), crate::Error> {
     Ok(ack_net_core::tag::validate_tags(tags)?)
 }
 
-/// A name (`param`: `VpcName`, `VSwitchName`) of at most 128 characters and a description of at
+/// A name (`param`: `VpcName`, `VSwitchName`, `RouteEntryName`) of at most 128 characters and a description of at
 /// most 256, as the VPC API takes them.
 pub(crate) fn check_name_and_description(
     param: &str,

@@ -25,7 +25,7 @@ pub enum Error {
     },
     /// A waiter's deadline passed before the resource became available.
     #[error(transparent)]
-    WaitTimeout(ack_net_core::wait::WaitTimeout),
+    WaitTimeout(#[from] ack_net_core::wait::WaitTimeout),
     /// No VSwitch of a capacity view has the addresses asked for.
     #[error("no VSwitch of {vswitches} has {wanted} free addresses")]
     NoVSwitchAvailable {

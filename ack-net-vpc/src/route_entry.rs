@@ -5,7 +5,7 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::cidr::CidrError;
-use crate::common::{opt_parsed, validate_opt_text, validate_page_size, wire_enum, wrapped};
+use crate::common::{check_name_and_description, opt_parsed, validate_page_size, wire_enum, wrapped};
 use crate::{Error, RouteEntryId, RouteTableId};
 
 /// The smallest page DescribeRouteEntryList accepts.
@@ -180,8 +180,7 @@ impl CreateRouteEntry {
             return Err(Error::invalid_input("NextHopId", "a route entry needs a next hop"));
         };
         validate_next_hop(kind, id)?;
-        validate_opt_text("RouteEntryName", &self.name, 128)?;
-        Ok(validate_opt_text("Description", &self.description, 256)?)
+        check_name_and_description("RouteEntryName", &self.name, &self.description)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{check_tags, opt_parsed, wire_enum, wrapped, Tag};
 use crate::route_entry::{CreateRouteEntry, DeleteRouteEntry, DescribeRouteEntryList, Destination, RouteEntry};
-use crate::wait::{wait_for, Look, WaitPolicy};
+use crate::wait::{wait_until, Look, WaitPolicy};
 use crate::{Error, RouteEntryId, RouteTableId, RouterId, VSwitchId, VpcClient, VpcId};
 
 /// The largest page DescribeRouteTableList returns.
@@ -69,7 +69,7 @@ impl RouteTables {
         route_entry_id: &RouteEntryId,
         policy: &WaitPolicy,
     ) -> Result<RouteEntry, Error> {
-        wait_for(policy, "route entry", route_entry_id.as_str(), || async {
+        wait_until(policy, "route entry", route_entry_id.as_str(), "Available", || async {
             let page = self.describe_entries(route_table_id).route_entry_id(route_entry_id).send().await?;
             Ok(match page.route_entries.into_iter().find(|e| e.route_entry_id.as_ref() == Some(route_entry_id)) {
                 Some(e) if e.status == crate::RouteEntryStatus::Available => Look::Ready(e),

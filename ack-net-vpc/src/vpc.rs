@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cidr::{parse_cidr, validate_vpc_cidr};
 use crate::common::{check_name_and_description, check_tags, opt_parsed, wrapped, ResourceStatus, Tag};
-use crate::wait::{wait_for, Look, WaitPolicy};
+use crate::wait::{wait_until, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VRouterId, VSwitchId, VpcClient, VpcId};
 
 /// The largest page DescribeVpcs returns.
@@ -60,7 +60,7 @@ impl Vpcs {
     /// "not found" (a new VPC may not be listed at once) only mean "look again";
     /// [`Error::WaitTimeout`] when `policy`'s timeout passes first.
     pub async fn wait_until_available(&self, vpc_id: &VpcId, policy: &WaitPolicy) -> Result<Vpc, Error> {
-        wait_for(policy, "VPC", vpc_id.as_str(), || async {
+        wait_until(policy, "VPC", vpc_id.as_str(), "Available", || async {
             let v = self.get(vpc_id).await?;
             Ok(if v.status == ResourceStatus::Available { Look::Ready(v) } else { Look::NotYet(v.status.to_string()) })
         })

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cidr::{parse_cidr, validate_vswitch_prefix};
 use crate::common::{check_name_and_description, check_tags, opt_parsed, wrapped, ResourceStatus, Tag};
 use crate::route_table::RouteTableType;
-use crate::wait::{wait_for, Look, WaitPolicy};
+use crate::wait::{wait_until, Look, WaitPolicy};
 use crate::{Error, RouteTableId, VSwitchId, VpcClient, VpcId, ZoneId};
 
 /// The largest page DescribeVSwitches returns.
@@ -59,7 +59,7 @@ impl VSwitches {
     /// Throttling, 5xx and "not found" only mean "look again"; [`Error::WaitTimeout`] when
     /// `policy`'s timeout passes first.
     pub async fn wait_until_available(&self, vswitch_id: &VSwitchId, policy: &WaitPolicy) -> Result<VSwitch, Error> {
-        wait_for(policy, "VSwitch", vswitch_id.as_str(), || async {
+        wait_until(policy, "VSwitch", vswitch_id.as_str(), "Available", || async {
             let v = self.get(vswitch_id).await?;
             Ok(if v.status == ResourceStatus::Available { Look::Ready(v) } else { Look::NotYet(v.status.to_string()) })
         })

@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 use super::{CreateNetworkInterface, EniStatus, EniType, NetworkInterface, NetworkInterfaces};
 use crate::common::{validate_client_token, Removed};
 use crate::error::Cleanup;
-use crate::wait::{wait_for, Look};
+use crate::wait::{wait_until, Look};
 use crate::{EniId, Error, InstanceId, Tag, WaitPolicy};
 
 /// The tag `create_and_attach` puts on the ENIs it creates; its value is the operation's
@@ -46,7 +46,7 @@ impl NetworkInterfaces {
         policy: &WaitPolicy,
     ) -> Result<NetworkInterface, Error> {
         let wanted = format!("InUse on {instance}");
-        wait_for(policy, "ENI", id.as_str(), &wanted, || async {
+        wait_until(policy, "ENI", id.as_str(), &wanted, || async {
             let e = self.get(id).await?;
             if e.is_in_use_on(instance) {
                 return Ok(Look::Ready(e));
@@ -65,7 +65,7 @@ impl NetworkInterfaces {
 
     /// Polls until the ENI is `Available`, and returns it.
     pub async fn wait_until_available(&self, id: &EniId, policy: &WaitPolicy) -> Result<NetworkInterface, Error> {
-        wait_for(policy, "ENI", id.as_str(), "Available", || async {
+        wait_until(policy, "ENI", id.as_str(), "Available", || async {
             let e = self.get(id).await?;
             Ok(if e.status == EniStatus::Available { Look::Ready(e) } else { Look::NotYet(e.describe_state()) })
         })
@@ -74,7 +74,7 @@ impl NetworkInterfaces {
 
     /// Polls until the ENI no longer exists.
     pub async fn wait_until_gone(&self, id: &EniId, policy: &WaitPolicy) -> Result<(), Error> {
-        wait_for(policy, "ENI", id.as_str(), "gone", || async {
+        wait_until(policy, "ENI", id.as_str(), "gone", || async {
             Ok(match self.find(id).await? {
                 None => Look::Ready(()),
                 Some(e) => Look::NotYet(e.describe_state()),
@@ -260,7 +260,7 @@ impl NetworkInterfaces {
 
     /// Waits until the ENI is `Available` (`true`) or gone (`false`).
     async fn settle_available(&self, id: &EniId, policy: &WaitPolicy) -> Result<bool, Error> {
-        wait_for(policy, "ENI", id.as_str(), "Available", || async {
+        wait_until(policy, "ENI", id.as_str(), "Available", || async {
             Ok(match self.find(id).await? {
                 None => Look::Ready(false),
                 Some(e) if e.status == EniStatus::Available => Look::Ready(true),

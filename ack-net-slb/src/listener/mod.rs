@@ -18,7 +18,7 @@ pub use spec::{
 
 use crate::common::{add_tags, check_port, validate_text};
 use crate::types::{ListenerProtocol, ListenerStatus};
-use crate::wait::{wait_for, Look};
+use crate::wait::{wait_until, Look};
 use crate::{Error, LoadBalancerId, SlbClient, Tag, WaitPolicy};
 use wire::{add_params, flatten_listing, Mode, WireListener};
 
@@ -130,7 +130,7 @@ impl Listeners {
         policy: &WaitPolicy,
     ) -> Result<Listener, Error> {
         let id = format!("{load_balancer_id}:{port}/{protocol}");
-        wait_for(policy, "listener", &id, "running", || async {
+        wait_until(policy, "listener", &id, "running", || async {
             let l = self.get(load_balancer_id, port, protocol.clone()).await?;
             Ok(if l.status == ListenerStatus::Running { Look::Ready(l) } else { Look::NotYet(l.status.to_string()) })
         })

@@ -20,7 +20,7 @@ use crate::types::{
     AddressIpVersion, AddressType, InstanceChargeType, InstanceSpec, InternetChargeType, ListenerProtocol,
     LoadBalancerStatus, ModificationProtectionStatus, NetworkType,
 };
-use crate::wait::{wait_for, Look};
+use crate::wait::{wait_until, Look};
 use crate::{Error, LoadBalancerId, SlbClient, Tag, VSwitchId, VpcId, WaitPolicy};
 
 /// The largest page DescribeLoadBalancers returns.
@@ -195,7 +195,7 @@ impl LoadBalancers {
     /// Polls DescribeLoadBalancerAttribute until the load balancer is `active`, and returns
     /// it. [`Error::WaitTimeout`] when the policy's timeout passes first.
     pub async fn wait_until_active(&self, id: &LoadBalancerId, policy: &WaitPolicy) -> Result<LoadBalancer, Error> {
-        wait_for(policy, "load balancer", id.as_str(), "active", || async {
+        wait_until(policy, "load balancer", id.as_str(), "active", || async {
             let lb = self.get(id).await?;
             Ok(if lb.status == LoadBalancerStatus::Active {
                 Look::Ready(lb)
