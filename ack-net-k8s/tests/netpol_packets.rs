@@ -18,6 +18,7 @@ mod apiserver;
 #[path = "../../ack-net-eni/tests/fabric_support/mod.rs"]
 mod fabric_support;
 #[cfg(target_os = "linux")]
+#[allow(dead_code, reason = "shared with the other packet tests")]
 mod netpol_support;
 #[cfg(target_os = "linux")]
 #[allow(dead_code, reason = "shared with the benchmarks")]

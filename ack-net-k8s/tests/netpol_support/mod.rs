@@ -83,6 +83,17 @@ pub fn udp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
     answered
 }
 
+/// Whether a new TCP connection from `from` to `ip:port`, answered by an echo in `at`, is
+/// answered within 200 ms.
+pub fn tcp_probe_fast(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = serve(at, port, stop.clone(), Duration::from_secs(5));
+    let answered = connects(from, ip, port);
+    stop.store(true, Ordering::Relaxed);
+    let _ = server.join();
+    answered
+}
+
 /// An echo server in `at` on `port`, accepting until `stop` is set, for at most `lifetime`.
 pub fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -> std::thread::JoinHandle<()> {
     let listener =
