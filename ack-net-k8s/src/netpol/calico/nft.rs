@@ -12,10 +12,13 @@
 //!   chain still judges the packet; an Allow on the ingress side accepts it;
 //! - every set of addresses a rule matches (the pods its selectors pick, nets, notNets) as a named
 //!   interval set per address family, so that the cost per packet does not grow with the number of
-//!   peers; `Log` as `log prefix "<policy> <direction> <rule>: "`.
+//!   peers; `Log` as `log prefix "<policy> <direction> <rule>: "`, to the kernel log or to an NFLOG
+//!   group ([`LogTarget`]).
 //!
 //! Loading the text with `nft -f` replaces the table in one transaction (the text deletes the table
-//! it declares first), so there is no moment without rules. [`NftTable::update_from`] gives the
+//! it declares first), so there is no moment without rules. A table too large for one transaction
+//! is loaded by [`build`](NftTable::build) steps, inert until [`switch_text`](NftTable::switch_text)
+//! (see `enforce::load_table`). [`NftTable::update_from`] gives the
 //! smaller transaction from one table to the next: set elements, the chains that changed, map
 //! entries. Names are stable for that: a pod's chains are named after its interface, and a set
 //! after the place it is first used, so a pod added to a selector changes set elements only.

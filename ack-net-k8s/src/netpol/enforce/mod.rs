@@ -52,7 +52,8 @@ use crate::Backoff;
 /// Where a node's rendered ruleset goes: [`NftCommand`] loads it into the kernel; a test can
 /// record it.
 pub trait RuleSink: Send + Sync + 'static {
-    /// Replaces the node's table with `ruleset` (`nft -f` syntax) in one transaction.
+    /// Applies `ruleset` (`nft -f` syntax: a whole table, a step of one, or an update) in one
+    /// transaction.
     ///
     /// # Errors
     ///
@@ -103,6 +104,8 @@ impl NftCommand {
         let failed = |reason: String| EnforceError::Load { reason };
         let mut child = Command::new(&self.program)
             .args(args)
+            // Its messages untranslated: `in_force` reads one.
+            .env("LC_ALL", "C")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
