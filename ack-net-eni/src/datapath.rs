@@ -391,8 +391,13 @@ pub fn setup(net: &PodNetwork, pod: &PodInterface) -> Result<(), DatapathError> 
 /// ```
 pub fn teardown(net: &PodNetwork, pod: &PodInterface) -> Result<(), DatapathError> {
     validate(net, pod)?;
-    // Only an exclusive ENI needs the pod's side (to take the ENI back), if it is still there.
-    let file = if net.mode == PoolMode::Exclusive { open_netns(&pod.netns).ok() } else { None };
+    // Only an exclusive ENI needs the pod's side (to take the ENI back), if it is still there
+    // (a CNI DEL without a namespace names none, or a directory such as `/`).
+    let file = if net.mode == PoolMode::Exclusive && pod.netns.metadata().is_ok_and(|m| m.is_file()) {
+        open_netns(&pod.netns).ok()
+    } else {
+        None
+    };
     on_own_thread(|| with_handles(file.as_ref(), &pod.netns, |k| async move { k.remove(net).await }))
 }
 

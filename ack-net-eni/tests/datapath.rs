@@ -269,6 +269,8 @@ mod tests {
 
         teardown(&node, &net, &iface);
         teardown(&node, &net, &iface);
+        // A DEL without a namespace (the plugin then names `/`) has nothing to take back.
+        teardown(&node, &net, &PodInterface::new("/", "eth0").expect("an interface"));
         assert_eq!(snapshot(&node), before, "the ENI is back under its name, nothing else changed");
         assert!(n.link(a, &eni).is_some_and(|l| !l.up), "and down");
         let out = node.output(Command::new("ip").args(["-j", "addr", "show", "dev", &eni])).expect("running ip");
