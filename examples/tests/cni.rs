@@ -234,6 +234,24 @@ mod tests {
         let (ok, out) = cni(&ns, pods[0].env("CHECK"), &conf).await;
         assert!(!ok && out["code"] == 102, "CHECK of a result without the IPv6 address: {out}");
 
+        // cnitool (libcni) as the judge of a dual-stack result: ADD, CHECK (with its cached
+        // result), DEL.
+        std::fs::create_dir_all(scratch.0.join("net.d")).unwrap();
+        std::fs::write(scratch.0.join("net.d/10-ack-net.conf"), agent.conf().to_string()).unwrap();
+        let judged = Pod::new("v6-2");
+        let (ok, result) = cnitool_run(&ns, &scratch.0, "add", &judged).await;
+        assert!(ok, "cnitool add: {result}");
+        let want = agent.pool.held(&judged.key()).and_then(|a| a.ipv6).expect("an IPv6 address").to_string();
+        let listed = result["ips"].as_array().is_some_and(|ips| {
+            ips.iter().any(|ip| ip["address"].as_str().is_some_and(|a| a.starts_with(&format!("{want}/"))))
+        });
+        assert!(listed, "cnitool's result lists {want}: {result}");
+        reaches_from(&judged.ns, v6[0], "a pod added by cnitool over IPv6").await;
+        let (ok, out) = cnitool_run(&ns, &scratch.0, "check", &judged).await;
+        assert!(ok, "cnitool check: {out}");
+        let (ok, out) = cnitool_run(&ns, &scratch.0, "del", &judged).await;
+        assert!(ok, "cnitool del: {out}");
+
         for p in &pods {
             del(&ns, p, &agent).await;
             del(&ns, p, &agent).await;
