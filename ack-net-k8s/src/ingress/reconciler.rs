@@ -73,7 +73,8 @@ pub struct IngressRound {
 ///    address, and empties it for an Ingress left out;
 /// 5. records Events when what it says changes: `EnsuredLoadBalancer` (the rules changed),
 ///    `IngressNotServed` (an error: the Ingress is left out), `PathNotApplied` (a path
-///    routed more narrowly than asked, or not at all);
+///    routed more narrowly than asked, or not at all), `AnnotationNotApplied` (an
+///    annotation unknown, or meaningless on an Ingress);
 /// 6. removes its finalizer from Ingresses deleted (or no longer of the class) once their
 ///    rules are gone from the load balancer.
 ///
@@ -351,12 +352,17 @@ impl IngressReconciler {
             return;
         }
         let (errors, others): (Vec<&Problem>, Vec<&Problem>) = problems.iter().partition(|p| p.is_error());
+        let (annotations, others): (Vec<&Problem>, Vec<&Problem>) =
+            others.into_iter().partition(|p| matches!(p, Problem::Annotation(_)));
         let join = |ps: &[&Problem]| ps.iter().map(|p| p.message()).collect::<Vec<_>>().join("; ");
         if !errors.is_empty() {
             self.publish(ing, EventType::Warning, "IngressNotServed", join(&errors)).await;
         }
         if !others.is_empty() {
             self.publish(ing, EventType::Warning, "PathNotApplied", join(&others)).await;
+        }
+        if !annotations.is_empty() {
+            self.publish(ing, EventType::Warning, "AnnotationNotApplied", join(&annotations)).await;
         }
     }
 
