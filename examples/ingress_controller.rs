@@ -8,7 +8,7 @@
 //! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config). It
 //! serves the load balancer in `ACK_NET_INGRESS_LB`; when that is unset, the one the
 //! Ingresses' annotations make (the Service annotations: `address-type`, `vswitch-id`,
-//! `spec`, `id`, ...; `ACK_NET_VSWITCH` is the default VSwitch of intranet ones), created
+//! `spec`, `id`, ...; `ACK_NET_VSWITCH_ID` is the default VSwitch of intranet ones), created
 //! with ownership tags and deleted with the last Ingress. ENI-mode Services' pods are found
 //! on their ENIs. It talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set
 //! (`aliyun` for the real one). Without a reachable cluster it says so and exits.
@@ -49,7 +49,7 @@ async fn main() -> Result<(), BoxError> {
         Some(id) => Some(id.parse::<LoadBalancerId>()?),
         None => None,
     };
-    let vswitch = match std::env::var("ACK_NET_VSWITCH").ok().filter(|v| !v.is_empty()) {
+    let vswitch = match std::env::var("ACK_NET_VSWITCH_ID").ok().filter(|v| !v.is_empty()) {
         Some(id) => Some(id.parse::<VSwitchId>()?),
         None => None,
     };
