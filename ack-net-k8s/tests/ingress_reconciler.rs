@@ -220,6 +220,7 @@ async fn the_annotations_make_the_load_balancer_whose_backends_may_be_eni_mode_p
         ingresses.clone(),
         json!({"metadata": {"name": "web", "annotations": {
                    annotations::SPEC: "slb.s2.small", annotations::NAME: "shop-ingress",
+                   annotations::ACL_STATUS: "on", annotations::ACL_ID: "acl-bp1office", annotations::ACL_TYPE: "white",
                    annotations::SCHEDULER: "wlc"}},
                "spec": {"rules": [{"host": "pods.example.com", "http": {"paths": [path("/", "pods")]}}]}}),
     )
@@ -246,6 +247,9 @@ async fn the_annotations_make_the_load_balancer_whose_backends_may_be_eni_mode_p
     assert!(tags.contains(&(SERVICE_TAG.to_owned(), "ingress/ack-net".to_owned())), "{tags:?}");
     let web = ingresses.get("web").await.expect("web");
     assert_eq!(address(&web), Some(made.address.to_string()));
+    let http = cloud.slb.listeners().get(&lb, 80, ack_net_slb::ListenerProtocol::Http).await.expect("listener");
+    let acl = http.spec.acl.expect("the annotated ACL");
+    assert_eq!((acl.acl_id.as_str(), acl.kind), ("acl-bp1office", ack_net_slb::AclType::White));
     assert!(
         round.problems["shop/web"].iter().any(|p| matches!(p, Problem::Annotation(m) if m.contains("scheduler"))),
         "an annotation that means nothing here is reported: {:?}",

@@ -229,7 +229,8 @@ pub async fn plan(
         filter: &filter,
     };
     let id = existing.clone().map_or_else(|| TO_CREATE.parse(), Ok)?;
-    let translated = translate(owner, id, &live, cluster);
+    let mut translated = translate(owner, id, &live, cluster);
+    translated.spec.acl = lb.acl;
     let mut problems = lb.problems;
     for (k, ps) in translated.problems {
         problems.entry(k).or_default().extend(ps);

@@ -5,7 +5,8 @@
 //! balancer) or, to create one, `address-type`, `vswitch-id`, `ip`, `ip-version`, `spec`,
 //! `instance-charge-type`, `charge-type`, `bandwidth`, `master-zoneid`, `slave-zoneid`,
 //! `resource-group-id`, `delete-protection`, `modification-protection`,
-//! `additional-resource-tags`, `name`, `preserve-lb-on-delete` (each under
+//! `additional-resource-tags`, `name`, `preserve-lb-on-delete`; and the access control of
+//! both listeners, `acl-status`, `acl-id`, `acl-type` (each under
 //! `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-` or the legacy
 //! `service.beta.kubernetes.io/alicloud-loadbalancer-`).
 //!
@@ -13,8 +14,8 @@
 //! the order [`translate`](super::translate) takes the Ingresses (oldest first): the first
 //! Ingress to give a setting decides it, and a later one giving another value is told so
 //! ([`Problem::Ignored`]). An Ingress whose load balancer annotations are invalid is left
-//! out ([`Problem::Invalid`]). Annotations that mean nothing for an Ingress (the listener,
-//! health check and backend ones: CLB's layer 7 is set by the Ingress itself) and unknown
+//! out ([`Problem::Invalid`]). Annotations that mean nothing for an Ingress (the other
+//! listener, health check and backend ones: CLB's layer 7 is set by the Ingress itself) and unknown
 //! ones are reported ([`Problem::Annotation`]), never silently ignored.
 //!
 //! The load balancer is managed through a [`ServiceBinding`](ack_net_slb::binding::ServiceBinding)
@@ -26,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ack_net_slb::binding::ingress::IngressOwner;
 use ack_net_slb::binding::{LoadBalancerSpec, Owner};
+use ack_net_slb::ListenerAcl;
 use k8s_openapi::api::networking::v1::Ingress;
 
 use super::{key_of, Problem};
@@ -43,6 +45,9 @@ pub struct IngressLoadBalancer {
     pub rejected: BTreeSet<String>,
     /// What each Ingress asks of the load balancer that was not done.
     pub problems: BTreeMap<String, Vec<Problem>>,
+    /// The access control list of both listeners (`acl-status: on`), for
+    /// [`IngressSpec::acl`](ack_net_slb::binding::ingress::IngressSpec::acl).
+    pub acl: Option<ListenerAcl>,
 }
 
 /// The owner of the load balancer the Ingresses of `owner`'s class create: its cluster and
@@ -51,9 +56,12 @@ pub fn load_balancer_owner(owner: &IngressOwner) -> Owner {
     Owner::new(owner.cluster_id(), format!("ingress/{}", owner.class()))
 }
 
+/// The listener annotations an Ingress reads (for both of its listeners).
+const LISTENER_KEYS: &[&str] = &[keys::ACL_STATUS, keys::ACL_ID, keys::ACL_TYPE];
+
 /// Whether `suffix` (after the prefix) is a load balancer annotation an Ingress reads.
 fn is_load_balancer_key(suffix: &str) -> bool {
-    suffix == "id" || CREATE_ONLY.iter().any(|k| k.strip_prefix(keys::PREFIX) == Some(suffix))
+    suffix == "id" || CREATE_ONLY.iter().chain(LISTENER_KEYS).any(|k| k.strip_prefix(keys::PREFIX) == Some(suffix))
 }
 
 /// The load balancer of `ingresses` (those of the class; any order), their settings merged
@@ -147,6 +155,11 @@ pub fn ingress_load_balancer(
     let map: BTreeMap<String, String> = merged.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
     let annotations = ServiceAnnotations::parse(&map)?;
     let lb = &annotations.load_balancer;
+    let l = &annotations.listener;
+    let acl = match (l.acl_status, &l.acl_id, &l.acl_type) {
+        (Some(true), Some(id), Some(kind)) => Some(ListenerAcl { acl_id: id.clone(), kind: kind.clone() }),
+        _ => None,
+    };
     let owner = load_balancer_owner(owner);
     let spec = match &lb.id {
         Some(id) => {
@@ -161,5 +174,5 @@ pub fn ingress_load_balancer(
             LoadBalancerSpec::create(owner, attributes(&annotations, cfg)?).preserve_on_delete(lb.preserve_on_delete)
         }
     };
-    Ok(IngressLoadBalancer { spec, rejected, problems })
+    Ok(IngressLoadBalancer { spec, rejected, problems, acl })
 }

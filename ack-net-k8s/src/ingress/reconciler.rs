@@ -248,18 +248,19 @@ impl IngressReconciler {
             Source::Annotations(cfg) => {
                 let made = ingress_load_balancer(&self.owner, if live.is_empty() { &leaving } else { &live }, cfg)?;
                 let binding = ServiceBinding::builder(made.spec).slb(self.slb.clone()).build()?;
-                (Some((binding, made.rejected)), made.problems)
+                (Some((binding, made.rejected, made.acl)), made.problems)
             }
         };
         if live.is_empty() {
             problems.clear();
         }
-        let rejected = lb.as_ref().map(|(_, r)| r.clone()).unwrap_or_default();
+        let rejected = lb.as_ref().map(|(_, r, _)| r.clone()).unwrap_or_default();
+        let acl = lb.as_ref().and_then(|(_, _, a)| a.clone());
         let served: Vec<Ingress> = live.iter().filter(|i| !rejected.contains(&key_of(&i.metadata))).cloned().collect();
         let mut load_balancer_report = ApplyReport::default();
         let id = match (&self.source, &lb) {
             (Source::Given(id), _) => Some(id.clone()),
-            (Source::Annotations(_), Some((binding, _))) => {
+            (Source::Annotations(_), Some((binding, _, _))) => {
                 let observed = binding.observe_with(None, &ObserveOptions::full()).await?;
                 let found = observed.load_balancer.as_ref().map(|o| o.attributes.load_balancer_id.clone());
                 if served.is_empty() {
@@ -290,13 +291,14 @@ impl IngressReconciler {
         let mut done = None;
         let mut address = None;
         if let Some(id) = &id {
-            let t = translate(self.owner.clone(), id.clone(), &served, cluster);
+            let mut t = translate(self.owner.clone(), id.clone(), &served, cluster);
+            t.spec.acl = acl;
             let binding = IngressBinding::new(self.slb.clone(), t.spec.clone())?.with_options(self.options.clone());
             done = Some(binding.reconcile().await?);
             translated = Some(t);
         }
         let mut id = id;
-        if let (true, Some((binding, _)), Some(lb_id)) = (live.is_empty(), &lb, id.clone()) {
+        if let (true, Some((binding, _, _)), Some(lb_id)) = (live.is_empty(), &lb, id.clone()) {
             // The last Ingress is gone, and its rules with it: the load balancer goes if it
             // was made for the Ingresses.
             let observed = binding.observe_with(Some(&lb_id), &ObserveOptions::full()).await?;

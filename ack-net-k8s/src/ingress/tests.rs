@@ -230,9 +230,19 @@ fn the_load_balancer_is_made_from_the_oldest_settings_and_bad_ones_are_named() {
     assert!(lb.problems["shop/classic"][0].is_error());
     assert_eq!(load_balancer_owner(&owner).service(), "ingress/ack-net");
 
-    // `id` reuses a load balancer; what only a new one takes is said to do nothing.
-    let reuse = [annotated("r", "2026-01-01T00:00:00Z", json!({keys::ID: "lb-bp1given", keys::SPEC: "slb.s2.small"}))];
+    assert_eq!(lb.acl, None);
+
+    // `id` reuses a load balancer; what only a new one takes is said to do nothing; the
+    // listeners' ACL applies all the same.
+    let reuse = [annotated(
+        "r",
+        "2026-01-01T00:00:00Z",
+        json!({keys::ID: "lb-bp1given", keys::SPEC: "slb.s2.small",
+               keys::ACL_STATUS: "on", keys::ACL_ID: "acl-bp1office", keys::ACL_TYPE: "black"}),
+    )];
     let lb = ingress_load_balancer(&owner, &reuse, &cfg).unwrap();
     assert!(lb.spec.attributes().is_none(), "reused");
+    let acl = lb.acl.expect("the ACL");
+    assert_eq!((acl.acl_id.as_str(), acl.kind), ("acl-bp1office", ack_net_slb::AclType::Black));
     assert!(matches!(&lb.problems["shop/r"][0], Problem::Annotation(m) if m.contains("is reused")));
 }
