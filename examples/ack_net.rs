@@ -1,8 +1,11 @@
 //! `ack_net`: a small operator CLI over the ack-net crates. Lists VPCs, VSwitches with their
 //! free addresses, ENIs, and load balancers with their listeners and backends, as aligned
-//! tables or JSON; plans a Kubernetes Service manifest against the cloud, printing the diff,
-//! and applies or deletes it, so that an operator can manage a Service's load balancer from
-//! its manifest without a cluster. Progress goes to stderr (when it is a terminal, or with
+//! tables or JSON; plans a Kubernetes Service manifest, or Ingress manifests (the Ingresses of
+//! ack-net's IngressClass as the layer 7 of one load balancer), against the cloud, printing
+//! the diff, and applies or deletes it, so that an operator can manage a Service's or the
+//! Ingresses' load balancer from the manifests without a cluster. Files that hold Ingresses
+//! are planned as Ingresses (their Services are their backends) unless `--service` picks a
+//! Service. Progress goes to stderr (when it is a terminal, or with
 //! `--progress`) so stdout stays clean for pipes.
 //!
 //! ```sh
@@ -13,6 +16,7 @@
 //! cargo run --example ack_net -- plan --from-scratch examples/manifests/web-service.yaml examples/manifests/nodes.yaml
 //! cargo run --example ack_net -- apply examples/manifests/web-service.yaml examples/manifests/nodes.yaml -o json
 //! cargo run --example ack_net -- delete examples/manifests/web-service.yaml
+//! cargo run --example ack_net -- plan examples/manifests/ingress.yaml examples/manifests/nodes.yaml
 //! ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- enis --instance i-bp1...
 //! kubectl get svc,nodes,endpointslices -n shop -o yaml | \
 //!     ACK_NET_ENDPOINT=aliyun cargo run --example ack_net -- plan --cluster-id c-... --service shop/web -
@@ -38,6 +42,8 @@ use serde_json::Value;
 mod demo;
 #[path = "cli/enis.rs"]
 mod enis;
+#[path = "cli/ingress.rs"]
+mod ingress;
 #[path = "cli/lbs.rs"]
 mod lbs;
 #[path = "cli/manifest.rs"]
@@ -50,7 +56,7 @@ mod plan;
 mod vpc;
 
 use enis::{eni_json, enis_table, list_enis};
-use output::{Progress, RetryNotice, Table};
+use output::{Progress, RetryNotice, Shown, Table};
 use vpc::{list_vpcs, list_vswitches, vpc_json, vpcs_table, vswitch_json, vswitches_table};
 
 #[derive(Debug, Parser)]
@@ -115,11 +121,12 @@ enum Command {
     },
     /// Load balancers with their listeners and each listener's backends.
     Lbs,
-    /// Plan a Service manifest (YAML) against the cloud and print the diff; writes nothing.
+    /// Plan a Service manifest, or Ingress manifests, (YAML) against the cloud and print the diff; writes nothing.
     Plan(plan::PlanArgs),
-    /// Plan a Service manifest and carry the plan out: its load balancer as the manifest wants it.
+    /// Plan a Service (or Ingress) manifest and carry the plan out: its load balancer as the manifest wants it.
     Apply(plan::PlanArgs),
-    /// Remove a Service manifest's load balancer (or, on a reused or preserved one, its listeners and groups).
+    /// Remove what a Service (or the Ingresses) of the manifest own: their listeners, rules, groups, certificates,
+    /// and the load balancer if it was created for them.
     Delete(plan::PlanArgs),
 }
 
@@ -184,16 +191,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
         Command::Plan(args) => {
-            let planned = plan::plan(&args, &cloud.rpc, seed, &region, &progress).await?;
-            match cli.output {
-                Format::Json => pretty(&planned.to_json()),
-                Format::Table => planned.render(),
-            }
+            manifest(plan::Goal::Converge, false, &args, &cloud, seed, &region, &progress, cli.output).await?
         }
         Command::Apply(args) => {
-            apply(plan::Goal::Converge, &args, &cloud, seed, &region, &progress, cli.output).await?
+            manifest(plan::Goal::Converge, true, &args, &cloud, seed, &region, &progress, cli.output).await?
         }
-        Command::Delete(args) => apply(plan::Goal::Delete, &args, &cloud, seed, &region, &progress, cli.output).await?,
+        Command::Delete(args) => {
+            manifest(plan::Goal::Delete, true, &args, &cloud, seed, &region, &progress, cli.output).await?
+        }
     };
     print!("{out}");
     progress.say(format_args!(
@@ -207,9 +212,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// `apply` and `delete`: plans for `goal`, carries the plan out and renders both.
-async fn apply(
+/// `plan` (`write` false), `apply` and `delete`: reads the manifest, plans its Ingresses
+/// (when it holds any and `--service` is not given) or its Service for `goal`, carries the
+/// plan out when `write`, and renders what was planned and done.
+#[allow(clippy::too_many_arguments)]
+async fn manifest(
     goal: plan::Goal,
+    write: bool,
     args: &plan::PlanArgs,
     cloud: &Cloud,
     seed: Option<&ack_net_mock::MockCloud>,
@@ -217,11 +226,25 @@ async fn apply(
     progress: &Progress,
     format: Format,
 ) -> Result<String, BoxError> {
-    let planned = plan::plan_for(goal, args, &cloud.rpc, seed, region, progress).await?;
-    let applied = planned.apply(progress).await?;
+    let manifest = plan::read_manifest(args, progress)?;
+    let shown: Box<dyn Shown> = if ingress::wanted(&manifest, args) {
+        let planned = ingress::plan(goal, args, &manifest, &cloud.rpc, seed, region, progress).await?;
+        if write {
+            Box::new(planned.apply(progress).await?)
+        } else {
+            Box::new(planned)
+        }
+    } else {
+        let planned = plan::plan_manifest(goal, args, &manifest, &cloud.rpc, seed, region, progress).await?;
+        if write {
+            Box::new(planned.apply(progress).await?)
+        } else {
+            Box::new(planned)
+        }
+    };
     Ok(match format {
-        Format::Json => pretty(&applied.to_json()),
-        Format::Table => applied.render(),
+        Format::Json => pretty(&shown.to_json()),
+        Format::Table => shown.render(),
     })
 }
 

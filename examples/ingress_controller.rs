@@ -5,10 +5,13 @@
 //! a leader through the Lease `ack-net-ingress-controller` in `$POD_NAMESPACE` (default
 //! `kube-system`).
 //!
-//! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config) and
-//! the load balancer in `ACK_NET_INGRESS_LB` (on the embedded mock one is made when unset);
-//! it talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set (`aliyun` for the real
-//! one). Without a reachable cluster it says so and exits.
+//! It needs a Kubernetes cluster (the current kubeconfig context, or in-cluster config). It
+//! serves the load balancer in `ACK_NET_INGRESS_LB`; when that is unset, the one the
+//! Ingresses' annotations make (the Service annotations: `address-type`, `vswitch-id`,
+//! `spec`, `id`, ...; `ACK_NET_VSWITCH_ID` is the default VSwitch of intranet ones), created
+//! with ownership tags and deleted with the last Ingress. ENI-mode Services' pods are found
+//! on their ENIs. It talks to the embedded mock cloud unless `ACK_NET_ENDPOINT` is set
+//! (`aliyun` for the real one). Without a reachable cluster it says so and exits.
 //!
 //! With `--testenv` it runs a scripted scenario instead, on a real kube-apiserver of its own
 //! (`ack_net_k8s::testenv`) and the embedded mock: a Node, a Service, a TLS Secret and an
@@ -20,12 +23,14 @@
 //! cargo run --example ingress_controller -- --testenv
 //! ```
 
+use ack_net_eni::EcsClient;
 use ack_net_examples::{demo_network, wait_until, BoxError, Cloud};
 use ack_net_k8s::ingress::{IngressReconciler, INGRESS_CONTROLLER, INGRESS_FINALIZER};
+use ack_net_k8s::service::ServiceConfig;
 use ack_net_mock::MockCloud;
 use ack_net_slb::binding::ingress::{IngressOwner, IngressPlanOptions, ServiceRef};
 use ack_net_slb::binding::DrainPolicy;
-use ack_net_slb::{AddressType, InstanceSpec, LoadBalancerId, SlbClient};
+use ack_net_slb::{AddressType, InstanceSpec, LoadBalancerId, SlbClient, VSwitchId};
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -40,14 +45,19 @@ async fn main() -> Result<(), BoxError> {
     let Some(kube) = ack_net_examples::cluster_or_explain().await else { return Ok(()) };
     let cloud = Cloud::connect().await?;
     let slb = SlbClient::new(cloud.rpc.clone());
-    let lb = match (std::env::var("ACK_NET_INGRESS_LB").ok().filter(|v| !v.is_empty()), &cloud.mock) {
-        (Some(id), _) => id.parse::<LoadBalancerId>()?,
-        (None, Some(_)) => new_load_balancer(&slb).await?,
-        (None, None) => return Err("ACK_NET_INGRESS_LB: the id of the load balancer to serve Ingresses on".into()),
+    let lb = match std::env::var("ACK_NET_INGRESS_LB").ok().filter(|v| !v.is_empty()) {
+        Some(id) => Some(id.parse::<LoadBalancerId>()?),
+        None => None,
     };
-    println!("Ingress controller for cluster {cluster_id}, load balancer {lb} on {}", cloud.describe());
+    let vswitch = match std::env::var("ACK_NET_VSWITCH_ID").ok().filter(|v| !v.is_empty()) {
+        Some(id) => Some(id.parse::<VSwitchId>()?),
+        None => None,
+    };
+    let serves = lb.as_ref().map_or_else(|| "from the Ingresses' annotations".to_owned(), ToString::to_string);
+    println!("Ingress controller for cluster {cluster_id}, load balancer {serves} on {}", cloud.describe());
     let options = IngressPlanOptions::default().with_batch_size(slb.batch_size());
-    controller(kube, slb, &cluster_id, lb, options).await
+    let ecs = EcsClient::new(cloud.rpc.clone());
+    controller(kube, slb, ecs, &cluster_id, lb, vswitch, options).await
 }
 
 async fn new_load_balancer(slb: &SlbClient) -> Result<LoadBalancerId, BoxError> {
@@ -60,13 +70,26 @@ async fn new_load_balancer(slb: &SlbClient) -> Result<LoadBalancerId, BoxError> 
 async fn controller(
     kube: kube::Client,
     slb: SlbClient,
+    ecs: EcsClient,
     cluster_id: &str,
-    lb: LoadBalancerId,
+    lb: Option<LoadBalancerId>,
+    vswitch: Option<VSwitchId>,
     options: IngressPlanOptions,
 ) -> Result<(), BoxError> {
     let elector = ack_net_examples::leader_elector(kube.clone(), "ack-net-ingress-controller")?;
-    let reconciler =
-        IngressReconciler::new(kube, slb, IngressOwner::new(cluster_id, "ack-net"), lb).with_plan_options(options);
+    let owner = IngressOwner::new(cluster_id, "ack-net");
+    let reconciler = match lb {
+        Some(lb) => IngressReconciler::new(kube, slb, owner, lb),
+        None => {
+            let mut cfg = ServiceConfig::new(cluster_id);
+            if let Some(v) = vswitch {
+                cfg = cfg.with_vswitch(v);
+            }
+            IngressReconciler::from_annotations(kube, slb, owner, cfg)
+        }
+    }
+    .with_eni_lookup(std::sync::Arc::new(ecs))
+    .with_plan_options(options);
     elector.run(reconciler.run()).await?;
     Ok(())
 }
@@ -115,9 +138,12 @@ async fn scenario(cluster_id: &str) -> Result<(), BoxError> {
     println!("Ingress controller for cluster {cluster_id}, load balancer {lb} on {}", cloud.describe());
     let running = {
         let (kube, slb, cluster_id, lb) = (kube.clone(), slb.clone(), cluster_id.to_owned(), lb.clone());
+        let ecs = EcsClient::new(cloud.rpc.clone());
         // No draining: the scenario's backends serve no connections.
         let options = IngressPlanOptions::default().with_batch_size(slb.batch_size()).with_drain(DrainPolicy::none());
-        tokio::spawn(async move { controller(kube, slb, &cluster_id, lb, options).await.map_err(|e| e.to_string()) })
+        tokio::spawn(async move {
+            controller(kube, slb, ecs, &cluster_id, Some(lb), None, options).await.map_err(|e| e.to_string())
+        })
     };
 
     create(&Api::<Namespace>::all(kube.clone()), json!({"metadata": {"name": "shop"}})).await?;

@@ -522,13 +522,15 @@ fn check(env: &CniEnv, conf: &NetConf, agent: &AgentClient, rt: &tokio::runtime:
         CniError::new(code::UNKNOWN_CONTAINER, format!("the agent holds no address for {}", pod.key()))
     })?;
     if let Some(prev) = &conf.prev_result {
-        let want = net.ipv4.to_string();
-        let listed = prev["ips"].as_array().is_some_and(|ips| ips.iter().any(|ip| ip["address"] == want.as_str()));
-        if !listed {
-            return Err(CniError::new(
-                code::CHECK_FAILED,
-                format!("prevResult does not list the pod's address {want}"),
-            ));
+        // Every address of the pod (IPv4, and IPv6 for dual stack).
+        for want in std::iter::once(net.ipv4.to_string()).chain(net.ipv6.map(|a| a.to_string())) {
+            let listed = prev["ips"].as_array().is_some_and(|ips| ips.iter().any(|ip| ip["address"] == want.as_str()));
+            if !listed {
+                return Err(CniError::new(
+                    code::CHECK_FAILED,
+                    format!("prevResult does not list the pod's address {want}"),
+                ));
+            }
         }
     }
     let missing = datapath::check(&net, &interface(netns, env, conf.mtu)?)?;

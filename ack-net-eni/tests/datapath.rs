@@ -2,7 +2,10 @@
 //! ENI with secondary addresses through the mock's API, the fabric hot-plugs the ENI into the
 //! node's namespace, and `ack_net_eni::datapath` wires two pod namespaces to it. ICMP and TCP
 //! from inside the pods show pod to pod on the node and pod to instances through the vRouter;
-//! teardown leaves the node as it found it.
+//! teardown leaves the node as it found it. A dual-stack pool's pods reach each other over IPv6
+//! too (ICMPv6 and TCP) on one node; the fabric carries IPv4 only, so IPv6 across nodes is not
+//! proven here. A pod with an exclusive ENI (the ENI's link moved into it) reaches a pod on
+//! another node and instances, and goes back to the node as it was.
 //!
 //! `harness = false`, like `fabric`: `main` enters the namespace sandbox first. Needs `ping`
 //! (iputils-ping), `nft` (nftables) and `ip` (iproute2, only to judge the node's state from
@@ -21,6 +24,10 @@ fn main() -> std::process::ExitCode {
     fabric_support::run(&[
         ("pods_reach_each_other_and_the_vpc_and_teardown_restores_the_node", |n| Box::pin(tests::pods(n))),
         ("bad_input_and_a_failed_setup_change_nothing", |n| Box::pin(tests::bad_input(n))),
+        ("dual_stack_pods_reach_each_other_over_ipv6_and_teardown_restores_the_node", |n| {
+            Box::pin(tests::dual_stack(n))
+        }),
+        ("an_exclusive_eni_moves_into_the_pod_and_back", |n| Box::pin(tests::exclusive(n))),
     ])
 }
 
@@ -36,6 +43,7 @@ mod tests {
 
     use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
     use ack_net_eni::pod_network::PodNetwork;
+    use ack_net_eni::pool::{IpStack, PoolMode};
     use ack_net_mock::fabric::Netns;
 
     use crate::fabric_support::*;
@@ -140,5 +148,137 @@ mod tests {
         assert!(matches!(e, DatapathError::Netlink { .. }), "{e}");
         assert_eq!(snapshot(&node), before, "a failed setup leaves nothing on the node");
         assert_eq!(pod.links().expect("links"), pod_links, "and nothing in the pod");
+    }
+
+    /// Runs `ip ARGS` in `ns` and asserts it succeeded.
+    fn ip(ns: &Netns, args: &[&str]) {
+        let out = ns.output(Command::new("ip").args(args)).expect("running ip");
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub async fn dual_stack(n: Net) {
+        let pool = n.pool_with(&n.nodes[0], "node-a", |c| c.stack(IpStack::DualStack)).await;
+        let nets = [
+            PodNetwork::setup(&pool, "default/v6-0").await.expect("addresses for v6-0"),
+            PodNetwork::setup(&pool, "default/v6-1").await.expect("addresses for v6-1"),
+        ];
+        n.settle().await;
+        let node = n.node(&n.nodes[0]);
+        // What the datapath leaves on the node by design: the ENI up, IPv6 forwarding on (with
+        // their link-local and anycast routes). Made first, so that the comparison below is of
+        // what a pod adds; the ENI's link-local address is given its second of DAD.
+        let eni = format!("eth{}", nets[0].device_index.expect("a device index"));
+        ip(&node, &["link", "set", &eni, "up"]);
+        node.run(|| std::fs::write("/proc/sys/net/ipv6/conf/all/forwarding", "1"))
+            .expect("a thread in the node")
+            .expect("IPv6 forwarding on");
+        for _ in 0..40 {
+            let out = node.output(Command::new("ip").args(["-6", "addr", "show", "tentative"])).expect("running ip");
+            if out.stdout.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let before = snapshot_dual(&node);
+        let pods = [Netns::new().expect("a pod namespace"), Netns::new().expect("a pod namespace")];
+        let ifaces: Vec<PodInterface> =
+            pods.iter().map(|p| PodInterface::new(p.path(), "eth0").expect("an interface")).collect();
+        for (net, pod) in nets.iter().zip(&ifaces) {
+            assert!(net.ipv6.is_some(), "a dual-stack pool gives {} an IPv6 address", net.pod);
+            setup(&node, net, pod).expect("setup");
+            setup(&node, net, pod).expect("a repeated setup is a no-op");
+            assert_eq!(check(&node, net, pod), vec![], "check finds the whole layout");
+        }
+        let [a0, a1] = [nets[0].ipv6.expect("IPv6").addr(), nets[1].ipv6.expect("IPv6").addr()];
+        reaches_from(&pods[0], a1, "IPv6 pod to pod on the node").await;
+        reaches_from(&pods[1], a0, "IPv6 pod to pod on the node, back").await;
+        reaches_from(&pods[0], nets[1].ipv4.addr(), "and still IPv4").await;
+        assert!(tcp_probe(&pods[0], &pods[1], a1, 8090), "TCP over IPv6 pod to pod");
+        assert!(tcp_probe(&pods[1], &pods[0], a0, 8091), "TCP over IPv6 pod to pod, back");
+
+        // check sees a missing IPv6 piece, and a repeated setup restores it.
+        let out = node.output(Command::new("ip").args(["-j", "link", "show", "dev", &eni])).expect("running ip");
+        let link: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip's JSON");
+        let index = link[0]["ifindex"].as_u64().and_then(|i| u32::try_from(i).ok()).expect("the ENI's index");
+        let (a, table) = (a0.to_string(), datapath::eni_table(index));
+        ip(&node, &["-6", "rule", "del", "from", &a, "lookup", &table.to_string(), "priority", "2048"]);
+        let missing = check(&node, &nets[0], &ifaces[0]);
+        assert_eq!(missing, vec![Step::FromPodRule { address: a0.into(), table }], "{missing:?}");
+        setup(&node, &nets[0], &ifaces[0]).expect("setup again");
+        assert_eq!(check(&node, &nets[0], &ifaces[0]), vec![]);
+
+        // v6-0 goes: v6-1 keeps the ENI's IPv6 table route and its connectivity.
+        teardown(&node, &nets[0], &ifaces[0]);
+        teardown(&node, &nets[0], &ifaces[0]);
+        let missing = check(&node, &nets[0], &ifaces[0]);
+        assert!(!missing.iter().any(|s| matches!(s, Step::EniDefaultRoute { .. })), "the table stays: {missing:?}");
+        assert_eq!(check(&node, &nets[1], &ifaces[1]), vec![]);
+        assert!(!ping_from(&pods[1], a0), "a torn-down pod is not reached over IPv6");
+        assert!(pods[0].links().expect("links").iter().all(|l| l.name != "eth0"), "the pod side went with the pair");
+
+        teardown(&node, &nets[1], &ifaces[1]);
+        teardown(&node, &nets[1], &ifaces[1]);
+        assert_eq!(
+            snapshot_dual(&node),
+            before,
+            "teardown removes every link, IPv4 and IPv6 route, rule and neighbour it added"
+        );
+    }
+
+    pub async fn exclusive(n: Net) {
+        let (a, c) = (&n.nodes[0], &n.nodes[2]);
+        let pool = n.pool_with(a, "node-a", |c| c.mode(PoolMode::Exclusive)).await;
+        let net = PodNetwork::setup(&pool, "default/own-0").await.expect("an ENI for own-0");
+        assert_eq!(net.mode, PoolMode::Exclusive);
+        // A shared-ENI pod on a node in the other VSwitch, to reach across the vRouter.
+        let remote_pool = n.pool(c, "node-c").await;
+        let remote_net = PodNetwork::setup(&remote_pool, "default/db-0").await.expect("an address for db-0");
+        n.settle().await;
+        let (node, remote_node) = (n.node(a), n.node(c));
+        let eni = format!("eth{}", net.device_index.expect("a device index"));
+        assert!(n.link(a, &eni).is_some_and(|l| !l.up), "the fabric plugged the ENI in, down");
+        let before = snapshot(&node);
+        let remote = Netns::new().expect("a pod namespace");
+        let remote_iface = PodInterface::new(remote.path(), "eth0").expect("an interface");
+        setup(&remote_node, &remote_net, &remote_iface).expect("the remote pod's setup");
+
+        // A failed ADD (the pod has an `eth0` of its own) leaves the ENI where it was.
+        let busy = Netns::new().expect("a pod namespace");
+        ip(&busy, &["link", "add", "eth0", "type", "veth", "peer", "name", "other"]);
+        let e = setup(&node, &net, &PodInterface::new(busy.path(), "eth0").expect("an interface"));
+        assert!(matches!(e, Err(DatapathError::Netlink { .. })), "{e:?}");
+        assert_eq!(snapshot(&node), before, "a failed ADD changes nothing on the node");
+
+        let pod = Netns::new().expect("a pod namespace");
+        let iface = PodInterface::new(pod.path(), "eth0").expect("an interface");
+        assert!(!check(&node, &net, &iface).is_empty(), "nothing is there before setup");
+        setup(&node, &net, &iface).expect("setup");
+        setup(&node, &net, &iface).expect("a repeated setup is a no-op");
+        assert_eq!(check(&node, &net, &iface), vec![], "check finds the whole layout");
+        assert!(n.link(a, &eni).is_none(), "the ENI left the node");
+        let inside = pod.links().expect("links").into_iter().find(|l| l.name == "eth0").expect("eth0 in the pod");
+        assert_eq!(inside.mac, net.mac.to_string(), "the pod's eth0 is the ENI");
+
+        let (ip0, ipr) = (net.ipv4.addr(), remote_net.ipv4.addr());
+        reaches_from(&pod, ipr, "exclusive pod to a pod on another node").await;
+        reaches_from(&remote, ip0, "and back").await;
+        assert!(tcp_probe(&pod, &remote, ipr, 8100), "TCP exclusive pod to a pod on another node");
+        reaches_from(&pod, n.nodes[1].ip, "exclusive pod to an instance in its VSwitch").await;
+        reaches_from(&pod, c.ip, "exclusive pod to an instance in another VSwitch").await;
+        assert!(tcp_probe(&n.node(&n.nodes[1]), &pod, ip0, 8101), "TCP from an instance to the pod");
+
+        teardown(&node, &net, &iface);
+        teardown(&node, &net, &iface);
+        // A DEL without a namespace (the plugin then names `/`) has nothing to take back.
+        teardown(&node, &net, &PodInterface::new("/", "eth0").expect("an interface"));
+        assert_eq!(snapshot(&node), before, "the ENI is back under its name, nothing else changed");
+        assert!(n.link(a, &eni).is_some_and(|l| !l.up), "and down");
+        let out = node.output(Command::new("ip").args(["-j", "addr", "show", "dev", &eni])).expect("running ip");
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip's JSON");
+        assert_eq!(shown[0]["addr_info"], serde_json::json!([]), "and unaddressed: {shown}");
+        assert!(shown[0].get("ifalias").is_none(), "its alias cleared: {shown}");
+        assert!(pod.links().expect("links").iter().all(|l| l.name == "lo"), "the pod has only lo left");
+        assert!(!check(&node, &net, &iface).is_empty(), "check sees it gone");
+        teardown(&remote_node, &remote_net, &remote_iface);
     }
 }

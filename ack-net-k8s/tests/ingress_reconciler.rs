@@ -173,3 +173,120 @@ async fn run_routes_an_ingress_created_while_it_runs() {
     let web_group = group_of(&cloud, &lb, &owner, "web").await.expect("web's group");
     assert_eq!(reaches(&cloud, &lb, 80, "www.example.com", "/"), web_group);
 }
+
+#[tokio::test]
+async fn the_annotations_make_the_load_balancer_whose_backends_may_be_eni_mode_pods() {
+    use ack_net_k8s::service::annotations;
+    use ack_net_k8s::service::ServiceConfig;
+    use ack_net_slb::binding::{CLUSTER_TAG, SERVICE_TAG};
+    use ack_net_slb::BackendType;
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+    let env = own().await;
+    let kube = client(&env).await;
+    let cloud = cloud(2).await;
+    namespace(&kube, "shop").await;
+    for (i, id) in cloud.instances.iter().enumerate() {
+        ready_node(&kube, &format!("n{i}"), id).await;
+    }
+    create::<IngressClass>(
+        Api::all(kube.clone()),
+        json!({"metadata": {"name": "ack-net", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+               "spec": {"controller": INGRESS_CONTROLLER}}),
+    )
+    .await;
+    // An ENI-mode Service: its pods' addresses are on the instances' primary ENIs.
+    create::<Service>(
+        Api::namespaced(kube.clone(), "shop"),
+        json!({"metadata": {"name": "pods", "annotations": {annotations::BACKEND_TYPE: "eni"}},
+               "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}),
+    )
+    .await;
+    let endpoints: Vec<Value> = cloud
+        .enis
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ip))| json!({"addresses": [ip.to_string()], "nodeName": format!("n{i}"), "conditions": {"ready": true}}))
+        .collect();
+    create::<EndpointSlice>(
+        Api::namespaced(kube.clone(), "shop"),
+        json!({"metadata": {"name": "pods-1", "labels": {"kubernetes.io/service-name": "pods"}},
+               "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+               "endpoints": endpoints}),
+    )
+    .await;
+    let ingresses: Api<Ingress> = Api::namespaced(kube.clone(), "shop");
+    create(
+        ingresses.clone(),
+        json!({"metadata": {"name": "web", "annotations": {
+                   annotations::SPEC: "slb.s2.small", annotations::NAME: "shop-ingress",
+                   annotations::ACL_STATUS: "on", annotations::ACL_ID: "acl-bp1office", annotations::ACL_TYPE: "white",
+                   annotations::SCHEDULER: "wlc"}},
+               "spec": {"rules": [{"host": "pods.example.com", "http": {"paths": [path("/", "pods")]}}]}}),
+    )
+    .await;
+
+    let owner = IngressOwner::new("c-annotations", "ack-net");
+    let reconciler = IngressReconciler::from_annotations(
+        kube.clone(),
+        cloud.slb.clone(),
+        owner.clone(),
+        ServiceConfig::new("c-annotations"),
+    )
+    .with_eni_lookup(std::sync::Arc::new(cloud.ecs.clone()))
+    .with_plan_options(IngressPlanOptions::default().with_drain(DrainPolicy::none()));
+
+    let round = reconciler.reconcile_all().await.expect("first round");
+    assert_eq!(round.load_balancer_report.calls.get("CreateLoadBalancer"), Some(&1), "{round:?}");
+    let lb = round.load_balancer_id.clone().expect("a load balancer");
+    let made = cloud.slb.load_balancers().get(&lb).await.expect("attributes");
+    assert_eq!(made.name, "shop-ingress");
+    assert_eq!(made.spec.as_ref().map(ToString::to_string).as_deref(), Some("slb.s2.small"));
+    let tags: Vec<(String, String)> = made.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+    assert!(tags.contains(&(CLUSTER_TAG.to_owned(), "c-annotations".to_owned())), "{tags:?}");
+    assert!(tags.contains(&(SERVICE_TAG.to_owned(), "ingress/ack-net".to_owned())), "{tags:?}");
+    let web = ingresses.get("web").await.expect("web");
+    assert_eq!(address(&web), Some(made.address.to_string()));
+    let http = cloud.slb.listeners().get(&lb, 80, ack_net_slb::ListenerProtocol::Http).await.expect("listener");
+    let acl = http.spec.acl.expect("the annotated ACL");
+    assert_eq!((acl.acl_id.as_str(), acl.kind), ("acl-bp1office", ack_net_slb::AclType::White));
+    assert!(
+        round.problems["shop/web"].iter().any(|p| matches!(p, Problem::Annotation(m) if m.contains("scheduler"))),
+        "an annotation that means nothing here is reported: {:?}",
+        round.problems
+    );
+
+    // The pods, on their ENIs, are the group's backends, and the rule reaches the group.
+    let group = cloud
+        .slb
+        .vserver_groups()
+        .describe(&lb)
+        .send()
+        .await
+        .expect("groups")
+        .into_iter()
+        .find(|g| g.name == owner.group_name(&ack_net_slb::binding::ingress::ServiceRef::new("shop", "pods", "80")))
+        .expect("the group of shop/pods");
+    let backends = cloud.slb.vserver_groups().get(&group.vserver_group_id).await.expect("group").backends;
+    let mut held: Vec<(String, String, u16)> =
+        backends.iter().map(|b| (b.server_id.clone(), b.server_ip.unwrap().to_string(), b.port)).collect();
+    held.sort();
+    let mut want: Vec<(String, String, u16)> =
+        cloud.enis.iter().map(|(eni, ip)| (eni.clone(), ip.to_string(), 8080)).collect();
+    want.sort();
+    assert_eq!(held, want);
+    assert!(backends.iter().all(|b| b.kind == BackendType::Eni), "{backends:?}");
+    assert_eq!(reaches(&cloud, &lb, 80, "pods.example.com", "/x"), group.vserver_group_id.to_string());
+
+    let again = reconciler.reconcile_all().await.expect("second round");
+    assert_eq!(again.report.writes() + again.load_balancer_report.writes(), 0, "converged: {again:?}");
+    assert_eq!(again.load_balancer_id.as_ref(), Some(&lb), "found again by its tags");
+
+    // The last Ingress goes: its rules, then the load balancer made for it.
+    ingresses.delete("web", &DeleteParams::default()).await.expect("delete");
+    let gone = reconciler.reconcile_all().await.expect("round after the delete");
+    assert_eq!(gone.load_balancer_report.calls.get("DeleteLoadBalancer"), Some(&1), "{gone:?}");
+    assert_eq!(gone.load_balancer_id, None);
+    assert!(cloud.slb.load_balancers().get(&lb).await.is_err(), "deleted");
+    assert!(ingresses.get_opt("web").await.expect("get").is_none(), "the finalizer is removed");
+}

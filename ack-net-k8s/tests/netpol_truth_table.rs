@@ -1,7 +1,8 @@
 //! The NetworkPolicy truth table: one named case per rule of the `networking.k8s.io/v1`
 //! NetworkPolicy API reference (and the documented exceptions), each checked through
 //! `PolicyEngine::allowed` and through the compiled `RuleSet::allowed`, by pod name and, for
-//! pods with one address, by IP.
+//! pods with one address, by IP. The cases are written once ([`every_case`]) and also executed
+//! with packets by `netpol_truth_table_packets.rs`, through its own [`Runner`].
 
 use ack_net_k8s::netpol::{Direction, Error, Peer, PolicyEngine, Protocol, RuleSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
@@ -13,7 +14,8 @@ use Protocol::{Sctp, Tcp, Udp};
 const ALLOW: bool = true;
 const DENY: bool = false;
 
-fn namespaces() -> Vec<Namespace> {
+/// The namespaces: prod, dev, ops and kube-system.
+pub fn namespaces() -> Vec<Namespace> {
     [
         json!({"metadata": {"name": "prod", "labels": {"env": "prod", "team": "a"}}}),
         json!({"metadata": {"name": "dev", "labels": {"env": "dev", "team": "b"}}}),
@@ -36,7 +38,8 @@ fn pod(ns: &str, name: &str, labels: Value, ip: Option<&str>, ports: Value) -> V
     })
 }
 
-fn pods() -> Vec<Pod> {
+/// The pods: on node 192.168.0.10 unless said otherwise; `prod/pending` has no address yet.
+pub fn pods() -> Vec<Pod> {
     let http = |n: u16| json!([{"name": "http", "containerPort": n}, {"name": "metrics", "containerPort": 9090}]);
     [
         pod("prod", "web", json!({"app": "web", "tier": "fe"}), Some("10.0.1.1"), http(8080)),
@@ -79,7 +82,8 @@ fn deny_all_ingress(ns: &str) -> Value {
     policy(ns, "default-deny-ingress", json!({"podSelector": {}, "policyTypes": ["Ingress"]}))
 }
 
-fn build(policies: &[Value]) -> (PolicyEngine, RuleSet) {
+/// The cluster with `policies`: its engine and compiled rule set.
+pub fn build(policies: &[Value]) -> (PolicyEngine, RuleSet) {
     let policies: Vec<NetworkPolicy> =
         policies.iter().map(|v| serde_json::from_value(v.clone()).expect("NetworkPolicy")).collect();
     let engine = PolicyEngine::new(&namespaces(), &pods(), &policies).expect("valid objects");
@@ -95,42 +99,75 @@ fn peer(s: &str) -> Peer<'_> {
     }
 }
 
-type Check = (&'static str, &'static str, u16, Protocol, bool);
+/// A row: (from, to, port, protocol, expected); an end is `ns/name` (a pod) or an address.
+pub type Check = (&'static str, &'static str, u16, Protocol, bool);
 
-/// Builds the cluster with `policies` and checks every (from, to, port, protocol, expected)
-/// through the engine and the compiled rule set, by name and by address.
-fn run(case: &str, policies: &[Value], checks: &[Check]) {
-    let (engine, rules) = build(policies);
-    for &(from, to, port, protocol, expected) in checks {
-        let mut forms = vec![(peer(from), peer(to))];
-        // The same connection with each pod that has one address named by that address.
-        let by_ip = |p: Peer<'static>| match p {
-            Peer::Pod { namespace, name } => rules
-                .pod_by_name(namespace, name)
-                .map(|id| rules.pod(id))
-                .filter(|pod| pod.ips.len() == 1)
-                .map_or(p, |pod| Peer::Ip(pod.ips[0])),
-            other => other,
-        };
-        forms.push((by_ip(peer(from)), by_ip(peer(to))));
-        for (f, t) in forms {
-            let interpreted = engine.allowed(f, t, port, protocol).expect("known peers");
-            let compiled = rules.allowed(f, t, port, protocol).expect("known peers");
-            assert_eq!(
-                interpreted, expected,
-                "case {case}: engine says {interpreted} for {f} -> {t} {port}/{protocol}, expected {expected}"
-            );
-            assert_eq!(
-                compiled, expected,
-                "case {case}: rule set says {compiled} for {f} -> {t} {port}/{protocol}, expected {expected}"
-            );
+/// What executes the rows of a case.
+pub trait Runner {
+    /// Builds the cluster with `policies` and checks every (from, to, port, protocol,
+    /// expected).
+    fn run(&self, case: &str, policies: &[Value], checks: &[Check]);
+}
+
+/// Checks rows through the engine and the compiled rule set, by name and by address.
+struct Engines;
+
+impl Runner for Engines {
+    fn run(&self, case: &str, policies: &[Value], checks: &[Check]) {
+        let (engine, rules) = build(policies);
+        for &(from, to, port, protocol, expected) in checks {
+            let mut forms = vec![(peer(from), peer(to))];
+            // The same connection with each pod that has one address named by that address.
+            let by_ip = |p: Peer<'static>| match p {
+                Peer::Pod { namespace, name } => rules
+                    .pod_by_name(namespace, name)
+                    .map(|id| rules.pod(id))
+                    .filter(|pod| pod.ips.len() == 1)
+                    .map_or(p, |pod| Peer::Ip(pod.ips[0])),
+                other => other,
+            };
+            forms.push((by_ip(peer(from)), by_ip(peer(to))));
+            for (f, t) in forms {
+                let interpreted = engine.allowed(f, t, port, protocol).expect("known peers");
+                let compiled = rules.allowed(f, t, port, protocol).expect("known peers");
+                assert_eq!(
+                    interpreted, expected,
+                    "case {case}: engine says {interpreted} for {f} -> {t} {port}/{protocol}, expected {expected}"
+                );
+                assert_eq!(
+                    compiled, expected,
+                    "case {case}: rule set says {compiled} for {f} -> {t} {port}/{protocol}, expected {expected}"
+                );
+            }
         }
     }
 }
 
-#[test]
-fn default_allow_without_policies() {
-    run(
+/// The cases: each `fn name(r)` is a `#[test]` of its own with [`Engines`], and all of them
+/// together are [`every_case`], for any [`Runner`].
+macro_rules! cases {
+    ($(fn $name:ident($r:ident) $body:block)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let $r: &dyn Runner = &Engines;
+                $body
+            }
+        )*
+
+        /// Every case of the table, through `runner`.
+        pub fn every_case(runner: &dyn Runner) {
+            $({
+                let $r: &dyn Runner = runner;
+                $body
+            })*
+        }
+    };
+}
+
+cases! {
+fn default_allow_without_policies(r) {
+    r.run(
         "default allow",
         &[],
         &[
@@ -142,9 +179,8 @@ fn default_allow_without_policies() {
     );
 }
 
-#[test]
-fn default_deny_ingress() {
-    run(
+fn default_deny_ingress(r) {
+    r.run(
         "default deny ingress",
         &[deny_all_ingress("prod")],
         &[
@@ -161,9 +197,8 @@ fn default_deny_ingress() {
     assert!(!engine.is_isolated("prod", "web", Direction::Egress).unwrap());
 }
 
-#[test]
-fn default_deny_egress() {
-    run(
+fn default_deny_egress(r) {
+    r.run(
         "default deny egress",
         &[policy("prod", "default-deny-egress", json!({"podSelector": {}, "policyTypes": ["Egress"]}))],
         &[
@@ -177,10 +212,9 @@ fn default_deny_egress() {
     );
 }
 
-#[test]
-fn default_deny_all_and_allow_all() {
+fn default_deny_all_and_allow_all(r) {
     let deny_all = policy("prod", "default-deny-all", json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}));
-    run(
+    r.run(
         "default deny all",
         std::slice::from_ref(&deny_all),
         &[
@@ -195,7 +229,7 @@ fn default_deny_all_and_allow_all() {
         "allow-all",
         json!({"podSelector": {}, "ingress": [{}], "egress": [{}], "policyTypes": ["Ingress", "Egress"]}),
     );
-    run(
+    r.run(
         "allow all beats deny all",
         &[deny_all, allow_all],
         &[
@@ -206,14 +240,13 @@ fn default_deny_all_and_allow_all() {
     );
 }
 
-#[test]
-fn empty_ingress_list_denies_and_empty_from_list_allows_all_sources() {
-    run(
+fn empty_ingress_list_denies_and_empty_from_list_allows_all_sources(r) {
+    r.run(
         "ingress: []",
         &[policy("prod", "p", json!({"podSelector": {}, "ingress": []}))],
         &[("prod/web", "prod/db", 5432, Tcp, DENY)],
     );
-    run(
+    r.run(
         "from: [] with ports",
         &[policy(
             "prod",
@@ -228,8 +261,7 @@ fn empty_ingress_list_denies_and_empty_from_list_allows_all_sources() {
     );
 }
 
-#[test]
-fn empty_pod_selector_selects_every_pod_of_its_namespace_only() {
+fn empty_pod_selector_selects_every_pod_of_its_namespace_only(r) {
     let checks = [
         ("dev/client", "prod/web", 8080, Tcp, DENY),
         ("dev/client", "prod/db", 5432, Tcp, DENY),
@@ -237,19 +269,18 @@ fn empty_pod_selector_selects_every_pod_of_its_namespace_only() {
         ("dev/client", "dev/web", 8081, Tcp, ALLOW),
         ("prod/web", "ops/dns", 53, Udp, ALLOW),
     ];
-    run("podSelector {}", &[deny_all_ingress("prod")], &checks);
+    r.run("podSelector {}", &[deny_all_ingress("prod")], &checks);
     // A missing podSelector is the empty selector.
-    run("podSelector missing", &[policy("prod", "p", json!({"policyTypes": ["Ingress"]}))], &checks);
-    run(
+    r.run("podSelector missing", &[policy("prod", "p", json!({"policyTypes": ["Ingress"]}))], &checks);
+    r.run(
         "podSelector selects some pods",
         &[policy("prod", "p", json!({"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}))],
         &[("prod/web", "prod/db", 5432, Tcp, DENY), ("prod/db", "prod/web", 8080, Tcp, ALLOW)],
     );
 }
 
-#[test]
-fn pod_selector_peer_is_the_policy_namespace() {
-    run(
+fn pod_selector_peer_is_the_policy_namespace(r) {
+    r.run(
         "from podSelector",
         &[policy(
             "prod",
@@ -266,9 +297,8 @@ fn pod_selector_peer_is_the_policy_namespace() {
     );
 }
 
-#[test]
-fn namespace_selector_peer_is_every_pod_of_matching_namespaces() {
-    run(
+fn namespace_selector_peer_is_every_pod_of_matching_namespaces(r) {
+    r.run(
         "from namespaceSelector",
         &[policy(
             "prod",
@@ -283,7 +313,7 @@ fn namespace_selector_peer_is_every_pod_of_matching_namespaces() {
             ("192.0.2.1", "prod/db", 5432, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "namespaceSelector {} is every namespace, but no outside address",
         &[policy("prod", "p", json!({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}))],
         &[
@@ -292,7 +322,7 @@ fn namespace_selector_peer_is_every_pod_of_matching_namespaces() {
             ("192.0.2.1", "prod/db", 5432, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "namespaces carry kubernetes.io/metadata.name",
         &[policy(
             "prod",
@@ -303,9 +333,8 @@ fn namespace_selector_peer_is_every_pod_of_matching_namespaces() {
     );
 }
 
-#[test]
-fn pod_and_namespace_selector_in_one_peer_are_anded() {
-    run(
+fn pod_and_namespace_selector_in_one_peer_are_anded(r) {
+    r.run(
         "one peer: namespaceSelector AND podSelector",
         &[policy(
             "prod",
@@ -322,9 +351,8 @@ fn pod_and_namespace_selector_in_one_peer_are_anded() {
     );
 }
 
-#[test]
-fn pod_and_namespace_selector_in_two_peers_are_ored() {
-    run(
+fn pod_and_namespace_selector_in_two_peers_are_ored(r) {
+    r.run(
         "two peers: namespaceSelector OR podSelector",
         &[policy(
             "prod",
@@ -344,9 +372,8 @@ fn pod_and_namespace_selector_in_two_peers_are_ored() {
     );
 }
 
-#[test]
-fn ip_block_with_except() {
-    run(
+fn ip_block_with_except(r) {
+    r.run(
         "ingress from ipBlock with except",
         &[policy(
             "prod",
@@ -363,7 +390,7 @@ fn ip_block_with_except() {
             ("dev/client", "prod/web", 8080, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "egress to ipBlock",
         &[policy(
             "prod",
@@ -378,7 +405,7 @@ fn ip_block_with_except() {
             ("prod/api", "198.51.100.7", 443, Tcp, ALLOW),
         ],
     );
-    run(
+    r.run(
         "IPv6 ipBlock",
         &[policy(
             "prod",
@@ -393,10 +420,9 @@ fn ip_block_with_except() {
     );
 }
 
-#[test]
-fn ip_block_matches_pod_ips() {
+fn ip_block_matches_pod_ips(r) {
     // Implementation-defined in Kubernetes; here a pod's IP is matched like any address.
-    run(
+    r.run(
         "ipBlock covering pod IPs",
         &[policy(
             "prod",
@@ -413,9 +439,8 @@ fn ip_block_matches_pod_ips() {
     );
 }
 
-#[test]
-fn numeric_ports_and_protocols() {
-    run(
+fn numeric_ports_and_protocols(r) {
+    r.run(
         "numeric port, TCP by default",
         &[policy(
             "prod",
@@ -429,7 +454,7 @@ fn numeric_ports_and_protocols() {
             ("prod/api", "prod/db", 5432, Sctp, DENY),
         ],
     );
-    run(
+    r.run(
         "UDP and SCTP",
         &[policy(
             "ops",
@@ -443,7 +468,7 @@ fn numeric_ports_and_protocols() {
             ("prod/web", "ops/dns", 9999, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "protocol without port: every port of that protocol",
         &[policy(
             "ops",
@@ -458,9 +483,8 @@ fn numeric_ports_and_protocols() {
     );
 }
 
-#[test]
-fn end_port_ranges() {
-    run(
+fn end_port_ranges(r) {
+    r.run(
         "port..=endPort",
         &[policy("prod", "p", json!({"podSelector": {}, "egress": [{"ports": [{"port": 32000, "endPort": 32768}]}]}))],
         &[
@@ -474,9 +498,8 @@ fn end_port_ranges() {
     );
 }
 
-#[test]
-fn named_ports_resolve_against_the_destination_pod() {
-    run(
+fn named_ports_resolve_against_the_destination_pod(r) {
+    r.run(
         "ingress named port: each selected pod's own number",
         &[policy(
             "prod",
@@ -492,7 +515,7 @@ fn named_ports_resolve_against_the_destination_pod() {
             ("dev/client", "prod/web", 8080, Udp, DENY),
         ],
     );
-    run(
+    r.run(
         "egress named port: the destination's number; outside addresses never match",
         &[policy(
             "prod",
@@ -508,7 +531,7 @@ fn named_ports_resolve_against_the_destination_pod() {
             ("prod/web", "kube-system/agent", 8080, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "egress named port to an ipBlock",
         &[policy(
             "prod",
@@ -521,7 +544,7 @@ fn named_ports_resolve_against_the_destination_pod() {
             ("prod/web", "dev/api", 8000, Tcp, ALLOW),
         ],
     );
-    run(
+    r.run(
         "named port protocol must match the container port's",
         &[policy(
             "ops",
@@ -536,9 +559,8 @@ fn named_ports_resolve_against_the_destination_pod() {
     );
 }
 
-#[test]
-fn policy_types() {
-    run(
+fn policy_types(r) {
+    r.run(
         "explicit Egress only: ingress rules are ignored, ingress stays open",
         &[policy(
             "prod",
@@ -553,7 +575,7 @@ fn policy_types() {
             ("prod/web", "prod/api", 8000, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "no policyTypes and egress rules: Ingress and Egress",
         &[policy(
             "prod",
@@ -567,7 +589,7 @@ fn policy_types() {
             ("prod/web", "prod/api", 8000, Tcp, DENY),
         ],
     );
-    run(
+    r.run(
         "no policyTypes and no egress rules: Ingress only",
         &[policy(
             "prod",
@@ -582,10 +604,9 @@ fn policy_types() {
     );
 }
 
-#[test]
-fn multiple_policies_are_a_union() {
+fn multiple_policies_are_a_union(r) {
     let db = json!({"matchLabels": {"app": "db"}});
-    run(
+    r.run(
         "two policies selecting one pod",
         &[
             policy(
@@ -608,8 +629,7 @@ fn multiple_policies_are_a_union() {
     );
 }
 
-#[test]
-fn egress_and_ingress_are_both_required() {
+fn egress_and_ingress_are_both_required(r) {
     let web_egress_to_db = policy(
         "prod",
         "web-egress",
@@ -624,17 +644,17 @@ fn egress_and_ingress_are_both_required() {
         policy("prod", "db-deny", json!({"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}));
     let web_deny =
         policy("prod", "web-deny", json!({"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"]}));
-    run(
+    r.run(
         "egress allows, ingress denies",
         &[web_egress_to_db.clone(), db_deny],
         &[("prod/web", "prod/db", 5432, Tcp, DENY)],
     );
-    run(
+    r.run(
         "ingress allows, egress denies",
         &[db_ingress_from_web.clone(), web_deny],
         &[("prod/web", "prod/db", 5432, Tcp, DENY)],
     );
-    run(
+    r.run(
         "both allow",
         &[web_egress_to_db, db_ingress_from_web],
         &[
@@ -645,8 +665,7 @@ fn egress_and_ingress_are_both_required() {
     );
 }
 
-#[test]
-fn match_expressions_operators() {
+fn match_expressions_operators(r) {
     let select = |exprs: Value| {
         policy("dev", "p", json!({"podSelector": {"matchExpressions": exprs}, "policyTypes": ["Ingress"]}))
     };
@@ -673,7 +692,7 @@ fn match_expressions_operators() {
         ),
         [false, false, false],
     );
-    run(
+    r.run(
         "matchExpressions in a namespaceSelector",
         &[policy(
             "prod",
@@ -688,10 +707,9 @@ fn match_expressions_operators() {
     );
 }
 
-#[test]
-fn a_pod_cannot_block_itself_and_node_traffic_is_allowed() {
+fn a_pod_cannot_block_itself_and_node_traffic_is_allowed(r) {
     let deny_all = policy("prod", "deny-all", json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}));
-    run(
+    r.run(
         "exceptions",
         &[deny_all, deny_all_ingress("ops")],
         &[
@@ -707,9 +725,8 @@ fn a_pod_cannot_block_itself_and_node_traffic_is_allowed() {
     );
 }
 
-#[test]
-fn host_network_pods_are_their_node() {
-    run(
+fn host_network_pods_are_their_node(r) {
+    r.run(
         "hostNetwork pods are not selected, and selectors do not match them",
         &[
             deny_all_ingress("kube-system"),
@@ -725,7 +742,7 @@ fn host_network_pods_are_their_node() {
             ("dev/client", "prod/db", 5432, Tcp, ALLOW),
         ],
     );
-    run(
+    r.run(
         "ipBlock matches a hostNetwork pod's address",
         &[policy(
             "prod",
@@ -736,9 +753,8 @@ fn host_network_pods_are_their_node() {
     );
 }
 
-#[test]
-fn pods_without_ips_are_still_selected_and_matched() {
-    run(
+fn pods_without_ips_are_still_selected_and_matched(r) {
+    r.run(
         "pending pod",
         &[
             policy(
@@ -754,6 +770,7 @@ fn pods_without_ips_are_still_selected_and_matched() {
             ("prod/pending", "192.0.2.1", 443, Tcp, ALLOW),
         ],
     );
+}
 }
 
 #[test]

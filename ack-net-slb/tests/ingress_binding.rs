@@ -179,3 +179,49 @@ async fn only_its_own_parts_are_touched_and_conflicts_come_before_writes() {
     let certs = env.slb.certificates().describe().send().await.unwrap();
     assert_eq!(certs.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), [their_cert.id]);
 }
+
+#[tokio::test]
+async fn an_acl_is_set_on_both_listeners_in_place_and_converges() {
+    use ack_net_slb::{AclId, AclType};
+    let env = env(2).await;
+    let lb = internet_lb(&env.slb).await;
+    let acl: AclId = "acl-bp1office".parse().unwrap();
+    let serving = || spec(&env, &lb).with_redirect(false);
+    binding(&env, serving()).reconcile().await.unwrap();
+
+    // An ACL on both listeners: each is set in place (no listener is made again).
+    env.mock.clear_calls();
+    let r = binding(&env, serving().with_acl(acl.clone(), AclType::White)).reconcile().await.unwrap();
+    let actions: Vec<&str> = r.plan.steps.iter().map(|s| s.action()).collect();
+    assert_eq!(
+        actions,
+        ["SetLoadBalancerHTTPSListenerAttribute", "SetLoadBalancerHTTPListenerAttribute"],
+        "{}",
+        r.plan
+    );
+    for (port, protocol) in [(80, ListenerProtocol::Http), (443, ListenerProtocol::Https)] {
+        let l = env.slb.listeners().get(&lb, port, protocol).await.unwrap();
+        assert_eq!(l.spec.acl.as_ref().map(|a| (&a.acl_id, &a.kind)), Some((&acl, &AclType::White)), "{port}");
+    }
+    let again = binding(&env, serving().with_acl(acl.clone(), AclType::White)).reconcile().await.unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+
+    // A redirecting HTTP listener has no group to set again: another ACL makes it again.
+    let redirecting = binding(&env, spec(&env, &lb).with_acl(acl.clone(), AclType::White)).reconcile().await.unwrap();
+    assert!(!redirecting.plan.is_empty());
+    let r = binding(&env, spec(&env, &lb).with_acl(acl, AclType::Black)).reconcile().await.unwrap();
+    let actions: Vec<&str> = r.plan.steps.iter().map(|s| s.action()).collect();
+    assert!(
+        actions.contains(&"DeleteLoadBalancerListener") && actions.contains(&"CreateLoadBalancerHTTPListener"),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"SetLoadBalancerHTTPSListenerAttribute"), "{actions:?}");
+    let l = env.slb.listeners().get(&lb, 80, ListenerProtocol::Http).await.unwrap();
+    assert_eq!(l.spec.acl.map(|a| a.kind), Some(AclType::Black));
+    assert!(binding(&env, spec(&env, &lb).with_acl("acl-bp1office".parse().unwrap(), AclType::Black))
+        .reconcile()
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
+}

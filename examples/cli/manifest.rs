@@ -1,13 +1,16 @@
 //! Kubernetes manifests for `plan`: YAML files of one or more documents (`---`), each an
 //! object or a `List` of them, sorted into the Services, Nodes and EndpointSlices a load
-//! balancer plan reads. Other kinds are skipped and named.
+//! balancer plan reads, and the Ingresses, IngressClasses and Secrets an Ingress plan reads
+//! too. Other kinds are skipped and named.
 
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::ByteString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -68,6 +71,12 @@ pub struct Manifest {
     pub nodes: Vec<Node>,
     /// The EndpointSlices.
     pub slices: Vec<EndpointSlice>,
+    /// The Ingresses, in file order.
+    pub ingresses: Vec<Ingress>,
+    /// The IngressClasses.
+    pub classes: Vec<IngressClass>,
+    /// The Secrets, their `stringData` folded into `data` (as the API server stores them).
+    pub secrets: Vec<Secret>,
     /// Objects of other kinds, as `Kind namespace/name`.
     pub skipped: Vec<String>,
 }
@@ -127,6 +136,15 @@ impl Manifest {
             "Service" => self.services.push(serde_json::from_value(value).map_err(invalid)?),
             "Node" => self.nodes.push(serde_json::from_value(value).map_err(invalid)?),
             "EndpointSlice" => self.slices.push(serde_json::from_value(value).map_err(invalid)?),
+            "Ingress" => self.ingresses.push(serde_json::from_value(value).map_err(invalid)?),
+            "IngressClass" => self.classes.push(serde_json::from_value(value).map_err(invalid)?),
+            "Secret" => {
+                let mut secret: Secret = serde_json::from_value(value).map_err(invalid)?;
+                for (k, v) in secret.string_data.take().into_iter().flatten() {
+                    secret.data.get_or_insert_with(Default::default).insert(k, ByteString(v.into_bytes()));
+                }
+                self.secrets.push(secret);
+            }
             // `kubectl get -o yaml` prints a `List` (or `ServiceList`...) of items.
             k if k.ends_with("List") => match value.get("items") {
                 Some(Value::Array(items)) => {
@@ -142,15 +160,21 @@ impl Manifest {
         Ok(())
     }
 
-    /// `1 Service, 3 Nodes, 1 EndpointSlice`.
+    /// `1 Service, 3 Nodes, 1 EndpointSlice`, then the Ingresses, IngressClasses and Secrets
+    /// when there are any.
     pub fn summary(&self) -> String {
-        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        format!(
-            "{}, {}, {}",
-            count(self.services.len(), "Service"),
-            count(self.nodes.len(), "Node"),
-            count(self.slices.len(), "EndpointSlice")
-        )
+        let count = |n: usize, what: &str, plural: &str| format!("{n} {what}{}", if n == 1 { "" } else { plural });
+        let mut parts = vec![
+            count(self.services.len(), "Service", "s"),
+            count(self.nodes.len(), "Node", "s"),
+            count(self.slices.len(), "EndpointSlice", "s"),
+        ];
+        if !self.ingresses.is_empty() || !self.classes.is_empty() || !self.secrets.is_empty() {
+            parts.push(count(self.ingresses.len(), "Ingress", "es"));
+            parts.push(count(self.classes.len(), "IngressClass", "es"));
+            parts.push(count(self.secrets.len(), "Secret", "s"));
+        }
+        parts.join(", ")
     }
 }
 
@@ -192,6 +216,24 @@ mod tests {
         assert_eq!(m.summary(), "1 Service, 1 Node, 1 EndpointSlice");
         assert_eq!(m.services[0].metadata.name.as_deref(), Some("web"));
         assert_eq!(m.skipped, vec!["ConfigMap shop/c"]);
+    }
+
+    #[test]
+    fn ingresses_classes_and_secrets_are_read_with_string_data_folded_in() {
+        let m = parse(
+            "kind: IngressClass\nmetadata: {name: ack-net}\nspec: {controller: ack-net.io/ingress-controller}\n---\n\
+             kind: Ingress\nmetadata: {name: web, namespace: shop}\nspec: {ingressClassName: ack-net}\n---\n\
+             kind: Secret\nmetadata: {name: tls, namespace: shop}\ntype: kubernetes.io/tls\n\
+             data: {tls.key: a2V5}\nstringData: {tls.crt: cert}\n",
+        )
+        .unwrap();
+        assert_eq!(m.summary(), "0 Services, 0 Nodes, 0 EndpointSlices, 1 Ingress, 1 IngressClass, 1 Secret");
+        let data = m.secrets[0].data.as_ref().unwrap();
+        assert_eq!(data["tls.crt"].0, b"cert");
+        assert_eq!(data["tls.key"].0, b"key", "data is base64 in YAML");
+        assert!(m.secrets[0].string_data.is_none());
+        let e = parse("kind: Ingress\nmetadata: {name: w}\nspec: {rules: 3}\n").unwrap_err();
+        assert!(matches!(&e, ManifestError::InvalidObject { kind, .. } if kind == "Ingress"), "{e}");
     }
 
     #[test]

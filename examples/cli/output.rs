@@ -2,9 +2,19 @@
 //! that report each page as it arrives.
 
 use std::fmt::Display;
+
+use serde_json::Value;
 use std::future::Future;
 
 use ack_net_core::{CallEvent, CallObserver, CallOutcome};
+
+/// A result `plan`, `apply` and `delete` print: as text (a table, a diff) or as JSON.
+pub trait Shown {
+    /// As text.
+    fn render(&self) -> String;
+    /// As JSON.
+    fn to_json(&self) -> Value;
+}
 
 /// A table printed with its columns aligned: two spaces between columns, no trailing blanks.
 #[derive(Debug)]

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::Service;
 use serde_json::{json, Value};
 
 use super::manifest::{Manifest, ManifestError};
-use super::output::Progress;
+use super::output::{Progress, Shown};
 
 /// The cluster id when `--cluster-id` is not given.
 pub const DEFAULT_CLUSTER_ID: &str = "ack-net";
@@ -151,7 +151,8 @@ pub struct AppliedService {
 /// Reads the manifest and plans its Service against `rpc`'s cloud. Given the embedded `mock`
 /// and no `--vswitch`, it first seeds the mock with a network, the Nodes' instances and
 /// (unless `--from-scratch`) an earlier version of the Service, so the plan has something to
-/// change.
+/// change. (The CLI reads the manifest first: [`read_manifest`], [`plan_manifest`].)
+#[cfg(test)]
 pub async fn plan(
     args: &PlanArgs,
     rpc: &ack_net_core::RpcClient,
@@ -164,6 +165,7 @@ pub async fn plan(
 
 /// [`plan`], for `goal`: deleting observes in full (to find every group of the binding) and
 /// plans the binding's removal.
+#[cfg(test)]
 pub async fn plan_for(
     goal: Goal,
     args: &PlanArgs,
@@ -172,14 +174,35 @@ pub async fn plan_for(
     region: &RegionId,
     progress: &Progress,
 ) -> Result<PlannedService, BoxError> {
+    let manifest = read_manifest(args, progress)?;
+    plan_manifest(goal, args, &manifest, rpc, mock, region, progress).await
+}
+
+/// Reads the manifest files of `args`, saying what they hold.
+pub fn read_manifest(args: &PlanArgs, progress: &Progress) -> Result<Manifest, PlanError> {
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     progress.say(format_args!("reading {}", files.join(", ")));
-    let manifest = Manifest::read(&args.files).map_err(PlanError::from)?;
+    let manifest = Manifest::read(&args.files)?;
     progress.say(format_args!("  {}", manifest.summary()));
     for s in &manifest.skipped {
-        progress.say(format_args!("  skipping {s}: plan reads Services, Nodes and EndpointSlices"));
+        progress.say(format_args!(
+            "  skipping {s}: plan reads Services, Nodes, EndpointSlices, Ingresses, IngressClasses and Secrets"
+        ));
     }
-    let service = select(&manifest, args.service.as_deref())?;
+    Ok(manifest)
+}
+
+/// [`plan_for`] on a manifest already read.
+pub async fn plan_manifest(
+    goal: Goal,
+    args: &PlanArgs,
+    manifest: &Manifest,
+    rpc: &ack_net_core::RpcClient,
+    mock: Option<&MockCloud>,
+    region: &RegionId,
+    progress: &Progress,
+) -> Result<PlannedService, BoxError> {
+    let service = select(manifest, args.service.as_deref())?;
     let key = key_of(service);
     let naming = if args.ccm_naming { Naming::Ccm } else { Naming::AckNet };
     let mut cfg = ServiceConfig::new(&args.cluster_id).with_naming(naming);
@@ -191,10 +214,7 @@ pub async fn plan_for(
     let eni_mode = BackendMode::of(service, &annotations).map_err(service_error)? == BackendMode::Eni;
     // On the embedded mock, seed what the Service stands on, unless the caller names a VSwitch
     // (then the mock is left as it is).
-    let seeded = match (mock, &args.vswitch) {
-        (Some(mock), None) => Some(seed_network(mock, rpc, region, &manifest, eni_mode, progress).await?),
-        _ => None,
-    };
+    let seeded = seed_unless_given(args, mock, rpc, region, manifest, eni_mode, progress).await?;
     if let Some(v) = args.vswitch.clone().or_else(|| seeded.clone()) {
         cfg = cfg.with_vswitch(v);
     }
@@ -272,9 +292,11 @@ impl AppliedService {
         let observed = self.planned.observed.load_balancer.as_ref().map(|lb| &lb.attributes.load_balancer_id);
         self.report.load_balancer_id.as_ref().or(observed).map(ToString::to_string)
     }
+}
 
+impl Shown for AppliedService {
     /// The plan as `plan` prints it, then what was done, step by step.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let mut out = self.planned.render();
         let lb = self.load_balancer_id().unwrap_or_else(|| "no load balancer".to_owned());
         out.push_str(&format!(
@@ -295,7 +317,7 @@ applied on {lb}: {} step(s), {} API call(s)
     }
 
     /// [`PlannedService::to_json`] with what was done under `applied`.
-    pub fn to_json(&self) -> Value {
+    fn to_json(&self) -> Value {
         let mut v = self.planned.to_json();
         let steps: Vec<Value> = self
             .report
@@ -314,9 +336,9 @@ applied on {lb}: {} step(s), {} API call(s)
     }
 }
 
-impl PlannedService {
+impl Shown for PlannedService {
     /// The plan as a diff, then the nodes that do not serve and the translation's notes.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let mut out = format!("{}\n", self.plan);
         let skipped = &self.translated.backends.skipped_nodes;
         if !skipped.is_empty() {
@@ -336,7 +358,7 @@ impl PlannedService {
     }
 
     /// The plan and what led to it, as JSON.
-    pub fn to_json(&self) -> Value {
+    fn to_json(&self) -> Value {
         let lb = self.observed.load_balancer.as_ref().map(|lb| {
             json!({
                 "id": lb.attributes.load_balancer_id.to_string(),
@@ -365,7 +387,9 @@ impl PlannedService {
             "notes": self.notes(),
         })
     }
+}
 
+impl PlannedService {
     /// The translation's notes and each port's backend notes, as sentences.
     fn notes(&self) -> Vec<String> {
         let mut notes = self.translated.notes.clone();
@@ -389,7 +413,7 @@ fn backend_note(note: &BackendNote) -> String {
     }
 }
 
-fn found_by(f: &FoundBy) -> &'static str {
+pub fn found_by(f: &FoundBy) -> &'static str {
     match f {
         FoundBy::RememberedId => "by --load-balancer",
         FoundBy::OwnershipTags => "by its ownership tags",
@@ -434,6 +458,23 @@ fn why_not(service: &Service) -> String {
         },
         Some(t) => format!("its type is {t}, not LoadBalancer"),
         None => "its type is ClusterIP (the default), not LoadBalancer".to_owned(),
+    }
+}
+
+/// On the embedded `mock` and without `--vswitch`, [`seed_network`], answering its VSwitch;
+/// else nothing is seeded (the mock, or the cloud, is left as it is).
+pub async fn seed_unless_given(
+    args: &PlanArgs,
+    mock: Option<&MockCloud>,
+    rpc: &ack_net_core::RpcClient,
+    region: &RegionId,
+    manifest: &Manifest,
+    eni_mode: bool,
+    progress: &Progress,
+) -> Result<Option<VSwitchId>, BoxError> {
+    match (mock, &args.vswitch) {
+        (Some(mock), None) => Ok(Some(seed_network(mock, rpc, region, manifest, eni_mode, progress).await?)),
+        _ => Ok(None),
     }
 }
 

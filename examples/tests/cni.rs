@@ -38,6 +38,8 @@ fn main() -> std::process::ExitCode {
         ("the_agent_restarts_between_add_and_del", |n| Box::pin(tests::restart(n))),
         ("a_failed_add_leaves_nothing_and_bad_input_is_refused", |n| Box::pin(tests::failures(n))),
         ("cnitool_drives_the_plugin", |n| Box::pin(tests::cnitool(n))),
+        ("dual_stack_pods_get_both_addresses_and_reach_each_other_over_ipv6", |n| Box::pin(tests::dual_stack(n))),
+        ("a_pod_with_an_exclusive_eni_reaches_a_pod_on_another_node", |n| Box::pin(tests::exclusive(n))),
     ])
 }
 
@@ -51,13 +53,13 @@ fn main() -> std::process::ExitCode {
 mod tests {
     use std::collections::HashSet;
     use std::io::{self, BufRead as _};
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
     use std::path::{Path, PathBuf};
     use std::process::Command;
     use std::sync::Arc;
 
     use ack_net_eni::agent::{self, PoolAgent};
-    use ack_net_eni::pool::{FileStore, IpPool};
+    use ack_net_eni::pool::{FileStore, IpPool, IpStack, PoolConfig, PoolMode};
     use ack_net_eni::{IpProtocol, Peer, PortRange, SecurityGroupRule};
     use ack_net_mock::fabric::Netns;
     use serde_json::{json, Value};
@@ -116,8 +118,21 @@ mod tests {
         /// Starts the agent of `node` with `warm` idle addresses, and waits until they are there
         /// and the fabric has plugged the ENIs into the node.
         async fn start(n: &Net, node: &Node, instance_type: &str, dir: &Path, warm: u32) -> Agent {
+            Agent::start_with(n, node, instance_type, dir, warm, |c| c).await
+        }
+
+        /// [`Agent::start`] with the pool's configuration changed by `tune` (its IP stack, its
+        /// ENI mode).
+        async fn start_with(
+            n: &Net,
+            node: &Node,
+            instance_type: &str,
+            dir: &Path,
+            warm: u32,
+            tune: impl FnOnce(PoolConfig) -> PoolConfig,
+        ) -> Agent {
             let store = FileStore::open(dir.join("journal.json")).await.expect("the journal");
-            let config = pool_config(&node.id, instance_type, &node.vswitch, &n.sg, warm).wait_policy(waits());
+            let config = tune(pool_config(&node.id, instance_type, &node.vswitch, &n.sg, warm)).wait_policy(waits());
             let pool = IpPool::builder(config).ecs(n.rpc()).store(Arc::new(store)).start().await.expect("the pool");
             warm_up(&pool, warm).await;
             n.settle().await;
@@ -177,12 +192,114 @@ mod tests {
             .join("\n")
     }
 
+    /// [`layout`] with the node's IPv6 rules and routes of every table, but for the link-local
+    /// and multicast routes the kernel gives every link that is up (the ENI stays up).
+    fn layout_dual(node: &Netns) -> String {
+        let all = snapshot_dual(node);
+        let v6 = all.split_once("routes6:\n").map_or("", |(_, v6)| v6);
+        let kept: Vec<&str> = v6.lines().filter(|l| !l.contains("fe80::") && !l.starts_with("multicast")).collect();
+        format!("{}\n{}", layout(node), kept.join("\n"))
+    }
+
+    pub async fn dual_stack(n: Net) {
+        let scratch = Scratch::new("dual");
+        let node = n.nodes[0].clone();
+        let ns = n.node(&node);
+        let agent = Agent::start_with(&n, &node, "ecs.g7.large", &scratch.0, 2, |c| c.stack(IpStack::DualStack)).await;
+        let before = layout_dual(&ns);
+        let pods = [Pod::new("v6-0"), Pod::new("v6-1")];
+        let mut v6 = Vec::new();
+        let mut results = Vec::new();
+        for pod in &pods {
+            let (_, result) = add(&ns, pod, &agent).await;
+            let ips = result["ips"].as_array().unwrap_or_else(|| panic!("no ips in {result}"));
+            assert_eq!(ips.len(), 2, "an IPv4 and an IPv6 address: {result}");
+            let address: Ipv6Addr = ips[1]["address"]
+                .as_str()
+                .and_then(|a| a.split('/').next()?.parse().ok())
+                .unwrap_or_else(|| panic!("no IPv6 address in {result}"));
+            assert_eq!(agent.pool.held(&pod.key()).and_then(|a| a.ipv6), Some(address), "the agent holds it");
+            v6.push(address);
+            results.push(result);
+        }
+        reaches_from(&pods[0].ns, v6[1], "IPv6 pod to pod through the plugin").await;
+        reaches_from(&pods[1].ns, v6[0], "IPv6 pod to pod through the plugin, back").await;
+        assert!(tcp_probe(&pods[1].ns, &pods[0].ns, v6[0], 8092), "TCP over IPv6 pod to pod");
+
+        let mut conf = agent.conf();
+        conf["prevResult"] = results[0].clone();
+        let (ok, out) = cni(&ns, pods[0].env("CHECK"), &conf).await;
+        assert!(ok && out.is_null(), "CHECK of a dual-stack pod: {out}");
+        conf["prevResult"]["ips"].as_array_mut().expect("ips").truncate(1);
+        let (ok, out) = cni(&ns, pods[0].env("CHECK"), &conf).await;
+        assert!(!ok && out["code"] == 102, "CHECK of a result without the IPv6 address: {out}");
+
+        // cnitool (libcni) as the judge of a dual-stack result: ADD, CHECK (with its cached
+        // result), DEL.
+        std::fs::create_dir_all(scratch.0.join("net.d")).unwrap();
+        std::fs::write(scratch.0.join("net.d/10-ack-net.conf"), agent.conf().to_string()).unwrap();
+        let judged = Pod::new("v6-2");
+        let (ok, result) = cnitool_run(&ns, &scratch.0, "add", &judged).await;
+        assert!(ok, "cnitool add: {result}");
+        let want = agent.pool.held(&judged.key()).and_then(|a| a.ipv6).expect("an IPv6 address").to_string();
+        let listed = result["ips"].as_array().is_some_and(|ips| {
+            ips.iter().any(|ip| ip["address"].as_str().is_some_and(|a| a.starts_with(&format!("{want}/"))))
+        });
+        assert!(listed, "cnitool's result lists {want}: {result}");
+        reaches_from(&judged.ns, v6[0], "a pod added by cnitool over IPv6").await;
+        let (ok, out) = cnitool_run(&ns, &scratch.0, "check", &judged).await;
+        assert!(ok, "cnitool check: {out}");
+        let (ok, out) = cnitool_run(&ns, &scratch.0, "del", &judged).await;
+        assert!(ok, "cnitool del: {out}");
+
+        for p in &pods {
+            del(&ns, p, &agent).await;
+            del(&ns, p, &agent).await;
+        }
+        assert_eq!(layout_dual(&ns), before, "DEL removes every IPv4 and IPv6 route and rule ADD made");
+        assert!(agent.pool.pods().is_empty(), "every address released");
+    }
+
+    pub async fn exclusive(n: Net) {
+        let scratch = Scratch::new("exclusive");
+        let (a, c) = (n.nodes[0].clone(), n.nodes[2].clone());
+        let (da, dc) = (scratch.sub("a"), scratch.sub("c"));
+        let agent = Agent::start_with(&n, &a, "ecs.g7.large", &da, 1, |c| c.mode(PoolMode::Exclusive)).await;
+        let remote_agent = Agent::start(&n, &c, "ecs.g7.large", &dc, 1).await;
+        let (node_a, node_c) = (n.node(&a), n.node(&c));
+        let before = layout(&node_a);
+
+        let (pod, remote) = (Pod::new("own-0"), Pod::new("db-0"));
+        let (ip, result) = add(&node_a, &pod, &agent).await;
+        let mac = agent.pool.held(&pod.key()).map(|a| a.mac.to_string()).expect("the pod's ENI");
+        assert_eq!(result["interfaces"][0]["mac"], json!(mac), "the pod's interface is its ENI: {result}");
+        let inside = pod.ns.links().expect("links").into_iter().find(|l| l.name == "eth0").expect("eth0 in the pod");
+        assert_eq!(inside.mac, mac, "the ENI's link is the pod's eth0");
+        assert_eq!(add(&node_a, &pod, &agent).await.0, ip, "a repeated ADD is the same pod");
+        let (ipr, _) = add(&node_c, &remote, &remote_agent).await;
+        reaches_from(&pod.ns, ipr, "exclusive pod to a pod on another node").await;
+        reaches_from(&remote.ns, ip, "and back").await;
+        assert!(tcp_probe(&remote.ns, &pod.ns, ip, 8093), "TCP to the exclusive pod across nodes");
+
+        let mut conf = agent.conf();
+        conf["prevResult"] = result;
+        let (ok, out) = cni(&node_a, pod.env("CHECK"), &conf).await;
+        assert!(ok && out.is_null(), "CHECK of an exclusive pod: {out}");
+
+        del(&node_a, &pod, &agent).await;
+        del(&node_a, &pod, &agent).await;
+        assert_eq!(layout(&node_a), before, "DEL leaves the node's layout as it was");
+        let back = node_a.links().expect("links").into_iter().find(|l| l.mac == mac).expect("the ENI is back");
+        assert!(!back.up && back.name.starts_with("eth"), "down, under its node name: {back:?}");
+        assert!(pod.ns.links().expect("links").iter().all(|l| l.name == "lo"), "the pod has only lo left");
+        assert!(agent.pool.pods().is_empty(), "the ENI is back in the pool");
+        del(&node_c, &remote, &remote_agent).await;
+    }
+
     pub async fn pods(n: Net) {
         let scratch = Scratch::new("pods");
         let (a, b) = (n.nodes[0].clone(), n.nodes[2].clone());
-        let (da, db) = (scratch.0.join("a"), scratch.0.join("b"));
-        std::fs::create_dir_all(&da).unwrap();
-        std::fs::create_dir_all(&db).unwrap();
+        let (da, db) = (scratch.sub("a"), scratch.sub("b"));
         let agent_a = Agent::start(&n, &a, "ecs.g7.large", &da, 3).await;
         let agent_b = Agent::start(&n, &b, "ecs.g7.large", &db, 2).await;
         let (node_a, node_b) = (n.node(&a), n.node(&b));

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
@@ -89,7 +89,7 @@ pub struct Net {
     pub ecs: EcsClient,
     pub vpc_id: VpcId,
     pub route_table: RouteTableId,
-    /// zone h: 10.1.1.0/24; zone i: 10.1.2.0/24.
+    /// zone h: 10.1.1.0/24; zone i: 10.1.2.0/24; each with an IPv6 /64 of the VPC's /56.
     pub vswitches: Vec<String>,
     /// The instances' (basic) group.
     pub sg: SecurityGroupId,
@@ -119,8 +119,8 @@ impl Net {
         let world = mock
             .scenario()
             .vpc("10.1.0.0/16")
-            .vswitch("cn-hangzhou-h", "10.1.1.0/24")
-            .vswitch("cn-hangzhou-i", "10.1.2.0/24")
+            .vswitch_ipv6("cn-hangzhou-h", "10.1.1.0/24", 1)
+            .vswitch_ipv6("cn-hangzhou-i", "10.1.2.0/24", 2)
             .security_group("nodes")
             .instances_in(0, 2, "ecs.g7.large")
             .instances_in(1, 1, "ecs.g7.large")
@@ -193,6 +193,17 @@ impl Net {
     /// A started `IpPool` on `node`, in its VSwitch and the nodes' group (memory journal).
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
+        self.pool_with(node, pool_id, |c| c).await
+    }
+
+    /// [`Net::pool`] with its configuration changed by `tune` (its IP stack, its ENI mode).
+    #[allow(dead_code, reason = "used by tests/datapath.rs, not tests/fabric.rs")]
+    pub async fn pool_with(
+        &self,
+        node: &Node,
+        pool_id: &str,
+        tune: impl FnOnce(ack_net_eni::pool::PoolConfig) -> ack_net_eni::pool::PoolConfig,
+    ) -> ack_net_eni::pool::IpPool {
         use ack_net_eni::pool::{IpPool, MemoryStore, PoolConfig, PoolOwner};
         let rpc = self.rpc();
         let config = PoolConfig::new(
@@ -203,6 +214,7 @@ impl Net {
         .vswitch(node.vswitch.parse().expect("a VSwitch id"))
         .security_group(self.sg.clone())
         .wait_policy(waits());
+        let config = tune(config);
         IpPool::builder(config).ecs(rpc).store(Arc::new(MemoryStore::new())).start().await.expect("the pool starts")
     }
 
@@ -279,16 +291,19 @@ impl Net {
     }
 }
 
-/// One ICMP echo from the namespace `from` to `to`, waiting at most a second.
-pub fn ping_from(from: &Netns, to: Ipv4Addr) -> bool {
-    let out =
-        from.output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.to_string()])).expect("running ping");
+/// One ICMP (ICMPv6 for an IPv6 `to`) echo from the namespace `from` to `to`, waiting at most a
+/// second.
+pub fn ping_from(from: &Netns, to: impl Into<IpAddr>) -> bool {
+    let out = from
+        .output(Command::new("ping").args(["-n", "-q", "-c1", "-W1", &to.into().to_string()]))
+        .expect("running ping");
     out.status.success()
 }
 
 /// `to` answers the namespace `from` within ten tries.
 #[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
-pub async fn reaches_from(from: &Netns, to: Ipv4Addr, what: &str) {
+pub async fn reaches_from(from: &Netns, to: impl Into<IpAddr>, what: &str) {
+    let to = to.into();
     for _ in 0..10 {
         if ping_from(from, to) {
             return;
@@ -298,15 +313,18 @@ pub async fn reaches_from(from: &Netns, to: Ipv4Addr, what: &str) {
     panic!("{what}: no answer from {to}");
 }
 
+/// What `ip` (iproute2) prints for `args` in `node`.
+fn ip_in(node: &Netns, args: &[&str]) -> String {
+    let out = node.output(Command::new("ip").args(args)).expect("running ip");
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A node's links (names), IPv4 routes of every table, IPv4 rules and permanent neighbours, as
 /// `ip` (iproute2) prints them: what a pod's setup adds and its teardown must take away.
 #[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
 pub fn snapshot(node: &Netns) -> String {
-    let ip = |args: &[&str]| {
-        let out = node.output(Command::new("ip").args(args)).expect("running ip");
-        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let ip = |args: &[&str]| ip_in(node, args);
     let links: Vec<String> =
         ip(&["-o", "link", "show"]).lines().filter_map(|l| l.split(": ").nth(1).map(str::to_owned)).collect();
     format!(
@@ -317,12 +335,24 @@ pub fn snapshot(node: &Netns) -> String {
     )
 }
 
+/// [`snapshot`] with the IPv6 routes of every table and the IPv6 rules.
+#[allow(dead_code, reason = "used by the datapath tests, not tests/fabric.rs")]
+pub fn snapshot_dual(node: &Netns) -> String {
+    format!(
+        "{}routes6:\n{}rules6:\n{}",
+        snapshot(node),
+        ip_in(node, &["-6", "route", "show", "table", "all"]),
+        ip_in(node, &["-6", "rule", "show"])
+    )
+}
+
 /// Listens on `port` in the namespace `at`, connects to `ip:port` from the namespace `from`;
 /// answers whether a byte made the round trip. Bounded: a one-second connect and read, and the
 /// listener gives up after three seconds.
-pub fn tcp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
-    let listener =
-        at.run(|| TcpListener::bind(("0.0.0.0", port))).expect("a thread in the namespace").expect("listening");
+pub fn tcp_probe(from: &Netns, at: &Netns, ip: impl Into<IpAddr>, port: u16) -> bool {
+    let ip = ip.into();
+    let any = if ip.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+    let listener = at.run(|| TcpListener::bind((any, port))).expect("a thread in the namespace").expect("listening");
     listener.set_nonblocking(true).expect("non-blocking");
     let server = std::thread::spawn(move || {
         for _ in 0..30 {

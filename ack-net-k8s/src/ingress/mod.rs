@@ -28,7 +28,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressClass};
 
 use crate::service::annotations::ServiceAnnotations;
-use crate::service::{service_backends, EniMap, NodeFilter};
+use crate::service::{eni_addresses, lookup_enis, service_backends, BackendMode, EniLookup, EniMap, Error, NodeFilter};
 
 /// The `spec.controller` of an IngressClass whose Ingresses ack-net serves.
 pub const INGRESS_CONTROLLER: &str = "ack-net.io/ingress-controller";
@@ -47,8 +47,11 @@ pub enum Problem {
     Unsupported(String),
     /// A path routed more narrowly than asked (so never more widely).
     Narrowed(String),
-    /// Something asked that another Ingress decides (the default backend).
+    /// Something asked that another Ingress decides (the default backend, a load balancer
+    /// setting).
     Ignored(String),
+    /// An annotation not read: unknown, or one that means nothing on an Ingress.
+    Annotation(String),
 }
 
 impl Problem {
@@ -64,7 +67,8 @@ impl Problem {
             | Problem::Conflict(m)
             | Problem::Unsupported(m)
             | Problem::Narrowed(m)
-            | Problem::Ignored(m) => m,
+            | Problem::Ignored(m)
+            | Problem::Annotation(m) => m,
         }
     }
 }
@@ -326,7 +330,54 @@ fn certificate(secrets: &[Secret], ns: &str, name: &str, hosts: Vec<String>) -> 
     Ok(TlsCertificate::new(hosts, crt, key))
 }
 
+/// The Services (of any namespace) the Ingresses route to, each once, in `services`' order.
+fn routed_services<'a>(ingresses: &[Ingress], services: &'a [Service]) -> Vec<&'a Service> {
+    let mut named = BTreeSet::new();
+    for ing in ingresses {
+        let ns = ing.metadata.namespace.as_deref().unwrap_or("default");
+        let Some(spec) = &ing.spec else { continue };
+        let paths = spec.rules.iter().flatten().flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()));
+        for b in spec.default_backend.iter().chain(paths.map(|p| &p.backend)) {
+            if let Some(s) = &b.service {
+                named.insert((ns.to_owned(), s.name.clone()));
+            }
+        }
+    }
+    services
+        .iter()
+        .filter(|s| {
+            let ns = s.metadata.namespace.as_deref().unwrap_or("default").to_owned();
+            named.contains(&(ns, s.metadata.name.clone().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The ENIs holding the pod addresses of the ENI-mode Services (`backend-type: eni`, or
+/// Terway's ENI mode) that `ingresses` route to, for [`Cluster::enis`]: one lookup for all
+/// of them (none when no such Service). A Service whose annotations are invalid is skipped
+/// here; [`translate`] reports it.
+pub async fn ingress_enis(
+    lookup: &dyn EniLookup,
+    ingresses: &[Ingress],
+    services: &[Service],
+    slices: &[EndpointSlice],
+) -> Result<EniMap, Error> {
+    let mut ips = BTreeSet::new();
+    for service in routed_services(ingresses, services) {
+        let eni = ServiceAnnotations::from_service(service)
+            .and_then(|a| BackendMode::of(service, &a))
+            .is_ok_and(|m| m == BackendMode::Eni);
+        if eni {
+            ips.extend(eni_addresses(service, slices));
+        }
+    }
+    lookup_enis(lookup, &ips.into_iter().collect::<Vec<_>>()).await
+}
+
+mod load_balancer;
 mod reconciler;
+
+pub use load_balancer::{ingress_load_balancer, load_balancer_owner, IngressLoadBalancer};
 
 pub use reconciler::{
     IngressReconcileError, IngressReconciler, IngressRound, INGRESS_CONTROLLER_NAME, INGRESS_FINALIZER,

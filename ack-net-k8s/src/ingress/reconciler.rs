@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ack_net_slb::binding::ingress::{IngressBinding, IngressError, IngressOwner, IngressPlanOptions, IngressReport};
+use ack_net_slb::binding::{ApplyReport, BindingError, ObserveOptions, ServiceBinding};
 use ack_net_slb::{LoadBalancerId, SlbClient};
 use futures_util::{stream, FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
@@ -20,9 +21,9 @@ use kube::runtime::events::{EventType, Reporter};
 use kube::runtime::{watcher, WatchStreamExt};
 use serde_json::json;
 
-use super::{is_ours, key_of, translate, Cluster, Problem};
+use super::{ingress_enis, ingress_load_balancer, is_ours, key_of, translate, Cluster, Problem};
 use crate::events::Events;
-use crate::service::{EniMap, NodeFilter};
+use crate::service::{EniLookup, EniMap, NodeFilter, ServiceConfig};
 use crate::Backoff;
 
 /// The finalizer the reconciler puts on the Ingresses it serves, so that their rules leave
@@ -39,10 +40,27 @@ pub enum IngressReconcileError {
     /// A Kubernetes API call failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    /// The load balancer could not be brought in step (nothing of a conflict or quota
-    /// problem was written: those are found before any write).
+    /// The load balancer's layer 7 could not be brought in step (nothing of a conflict or
+    /// quota problem was written: those are found before any write).
     #[error("load balancer: {0}")]
     LoadBalancer(#[from] IngressError),
+    /// The load balancer itself (made from the Ingresses' annotations) could not be
+    /// created, found or deleted.
+    #[error("load balancer: {0}")]
+    Binding(#[from] BindingError),
+    /// The Ingresses' load balancer annotations, each valid, do not fit together; or the
+    /// ENIs of ENI-mode Services' pods could not be looked up.
+    #[error("{0}")]
+    Service(#[from] crate::service::Error),
+}
+
+/// Which load balancer the Ingresses share.
+#[derive(Clone, Debug)]
+enum Source {
+    /// This one, as it is.
+    Given(LoadBalancerId),
+    /// The one their annotations say (see [`ingress_load_balancer`]), with these defaults.
+    Annotations(Box<ServiceConfig>),
 }
 
 /// What one round did.
@@ -52,8 +70,13 @@ pub struct IngressRound {
     pub served: BTreeSet<String>,
     /// What each Ingress asks that was not done (see [`Problem`]).
     pub problems: BTreeMap<String, Vec<Problem>>,
-    /// The cloud writes made.
+    /// The cloud writes made on the layer 7.
     pub report: IngressReport,
+    /// The writes made on the load balancer itself (its creation or deletion; empty with a
+    /// given load balancer).
+    pub load_balancer_report: ApplyReport,
+    /// The load balancer (none once the last Ingress is gone and it was deleted).
+    pub load_balancer_id: Option<LoadBalancerId>,
     /// The load balancer's address.
     pub address: Option<IpAddr>,
 }
@@ -67,13 +90,18 @@ pub struct IngressRound {
 ///    `kubernetes.io/tls` Secrets;
 /// 2. adds [`INGRESS_FINALIZER`] to each Ingress it serves before anything is written in
 ///    the cloud;
+///    (with [`from_annotations`](Self::from_annotations)) creates or finds the load balancer
+///    the Ingresses' annotations make, and deletes it once the last Ingress is gone (after
+///    its rules) if it was made for them; finds the ENIs of ENI-mode Services' pods when it
+///    has an [`EniLookup`] ([`with_eni_lookup`](Self::with_eni_lookup));
 /// 3. translates them ([`translate`]: a broken Ingress is left out, the others keep
 ///    working), plans and applies through [`IngressBinding`] (0 writes when converged);
 /// 4. sets `status.loadBalancer.ingress` of each served Ingress to the load balancer's
 ///    address, and empties it for an Ingress left out;
 /// 5. records Events when what it says changes: `EnsuredLoadBalancer` (the rules changed),
 ///    `IngressNotServed` (an error: the Ingress is left out), `PathNotApplied` (a path
-///    routed more narrowly than asked, or not at all);
+///    routed more narrowly than asked, or not at all), `AnnotationNotApplied` (an
+///    annotation unknown, or meaningless on an Ingress);
 /// 6. removes its finalizer from Ingresses deleted (or no longer of the class) once their
 ///    rules are gone from the load balancer.
 ///
@@ -83,7 +111,8 @@ pub struct IngressReconciler {
     client: kube::Client,
     slb: SlbClient,
     owner: IngressOwner,
-    load_balancer_id: LoadBalancerId,
+    source: Source,
+    enis: Option<Arc<dyn EniLookup>>,
     node_filter: NodeFilter,
     options: IngressPlanOptions,
     backoff: Backoff,
@@ -97,7 +126,8 @@ impl std::fmt::Debug for IngressReconciler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IngressReconciler")
             .field("owner", &self.owner)
-            .field("load_balancer_id", &self.load_balancer_id)
+            .field("source", &self.source)
+            .field("eni_lookup", &self.enis.is_some())
             .field("resync", &self.resync)
             .finish_non_exhaustive()
     }
@@ -124,6 +154,20 @@ impl IngressReconciler {
     /// class, owning what `owner` marks; every Node may serve, the default plan options
     /// (with the client's batch size), [`Backoff::default`], a resync every 10 minutes.
     pub fn new(client: kube::Client, slb: SlbClient, owner: IngressOwner, load_balancer_id: LoadBalancerId) -> Self {
+        Self::with_source(client, slb, owner, Source::Given(load_balancer_id))
+    }
+
+    /// A reconciler whose load balancer the Ingresses' annotations make (see
+    /// [`ingress_load_balancer`]; `cfg` gives the defaults and the VSwitch of intranet ones, as
+    /// for Services): created with [`load_balancer_owner`](super::load_balancer_owner)'s
+    /// tags when none is found by them (or reused by the `id` annotation), and deleted once
+    /// the last Ingress of the class is gone, if it was created so (and
+    /// `preserve-lb-on-delete` is not set). Otherwise as [`new`](Self::new).
+    pub fn from_annotations(client: kube::Client, slb: SlbClient, owner: IngressOwner, cfg: ServiceConfig) -> Self {
+        Self::with_source(client, slb, owner, Source::Annotations(Box::new(cfg)))
+    }
+
+    fn with_source(client: kube::Client, slb: SlbClient, owner: IngressOwner, source: Source) -> Self {
         let events = Events::new(
             client.clone(),
             Reporter { controller: INGRESS_CONTROLLER_NAME.to_owned(), instance: std::env::var("POD_NAME").ok() },
@@ -133,7 +177,8 @@ impl IngressReconciler {
             client,
             slb,
             owner,
-            load_balancer_id,
+            source,
+            enis: None,
             node_filter: NodeFilter::default(),
             options,
             backoff: Backoff::default(),
@@ -141,6 +186,14 @@ impl IngressReconciler {
             events,
             reported: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Finds the ENIs holding the pod addresses of ENI-mode Services (`backend-type: eni`):
+    /// an [`ack_net_eni::EcsClient`], or a cache. Without one, such a Service's pods are no
+    /// backends (the Ingress is told so).
+    pub fn with_eni_lookup(mut self, lookup: Arc<dyn EniLookup>) -> Self {
+        self.enis = Some(lookup);
+        self
     }
 
     /// Sets which Nodes may serve (as for Services).
@@ -188,7 +241,44 @@ impl IngressReconciler {
             *ing = self.set_finalizers(ing, finalizers).await?;
         }
 
-        let enis = EniMap::default();
+        // The load balancer: the given one, or the one the annotations make: of the Ingresses
+        // that stay, else of those leaving (so that a reused one is still found and cleaned).
+        let (lb, mut problems) = match &self.source {
+            Source::Given(_) => (None, BTreeMap::new()),
+            Source::Annotations(cfg) => {
+                let made = ingress_load_balancer(&self.owner, if live.is_empty() { &leaving } else { &live }, cfg)?;
+                let binding = ServiceBinding::builder(made.spec).slb(self.slb.clone()).build()?;
+                (Some((binding, made.rejected, made.acl)), made.problems)
+            }
+        };
+        if live.is_empty() {
+            problems.clear();
+        }
+        let rejected = lb.as_ref().map(|(_, r, _)| r.clone()).unwrap_or_default();
+        let acl = lb.as_ref().and_then(|(_, _, a)| a.clone());
+        let served: Vec<Ingress> = live.iter().filter(|i| !rejected.contains(&key_of(&i.metadata))).cloned().collect();
+        let mut load_balancer_report = ApplyReport::default();
+        let id = match (&self.source, &lb) {
+            (Source::Given(id), _) => Some(id.clone()),
+            (Source::Annotations(_), Some((binding, _, _))) => {
+                let observed = binding.observe_with(None, &ObserveOptions::full()).await?;
+                let found = observed.load_balancer.as_ref().map(|o| o.attributes.load_balancer_id.clone());
+                if served.is_empty() {
+                    // Nothing to serve: no load balancer is made for it.
+                    found
+                } else {
+                    let plan = binding.plan(&observed)?;
+                    load_balancer_report = binding.apply(&plan).await.map_err(|e| e.source)?;
+                    load_balancer_report.load_balancer_id.clone().or(found)
+                }
+            }
+            (Source::Annotations(_), None) => None,
+        };
+
+        let enis = match &self.enis {
+            Some(lookup) => ingress_enis(lookup.as_ref(), &served, &services, &slices).await?,
+            None => EniMap::default(),
+        };
         let cluster = Cluster {
             services: &services,
             slices: &slices,
@@ -197,26 +287,51 @@ impl IngressReconciler {
             enis: &enis,
             filter: &self.node_filter,
         };
-        let translated = translate(self.owner.clone(), self.load_balancer_id.clone(), &live, cluster);
-        let binding =
-            IngressBinding::new(self.slb.clone(), translated.spec.clone())?.with_options(self.options.clone());
-        let done = binding.reconcile().await?;
-        let address = self.slb.load_balancers().get(&self.load_balancer_id).await.map_err(IngressError::from)?.address;
+        let mut translated = None;
+        let mut done = None;
+        let mut address = None;
+        if let Some(id) = &id {
+            let mut t = translate(self.owner.clone(), id.clone(), &served, cluster);
+            t.spec.acl = acl;
+            let binding = IngressBinding::new(self.slb.clone(), t.spec.clone())?.with_options(self.options.clone());
+            done = Some(binding.reconcile().await?);
+            translated = Some(t);
+        }
+        let mut id = id;
+        if let (true, Some((binding, _, _)), Some(lb_id)) = (live.is_empty(), &lb, id.clone()) {
+            // The last Ingress is gone, and its rules with it: the load balancer goes if it
+            // was made for the Ingresses.
+            let observed = binding.observe_with(Some(&lb_id), &ObserveOptions::full()).await?;
+            let report = binding.apply(&binding.plan_delete(&observed)?).await.map_err(|e| e.source)?;
+            if report.calls.contains_key("DeleteLoadBalancer") {
+                id = None;
+            }
+            load_balancer_report = report;
+        }
+        if let Some(id) = &id {
+            address = Some(self.slb.load_balancers().get(id).await.map_err(IngressError::from)?.address);
+        }
+        let (served_keys, translated_problems) = translated.map(|t| (t.served, t.problems)).unwrap_or_default();
+        for (k, ps) in translated_problems {
+            problems.entry(k).or_default().extend(ps);
+        }
+        let report = done.as_ref().map(|d| d.report.clone()).unwrap_or_default();
+        let changed = done.as_ref().is_some_and(|d| !d.plan.is_empty()) || load_balancer_report.writes() > 0;
 
         for ing in &live {
             let key = key_of(&ing.metadata);
-            let want = translated.served.contains(&key).then_some(address);
+            let want = if served_keys.contains(&key) { address } else { None };
             self.set_address(ing, want).await?;
-            if !done.plan.is_empty() && want.is_some() {
+            if let (true, Some(_), Some(lb_id)) = (changed, want, &id) {
+                let calls = load_balancer_report.calls.iter().chain(&report.calls);
                 let note = format!(
-                    "rules of {} brought in step: {} write(s) ({})",
-                    self.load_balancer_id,
-                    done.report.writes(),
-                    done.report.calls.iter().map(|(a, n)| format!("{a} x{n}")).collect::<Vec<_>>().join(", ")
+                    "rules of {lb_id} brought in step: {} write(s) ({})",
+                    load_balancer_report.writes() + report.writes(),
+                    calls.map(|(a, n)| format!("{a} x{n}")).collect::<Vec<_>>().join(", ")
                 );
                 self.publish(ing, EventType::Normal, "EnsuredLoadBalancer", note).await;
             }
-            self.report_problems(ing, &key, translated.problems.get(&key).map(Vec::as_slice).unwrap_or_default()).await;
+            self.report_problems(ing, &key, problems.get(&key).map(Vec::as_slice).unwrap_or_default()).await;
         }
         for ing in &leaving {
             if ing.metadata.deletion_timestamp.is_none() {
@@ -227,12 +342,7 @@ impl IngressReconciler {
             self.set_finalizers(ing, rest).await?;
             self.forget(&key_of(&ing.metadata));
         }
-        Ok(IngressRound {
-            served: translated.served,
-            problems: translated.problems,
-            report: done.report,
-            address: Some(address),
-        })
+        Ok(IngressRound { served: served_keys, problems, report, load_balancer_report, load_balancer_id: id, address })
     }
 
     /// Runs rounds until Ctrl-C or SIGTERM: one at the start, one whenever an Ingress,
@@ -351,12 +461,17 @@ impl IngressReconciler {
             return;
         }
         let (errors, others): (Vec<&Problem>, Vec<&Problem>) = problems.iter().partition(|p| p.is_error());
+        let (annotations, others): (Vec<&Problem>, Vec<&Problem>) =
+            others.into_iter().partition(|p| matches!(p, Problem::Annotation(_)));
         let join = |ps: &[&Problem]| ps.iter().map(|p| p.message()).collect::<Vec<_>>().join("; ");
         if !errors.is_empty() {
             self.publish(ing, EventType::Warning, "IngressNotServed", join(&errors)).await;
         }
         if !others.is_empty() {
             self.publish(ing, EventType::Warning, "PathNotApplied", join(&others)).await;
+        }
+        if !annotations.is_empty() {
+            self.publish(ing, EventType::Warning, "AnnotationNotApplied", join(&annotations)).await;
         }
     }
 

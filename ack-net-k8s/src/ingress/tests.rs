@@ -192,3 +192,57 @@ fn only_ack_net_classes() {
     let classes = [class("ack-net", INGRESS_CONTROLLER, true)];
     assert!(is_ours(&with(None), &classes));
 }
+
+fn annotated(name: &str, created: &str, annotations: Value) -> Ingress {
+    let mut ing = ingress(name, created, json!({}));
+    ing.metadata.annotations = serde_json::from_value(annotations).unwrap();
+    ing
+}
+
+#[test]
+fn the_load_balancer_is_made_from_the_oldest_settings_and_bad_ones_are_named() {
+    use crate::service::annotations as keys;
+    use crate::service::ServiceConfig;
+    let owner = IngressOwner::new("c-1", "ack-net");
+    let cfg = ServiceConfig::new("c-1").with_vswitch("vsw-bp1default".parse().unwrap());
+    let ingresses = [
+        // The legacy prefix means the same.
+        annotated(
+            "b",
+            "2026-01-02T00:00:00Z",
+            json!({"service.beta.kubernetes.io/alicloud-loadbalancer-address-type": "intranet",
+                   keys::SPEC: "slb.s3.small"}),
+        ),
+        annotated("a", "2026-01-01T00:00:00Z", json!({keys::SPEC: "slb.s2.small", keys::NAME: "edge"})),
+        annotated("bad", "2026-01-03T00:00:00Z", json!({keys::BANDWIDTH: "lots"})),
+        annotated("classic", "2026-01-04T00:00:00Z", json!({keys::SLB_NETWORK_TYPE: "classic"})),
+        annotated("lonely", "2026-01-05T00:00:00Z", json!({keys::VSWITCH_ID: "vsw-bp1mine"})),
+    ];
+    let lb = ingress_load_balancer(&owner, &ingresses, &cfg).unwrap();
+    let attrs = lb.spec.attributes().expect("created");
+    assert_eq!(attrs.name.as_deref(), Some("edge"));
+    assert_eq!(attrs.vswitch_id.as_ref().map(|v| v.as_str()), Some("vsw-bp1default"), "intranet, cfg's VSwitch");
+    assert!(format!("{:?}", attrs.billing).contains("S2Small"), "a's spec, the oldest: {:?}", attrs.billing);
+    let keys: Vec<&str> = lb.rejected.iter().map(String::as_str).collect();
+    assert_eq!(keys, ["shop/bad", "shop/classic", "shop/lonely"]);
+    assert!(lb.problems["shop/b"][0].message().contains("the load balancer's is \"slb.s2.small\", as shop/a"));
+    assert!(lb.problems["shop/lonely"][0].message().contains("intranet"), "{:?}", lb.problems["shop/lonely"]);
+    assert!(lb.problems["shop/classic"][0].is_error());
+    assert_eq!(load_balancer_owner(&owner).service(), "ingress/ack-net");
+
+    assert_eq!(lb.acl, None);
+
+    // `id` reuses a load balancer; what only a new one takes is said to do nothing; the
+    // listeners' ACL applies all the same.
+    let reuse = [annotated(
+        "r",
+        "2026-01-01T00:00:00Z",
+        json!({keys::ID: "lb-bp1given", keys::SPEC: "slb.s2.small",
+               keys::ACL_STATUS: "on", keys::ACL_ID: "acl-bp1office", keys::ACL_TYPE: "black"}),
+    )];
+    let lb = ingress_load_balancer(&owner, &reuse, &cfg).unwrap();
+    assert!(lb.spec.attributes().is_none(), "reused");
+    let acl = lb.acl.expect("the ACL");
+    assert_eq!((acl.acl_id.as_str(), acl.kind), ("acl-bp1office", ack_net_slb::AclType::Black));
+    assert!(matches!(&lb.problems["shop/r"][0], Problem::Annotation(m) if m.contains("is reused")));
+}

@@ -46,4 +46,5 @@ pub use backends::{
 pub use error::{BoxError, Error};
 pub use gate::{gated_pods, gated_services, readiness_gate, GatedPod, READINESS_GATE_PREFIX};
 pub use reconciler::{ServiceReconciler, CONTROLLER_NAME, FINALIZER};
+pub(crate) use spec::{attributes, CREATE_ONLY};
 pub use spec::{service_spec, translate, ServiceConfig, ServiceLoadBalancer};

@@ -3,7 +3,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,27 @@ impl RuleSink for InNode {
         self.0
             .run(|| NftCommand::default().load(ruleset))
             .map_err(|e| EnforceError::Load { reason: format!("entering the node: {e}") })?
+    }
+
+    fn in_force(&self, table: &str) -> Result<bool, EnforceError> {
+        self.0
+            .run(|| NftCommand::default().in_force(table))
+            .map_err(|e| EnforceError::Load { reason: format!("entering the node: {e}") })?
+    }
+}
+
+/// A node's sink that counts the transactions it took.
+pub struct Counting(pub InNode, pub AtomicUsize);
+
+impl RuleSink for Counting {
+    fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
+        self.0.load(ruleset)?;
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn in_force(&self, table: &str) -> Result<bool, EnforceError> {
+        self.0.in_force(table)
     }
 }
 
@@ -62,6 +83,17 @@ pub fn udp_probe(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
     answered
 }
 
+/// Whether a new TCP connection from `from` to `ip:port`, answered by an echo in `at`, is
+/// answered within 200 ms.
+pub fn tcp_probe_fast(from: &Netns, at: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = serve(at, port, stop.clone(), Duration::from_secs(5));
+    let answered = connects(from, ip, port);
+    stop.store(true, Ordering::Relaxed);
+    let _ = server.join();
+    answered
+}
+
 /// An echo server in `at` on `port`, accepting until `stop` is set, for at most `lifetime`.
 pub fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -> std::thread::JoinHandle<()> {
     let listener =
@@ -87,10 +119,16 @@ pub fn serve(at: &Netns, port: u16, stop: Arc<AtomicBool>, lifetime: Duration) -
 
 /// Whether a new TCP connection from `from` to `ip:port` is answered within 200 ms.
 pub fn connects(from: &Netns, ip: Ipv4Addr, port: u16) -> bool {
+    connects_within(from, ip, port, Duration::from_millis(200))
+}
+
+/// Whether a new TCP connection from `from` to `ip:port` is answered within `timeout` (for
+/// the connection and again for the echo).
+pub fn connects_within(from: &Netns, ip: Ipv4Addr, port: u16, timeout: Duration) -> bool {
     let addr = SocketAddr::from((ip, port));
     from.run(|| -> std::io::Result<bool> {
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
-        s.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+        s.set_read_timeout(Some(timeout))?;
         s.write_all(b"x")?;
         let mut b = [0u8; 1];
         s.read_exact(&mut b)?;

@@ -40,6 +40,13 @@ impl Scratch {
         std::fs::create_dir_all(&d).expect("a scratch directory");
         Scratch(d)
     }
+
+    /// A directory `name` in it, made.
+    pub fn sub(&self, name: &str) -> PathBuf {
+        let d = self.0.join(name);
+        std::fs::create_dir_all(&d).expect("a scratch subdirectory");
+        d
+    }
 }
 
 impl Drop for Scratch {

@@ -82,7 +82,7 @@ mod selector;
 
 pub use compile::{CalicoPodRules, CalicoRuleSet, CompiledEnd, CompiledRule, CompiledTier, PortEntry};
 pub use eval::{CalicoEngine, Decision, RuleRef, Traffic, Verdict};
-pub use nft::NftTable;
+pub use nft::{LogTarget, NftTable, Statement};
 pub use resource::{
     Action, CalicoPolicy, CalicoResource, CalicoTier, Parsing, API_VERSION, DEFAULT_TIER, DEFAULT_TIER_ORDER,
     KUBERNETES_POLICY_ORDER,

@@ -12,10 +12,13 @@
 //!   chain still judges the packet; an Allow on the ingress side accepts it;
 //! - every set of addresses a rule matches (the pods its selectors pick, nets, notNets) as a named
 //!   interval set per address family, so that the cost per packet does not grow with the number of
-//!   peers; `Log` as `log prefix "<policy> <direction> <rule>: "`.
+//!   peers; `Log` as `log prefix "<policy> <direction> <rule>: "`, to the kernel log or to an NFLOG
+//!   group ([`LogTarget`]).
 //!
 //! Loading the text with `nft -f` replaces the table in one transaction (the text deletes the table
-//! it declares first), so there is no moment without rules. [`NftTable::update_from`] gives the
+//! it declares first), so there is no moment without rules. A table too large for one transaction
+//! is loaded by [`build`](NftTable::build) steps, inert until [`switch_text`](NftTable::switch_text)
+//! (see `enforce::load_table`). [`NftTable::update_from`] gives the
 //! smaller transaction from one table to the next: set elements, the chains that changed, map
 //! entries. Names are stable for that: a pod's chains are named after its interface, and a set
 //! after the place it is first used, so a pod added to a selector changes set elements only.
@@ -121,6 +124,21 @@ impl Places<'_> {
     }
 }
 
+/// Where the rules of Calico's `Log` action write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogTarget {
+    /// The kernel log (`log prefix "..."`), as Calico writes. The kernel writes only the log
+    /// of the initial network namespace: in any other one (a node agent's own netns, a test
+    /// sandbox) the messages are dropped.
+    #[default]
+    KernelLog,
+    /// The NFLOG netlink group `N` (`log prefix "..." group N`): the packet and the prefix go to
+    /// whoever binds the group on a `NETLINK_NETFILTER` socket of the node's network namespace
+    /// (`ulogd2`, or a program of the agent's), in any namespace.
+    Nflog(u16),
+}
+
 /// A node's nftables table as data: what [`CalicoRuleSet::nft_table`] renders, loaded whole
 /// with [`to_text`](Self::to_text) or as a change with [`update_from`](Self::update_from).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,8 +154,25 @@ pub struct NftTable {
     ingress: BTreeMap<String, String>,
 }
 
-const FORWARD: &str = "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\
-                       \t\tct state established,related accept\n\t\tiifname vmap @egress\n\t\toifname vmap @ingress\n\t}\n";
+/// The base chain, the only thing that sends packets into the table.
+const FORWARD_HOOK: &str = "type filter hook forward priority filter; policy accept;";
+/// Its rules.
+const FORWARD_RULES: [&str; 3] =
+    ["ct state established,related accept", "iifname vmap @egress", "oifname vmap @ingress"];
+
+/// The most set elements in one `add element` statement of a [`build`](NftTable::build): a set
+/// larger than that is filled in several statements, which may go to several transactions.
+const ELEMENTS_PER_STATEMENT: usize = 64;
+
+/// One statement of a table built in steps, and its weight: about the share of a netlink
+/// transaction it takes, counted in rules (an element of a set weighs less than a rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// `nft -f` input of one line.
+    pub text: String,
+    /// Rules it is worth (at least 1).
+    pub weight: usize,
+}
 
 impl NftTable {
     /// The table's name (family `inet`).
@@ -185,8 +220,91 @@ impl NftTable {
             }
             let _ = writeln!(out, "\t}}");
         }
-        out.push_str(FORWARD);
-        out.push_str("}\n");
+        let _ = writeln!(out, "\tchain forward {{\n\t\t{FORWARD_HOOK}");
+        for rule in FORWARD_RULES {
+            let _ = writeln!(out, "\t\t{rule}");
+        }
+        out.push_str("\t}\n}\n");
+        out
+    }
+
+    /// The same table under the name `table` (the rules do not name their table).
+    pub fn renamed(&self, table: &str) -> NftTable {
+        NftTable { table: table.to_owned(), ..self.clone() }
+    }
+
+    /// The table built from nothing, as statements that may go to the kernel in as many
+    /// transactions as needed, in this order: none of them makes the table judge a packet,
+    /// because the table has no base chain until [`switch_text`](Self::switch_text). The first
+    /// statement deletes a table of this name (e.g. one half built before a crash).
+    ///
+    /// ```
+    /// use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing};
+    /// use ack_net_k8s::netpol::PolicyEngine;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+    ///     "metadata": {"namespace": "shop", "name": "db", "labels": {"app": "db"}},
+    ///     "status": {"podIPs": [{"ip": "10.0.0.2"}]}
+    /// }))?;
+    /// let calico = CalicoResource::from_yaml(
+    ///     "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\n\
+    ///      spec: {selector: app == 'db', ingress: [{action: Deny, source: {nets: [203.0.113.0/24]}}, {action: Allow}]}",
+    ///     Parsing::Strict,
+    /// )?;
+    /// let rules = CalicoEngine::new(PolicyEngine::new([], [&pod], [])?, [], &calico)?.compile();
+    /// let table = rules.nft_table("ack_net_policy_twin", |_ns, name| Some(format!("veth-{name}")));
+    /// let build = table.build();
+    /// assert!(build.iter().all(|s| !s.text.contains("hook")), "inert until the switch");
+    /// assert_eq!(build[0].text, "table inet ack_net_policy_twin; delete table inet ack_net_policy_twin; add table inet ack_net_policy_twin");
+    /// let switch = table.switch_text("ack_net_policy");
+    /// assert!(switch.contains("add chain inet ack_net_policy_twin forward { type filter hook forward"));
+    /// assert!(switch.ends_with("delete table inet ack_net_policy\n"));
+    /// # Ok(()) }
+    /// ```
+    pub fn build(&self) -> Vec<Statement> {
+        let t = &self.table;
+        let one = |text: String| Statement { text, weight: 1 };
+        let mut out = vec![one(format!("table inet {t}; delete table inet {t}; add table inet {t}"))];
+        for (name, set) in &self.sets {
+            let flags = if set.kind.interval() { " flags interval;" } else { "" };
+            out.push(one(format!("add set inet {t} {name} {{ type {};{flags} }}", set.kind.set_type())));
+        }
+        for map in ["egress", "ingress"] {
+            out.push(one(format!("add map inet {t} {map} {{ type ifname : verdict; }}")));
+        }
+        out.extend(self.chains.keys().map(|name| one(format!("add chain inet {t} {name}"))));
+        for (name, set) in &self.sets {
+            for part in set.elements.chunks(ELEMENTS_PER_STATEMENT) {
+                out.push(Statement {
+                    text: format!("add element inet {t} {name} {{ {} }}", part.join(", ")),
+                    weight: part.len().div_ceil(8),
+                });
+            }
+        }
+        for (name, rules) in &self.chains {
+            out.extend(rules.iter().map(|rule| one(format!("add rule inet {t} {name} {rule}"))));
+        }
+        for (map, entries) in [("egress", &self.egress), ("ingress", &self.ingress)] {
+            for (ifname, chain) in entries {
+                out.push(one(format!("add element inet {t} {map} {{ {} : jump {chain} }}", quote(ifname))));
+            }
+        }
+        out
+    }
+
+    /// The one transaction that puts a table made by [`build`](Self::build) in force and
+    /// removes `retired` (the table in force until then, if any): the base chain that sends
+    /// packets to this table's maps is added in the same transaction as the other table is
+    /// deleted, so every packet meets exactly one complete ruleset.
+    pub fn switch_text(&self, retired: &str) -> String {
+        let t = &self.table;
+        let mut out = format!("add chain inet {t} forward {{ {FORWARD_HOOK} }}\n");
+        for rule in FORWARD_RULES {
+            let _ = writeln!(out, "add rule inet {t} forward {rule}");
+        }
+        if retired != t {
+            let _ = writeln!(out, "table inet {retired}\ndelete table inet {retired}");
+        }
         out
     }
 
@@ -324,7 +442,36 @@ impl CalicoRuleSet {
 
     /// The node's table as data (see [`NftTable`]), for the pods `interface` names a host-side
     /// interface for.
-    pub fn nft_table(&self, table: &str, mut interface: impl FnMut(&str, &str) -> Option<String>) -> NftTable {
+    pub fn nft_table(&self, table: &str, interface: impl FnMut(&str, &str) -> Option<String>) -> NftTable {
+        self.nft_table_logging(table, LogTarget::KernelLog, interface)
+    }
+
+    /// [`nft_table`](Self::nft_table) with `Log` rules writing to `log`.
+    ///
+    /// ```
+    /// use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, LogTarget, Parsing};
+    /// use ack_net_k8s::netpol::PolicyEngine;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+    ///     "metadata": {"namespace": "shop", "name": "db", "labels": {"app": "db"}},
+    ///     "status": {"podIPs": [{"ip": "10.0.0.2"}]}
+    /// }))?;
+    /// let calico = CalicoResource::from_yaml(
+    ///     "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\n\
+    ///      spec: {selector: app == 'db', ingress: [{action: Log}, {action: Allow}]}",
+    ///     Parsing::Strict,
+    /// )?;
+    /// let rules = CalicoEngine::new(PolicyEngine::new([], [&pod], [])?, [], &calico)?.compile();
+    /// let table = rules.nft_table_logging("ack_net_policy", LogTarget::Nflog(5), |_ns, name| Some(format!("veth-{name}")));
+    /// assert!(table.to_text().contains("log prefix \"NetworkPolicy shop/db Ingress 0: \" group 5"));
+    /// # Ok(()) }
+    /// ```
+    pub fn nft_table_logging(
+        &self,
+        table: &str,
+        log: LogTarget,
+        mut interface: impl FnMut(&str, &str) -> Option<String>,
+    ) -> NftTable {
         let mut sets = Sets::default();
         let mut chains: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let (mut egress, mut ingress) = (BTreeMap::new(), BTreeMap::new());
@@ -383,7 +530,11 @@ impl CalicoRuleSet {
                                 let mut prefix =
                                     format!("{} {} {}", rule.origin.policy, rule.origin.direction, rule.origin.index);
                                 prefix.truncate(prefix.char_indices().nth(100).map_or(prefix.len(), |(i, _)| i));
-                                format!("log prefix {}", quote(&format!("{prefix}: ")))
+                                let prefix = quote(&format!("{prefix}: "));
+                                match log {
+                                    LogTarget::KernelLog => format!("log prefix {prefix}"),
+                                    LogTarget::Nflog(group) => format!("log prefix {prefix} group {group}"),
+                                }
                             }
                         };
                         for matches in self.rule_matches(rule, &mut sets, &mut places, own) {

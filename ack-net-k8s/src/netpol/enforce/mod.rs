@@ -3,12 +3,17 @@
 //! server, and keeps the node's nftables table equal to what the [`CalicoEngine`] compiles for
 //! the pods of this node.
 //!
-//! - **Atomic and incremental.** The first load after a start replaces the table in one `nft -f`
-//!   transaction ([`NftTable::to_text`]); each change after it is one transaction of what
-//!   differs ([`NftTable::update_from`]: a pod added to a selector changes set elements, a policy
-//!   the chains of the pods it selects). There is no moment without rules, nothing is loaded
-//!   when nothing changed, and a reload after an agent restart gives the same ruleset. If an
-//!   update is refused (someone changed the table), the whole table is loaded instead.
+//! - **Atomic and incremental.** The first load after a start loads the whole table with
+//!   [`load_table`]: built under whichever of the table's name and its [`twin`] is not in force,
+//!   in as many transactions as the kernel takes (an unprivileged `nft` gets about 400 rules per
+//!   transaction; a node of 110 pods has about 2,100), none of which changes what a packet
+//!   meets, then put in force in one small transaction that also deletes the other table. Each
+//!   change after it is one transaction of what differs ([`NftTable::update_from`]: a pod added
+//!   to a selector changes set elements, a policy the chains of the pods it selects). There is
+//!   no moment without rules or with half of them, nothing is loaded when nothing changed, and a
+//!   reload after an agent restart gives the same ruleset; a table left half built by a crash
+//!   is inert, and deleted by the next whole load. If an update is refused (someone changed the
+//!   table, or it is too large for one transaction), the whole table is loaded instead.
 //! - **Never more permissive than asked.** Nothing is loaded before every watch has listed its
 //!   objects once. A policy the engine cannot represent exactly (a Calico `http` match, a
 //!   selector that does not parse, an unknown field with [`Parsing::Strict`]) is refused with a
@@ -19,7 +24,10 @@
 //!   retries with its [`Backoff`].
 //!
 
+mod load;
 mod run;
+
+pub use load::{load_table, twin};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -36,7 +44,7 @@ use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, Store};
 use kube::Resource as _;
 
-use super::calico::{CalicoEngine, CalicoResource, NftTable, Parsing};
+use super::calico::{CalicoEngine, CalicoResource, LogTarget, NftTable, Parsing};
 use super::{Error as PolicyError, PolicyEngine};
 use crate::events::Events;
 use crate::Backoff;
@@ -44,12 +52,23 @@ use crate::Backoff;
 /// Where a node's rendered ruleset goes: [`NftCommand`] loads it into the kernel; a test can
 /// record it.
 pub trait RuleSink: Send + Sync + 'static {
-    /// Replaces the node's table with `ruleset` (`nft -f` syntax) in one transaction.
+    /// Applies `ruleset` (`nft -f` syntax: a whole table, a step of one, or an update) in one
+    /// transaction.
     ///
     /// # Errors
     ///
     /// Why the ruleset could not be loaded; the reconciler retries with its backoff.
     fn load(&self, ruleset: &str) -> Result<(), EnforceError>;
+
+    /// Whether the `inet` table `table` is in force: it exists and has its `forward` base
+    /// chain. [`load_table`] gives a table that chain last, in the transaction that deletes the
+    /// table in force before it, so a table without it is inert (e.g. half built when the agent
+    /// stopped).
+    ///
+    /// # Errors
+    ///
+    /// Why the kernel's tables could not be read.
+    fn in_force(&self, table: &str) -> Result<bool, EnforceError>;
 }
 
 /// Loads rulesets by running `nft -f -` (Debian's `nftables` package), which applies a file
@@ -78,13 +97,17 @@ impl NftCommand {
     }
 }
 
-impl RuleSink for NftCommand {
-    fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
+impl NftCommand {
+    /// Runs `nft` with `args`, `input` on its standard input; its output when it succeeded, else
+    /// its standard error.
+    fn run(&self, args: &[&str], input: &str) -> Result<Result<String, String>, EnforceError> {
         let failed = |reason: String| EnforceError::Load { reason };
         let mut child = Command::new(&self.program)
-            .args(["-f", "-"])
+            .args(args)
+            // Its messages untranslated: `in_force` reads one.
+            .env("LC_ALL", "C")
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| {
@@ -94,13 +117,28 @@ impl RuleSink for NftCommand {
                 ))
             })?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(ruleset.as_bytes()).map_err(|e| failed(format!("writing to nft: {e}")))?;
+            stdin.write_all(input.as_bytes()).map_err(|e| failed(format!("writing to nft: {e}")))?;
         }
         let out = child.wait_with_output().map_err(|e| failed(format!("waiting for nft: {e}")))?;
-        if out.status.success() {
-            Ok(())
+        Ok(if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
-            Err(failed(format!("nft -f: {} {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
+            Err(format!("nft {}: {} {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim()))
+        })
+    }
+}
+
+impl RuleSink for NftCommand {
+    fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
+        self.run(&["-f", "-"], ruleset)?.map(drop).map_err(|reason| EnforceError::Load { reason })
+    }
+
+    fn in_force(&self, table: &str) -> Result<bool, EnforceError> {
+        match self.run(&["list", "chain", "inet", table, "forward"], "")? {
+            Ok(_) => Ok(true),
+            // No such table, or no such chain in it.
+            Err(reason) if reason.contains("No such file or directory") => Ok(false),
+            Err(reason) => Err(EnforceError::Load { reason }),
         }
     }
 }
@@ -211,6 +249,7 @@ pub struct NetworkPolicyReconciler {
     sink: Arc<dyn RuleSink>,
     calico: Vec<ApiResource>,
     parsing: Parsing,
+    log: LogTarget,
     debounce: Duration,
     backoff: Backoff,
     reporter: Reporter,
@@ -245,6 +284,7 @@ impl NetworkPolicyReconciler {
             sink: Arc::new(NftCommand::default()),
             calico: Vec::new(),
             parsing: Parsing::Lenient,
+            log: LogTarget::KernelLog,
             debounce: Duration::from_millis(100),
             backoff: Backoff::default(),
             reporter: Reporter { controller: "ack-net-netpol".to_owned(), instance: None },
@@ -279,6 +319,13 @@ impl NetworkPolicyReconciler {
     /// not know that cannot change a verdict; [`Parsing::Strict`] refuses them.
     pub fn with_parsing(mut self, parsing: Parsing) -> Self {
         self.parsing = parsing;
+        self
+    }
+
+    /// Where Calico's `Log` rules write (default: the kernel log, which only the initial
+    /// network namespace has; [`LogTarget::Nflog`] works in any).
+    pub fn with_log(mut self, log: LogTarget) -> Self {
+        self.log = log;
         self
     }
 
@@ -408,7 +455,8 @@ impl NetworkPolicyReconciler {
                 Some(((ns, name), (self.interface)(pod)?))
             })
             .collect();
-        let table = engine.compile().nft_table(&self.table, |ns, name| interfaces.get(&(ns, name)).cloned());
+        let table =
+            engine.compile().nft_table_logging(&self.table, self.log, |ns, name| interfaces.get(&(ns, name)).cloned());
         Ok(NodeRules { table, refused })
     }
 

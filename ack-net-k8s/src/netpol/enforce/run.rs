@@ -13,7 +13,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::{watcher, WatchStreamExt};
 use tokio::sync::Notify;
 
-use super::{store, ClusterObjects, EnforceError, NetworkPolicyReconciler, Refusal};
+use super::{load_table, store, ClusterObjects, EnforceError, NetworkPolicyReconciler, Refusal, RuleSink};
 use crate::events::Events;
 use crate::netpol::calico::NftTable;
 
@@ -143,23 +143,27 @@ impl NetworkPolicyReconciler {
     /// One sync: render, load if the text changed, publish new refusals.
     async fn sync(&self, objects: &ClusterObjects, synced: &mut Synced, events: &Events) -> Result<(), EnforceError> {
         let rules = self.render(objects)?;
-        if synced.loaded.as_ref() != Some(&rules.table) {
-            let update = synced.loaded.as_ref().map(|old| rules.table.update_from(old));
-            let loaded = match update {
-                Some(text) => match self.load(text).await {
-                    Ok(bytes) => Ok(bytes),
+        // Updates go to the table in force, whichever of the two names it has.
+        let wanted = match &synced.loaded {
+            Some(loaded) => rules.table.renamed(loaded.name()),
+            None => rules.table.clone(),
+        };
+        if synced.loaded.as_ref() != Some(&wanted) {
+            // Unknown state after a failure: the next sync loads the whole table.
+            let loaded = match synced.loaded.take() {
+                Some(old) => match self.load(wanted.update_from(&old)).await {
+                    Ok(bytes) => {
+                        tracing::info!(node = %self.node, bytes, "network policy rules updated");
+                        Ok(wanted)
+                    }
                     Err(e) => {
                         tracing::warn!(node = %self.node, error = %e, "the update was refused; loading the whole table");
-                        self.load(rules.table.to_text()).await
+                        self.load_whole(rules.table.clone()).await
                     }
                 },
-                None => self.load(rules.table.to_text()).await,
+                None => self.load_whole(rules.table.clone()).await,
             };
-            // Unknown state after a failure: the next sync loads the whole table.
-            synced.loaded = None;
-            let bytes = loaded?;
-            tracing::info!(node = %self.node, bytes, "network policy rules loaded");
-            synced.loaded = Some(rules.table.clone());
+            synced.loaded = Some(loaded?);
         }
         let current: HashSet<(String, String)> = rules.refused.iter().map(refusal_key).collect();
         for refusal in &rules.refused {
@@ -191,8 +195,23 @@ impl NetworkPolicyReconciler {
 impl NetworkPolicyReconciler {
     /// Loads `text` through the sink on a blocking thread; its size.
     async fn load(&self, text: String) -> Result<usize, EnforceError> {
+        self.blocking(move |sink| sink.load(&text).map(|()| text.len())).await
+    }
+
+    /// Loads `table` whole with [`load_table`] on a blocking thread; the table as loaded.
+    async fn load_whole(&self, table: NftTable) -> Result<NftTable, EnforceError> {
+        let loaded = self.blocking(move |sink| load_table(sink, &table)).await?;
+        tracing::info!(node = %self.node, table = loaded.name(), "network policy rules loaded whole");
+        Ok(loaded)
+    }
+
+    /// Runs `f` with the sink on a blocking thread (`nft` is a process to wait for).
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn RuleSink) -> Result<T, EnforceError> + Send + 'static,
+    ) -> Result<T, EnforceError> {
         let sink = self.sink.clone();
-        tokio::task::spawn_blocking(move || sink.load(&text).map(|()| text.len()))
+        tokio::task::spawn_blocking(move || f(&*sink))
             .await
             .map_err(|e| EnforceError::Load { reason: e.to_string() })?
     }

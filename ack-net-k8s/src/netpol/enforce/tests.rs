@@ -140,3 +140,96 @@ fn nft_command_says_what_to_install() {
     let error = NftCommand::with_program("/nonexistent/nft").load("").expect_err("no such program");
     assert!(error.to_string().contains("apt-get install nftables"), "{error}");
 }
+
+/// A kernel as far as [`load_table`] can tell: it refuses transactions of more than `limit`
+/// lines, knows which tables have a base chain, and records what it accepted.
+struct Kernel {
+    limit: usize,
+    in_force: std::sync::Mutex<HashSet<String>>,
+    loads: std::sync::Mutex<Vec<String>>,
+}
+
+impl Kernel {
+    fn new(limit: usize, in_force: &[&str]) -> Self {
+        Self {
+            limit,
+            in_force: std::sync::Mutex::new(in_force.iter().map(|t| (*t).to_owned()).collect()),
+            loads: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl RuleSink for Kernel {
+    fn load(&self, ruleset: &str) -> Result<(), EnforceError> {
+        if ruleset.lines().count() > self.limit {
+            return Err(EnforceError::Load { reason: "Message too long".into() });
+        }
+        let mut in_force = self.in_force.lock().expect("not poisoned");
+        for line in ruleset.lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words[..] {
+                ["add", "chain", "inet", table, "forward", ..] => drop(in_force.insert(table.to_owned())),
+                ["delete", "table", "inet", table] => drop(in_force.remove(table)),
+                _ => {}
+            }
+        }
+        self.loads.lock().expect("not poisoned").push(ruleset.to_owned());
+        Ok(())
+    }
+
+    fn in_force(&self, table: &str) -> Result<bool, EnforceError> {
+        Ok(self.in_force.lock().expect("not poisoned").contains(table))
+    }
+}
+
+fn big_table() -> NftTable {
+    let mut objects = cluster(vec![deny_batch(json!({}))]);
+    for i in 0..60 {
+        objects.pods.push(pod(&format!("db{i}"), "db", &format!("10.0.2.{i}"), NODE));
+    }
+    reconciler().render(&objects).expect("rendered").table
+}
+
+#[tokio::test]
+async fn a_table_larger_than_a_transaction_is_built_in_steps_then_switched_in_one() {
+    let table = big_table();
+    let kernel = Kernel::new(100, &[]);
+    let loaded = load_table(&kernel, &table).expect("loaded");
+    assert_eq!(loaded, table, "nothing was in force: the table keeps its name");
+    let loads = kernel.loads.lock().expect("not poisoned").clone();
+    assert!(loads.len() > 3, "{} transactions", loads.len());
+    let (switch, build) = loads.split_last().expect("loads");
+    assert!(build.iter().all(|t| !t.contains("hook")), "a build step made the table judge packets");
+    assert!(build[0].starts_with("table inet ack_net_policy; delete table inet ack_net_policy;"), "{}", build[0]);
+    // The build is the whole table: every line of its statements, in order.
+    let statements: Vec<String> = table.build().into_iter().map(|s| s.text).collect();
+    assert_eq!(build.concat().lines().collect::<Vec<_>>(), statements);
+    assert!(switch.starts_with("add chain inet ack_net_policy forward"), "{switch}");
+    assert!(switch.ends_with("delete table inet ack_net_policy_twin\n"), "{switch}");
+    assert_eq!(*kernel.in_force.lock().expect("not poisoned"), HashSet::from(["ack_net_policy".to_owned()]));
+
+    // The next whole load goes to the twin, and retires the table in force.
+    let again = load_table(&kernel, &table).expect("loaded");
+    assert_eq!(again.name(), "ack_net_policy_twin");
+    assert_eq!(again, table.renamed("ack_net_policy_twin"));
+    assert_eq!(*kernel.in_force.lock().expect("not poisoned"), HashSet::from(["ack_net_policy_twin".to_owned()]));
+}
+
+#[tokio::test]
+async fn a_half_built_table_is_rebuilt_and_the_one_in_force_kept_until_the_switch() {
+    // A crash left the twin half built (no base chain): it is the one rebuilt.
+    let kernel = Kernel::new(100, &["ack_net_policy"]);
+    let loaded = load_table(&kernel, &big_table()).expect("loaded");
+    assert_eq!(loaded.name(), "ack_net_policy_twin");
+    let loads = kernel.loads.lock().expect("not poisoned").clone();
+    assert!(loads[0].starts_with("table inet ack_net_policy_twin; delete table inet ack_net_policy_twin;"));
+    assert!(loads[..loads.len() - 1].iter().all(|t| !t.contains("table inet ack_net_policy\n")));
+}
+
+#[tokio::test]
+async fn a_statement_no_transaction_takes_is_an_error_and_nothing_switches() {
+    let kernel = Kernel::new(0, &["ack_net_policy"]);
+    let error = load_table(&kernel, &big_table()).expect_err("nothing fits");
+    assert!(error.to_string().contains("Message too long"), "{error}");
+    assert_eq!(*kernel.in_force.lock().expect("not poisoned"), HashSet::from(["ack_net_policy".to_owned()]));
+}

@@ -216,7 +216,7 @@ pub fn service_spec(
 }
 
 /// Attribute annotations that mean nothing when a load balancer is reused.
-const CREATE_ONLY: &[&str] = &[
+pub(crate) const CREATE_ONLY: &[&str] = &[
     keys::ADDRESS_TYPE,
     keys::IP_VERSION,
     keys::VSWITCH_ID,
@@ -443,7 +443,7 @@ fn unsupported(service: &Service, key: &str, reason: &str) -> Error {
     Error::UnsupportedAnnotation { annotation, value, reason: reason.to_owned() }
 }
 
-fn attributes(a: &ServiceAnnotations, cfg: &ServiceConfig) -> Result<LoadBalancerAttributes, Error> {
+pub(crate) fn attributes(a: &ServiceAnnotations, cfg: &ServiceConfig) -> Result<LoadBalancerAttributes, Error> {
     let lb = &a.load_balancer;
     let address_type = lb.address_type.clone().unwrap_or_else(|| cfg.address_type.clone());
     let intranet = address_type == AddressType::Intranet;

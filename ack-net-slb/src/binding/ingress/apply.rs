@@ -93,7 +93,11 @@ fn listener_spec(
             certificate.ok_or_else(|| missing("certificate"))?,
         ),
     };
-    Ok(l.with_description(spec.owner.listener_description()))
+    let l = l.with_description(spec.owner.listener_description());
+    Ok(match &spec.acl {
+        Some(acl) => l.with_acl(acl.acl_id.clone(), acl.kind.clone()),
+        None => l,
+    })
 }
 
 /// Runs the steps of `plan` in order. A failure stops it; observing and planning again

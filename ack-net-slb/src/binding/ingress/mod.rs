@@ -25,7 +25,8 @@
 //! go; a rotated certificate is uploaded, switched to, then the old one deleted; leaving
 //! backends are drained ([`DrainPolicy`](super::DrainPolicy)) before removal; groups and
 //! certificates go once nothing uses them. Only a change of an HTTP listener between
-//! serving and redirecting makes it again (the API cannot change that in place).
+//! serving and redirecting (the API cannot change that in place), or of a redirecting one's
+//! ACL (the binding sets a listener in place only with its group), makes it again.
 //!
 //! ```no_run
 //! use ack_net_slb::binding::ingress::{IngressBinding, IngressOwner, IngressSpec, Route, ServiceRef};

@@ -605,9 +605,11 @@ impl Builder<'_> {
         redirect_to: Option<u16>,
     ) -> (bool, bool) {
         let spec = &observed.spec;
+        let acl_ok = spec.acl == self.spec.acl;
+        // A redirecting listener has no group to set again: another ACL makes it again.
         let same_kind = spec.listener_protocol() == *protocol
             && match &spec.protocol {
-                ProtocolConfig::Http(h) => h.forward_to_https_port == redirect_to,
+                ProtocolConfig::Http(h) => h.forward_to_https_port == redirect_to && (acl_ok || redirect_to.is_none()),
                 _ => true,
             };
         let group_ok = redirect_to.is_some()
@@ -619,7 +621,7 @@ impl Builder<'_> {
             (ProtocolConfig::Https(_), _) => false,
             _ => true,
         };
-        (same_kind, group_ok && cert_ok)
+        (same_kind, group_ok && cert_ok && acl_ok)
     }
 
     fn listeners(&mut self, wanted: &[(u16, ListenerProtocol, bool)]) {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::error::IngressError;
 use super::owner::IngressOwner;
 use crate::rule::{check_rule_domain, check_rule_url};
-use crate::{Backend, LoadBalancerId, PrivateKeyPem};
+use crate::{AclId, AclType, Backend, ListenerAcl, LoadBalancerId, PrivateKeyPem};
 
 /// A backend service port: what one VServer group serves.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -122,6 +122,8 @@ pub struct IngressSpec {
     pub backends: BTreeMap<ServiceRef, Vec<Backend>>,
     /// The certificates; the first is the HTTPS listener's.
     pub certificates: Vec<TlsCertificate>,
+    /// The access control list of both listeners (`None`: off).
+    pub acl: Option<ListenerAcl>,
 }
 
 impl IngressSpec {
@@ -137,6 +139,7 @@ impl IngressSpec {
             default_backend: None,
             backends: BTreeMap::new(),
             certificates: Vec::new(),
+            acl: None,
         }
     }
 
@@ -161,6 +164,13 @@ impl IngressSpec {
     /// Adds a certificate.
     pub fn certificate(mut self, certificate: TlsCertificate) -> Self {
         self.certificates.push(certificate);
+        self
+    }
+
+    /// Sets the access control list of both listeners: only (`White`) or all but (`Black`)
+    /// the ACL's addresses reach them.
+    pub fn with_acl(mut self, acl_id: AclId, kind: AclType) -> Self {
+        self.acl = Some(ListenerAcl { acl_id, kind });
         self
     }
 
