@@ -28,10 +28,16 @@ pub fn twin(table: &str) -> String {
     format!("{table}_twin")
 }
 
-/// Loads `table` whole (see the [module docs](self)): builds it under whichever of its name and
-/// its [`twin`] is not in force, in transactions the kernel accepts, then puts it in force and
-/// deletes the other in one transaction. Returns the table as it is loaded (under the name it
-/// got), the base of later updates ([`NftTable::update_from`]).
+/// Loads `table` whole: builds it under whichever of its name and its [`twin`] is not in force,
+/// in transactions the kernel accepts, then puts it in force and deletes the other in one
+/// transaction. Returns the table as it is loaded (under the name it got), the base of later
+/// updates ([`NftTable::update_from`]).
+///
+/// No build transaction changes what a packet meets: only the `forward` base chain sends packets
+/// into a table, and the build does not make one. If the agent stops between two build
+/// transactions, the old table stays in force and the half-built one is inert; the next whole
+/// load finds which of the two is in force ([`RuleSink::in_force`]) and starts by deleting the
+/// other.
 ///
 /// ```no_run
 /// use ack_net_k8s::netpol::calico::{CalicoEngine, CalicoResource, Parsing};
