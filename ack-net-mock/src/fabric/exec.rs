@@ -235,11 +235,11 @@ impl Executor {
                 // The vRouter never asks who holds an address (no ARP request, no neighbour
                 // solicitation): it delivers what the state says. Nor does it redirect (IPv6 has
                 // no switch for that): the segments' ports are isolated, all goes through it.
-                let arp = format!(
+                let quiet = format!(
                     "table arp {TABLE} {{\n  chain out {{\n    type filter hook output priority filter;\n    arp operation request drop\n  }}\n}}\n\
                      table ip6 {TABLE} {{\n  chain out {{\n    type filter hook output priority filter;\n    icmpv6 type {{ nd-neighbor-solicit, nd-redirect }} drop\n  }}\n}}\n"
                 );
-                let loaded = self.nft(&space.ns, &arp);
+                let loaded = self.nft(&space.ns, &quiet);
                 self.routers.insert(vpc.clone(), space);
                 loaded
             }
