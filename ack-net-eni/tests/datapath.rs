@@ -43,7 +43,6 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 mod tests {
-    use std::net::Ipv6Addr;
     use std::process::Command;
 
     use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
@@ -231,15 +230,6 @@ mod tests {
         );
     }
 
-    /// Gives `node`'s primary ENI an IPv6 address (AssignIpv6Addresses) and answers it.
-    async fn ipv6_of(n: &Net, node: &Node) -> Ipv6Addr {
-        let enis = n.ecs.network_interfaces();
-        let page = enis.describe().primary_ip(node.ip).send().await.expect("DescribeNetworkInterfaces");
-        let eni = page.network_interfaces.first().unwrap_or_else(|| panic!("no ENI holds {}", node.ip));
-        let got = enis.assign_ipv6(&eni.id).count(1).send().await.expect("AssignIpv6Addresses");
-        got[0]
-    }
-
     pub async fn dual_stack_across_nodes(n: Net) {
         let (a, c) = (&n.nodes[0], &n.nodes[2]);
         assert_ne!(a.vswitch, c.vswitch, "the nodes are in two VSwitches");
@@ -252,7 +242,7 @@ mod tests {
         // An instance in a group of its own, in node A's VSwitch (so through the vRouter and
         // back out of the same segment), with an IPv6 address on its primary ENI.
         let guarded = n.instance_in_new_group(&a.vswitch).await;
-        let g6 = ipv6_of(&n, &guarded.node).await;
+        let g6 = n.assign_ipv6(&guarded.node, 1).await[0];
         n.settle().await;
         let nodes = [n.node(a), n.node(c)];
         let pods = [Netns::new().expect("a pod namespace"), Netns::new().expect("a pod namespace")];
