@@ -3,8 +3,9 @@
 //! node's namespace, and `ack_net_eni::datapath` wires two pod namespaces to it. ICMP and TCP
 //! from inside the pods show pod to pod on the node and pod to instances through the vRouter;
 //! teardown leaves the node as it found it. A dual-stack pool's pods reach each other over IPv6
-//! too (ICMPv6 and TCP) on one node; the fabric carries IPv4 only, so IPv6 across nodes is not
-//! proven here. A pod with an exclusive ENI (the ENI's link moved into it) reaches a pod on
+//! too (ICMPv6 and TCP) on one node, and across nodes through the vRouter to a pod in another
+//! VSwitch and to an instance's IPv6 address, which its security group lets in or keeps out. A
+//! pod with an exclusive ENI (the ENI's link moved into it) reaches a pod on
 //! another node and instances, and goes back to the node as it was.
 //!
 //! `harness = false`, like `fabric`: `main` enters the namespace sandbox first. Needs `ping`
@@ -27,6 +28,9 @@ fn main() -> std::process::ExitCode {
         ("dual_stack_pods_reach_each_other_over_ipv6_and_teardown_restores_the_node", |n| {
             Box::pin(tests::dual_stack(n))
         }),
+        ("dual_stack_pods_reach_across_nodes_and_an_instance_over_ipv6_as_its_group_allows", |n| {
+            Box::pin(tests::dual_stack_across_nodes(n))
+        }),
         ("an_exclusive_eni_moves_into_the_pod_and_back", |n| Box::pin(tests::exclusive(n))),
     ])
 }
@@ -44,6 +48,7 @@ mod tests {
     use ack_net_eni::datapath::{self, DatapathError, PodInterface, Step};
     use ack_net_eni::pod_network::PodNetwork;
     use ack_net_eni::pool::{IpStack, PoolMode};
+    use ack_net_eni::{IpProtocol, Peer, PortRange, SecurityGroupRule};
     use ack_net_mock::fabric::Netns;
 
     use crate::fabric_support::*;
@@ -223,6 +228,65 @@ mod tests {
             before,
             "teardown removes every link, IPv4 and IPv6 route, rule and neighbour it added"
         );
+    }
+
+    pub async fn dual_stack_across_nodes(n: Net) {
+        let (a, c) = (&n.nodes[0], &n.nodes[2]);
+        assert_ne!(a.vswitch, c.vswitch, "the nodes are in two VSwitches");
+        let pool_a = n.pool_with(a, "node-a", |p| p.stack(IpStack::DualStack)).await;
+        let pool_c = n.pool_with(c, "node-c", |p| p.stack(IpStack::DualStack)).await;
+        let nets = [
+            PodNetwork::setup(&pool_a, "default/v6-a").await.expect("addresses for v6-a"),
+            PodNetwork::setup(&pool_c, "default/v6-c").await.expect("addresses for v6-c"),
+        ];
+        // An instance in a group of its own, in node A's VSwitch (so through the vRouter and
+        // back out of the same segment), with an IPv6 address on its primary ENI.
+        let guarded = n.instance_in_new_group(&a.vswitch).await;
+        let g6 = n.assign_ipv6(&guarded.node, 1).await[0];
+        n.settle().await;
+        let nodes = [n.node(a), n.node(c)];
+        let pods = [Netns::new().expect("a pod namespace"), Netns::new().expect("a pod namespace")];
+        let ifaces: Vec<PodInterface> =
+            pods.iter().map(|p| PodInterface::new(p.path(), "eth0").expect("an interface")).collect();
+        for ((node, net), pod) in nodes.iter().zip(&nets).zip(&ifaces) {
+            setup(node, net, pod).expect("setup");
+            assert_eq!(check(node, net, pod), vec![], "check finds the whole layout");
+        }
+        let [pa, pc] = [nets[0].ipv6.expect("IPv6").addr(), nets[1].ipv6.expect("IPv6").addr()];
+        let eni = format!("eth{}", nets[0].device_index.expect("a device index"));
+        let sent = tx_packets(&nodes[0], &eni);
+        reaches_from(&pods[0], pc, "IPv6 pod to a pod on another node, through the vRouter").await;
+        assert!(tx_packets(&nodes[0], &eni) > sent, "the pod's IPv6 packets leave through {eni}");
+        reaches_from(&pods[1], pa, "and back").await;
+        reaches_from(&pods[0], nets[1].ipv4.addr(), "and still IPv4").await;
+        assert!(tcp_probe(&pods[0], &pods[1], pc, 8110), "TCP over IPv6 pod to a pod on another node");
+        assert!(tcp_probe(&pods[1], &pods[0], pa, 8111), "and back");
+
+        // The instance's group lets nothing in yet: blocked; then TCP from pod A only.
+        let instance = n.node(&guarded.node);
+        assert!(!tcp_probe(&pods[0], &instance, g6, 8112), "the instance's group keeps the pod out");
+        let from_a = SecurityGroupRule::ingress(
+            IpProtocol::Tcp,
+            PortRange::single(8112),
+            Peer::cidr(&format!("{pa}/128")).unwrap(),
+        );
+        n.ecs.security_groups().authorize(&guarded.group).rule(from_a).send().await.expect("authorize");
+        n.settle().await;
+        let mut reached = false;
+        for _ in 0..10 {
+            reached = tcp_probe(&pods[0], &instance, g6, 8112);
+            if reached {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(reached, "pod {pa} cannot connect to the instance's [{g6}]:8112 its group now allows");
+        assert!(!tcp_probe(&pods[1], &instance, g6, 8112), "the rule lets pod A in, not pod C");
+        assert!(!tcp_probe(&pods[0], &instance, g6, 8113), "nor another port");
+
+        for ((node, net), pod) in nodes.iter().zip(&nets).zip(&ifaces) {
+            teardown(node, net, pod);
+        }
     }
 
     pub async fn exclusive(n: Net) {

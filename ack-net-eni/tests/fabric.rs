@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
         ("same_and_cross_vswitch_reachability", |n| Box::pin(tests::reachability(n))),
         ("secondary_addresses_are_delivered_while_held", |n| Box::pin(tests::secondary_addresses(n))),
         ("security_groups_decide_what_passes", |n| Box::pin(tests::security_groups(n))),
+        ("ipv6_between_instances_as_addresses_and_groups_say", |n| Box::pin(tests::ipv6(n))),
         ("a_custom_route_sends_a_cidr_to_an_instance", |n| Box::pin(tests::custom_route(n))),
         ("pod_route_converger_in_packets", |n| Box::pin(tests::pod_route_converger(n))),
         ("security_group_converger_in_packets", |n| Box::pin(tests::security_group_converger(n))),
@@ -93,6 +94,49 @@ mod tests {
         n.settle().await;
         n.unreachable(b, ips[0]).await;
         assert!(n.link(a, &link).is_none(), "{link} left the instance");
+    }
+
+    pub async fn ipv6(n: Net) {
+        let [a, b, c] = [&n.nodes[0], &n.nodes[1], &n.nodes[2]];
+        let (a6, b6, c6) = (n.assign_ipv6(a, 1).await[0], n.assign_ipv6(b, 2).await, n.assign_ipv6(c, 1).await[0]);
+        n.settle().await;
+        let (na, nc) = (n.node(a), n.node(c));
+        // In one VSwitch (through the vRouter and back out of the segment) and across two.
+        reaches_from(&na, b6[0], "IPv6 to an instance in the VSwitch").await;
+        reaches_from(&na, c6, "IPv6 to an instance in another VSwitch").await;
+        reaches_from(&nc, a6, "and back").await;
+        assert!(tcp_probe(&nc, &na, a6, 8070), "TCP over IPv6 across VSwitches");
+        // b's second address is delivered but not configured on its ENI (as a secondary IPv4 one).
+        n.settle().await;
+        assert!(!ping_from(&na, b6[1]), "an address the instance did not configure does not answer");
+        // Its first goes: the fabric configures the next one, and the first is no longer delivered.
+        let enis = n.ecs.network_interfaces();
+        let page = enis.describe().primary_ip(b.ip).send().await.expect("DescribeNetworkInterfaces");
+        enis.unassign_ipv6(&page.network_interfaces[0].id, [b6[0]]).send().await.expect("UnassignIpv6Addresses");
+        n.settle().await;
+        reaches_from(&na, b6[1], "the instance's next IPv6 address").await;
+        assert!(!ping_from(&na, b6[0]), "an unassigned IPv6 address is not reached");
+
+        // A group of its own lets in only what its rules say, IPv6 rules for IPv6.
+        let g = n.instance_in_new_group(&c.vswitch).await;
+        let g6 = n.assign_ipv6(&g.node, 1).await[0];
+        let ng = n.node(&g.node);
+        let v4_icmp = SecurityGroupRule::ingress(IpProtocol::Icmp, PortRange::ALL, Peer::cidr("10.1.0.0/16").unwrap());
+        n.ecs.security_groups().authorize(&g.group).rule(v4_icmp).send().await.expect("authorize ICMP");
+        n.settle().await;
+        reaches_from(&na, g.node.ip, "ICMP from the VPC").await;
+        assert!(!ping_from(&na, g6), "an ICMP (IPv4) rule does not let ICMPv6 in");
+        let from_a =
+            SecurityGroupRule::ingress(IpProtocol::IcmpV6, PortRange::ALL, Peer::cidr(&format!("{a6}/128")).unwrap());
+        n.ecs.security_groups().authorize(&g.group).rule(from_a.clone()).send().await.expect("authorize ICMPv6");
+        n.settle().await;
+        reaches_from(&na, g6, "ICMPv6 from a, as the rule says").await;
+        assert!(!ping_from(&n.node(b), g6), "not from b");
+        // g may send anything (a basic group's default), but a's group lets in only its members.
+        assert!(!ping_from(&ng, a6), "a's group keeps g out");
+        n.ecs.security_groups().revoke(&g.group).rule(from_a).send().await.expect("revoke");
+        n.settle().await;
+        assert!(!ping_from(&na, g6), "revoked");
     }
 
     pub async fn security_groups(n: Net) {

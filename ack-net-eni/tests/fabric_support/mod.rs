@@ -190,6 +190,16 @@ impl Net {
         assert_eq!(self.mock.dump()["fabric"]["errors"], serde_json::json!({}), "fabric errors");
     }
 
+    /// Gives `node`'s primary ENI `count` IPv6 addresses (AssignIpv6Addresses) and answers them;
+    /// the fabric configures the ENI's first one in the instance.
+    #[allow(dead_code, reason = "used by tests/datapath.rs and tests/fabric.rs, not the CNI tests")]
+    pub async fn assign_ipv6(&self, node: &Node, count: u32) -> Vec<Ipv6Addr> {
+        let enis = self.ecs.network_interfaces();
+        let page = enis.describe().primary_ip(node.ip).send().await.expect("DescribeNetworkInterfaces");
+        let eni = page.network_interfaces.first().unwrap_or_else(|| panic!("no ENI holds {}", node.ip));
+        enis.assign_ipv6(&eni.id).count(count).send().await.expect("AssignIpv6Addresses")
+    }
+
     /// A started `IpPool` on `node`, in its VSwitch and the nodes' group (memory journal).
     #[allow(dead_code, reason = "used by tests/datapath.rs and benches/datapath.rs, not tests/fabric.rs")]
     pub async fn pool(&self, node: &Node, pool_id: &str) -> ack_net_eni::pool::IpPool {
@@ -301,7 +311,6 @@ pub fn ping_from(from: &Netns, to: impl Into<IpAddr>) -> bool {
 }
 
 /// `to` answers the namespace `from` within ten tries.
-#[allow(dead_code, reason = "used by the datapath and CNI tests, not tests/fabric.rs")]
 pub async fn reaches_from(from: &Netns, to: impl Into<IpAddr>, what: &str) {
     let to = to.into();
     for _ in 0..10 {

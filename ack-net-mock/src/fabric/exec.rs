@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use futures_util::TryStreamExt as _;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use rtnetlink::packet_route::route::RouteScope;
 use rtnetlink::packet_route::AddressFamily;
@@ -134,6 +134,21 @@ pub(crate) fn with_netlink<T, F: std::future::Future<Output = Result<T>>>(f: imp
     rt.block_on(f(handle))
 }
 
+/// `r`, with "no such address/route/neighbour" counting as done.
+fn ignore_missing(r: std::result::Result<(), rtnetlink::Error>) -> std::result::Result<(), rtnetlink::Error> {
+    match r {
+        // ENOENT, ESRCH (a route), EADDRNOTAVAIL (an address).
+        Err(rtnetlink::Error::NetlinkError(e)) if matches!(e.raw_code().abs(), 2 | 3 | 99) => Ok(()),
+        other => other,
+    }
+}
+
+/// No duplicate address detection in this thread's namespace: the VPC hands the addresses out.
+fn no_dad() -> Result<()> {
+    sysctl("ipv6/conf/all/accept_dad", "0")?;
+    sysctl("ipv6/conf/default/accept_dad", "0")
+}
+
 fn sysctl(path: &str, value: &str) -> Result<()> {
     std::fs::write(format!("/proc/sys/net/{path}"), value).map_err(|e| format!("sysctl net/{path}: {e}"))
 }
@@ -213,17 +228,22 @@ impl Executor {
                 Self::inside(&self.home, &space.ns, || -> Result<()> {
                     sysctl("ipv4/ip_forward", "1")?;
                     sysctl("ipv4/conf/all/send_redirects", "0")?;
-                    sysctl("ipv4/conf/default/send_redirects", "0")
+                    sysctl("ipv4/conf/default/send_redirects", "0")?;
+                    sysctl("ipv6/conf/all/forwarding", "1")?;
+                    no_dad()
                 })??;
-                // The vRouter never asks who holds an address: it delivers what the state says.
-                let arp = format!(
-                    "table arp {TABLE} {{\n  chain out {{\n    type filter hook output priority filter;\n    arp operation request drop\n  }}\n}}\n"
+                // The vRouter never asks who holds an address (no ARP request, no neighbour
+                // solicitation): it delivers what the state says. Nor does it redirect (IPv6 has
+                // no switch for that): the segments' ports are isolated, all goes through it.
+                let quiet = format!(
+                    "table arp {TABLE} {{\n  chain out {{\n    type filter hook output priority filter;\n    arp operation request drop\n  }}\n}}\n\
+                     table ip6 {TABLE} {{\n  chain out {{\n    type filter hook output priority filter;\n    icmpv6 type {{ nd-neighbor-solicit, nd-redirect }} drop\n  }}\n}}\n"
                 );
-                let loaded = self.nft(&space.ns, &arp);
+                let loaded = self.nft(&space.ns, &quiet);
                 self.routers.insert(vpc.clone(), space);
                 loaded
             }
-            Op::AddSegment { vpc, vswitch, gateway } => {
+            Op::AddSegment { vpc, vswitch, gateway, gateway6 } => {
                 if self.segments.contains_key(vswitch) {
                     return Ok(());
                 }
@@ -237,12 +257,18 @@ impl Executor {
                     let bridge = LinkBridge::new(&name).address(GATEWAY_MAC.to_vec()).up().build();
                     r.handle.link().add(bridge).execute().await.map_err(|e| e.to_string())?;
                     let i = index(&r.handle, &name).await?;
-                    r.handle
-                        .address()
-                        .add(i, IpAddr::V4(gateway.addr()), gateway.prefix_len())
-                        .execute()
-                        .await
-                        .map_err(|e| format!("gateway address: {e}"))
+                    let v6 = gateway6.map(|g| (IpAddr::V6(g.addr()), g.prefix_len()));
+                    for (address, prefix) in
+                        std::iter::once((IpAddr::V4(gateway.addr()), gateway.prefix_len())).chain(v6)
+                    {
+                        r.handle
+                            .address()
+                            .add(i, address, prefix)
+                            .execute()
+                            .await
+                            .map_err(|e| format!("gateway address {address}: {e}"))?;
+                    }
+                    Ok::<(), String>(())
                 })?;
                 // Answer ARP for the whole VSwitch (the ports are isolated: all goes via the vRouter).
                 Self::inside(&self.home, &r.ns, || -> Result<()> {
@@ -256,6 +282,13 @@ impl Executor {
             }
             Op::AddNode { instance, .. } => {
                 let space = self.new_space()?;
+                // As an instance's image: its IPv6 addresses are the VPC's to hand out (no DAD),
+                // and the vRouter's word on routes is final (no redirects).
+                Self::inside(&self.home, &space.ns, || -> Result<()> {
+                    no_dad()?;
+                    sysctl("ipv6/conf/all/accept_redirects", "0")?;
+                    sysctl("ipv6/conf/default/accept_redirects", "0")
+                })??;
                 self.nodes.insert(instance.clone(), space);
                 Ok(())
             }
@@ -296,6 +329,7 @@ impl Executor {
                 Ok(())
             }
             Op::Place { eni, to } => self.place(eni, to),
+            Op::SetIpv6 { eni, from, to } => self.set_ipv6(eni, *from, *to),
             Op::Deliver { vpc, ip, to } => {
                 let mac = parse_mac(&to.mac)?;
                 let br = self.bridge(&to.vswitch)?;
@@ -413,21 +447,21 @@ impl Executor {
         self.segments.get(vswitch).map(|(_, n)| format!("br{n}")).ok_or_else(|| format!("no segment for {vswitch}"))
     }
 
-    fn undeliver(&self, vpc: &str, ip: Ipv4Addr, from: &Delivery) -> Result<()> {
+    fn undeliver(&self, vpc: &str, ip: IpAddr, from: &Delivery) -> Result<()> {
         let br = self.bridge(&from.vswitch)?;
         let r = self.router(vpc)?;
         self.rt.block_on(async {
             let bi = index(&r.handle, &br).await?;
             let mut msg = NeighbourMessage::default();
-            msg.header.family = AddressFamily::Inet;
             msg.header.ifindex = bi;
-            msg.attributes.push(NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)));
-            match r.handle.neighbours().del(msg).execute().await {
-                Ok(()) => Ok(()),
-                // Already gone (e.g. with its bridge).
-                Err(rtnetlink::Error::NetlinkError(e)) if e.to_io().kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(format!("neighbour {ip}: {e}")),
-            }
+            let (family, destination) = match ip {
+                IpAddr::V4(v4) => (AddressFamily::Inet, NeighbourAddress::Inet(v4)),
+                IpAddr::V6(v6) => (AddressFamily::Inet6, NeighbourAddress::Inet6(v6)),
+            };
+            msg.header.family = family;
+            msg.attributes.push(NeighbourAttribute::Destination(destination));
+            // Already gone (e.g. with its bridge) counts as done.
+            ignore_missing(r.handle.neighbours().del(msg).execute().await).map_err(|e| format!("neighbour {ip}: {e}"))
         })
     }
 
@@ -463,6 +497,41 @@ impl Executor {
         Ok(())
     }
 
+    /// Configures the IPv6 side of an instance's primary ENI in place: removes `from`, adds `to`
+    /// with the default route on-link via its gateway (or removes that route).
+    fn set_ipv6(&self, eni: &str, from: Option<Ipv6Net>, to: Option<(Ipv6Net, Ipv6Addr)>) -> Result<()> {
+        let link = self.enis.get(eni).ok_or_else(|| format!("no link for {eni}"))?;
+        let (instance, name) = link.node.as_ref().ok_or_else(|| format!("{eni} is not in an instance"))?;
+        let h = &self.nodes.get(instance).ok_or_else(|| format!("no node {instance}"))?.handle;
+        self.rt.block_on(async {
+            let i = index(h, name).await?;
+            if let Some(old) = from {
+                let mut msg = rtnetlink::packet_route::address::AddressMessage::default();
+                msg.header.family = AddressFamily::Inet6;
+                msg.header.index = i;
+                msg.header.prefix_len = old.prefix_len();
+                msg.attributes
+                    .push(rtnetlink::packet_route::address::AddressAttribute::Address(IpAddr::V6(old.addr())));
+                ignore_missing(h.address().del(msg).execute().await).map_err(|e| format!("address {old}: {e}"))?;
+            }
+            let default = RouteMessageBuilder::<Ipv6Addr>::new().output_interface(i);
+            match to {
+                Some((own, gw)) => {
+                    h.address()
+                        .add(i, IpAddr::V6(own.addr()), own.prefix_len())
+                        .replace()
+                        .execute()
+                        .await
+                        .map_err(|e| format!("address {own}: {e}"))?;
+                    let route = default.gateway(gw).onlink().build();
+                    h.route().add(route).replace().execute().await.map_err(|e| format!("IPv6 default route: {e}"))
+                }
+                None => ignore_missing(h.route().del(default.build()).execute().await)
+                    .map_err(|e| format!("IPv6 default route: {e}")),
+            }
+        })
+    }
+
     /// Removes every link and namespace the fabric made.
     pub(crate) fn teardown(&mut self) {
         self.lbs.clear();
@@ -484,10 +553,12 @@ impl Executor {
     }
 }
 
-/// Makes `ip` a permanent neighbour at `mac` on link `index` (never asked for over ARP).
-async fn permanent_neighbour(h: &Handle, index: u32, ip: Ipv4Addr, mac: &[u8]) -> Result<()> {
+/// Makes `ip` a permanent neighbour at `mac` on link `index` (never asked for over ARP or
+/// neighbour solicitation).
+async fn permanent_neighbour(h: &Handle, index: u32, ip: impl Into<IpAddr>, mac: &[u8]) -> Result<()> {
+    let ip = ip.into();
     h.neighbours()
-        .add(index, IpAddr::V4(ip))
+        .add(index, ip)
         .link_layer_address(mac)
         .replace()
         .execute()

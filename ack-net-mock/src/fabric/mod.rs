@@ -3,19 +3,24 @@
 //!
 //! - A VPC is a router namespace (the vRouter); a VSwitch is a bridge on it holding the
 //!   VSwitch's gateway address ([`gateway`]: the third-from-last address, as the real VPC
-//!   answers). The bridge's ports are isolated and the vRouter answers ARP for the whole
-//!   VSwitch, so every packet passes the vRouter, as in the real SDN.
+//!   answers), and for a VSwitch with an IPv6 block its IPv6 gateway ([`gateway6`], likewise
+//!   the block's third-from-last address). The bridge's ports are isolated and the vRouter
+//!   answers ARP for the whole VSwitch, so every packet passes the vRouter, as in the real SDN;
+//!   it forwards IPv4 and IPv6 between the VSwitches and never redirects.
 //! - An ECS instance is a namespace (the node); its primary ENI is `eth0` there, with the
-//!   instance's address, MAC and a default route via the gateway.
+//!   instance's address, MAC and a default route via the gateway, and, once the ENI holds IPv6
+//!   addresses, the first of them (a /128, as DHCPv6 gives it) with an IPv6 default route
+//!   on-link via the IPv6 gateway.
 //! - `CreateNetworkInterface` makes the ENI's link (a veth whose far end is on the VSwitch's
 //!   bridge) with the MAC the API reported, parked on the vRouter; when the ENI becomes `InUse`
 //!   the link moves into the instance as `eth<DeviceIndex>`, down and bare, as a hot-plugged
 //!   NIC appears; detaching takes it back; deleting removes it.
-//! - Every private address an ENI holds (primary and secondary) is a permanent neighbour on
-//!   the vRouter: delivered without ARP from the node, and only while the ENI holds it (the
-//!   vRouter never asks who has an address).
+//! - Every private address an ENI holds (primary and secondary, IPv4 and IPv6) is a permanent
+//!   neighbour on the vRouter: delivered without ARP or neighbour solicitation from the node,
+//!   and only while the ENI holds it (the vRouter never asks who has an address).
 //! - Custom route entries are vRouter routes to the next hop's primary address.
-//! - Security groups are one nftables table per vRouter ([`security`]), stateful.
+//! - Security groups are one nftables table per vRouter ([`security`]), stateful, for IPv4 and
+//!   IPv6 alike.
 //! - A load balancer in a VPC (an intranet one) is a namespace on the vRouter holding its
 //!   address (the vRouter routes the address there), with a TCP proxy that serves each
 //!   running TCP listener: a new connection goes to a backend of the listener's VServer group
@@ -59,7 +64,7 @@ pub mod model;
 pub mod security;
 
 pub use balance::WeightedRoundRobin;
-pub use model::{gateway, plan, topology, LbBackend, LbNet, Op, Placement, Topology};
+pub use model::{gateway, gateway6, plan, topology, LbBackend, LbNet, Op, Placement, Topology};
 
 #[cfg(all(feature = "fabric", target_os = "linux"))]
 mod exec;

@@ -3,9 +3,9 @@
 //! steps out.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -55,19 +55,22 @@ pub struct LbBackend {
 pub struct VpcNet {
     /// VSwitch id -> its segment.
     pub segments: BTreeMap<String, Segment>,
-    /// Addresses the vRouter delivers to an ENI without asking (no ARP): address -> where.
-    pub delivery: BTreeMap<Ipv4Addr, Delivery>,
+    /// Addresses (IPv4 and IPv6) the vRouter delivers to an ENI without asking (no ARP, no
+    /// neighbour solicitation): address -> where.
+    pub delivery: BTreeMap<IpAddr, Delivery>,
     /// Custom route entries: destination -> next hop (an instance's or ENI's primary address).
     pub routes: BTreeMap<Ipv4Net, Ipv4Addr>,
     /// The nftables ruleset enforcing the security groups of the VPC's ENIs.
     pub ruleset: String,
 }
 
-/// A VSwitch: a bridge on the vRouter holding the gateway address.
+/// A VSwitch: a bridge on the vRouter holding the gateway address (and the IPv6 one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Segment {
     /// The gateway address with the VSwitch's prefix length.
     pub gateway: Ipv4Net,
+    /// For a VSwitch with an IPv6 block: its IPv6 gateway ([`gateway6`]) with the block's prefix.
+    pub gateway6: Option<Ipv6Net>,
 }
 
 /// Where the vRouter sends packets for one address.
@@ -90,6 +93,10 @@ pub struct EniNet {
     pub mac: String,
     /// Where the link is.
     pub placement: Placement,
+    /// For an instance's primary ENI in place that holds IPv6 addresses: its first one (a /128,
+    /// as DHCPv6 hands it out) and the VSwitch's IPv6 gateway (the default route, on-link),
+    /// configured as the instance's image does. The other IPv6 addresses are only delivered.
+    pub ipv6: Option<(Ipv6Net, Ipv6Addr)>,
 }
 
 /// Where an ENI's link is.
@@ -126,7 +133,25 @@ pub fn gateway(cidr: Ipv4Net) -> Option<Ipv4Net> {
     Ipv4Net::new(Ipv4Addr::from(last - 2), cidr.prefix_len()).ok()
 }
 
-/// The topology the mock's state asks for at `now`. Only IPv4 is materialized.
+/// The IPv6 gateway of a VSwitch's IPv6 block: its third-from-last address, as for IPv4 (the
+/// address the mock reserves and ack-net's dual-stack pod networks route through).
+///
+/// ```
+/// use ack_net_mock::fabric::gateway6;
+/// let gw = gateway6("2408:4005:300:1::/64".parse().unwrap()).unwrap();
+/// assert_eq!(gw, "2408:4005:300:1:ffff:ffff:ffff:fffd/64".parse().unwrap());
+/// assert_eq!(gateway6("2408:4005:300:1::/126".parse().unwrap()), None);
+/// ```
+pub fn gateway6(cidr: Ipv6Net) -> Option<Ipv6Net> {
+    if cidr.prefix_len() > 125 {
+        return None;
+    }
+    let last = u128::from(cidr.broadcast());
+    Ipv6Net::new(Ipv6Addr::from(last - 2), cidr.prefix_len()).ok()
+}
+
+/// The topology the mock's state asks for at `now` (IPv4, and IPv6 where a VSwitch has an
+/// IPv6 block).
 pub fn topology(state: &State, now: Instant) -> Topology {
     let mut t = Topology::default();
     for id in state.vpc.vpcs.keys() {
@@ -134,7 +159,8 @@ pub fn topology(state: &State, now: Instant) -> Topology {
     }
     for (id, v) in &state.vpc.vswitches {
         if let (Some(vpc), Some(gateway)) = (t.vpcs.get_mut(&v.info.vpc_id), gateway(v.info.cidr)) {
-            vpc.segments.insert(id.clone(), Segment { gateway });
+            let gateway6 = v.info.ipv6_cidr.and_then(gateway6);
+            vpc.segments.insert(id.clone(), Segment { gateway, gateway6 });
         }
     }
     for (id, i) in &state.ecs.instances {
@@ -158,12 +184,18 @@ pub fn topology(state: &State, now: Instant) -> Topology {
             },
             _ => Placement::Parked,
         };
-        for ip in std::iter::once(e.primary_ip).chain(e.secondary_ips.iter().copied()) {
+        let v4 = std::iter::once(e.primary_ip).chain(e.secondary_ips.iter().copied()).map(IpAddr::V4);
+        for ip in v4.chain(e.ipv6.iter().copied().map(IpAddr::V6)) {
             vpc.delivery.insert(ip, Delivery { vswitch: e.vswitch_id.clone(), mac: e.mac.clone() });
         }
+        let configured = matches!(placement, Placement::Node { primary: Some(_), .. });
+        let ipv6 = match (e.ipv6.first(), segment.gateway6) {
+            (Some(&own), Some(gw)) if configured => Some((Ipv6Net::from(own), gw.addr())),
+            _ => None,
+        };
         t.enis.insert(
             id.clone(),
-            EniNet { vpc: e.vpc_id.clone(), vswitch: e.vswitch_id.clone(), mac: e.mac.clone(), placement },
+            EniNet { vpc: e.vpc_id.clone(), vswitch: e.vswitch_id.clone(), mac: e.mac.clone(), placement, ipv6 },
         );
     }
     for table in state.vpc.route_tables.values() {
@@ -233,6 +265,8 @@ pub enum Op {
         vswitch: String,
         /// Its gateway address and prefix.
         gateway: Ipv4Net,
+        /// Its IPv6 gateway address and prefix, for a VSwitch with an IPv6 block.
+        gateway6: Option<Ipv6Net>,
     },
     /// Make an instance's namespace.
     AddNode {
@@ -259,12 +293,22 @@ pub enum Op {
         /// Where it goes.
         to: Placement,
     },
+    /// Configure (or remove) the IPv6 address and default route of an instance's primary ENI
+    /// (see [`EniNet::ipv6`]).
+    SetIpv6 {
+        /// The ENI (in place in its instance).
+        eni: String,
+        /// The address configured before, to remove.
+        from: Option<Ipv6Net>,
+        /// The address and gateway to configure.
+        to: Option<(Ipv6Net, Ipv6Addr)>,
+    },
     /// Deliver an address to the ENI with this MAC on this segment (a permanent neighbour).
     Deliver {
         /// The VPC.
         vpc: String,
         /// The address.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// Where.
         to: Delivery,
     },
@@ -273,7 +317,7 @@ pub enum Op {
         /// The VPC.
         vpc: String,
         /// The address.
-        ip: Ipv4Addr,
+        ip: IpAddr,
         /// Where it went.
         from: Delivery,
     },
@@ -353,7 +397,9 @@ impl Op {
             Op::AddRouter { vpc } | Op::DelRouter { vpc } | Op::SetSecurity { vpc, .. } => vpc.clone(),
             Op::AddSegment { vswitch, .. } | Op::DelSegment { vswitch, .. } => vswitch.clone(),
             Op::AddNode { instance, .. } | Op::DelNode { instance } => instance.clone(),
-            Op::AddEni { eni, .. } | Op::Place { eni, .. } | Op::DelEni { eni } => eni.clone(),
+            Op::AddEni { eni, .. } | Op::Place { eni, .. } | Op::SetIpv6 { eni, .. } | Op::DelEni { eni } => {
+                eni.clone()
+            }
             Op::Deliver { vpc, ip, .. } | Op::Undeliver { vpc, ip, .. } => format!("{vpc}/{ip}"),
             Op::AddRoute { vpc, dst, .. } | Op::DelRoute { vpc, dst } => format!("{vpc}/{dst}"),
             Op::AddLb { lb, .. } | Op::SetLbListeners { lb, .. } | Op::DelLb { lb } => lb.clone(),
@@ -375,7 +421,12 @@ pub fn plan(from: &Topology, to: &Topology) -> Vec<Op> {
         let old = old.unwrap_or(&empty);
         for (vsw, seg) in &vpc.segments {
             if old.segments.get(vsw) != Some(seg) {
-                ops.push(Op::AddSegment { vpc: id.clone(), vswitch: vsw.clone(), gateway: seg.gateway });
+                ops.push(Op::AddSegment {
+                    vpc: id.clone(),
+                    vswitch: vsw.clone(),
+                    gateway: seg.gateway,
+                    gateway6: seg.gateway6,
+                });
             }
         }
     }
@@ -397,6 +448,11 @@ pub fn plan(from: &Topology, to: &Topology) -> Vec<Op> {
         let was = old.map(|o| &o.placement).unwrap_or(&Placement::Parked);
         if *was != e.placement {
             ops.push(Op::Place { eni: id.clone(), to: e.placement.clone() });
+        }
+        // A link that moved lost its addresses on the way.
+        let before = old.filter(|o| o.placement == e.placement).and_then(|o| o.ipv6);
+        if before != e.ipv6 {
+            ops.push(Op::SetIpv6 { eni: id.clone(), from: before.map(|(own, _)| own), to: e.ipv6 });
         }
     }
     for (id, vpc) in &to.vpcs {
@@ -471,13 +527,19 @@ mod tests {
     use crate::handler::Req;
     use crate::vpc::{NewVSwitch, NewVpc};
 
+    /// A dual-stack VPC (a /56) with one VSwitch (its /64 number 1) and an instance in it.
     fn world() -> (State, String, String, String) {
         let mut s = State::new(3);
         let now = Instant::now();
         let vpc = crate::vpc::create_vpc(
             &mut s,
             now,
-            NewVpc { region_id: "cn-hangzhou".into(), cidr_block: Some("10.1.0.0/16".into()), ..NewVpc::default() },
+            NewVpc {
+                region_id: "cn-hangzhou".into(),
+                cidr_block: Some("10.1.0.0/16".into()),
+                enable_ipv6: true,
+                ..NewVpc::default()
+            },
         )
         .unwrap();
         let vsw = crate::vpc::create_vswitch(
@@ -487,6 +549,7 @@ mod tests {
                 vpc_id: vpc.clone(),
                 zone_id: "cn-hangzhou-h".into(),
                 cidr_block: "10.1.1.0/24".into(),
+                ipv6_index: Some(1),
                 ..NewVSwitch::default()
             },
         )
@@ -589,6 +652,50 @@ mod tests {
         ecs(&mut s, "DeleteNetworkInterface", &[("NetworkInterfaceId", &eni)]);
         let ops = plan(&detached, &topology(&s, Instant::now()));
         assert!(ops.contains(&Op::DelEni { eni: eni.clone() }), "{ops:?}");
+    }
+
+    #[test]
+    fn ipv6_gets_a_gateway_delivery_and_the_primary_enis_address() {
+        let (mut s, vpc, vsw, instance) = world();
+        let t = topology(&s, Instant::now());
+        let block = s.vpc.vswitches[&vsw].info.ipv6_cidr.expect("an IPv6 block");
+        let gw = t.vpcs[&vpc].segments[&vsw].gateway6.expect("an IPv6 gateway");
+        assert_eq!(Some(gw), gateway6(block));
+        assert_eq!(u128::from(gw.addr()), u128::from(block.broadcast()) - 2);
+        let primary = s.ecs.instances[&instance].primary_eni.clone();
+        assert_eq!(t.enis[&primary].ipv6, None, "no IPv6 address yet");
+
+        let got = ecs(&mut s, "AssignIpv6Addresses", &[("NetworkInterfaceId", &primary), ("Ipv6AddressCount", "2")]);
+        let ips: Vec<Ipv6Addr> = got["Ipv6Sets"]["Ipv6Address"]
+            .as_array()
+            .expect("addresses")
+            .iter()
+            .map(|v| v.as_str().expect("an address").parse().expect("IPv6"))
+            .collect();
+        assert_eq!(ips.len(), 2);
+        let assigned = topology(&s, Instant::now());
+        let own = Ipv6Net::from(ips[0]);
+        assert_eq!(assigned.enis[&primary].ipv6, Some((own, gw.addr())));
+        let ops = plan(&t, &assigned);
+        assert!(ops.contains(&Op::SetIpv6 { eni: primary.clone(), from: None, to: Some((own, gw.addr())) }), "{ops:?}");
+        for ip in &ips {
+            assert!(
+                ops.iter().any(|o| matches!(o, Op::Deliver { ip: i, .. } if *i == IpAddr::V6(*ip))),
+                "{ip} is delivered: {ops:?}"
+            );
+        }
+        assert!(
+            assigned.vpcs[&vpc].ruleset.contains(&ips[1].to_string()),
+            "the group's chains know its IPv6 addresses"
+        );
+
+        let first = ips[0].to_string();
+        ecs(&mut s, "UnassignIpv6Addresses", &[("NetworkInterfaceId", &primary), ("Ipv6Address.1", &first)]);
+        let after = topology(&s, Instant::now());
+        let moved = Some((Ipv6Net::from(ips[1]), gw.addr()));
+        let ops = plan(&assigned, &after);
+        assert!(ops.contains(&Op::SetIpv6 { eni: primary.clone(), from: Some(own), to: moved }), "{ops:?}");
+        assert!(ops.iter().any(|o| matches!(o, Op::Undeliver { ip, .. } if *ip == IpAddr::V6(ips[0]))), "{ops:?}");
     }
 
     #[test]
